@@ -1,0 +1,99 @@
+"""The exception tree of actors.
+
+Every error carries the data a caller needs to act on it, and its message never contains a
+secret (API keys and tokens are never formatted into messages or reprs)::
+
+    ActorsError
+    ├── OptionsError            a connect option or message field is invalid (names it)
+    ├── ProtocolError           a frame could not be encoded or decoded
+    ├── HandshakeError          the server refused the WebSocket upgrade (status, dg-error, request id)
+    ├── ConnectionClosedError   the connection ended abnormally (close code and reason)
+    ├── BackpressureError       outgoing audio exceeded its bound under the "fail" policy
+    ├── FinishTimeout           a graceful finish did not complete before its deadline
+    └── StreamFailed            a supervised stream gave up (restart budget spent or fatal failure)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+
+class ActorsError(Exception):
+    """Base class of every error raised by actors."""
+
+
+class OptionsError(ActorsError, ValueError):
+    """A connect option (or message field) is unknown, of the wrong type or out of range.
+
+    ``name`` is the offending parameter, ``value`` what was given (never a credential).
+    """
+
+    def __init__(self, name: str, message: str, value: Any = None) -> None:
+        super().__init__(f"{name}: {message}")
+        self.name = name
+        self.value = value
+
+
+class ProtocolError(ActorsError):
+    """A message could not be encoded for, or decoded from, the wire."""
+
+
+class HandshakeError(ActorsError):
+    """The server refused the WebSocket upgrade.
+
+    ``status`` is the HTTP status, ``dg_error`` Deepgram's ``dg-error`` header, ``request_id`` the
+    ``dg-request-id`` header and ``body`` the response body (decoded text).
+    """
+
+    def __init__(
+        self,
+        status: int,
+        dg_error: str | None = None,
+        request_id: str | None = None,
+        body: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        detail = dg_error or (body or "").strip() or "no detail"
+        rid = f" (request id {request_id})" if request_id else ""
+        super().__init__(f"handshake refused with HTTP {status}: {detail}{rid}")
+        self.status = status
+        self.status_code = status  # the name websocket-client and Deepgram's SDK use
+        self.dg_error = dg_error
+        self.request_id = request_id
+        self.body = body
+        self.headers = dict(headers or {})
+
+    @property
+    def fatal(self) -> bool:
+        """True when retrying cannot help (bad credentials, payment, permissions, bad options)."""
+        return self.status in (400, 401, 402, 403, 404)
+
+
+class ConnectionClosedError(ActorsError):
+    """The connection closed abnormally; ``code`` and ``reason`` come from the close frame.
+
+    ``code`` is 1006 when the connection dropped without a close frame.
+    """
+
+    def __init__(self, code: int, reason: str = "") -> None:
+        super().__init__(f"connection closed with code {code}" + (f": {reason}" if reason else ""))
+        self.code = code
+        self.reason = reason
+
+
+class BackpressureError(ActorsError):
+    """Outgoing audio exceeded the stream's buffer bound and the policy is to fail."""
+
+
+class FinishTimeout(ActorsError):
+    """A graceful finish did not complete before its deadline; results received so far are kept."""
+
+
+class StreamFailed(ActorsError):
+    """A supervised stream stopped for good: a fatal failure or an exhausted restart budget."""
+
+    def __init__(self, stream_id: str, cause: BaseException | None, message: str) -> None:
+        super().__init__(f"stream {stream_id}: {message}")
+        self.stream_id = stream_id
+        self.cause = cause
