@@ -1,0 +1,5 @@
+"""`python -m actors ...`: see `actors.cli.main`."""
+
+from actors.cli.main import main
+
+raise SystemExit(main())

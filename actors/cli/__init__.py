@@ -1,0 +1,1 @@
+"""Command-line interface: `python -m actors serve|transcribe|speak|agent`."""
