@@ -1,0 +1,75 @@
+"""`python -m actors serve`: run the local Deepgram-compatible server until interrupted."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+from typing import Any
+
+from actors.errors import OptionsError
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register the ``serve`` sub-command."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "serve",
+        help="run the local Deepgram-compatible server",
+        description="Serve /v1/listen, /v2/listen, /v1/speak and /v1/agent/converse locally.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8765, help="TCP port; 0 picks a free one (default 8765)")
+    parser.add_argument(
+        "--engine", choices=("deterministic", "real"), default="real", help="speech engine (default real)"
+    )
+    parser.add_argument(
+        "--api-key",
+        action="append",
+        dest="api_keys",
+        metavar="KEY",
+        help="accept only this key (repeatable); default: accept any key",
+    )
+    parser.add_argument(
+        "--idle-timeout", type=float, default=10.0, help="seconds without a client frame (10)"
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log every connection")
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Start the server, print its URL, serve until SIGINT/SIGTERM; return the exit status."""
+    from actors.server import LocalServer
+
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
+    try:
+        server = LocalServer(
+            host=args.host,
+            port=args.port,
+            engine=args.engine,
+            api_keys=args.api_keys,
+            idle_timeout=args.idle_timeout,
+        )
+        server.start()
+    except (OptionsError, OSError) as exc:
+        print(f"actors serve: {exc}")
+        return 2
+    except ImportError as exc:
+        print(
+            f"actors serve: the {args.engine} engine could not be loaded ({exc}); "
+            "pip install 'actors[server]'"
+        )
+        return 2
+    done = threading.Event()
+
+    def request_stop(_signum: int, _frame: Any) -> None:
+        done.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    print(f"serving on {server.url} (engine {server.engine_name}); Ctrl-C to stop", flush=True)
+    try:
+        done.wait()
+    finally:
+        server.stop()
+    return 0

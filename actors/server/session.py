@@ -1,0 +1,268 @@
+"""The per-connection endpoint base class of the local server, and the path registry.
+
+One :class:`Endpoint` instance serves one WebSocket connection on its own thread. The server
+calls :meth:`Endpoint.run`, which calls the hooks in order::
+
+    on_open()                         right after the handshake
+    on_text(text) / on_binary(data)   for every client frame
+    on_tick()                         every ``tick_interval`` seconds (None: never)
+    on_idle_timeout()                 when no client frame arrived for ``idle_timeout`` seconds
+    on_finish()                       always, last (the socket may already be closed)
+
+Endpoints talk back with :meth:`send_message` (a JSON object), :meth:`send_binary`,
+:meth:`close` and :meth:`drop`. A module registers its endpoint class with
+``@register_endpoint("/v1/speak")``; the server imports the modules named in
+``ENDPOINT_MODULES`` when it starts.
+
+Endpoints keep :attr:`Endpoint.audio_seconds` up to date (audio received, or for Speak sent):
+the fault rule of the connection fires on it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar, TypeVar, cast
+
+import attrs
+import orjson
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.server import ServerConnection
+
+from actors.server.faults import FaultRule
+
+log = logging.getLogger("actors.server")
+
+#: Modules under ``actors.server`` that define endpoints; missing ones are skipped.
+ENDPOINT_MODULES = ("listen_v1", "listen_v2", "speak_v1", "agent_v1")
+
+#: Close reason Deepgram sends when the client was silent too long (PROTOCOL.md 2.5, verbatim).
+NET_0001_REASON = (
+    "Deepgram did not receive audio data or a text message within the timeout window. "
+    "See https://dpgr.am/net0001"
+)
+GARBAGE_FRAME = "\x00garbage{not json"
+UNKNOWN_TYPE = "ActorsUnknownType"
+
+
+@attrs.frozen
+class SessionContext:
+    """What the server knows about a connection when it hands it to an endpoint.
+
+    ``options`` is whatever the endpoint's :meth:`Endpoint.parse_query` returned.
+    """
+
+    connection: ServerConnection
+    request_id: str
+    path: str
+    query: list[tuple[str, str]]
+    headers: Mapping[str, str]
+    options: Any
+    engine: Any
+    idle_timeout: float
+    fault: FaultRule | None
+    stopping: threading.Event
+
+
+class Endpoint:
+    """Base of every endpoint: a frame loop with hooks, helpers to answer, and fault firing.
+
+    Subclasses set ``path`` and override the hooks they need; every hook runs on the
+    connection's thread, so endpoint state needs no locks.
+    """
+
+    path: ClassVar[str] = ""
+    #: Seconds between ``on_tick`` calls; None disables ticks (no timer cost).
+    tick_interval: ClassVar[float | None] = None
+
+    def __init__(self, context: SessionContext) -> None:
+        self.context = context
+        self.connection = context.connection
+        self.request_id = context.request_id
+        self.options = context.options
+        self.audio_seconds = 0.0
+        self.closed = False
+        self._fault = context.fault
+        self._last_frame_at = time.monotonic()
+
+    # -- query validation (runs at handshake, before the endpoint exists) --------------------
+
+    @classmethod
+    def parse_query(cls, query: Sequence[tuple[str, str]]) -> Any:
+        """Validate the query string; return the endpoint's options or raise ``OptionsError``."""
+        return list(query)
+
+    # -- hooks --------------------------------------------------------------------------------
+
+    def on_open(self) -> None:
+        """Called once after the handshake, before any frame is read."""
+
+    def on_text(self, text: str) -> None:
+        """Called for every text frame from the client."""
+
+    def on_binary(self, data: bytes) -> None:
+        """Called for every binary frame from the client."""
+
+    def on_tick(self) -> None:
+        """Called every ``tick_interval`` seconds while the connection is open."""
+
+    def on_idle_timeout(self) -> None:
+        """Called when no client frame arrived for ``idle_timeout`` seconds; default: close 1011 NET-0001."""
+        self.close(1011, NET_0001_REASON)
+
+    def on_finish(self) -> None:
+        """Called once when the loop ends, whatever the reason; release resources here."""
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def send_message(self, message: Mapping[str, Any]) -> None:
+        """Send one JSON text frame (no-op once closed)."""
+        self.send_text(orjson.dumps(message).decode())
+
+    def send_text(self, text: str) -> None:
+        """Send one raw text frame (no-op once closed)."""
+        if self.closed:
+            return
+        try:
+            self.connection.send(text)
+        except ConnectionClosed:
+            self.closed = True
+
+    def send_binary(self, data: bytes) -> None:
+        """Send one binary frame (no-op once closed)."""
+        if self.closed:
+            return
+        try:
+            self.connection.send(data)
+        except ConnectionClosed:
+            self.closed = True
+
+    def close(self, code: int | None = 1000, reason: str = "") -> None:
+        """Close with ``code`` and ``reason``; ``code=None`` sends a close frame without a status."""
+        if self.closed:
+            return
+        self.closed = True
+        # websockets' signature says int, but its protocol layer sends an empty close frame for None.
+        cast(Any, self.connection).close(code, reason)
+
+    def drop(self) -> None:
+        """Cut the TCP connection without a close frame (the client sees 1006)."""
+        self.closed = True
+        self.connection.close_socket()
+
+    def decode_json(self, text: str) -> dict[str, Any] | None:
+        """Parse a client text frame; None when it is not a JSON object."""
+        try:
+            value = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            return None
+        return value if isinstance(value, dict) else None
+
+    # -- the loop -----------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Serve the connection until it closes; always calls ``on_finish``."""
+        try:
+            self._guarded(self.on_open)
+            self._check_fault()
+            self._loop()
+            if self.context.stopping.is_set() and not self.closed:
+                self.close(1001, "server shutting down")
+        finally:
+            try:
+                self.on_finish()
+            except Exception:
+                log.exception("endpoint %s: on_finish failed", self.path)
+
+    def _loop(self) -> None:
+        idle_timeout = self.context.idle_timeout
+        tick = self.tick_interval
+        next_tick = time.monotonic() + tick if tick else float("inf")
+        while not self.closed and not self.context.stopping.is_set():
+            now = time.monotonic()
+            wake = min(self._last_frame_at + idle_timeout, next_tick)
+            try:
+                frame = self.connection.recv(timeout=max(0.0, wake - now))
+            except TimeoutError:
+                frame = None
+            except ConnectionClosed:
+                self.closed = True
+                break
+            now = time.monotonic()
+            if frame is not None:
+                self._last_frame_at = now
+                if isinstance(frame, bytes):
+                    self._guarded(self.on_binary, frame)
+                else:
+                    self._guarded(self.on_text, frame)
+            elif now - self._last_frame_at >= idle_timeout:
+                self._guarded(self.on_idle_timeout)
+                break
+            if tick and now >= next_tick and not self.closed:
+                next_tick = now + tick
+                self._guarded(self.on_tick)
+            self._check_fault()
+
+    def _guarded(self, hook: Callable[..., None], *args: Any) -> None:
+        """Run a hook; a bug in it closes the connection with 1011 instead of hanging the client."""
+        try:
+            hook(*args)
+        except ConnectionClosed:
+            self.closed = True
+        except Exception:
+            log.exception("endpoint %s: %s failed", self.path, getattr(hook, "__name__", hook))
+            if not self.closed:
+                self.close(1011, "NET-0000")
+
+    # -- faults -------------------------------------------------------------------------------
+
+    def _check_fault(self) -> None:
+        fault = self._fault
+        if fault is None or self.closed or self.audio_seconds < fault.after_audio_seconds:
+            return
+        self._fault = None  # a rule fires once per connection
+        log.info("endpoint %s: injecting fault %s", self.path, fault.kind)
+        if fault.kind == "drop":
+            self.drop()
+        elif fault.kind == "close":
+            self.close(fault.code, fault.reason)
+        elif fault.kind == "stall":
+            self.context.stopping.wait(fault.duration)
+            self._last_frame_at = time.monotonic()
+        elif fault.kind == "garbage":
+            self.send_text(GARBAGE_FRAME)
+        elif fault.kind == "unknown_type":
+            self.send_message({"type": UNKNOWN_TYPE, "detail": "injected by a fault rule"})
+
+
+E = TypeVar("E", bound=type[Endpoint])
+
+_REGISTRY: dict[str, type[Endpoint]] = {}
+_REGISTRY_LOCK = threading.Lock()
+
+
+def register_endpoint(path: str) -> Callable[[E], E]:
+    """Class decorator: serve connections on ``path`` with the decorated :class:`Endpoint` subclass."""
+
+    def decorate(cls: E) -> E:
+        cls.path = path
+        with _REGISTRY_LOCK:
+            _REGISTRY[path] = cls
+        return cls
+
+    return decorate
+
+
+def load_endpoints() -> dict[str, type[Endpoint]]:
+    """Import every module in ``ENDPOINT_MODULES`` that exists; return path -> endpoint class."""
+    for name in ENDPOINT_MODULES:
+        try:
+            importlib.import_module(f"actors.server.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"actors.server.{name}":
+                raise
+    with _REGISTRY_LOCK:
+        return dict(_REGISTRY)
