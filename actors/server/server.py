@@ -47,6 +47,8 @@ class LocalServer:
     ``port=0`` binds an ephemeral port (read it from :attr:`port` after :meth:`start`).
     ``api_keys=None`` accepts any credential; a collection restricts keys and tokens to it.
     ``idle_timeout`` is how long a connection may stay without a client frame (Deepgram: ~10 s).
+    ``stamp_send_time=True`` (benchmarks) adds ``actors_sent_at`` (wall-clock send time) to every
+    JSON message the server sends.
     Use as a context manager, or call :meth:`start` and :meth:`stop`.
     """
 
@@ -58,6 +60,7 @@ class LocalServer:
         api_keys: Collection[str] | None = None,
         idle_timeout: float = 10.0,
         close_timeout: float = 5.0,
+        stamp_send_time: bool = False,
     ) -> None:
         if engine not in ENGINE_NAMES:
             raise OptionsError("engine", f"expected one of {', '.join(ENGINE_NAMES)}, got {engine!r}", engine)
@@ -69,6 +72,7 @@ class LocalServer:
         self.engine_name = engine
         self.api_keys = frozenset(api_keys) if api_keys is not None else None
         self.idle_timeout = float(idle_timeout)
+        self.stamp_send_time = bool(stamp_send_time)
         self.faults = FaultRegistry()
         self._requested_port = port
         self._close_timeout = close_timeout
@@ -221,5 +225,6 @@ class LocalServer:
             idle_timeout=self.idle_timeout,
             fault=accepted.fault,
             stopping=self._stopping,
+            stamp_send_time=self.stamp_send_time,
         )
         accepted.endpoint(context).run()

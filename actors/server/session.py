@@ -65,6 +65,8 @@ class SessionContext:
     idle_timeout: float
     fault: FaultRule | None
     stopping: threading.Event
+    #: Benchmarks: add ``actors_sent_at`` (``time.time()`` just before the send) to every JSON message.
+    stamp_send_time: bool = False
 
 
 class Endpoint:
@@ -119,7 +121,13 @@ class Endpoint:
     # -- helpers ------------------------------------------------------------------------------
 
     def send_message(self, message: Mapping[str, Any]) -> None:
-        """Send one JSON text frame (no-op once closed)."""
+        """Send one JSON text frame (no-op once closed).
+
+        With ``stamp_send_time`` on, the message gets an extra ``actors_sent_at`` field (wall-clock
+        seconds) so a benchmark can measure server send -> client callback delay.
+        """
+        if self.context.stamp_send_time:
+            message = {**message, "actors_sent_at": time.time()}
         self.send_text(orjson.dumps(message).decode())
 
     def send_text(self, text: str) -> None:

@@ -1,0 +1,30 @@
+"""The real engine: pocketsphinx speech-to-text in worker processes, espeak-ng text-to-speech."""
+
+from __future__ import annotations
+
+import os
+
+from actors.server.engines.espeak import EspeakSynthesizer
+from actors.server.engines.sphinx import SphinxPool, SphinxRecognizer
+
+
+class RealEngine:
+    """Offline speech engines; worker processes start on the first recognizer and stop on close()."""
+
+    name = "real"
+
+    def __init__(self, workers: int | None = None) -> None:
+        self._pool = SphinxPool(workers or min(2, os.cpu_count() or 1))
+        self._synthesizer = EspeakSynthesizer()
+
+    def recognizer(self, sample_rate: int) -> SphinxRecognizer:
+        """Return a pocketsphinx-backed recognizer for one mono stream."""
+        return self._pool.recognizer(sample_rate)
+
+    def synthesizer(self) -> EspeakSynthesizer:
+        """Return the (thread-safe) espeak-ng synthesizer."""
+        return self._synthesizer
+
+    def close(self) -> None:
+        """Stop the pocketsphinx worker processes."""
+        self._pool.close()
