@@ -326,6 +326,8 @@ class AgentV1Endpoint(Endpoint):
     def _user_turn(self, text: str) -> None:
         started = time.monotonic()
         self._conversation_text("user", text)
+        # The live service sends this undocumented event after each user turn (recorded in 2025).
+        self.send_message({"type": "EndOfThought"})
         decision = self.responder.respond(text)
         if isinstance(decision, Say):
             self._say(decision, started=started)

@@ -80,14 +80,15 @@ def test_injected_user_message_gets_the_recorded_sequence(agent: ClientConnectio
     assert types(messages) == [
         "ConversationText",
         "History",
+        "EndOfThought",
         "ConversationText",
         "History",
         "AgentStartedSpeaking",
         "AgentAudioDone",
     ]
     assert messages[0] == {"type": "ConversationText", "role": "user", "content": "What is 2 + 2?"}
-    assert messages[2] == {"type": "ConversationText", "role": "assistant", "content": "2 + 2 equals 4."}
-    started = messages[4]
+    assert messages[3] == {"type": "ConversationText", "role": "assistant", "content": "2 + 2 equals 4."}
+    started = messages[5]
     assert started["total_latency"] >= started["ttt_latency"] >= 0 and started["tts_latency"] >= 0
     assert audio == DeterministicSynthesizer().synthesize("2 + 2 equals 4.", 16000)
 
@@ -117,7 +118,7 @@ def test_client_side_function_call_waits_for_the_response(agent: ClientConnectio
     applied(agent, think={"provider": {"type": "open_ai", "model": "gpt-4o-mini"}, "functions": [WEATHER]})
     agent.send(json.dumps({"type": "InjectUserMessage", "content": "get weather for New York"}))
     messages, _ = until(agent, "FunctionCallRequest")
-    assert types(messages) == ["ConversationText", "History", "AgentThinking", "FunctionCallRequest"]
+    assert types(messages) == ["ConversationText", "History", "EndOfThought", "AgentThinking", "FunctionCallRequest"]
     (call,) = messages[-1]["functions"]
     assert call["name"] == "get_weather" and call["client_side"] is True
     assert json.loads(call["arguments"]) == {"location": "New York"}
@@ -147,8 +148,8 @@ def test_server_side_function_gets_a_canned_result(agent: ClientConnection) -> N
     applied(agent, think={"provider": {"type": "open_ai", "model": "gpt-4o-mini"}, "functions": [function]})
     agent.send(json.dumps({"type": "InjectUserMessage", "content": "get_weather in Paris"}))
     messages, _ = until(agent, "AgentAudioDone")
-    assert types(messages)[2:6] == ["AgentThinking", "FunctionCallRequest", "FunctionCallResponse", "History"]
-    assert messages[3]["functions"][0]["client_side"] is False
+    assert types(messages)[3:7] == ["AgentThinking", "FunctionCallRequest", "FunctionCallResponse", "History"]
+    assert messages[4]["functions"][0]["client_side"] is False
 
 
 @pytest.mark.parametrize(
