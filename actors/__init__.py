@@ -1,0 +1,69 @@
+"""actors: Deepgram's four WebSocket APIs as thread-backed pykka actors, with an SDK-shaped client.
+
+``from actors import DeepgramClient`` works as ``from deepgram import DeepgramClient``. Public
+names are resolved lazily (module ``__getattr__``), so ``import actors`` imports nothing else.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from actors.client.async_client import AsyncDeepgramClient
+    from actors.client.client import DeepgramClient
+    from actors.client.request_options import RequestOptions
+    from actors.core.events import EventType
+    from actors.environment import DeepgramClientEnvironment
+    from actors.errors import (
+        ActorsError,
+        ApiError,
+        ConnectionClosedError,
+        FinishTimeout,
+        HandshakeError,
+        OptionsError,
+    )
+
+#: Public name -> module defining it.
+_EXPORTS = {
+    "DeepgramClient": "actors.client.client",
+    "AsyncDeepgramClient": "actors.client.async_client",
+    "RequestOptions": "actors.client.request_options",
+    "DeepgramClientEnvironment": "actors.environment",
+    "EventType": "actors.core.events",
+    "ActorsError": "actors.errors",
+    "ApiError": "actors.errors",
+    "ConnectionClosedError": "actors.errors",
+    "FinishTimeout": "actors.errors",
+    "HandshakeError": "actors.errors",
+    "OptionsError": "actors.errors",
+}
+
+__all__ = [
+    "ActorsError",
+    "ApiError",
+    "AsyncDeepgramClient",
+    "ConnectionClosedError",
+    "DeepgramClient",
+    "DeepgramClientEnvironment",
+    "EventType",
+    "FinishTimeout",
+    "HandshakeError",
+    "OptionsError",
+    "RequestOptions",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'actors' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

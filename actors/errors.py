@@ -6,11 +6,13 @@ secret (API keys and tokens are never formatted into messages or reprs)::
     ActorsError
     ├── OptionsError            a connect option or message field is invalid (names it)
     ├── ProtocolError           a frame could not be encoded or decoded
-    ├── HandshakeError          the server refused the WebSocket upgrade (status, dg-error, request id)
+    ├── ApiError                an API refused a request (status_code, body, headers; the SDK's name)
+    │   └── HandshakeError      the server refused the WebSocket upgrade (status, dg-error, request id)
     ├── ConnectionClosedError   the connection ended abnormally (close code and reason)
     ├── BackpressureError       outgoing audio exceeded its bound under the "fail" policy
     ├── FinishTimeout           a graceful finish did not complete before its deadline
-    └── StreamFailed            a supervised stream gave up (restart budget spent or fatal failure)
+    ├── StreamFailed            a supervised stream gave up (restart budget spent or fatal failure)
+    └── AudioFileError          an input audio file is missing, unreadable or unsupported (CLI)
 """
 
 from __future__ import annotations
@@ -39,7 +41,28 @@ class ProtocolError(ActorsError):
     """A message could not be encoded for, or decoded from, the wire."""
 
 
-class HandshakeError(ActorsError):
+class ApiError(ActorsError):
+    """An API refused a request; shaped like Deepgram's SDK ``ApiError`` so ported code can catch it.
+
+    ``status_code`` is the HTTP status (None when no request was made), ``body`` the response body
+    and ``headers`` the response headers (never the request's credentials).
+    """
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        status_code: int | None = None,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message or f"API error (status {status_code}): {body}")
+        self.status_code = status_code
+        self.body = body
+        self.headers = dict(headers or {})
+
+
+class HandshakeError(ApiError):
     """The server refused the WebSocket upgrade.
 
     ``status`` is the HTTP status, ``dg_error`` Deepgram's ``dg-error`` header, ``request_id`` the
@@ -97,3 +120,14 @@ class StreamFailed(ActorsError):
         super().__init__(f"stream {stream_id}: {message}")
         self.stream_id = stream_id
         self.cause = cause
+
+
+class AudioFileError(ActorsError, ValueError):
+    """An input audio file is missing, unreadable or in a format actors cannot stream.
+
+    ``path`` is the file as the user named it; the message says what to do about it.
+    """
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = path

@@ -1,0 +1,148 @@
+"""``AsyncDeepgramClient``: the SDK's async surface, bridged onto the same runtime actors.
+
+There is no second protocol implementation: ``connect`` opens an ordinary
+:class:`actors.runtime.Connection` in a worker thread (the handshake blocks) and subscribes a
+:class:`~actors.client.async_sockets.LoopBridge` that moves its events into the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Generator, Mapping
+from types import TracebackType
+from typing import Any
+
+from actors.client.async_sockets import ASYNC_SOCKET_CLASSES, AsyncSocketClient, LoopBridge
+from actors.client.client import (
+    DEFAULT_FINISH_TIMEOUT,
+    AgentNamespace,
+    ClientSettings,
+    ListenNamespace,
+    SpeakNamespace,
+    build_config,
+    resolve_settings,
+)
+from actors.environment import DeepgramClientEnvironment
+
+
+async def open_async_socket(
+    settings: ClientSettings,
+    api_name: str,
+    params: Mapping[str, Any],
+    authorization: str | None,
+    request_options: Mapping[str, Any] | None,
+) -> AsyncSocketClient:
+    """Open a connection without blocking the loop and wrap it in the API's async socket client."""
+    from actors.runtime import Connection
+
+    loop = asyncio.get_running_loop()
+    # Validation errors surface here, before any thread is involved; the embedded server (if any)
+    # starts inside the worker thread because it can take a moment.
+    config = await asyncio.to_thread(build_config, settings, api_name, params, authorization, request_options)
+    events: asyncio.Queue[Any] = asyncio.Queue()
+    connection = await asyncio.to_thread(Connection.open, config, subscribers=[LoopBridge(loop, events)])
+    return ASYNC_SOCKET_CLASSES[api_name](
+        connection, events, config.api.client_codec, settings.finish_timeout
+    )
+
+
+class AsyncConnect:
+    """What ``connect(...)`` returns: use ``async with`` (finishes gracefully on exit) or ``await`` it."""
+
+    def __init__(
+        self,
+        settings: ClientSettings,
+        api_name: str,
+        params: Mapping[str, Any],
+        authorization: str | None,
+        request_options: Mapping[str, Any] | None,
+    ) -> None:
+        self._args = (settings, api_name, dict(params), authorization, request_options)
+        self._socket: AsyncSocketClient | None = None
+
+    async def open(self) -> AsyncSocketClient:
+        """Open the connection (once) and return its socket client."""
+        if self._socket is None:
+            self._socket = await open_async_socket(*self._args)
+        return self._socket
+
+    def __await__(self) -> Generator[Any, None, AsyncSocketClient]:
+        return self.open().__await__()
+
+    async def __aenter__(self) -> AsyncSocketClient:
+        return await self.open()
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._socket is not None:
+            await self._socket.leave(exc)
+
+
+class AsyncApiVersionClient:
+    """``client.<api>.<version>`` of the async client: ``connect`` returns an :class:`AsyncConnect`."""
+
+    def __init__(self, settings: ClientSettings, api_name: str) -> None:
+        self._settings = settings
+        self._api_name = api_name
+
+    def __repr__(self) -> str:
+        return f"<async {self._api_name} client>"
+
+    def connect(
+        self,
+        *,
+        authorization: str | None = None,
+        request_options: Mapping[str, Any] | None = None,
+        **params: Any,
+    ) -> AsyncConnect:
+        """``async with client.listen.v1.connect(model="nova-3") as socket:`` (see the sync ``connect``)."""
+        return AsyncConnect(self._settings, self._api_name, params, authorization, request_options)
+
+
+class AsyncDeepgramClient:
+    """The async client, shaped as Deepgram's SDK ``AsyncDeepgramClient``; same arguments as
+    :class:`actors.client.client.DeepgramClient`.
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        access_token: str | None = None,
+        environment: DeepgramClientEnvironment | None = None,
+        headers: Mapping[str, str] | None = None,
+        session_id: str | None = None,
+        timeout: float | None = None,
+        keepalive: bool | None = None,
+        finish_timeout: float = DEFAULT_FINISH_TIMEOUT,
+        **sdk_kwargs: Any,
+    ) -> None:
+        self._settings = resolve_settings(
+            api_key=api_key,
+            access_token=access_token,
+            environment=environment,
+            headers=headers,
+            session_id=session_id,
+            timeout=timeout,
+            keepalive=keepalive,
+            finish_timeout=finish_timeout,
+            sdk_kwargs=sdk_kwargs,
+        )
+        settings = self._settings
+        self.listen = ListenNamespace(
+            AsyncApiVersionClient(settings, "listen.v1"), AsyncApiVersionClient(settings, "listen.v2")
+        )
+        self.speak = SpeakNamespace(AsyncApiVersionClient(settings, "speak.v1"))
+        self.agent = AgentNamespace(AsyncApiVersionClient(settings, "agent.v1"))
+
+    def __repr__(self) -> str:
+        where = (
+            "embedded local server"
+            if self._settings.environment is None
+            else repr(self._settings.environment)
+        )
+        return f"AsyncDeepgramClient({where}, auth={self._settings.auth!r})"
+
+
+__all__ = ["AsyncApiVersionClient", "AsyncConnect", "AsyncDeepgramClient", "open_async_socket"]

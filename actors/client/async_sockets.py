@@ -1,0 +1,253 @@
+"""Async socket clients: the sync sockets' behaviour, awaited on an event loop.
+
+The connection is the same runtime actor as for the sync client; its events are bridged into an
+``asyncio.Queue`` with ``loop.call_soon_threadsafe``, so reading never blocks the loop. Sends go
+straight to the runtime (they enqueue and return); opening and the graceful finish, which wait on
+the network, run in a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from actors.client.send_table import SendSpec, audio_bytes, build_message
+from actors.client.socket_events import SKIP, SocketEvent, SocketState
+from actors.client.sockets import Callback, CallbackRegistry, install_send_methods
+from actors.core.events import EventType
+from actors.errors import FinishTimeout
+
+log = logging.getLogger("actors.client")
+
+
+class LoopBridge:
+    """A runtime subscriber that hands every event to ``queue`` on ``loop``'s thread.
+
+    Events arriving after the loop closed are dropped (no one can read them any more).
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[Any]) -> None:
+        self._loop = loop
+        self._queue = queue
+
+    def __call__(self, event: Any) -> None:
+        try:
+            self._loop.call_soon_threadsafe(self._queue.put_nowait, event)
+        except RuntimeError:  # loop closed
+            log.debug("event after the event loop closed: %r", event)
+
+    def __repr__(self) -> str:
+        return "LoopBridge()"
+
+
+async def _emit(callbacks: CallbackRegistry, kind: EventType, payload: Any) -> None:
+    for callback in callbacks.get(kind):
+        try:
+            result = callback(payload)
+            if inspect.isawaitable(result):
+                await result
+        except Exception as exc:
+            if kind is EventType.ERROR or not callbacks.get(EventType.ERROR):
+                log.error("%s callback %r raised; listening continues", kind.value, callback, exc_info=exc)
+            else:
+                await _emit(callbacks, EventType.ERROR, exc)
+
+
+def _make_async_send(spec: SendSpec) -> Callable[..., Any]:
+    if spec.binary:
+
+        async def send_audio(self: AsyncSocketClient, message: bytes) -> None:
+            self._connection.send_audio(audio_bytes(spec, message))
+
+        method = send_audio
+    else:
+
+        async def send_message(self: AsyncSocketClient, message: Any = None) -> None:
+            self._connection.send(build_message(spec, message, self._codec))
+
+        method = send_message
+    method.__name__ = method.__qualname__ = spec.name
+    method.__doc__ = spec.doc
+    return method
+
+
+class AsyncSocketClient:
+    """One live connection for asyncio code: ``on``, ``await start_listening()``, ``await recv()``,
+    ``async for``, and awaitable send methods. ``async with`` finishes gracefully on exit.
+    """
+
+    api_name: ClassVar[str] = ""
+
+    if TYPE_CHECKING:
+        # The send methods are generated from SEND_TABLE; this tells type checkers they exist.
+        def __getattr__(self, name: str) -> Any: ...
+
+    def __init__(
+        self, connection: Any, events: asyncio.Queue[Any], codec: Any, finish_timeout: float
+    ) -> None:
+        self._connection = connection
+        self._events = events
+        self._codec = codec
+        self._finish_timeout = finish_timeout
+        self._callbacks = CallbackRegistry()
+        self._state = SocketState()
+        self._read_lock = asyncio.Lock()
+        self._listening = False
+        self._listener_done = asyncio.Event()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._state.closed is not None else "open"
+        return f"{type(self).__name__}(request_id={self.request_id!r}, {state})"
+
+    @property
+    def request_id(self) -> str | None:
+        """The server's ``dg-request-id`` for this connection (None if it sent none)."""
+        return getattr(self._connection, "request_id", None)
+
+    @property
+    def connection(self) -> Any:
+        """The underlying :class:`actors.runtime.Connection` (for advanced use)."""
+        return self._connection
+
+    def on(self, event_name: EventType | str, callback: Callback) -> None:
+        """Call ``callback(payload)`` (awaited if it returns an awaitable) for every ``event_name`` event."""
+        self._callbacks.add(event_name, callback)
+
+    async def _next(self) -> SocketEvent:
+        if self._state.closed is not None:
+            return self._state.track(self._state.closed)
+        return self._state.track(await self._events.get())
+
+    async def recv(self, timeout: float | None = None) -> Any:
+        """The next server message (``bytes`` for audio); see the sync ``recv`` for what it raises."""
+        async with self._read_lock:
+            deadline = None if timeout is None else time.monotonic() + timeout
+            while True:
+                remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+                try:
+                    event = await asyncio.wait_for(self._next(), remaining)
+                except TimeoutError:
+                    raise TimeoutError(f"no message from the server within {timeout} s") from None
+                outcome = self._state.recv_outcome(event)
+                if outcome is not SKIP:
+                    return outcome
+
+    async def __aiter__(self) -> AsyncIterator[Any]:
+        """Yield server messages until the connection closes; raises the failure if it ended abnormally."""
+        while True:
+            async with self._read_lock:
+                outcome = self._state.iter_outcome(await self._next())
+            if outcome is None:
+                return
+            if outcome is not SKIP:
+                yield outcome
+
+    async def start_listening(self) -> None:
+        """Emit OPEN, MESSAGE per message, ERROR per problem and CLOSE; return at close.
+
+        A callback that raises is reported as ERROR and listening goes on.
+        """
+        self._listening = True
+        self._listener_done.clear()
+        try:
+            async with self._read_lock:
+                if self._state.opened is not None:
+                    await _emit(self._callbacks, EventType.OPEN, self._state.opened)
+                while True:
+                    event = await self._next()
+                    if event.kind is None:
+                        continue
+                    await _emit(self._callbacks, event.kind, event.payload)
+                    if event.kind is EventType.CLOSE:
+                        return
+        finally:
+            self._listener_done.set()
+
+    async def finish(self, timeout: float | None = None) -> Any:
+        """Finish gracefully within ``timeout`` seconds, without blocking the loop (see ``finish``)."""
+        limit = self._finish_timeout if timeout is None else timeout
+        return await asyncio.to_thread(self._connection.finish, timeout=limit)
+
+    async def close(self) -> None:
+        """Close the connection now, without waiting for pending results."""
+        await asyncio.to_thread(self._connection.close)
+
+    async def __aenter__(self) -> AsyncSocketClient:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.leave(exc)
+
+    async def leave(self, exc: BaseException | None) -> None:
+        """End the connection as leaving ``async with`` does (graceful unless cancelled/interrupted)."""
+        deadline = time.monotonic() + self._finish_timeout
+        timed_out: FinishTimeout | None = None
+        try:
+            if exc is None or isinstance(exc, Exception):
+                try:
+                    await self.finish(self._finish_timeout)
+                except FinishTimeout as error:
+                    timed_out = error
+                if self._listening:
+                    try:
+                        await asyncio.wait_for(
+                            self._listener_done.wait(), max(0.0, deadline - time.monotonic())
+                        )
+                    except TimeoutError:
+                        log.warning("start_listening() did not reach CLOSE before the finish deadline")
+        finally:
+            await asyncio.to_thread(self._connection.close)
+        if timed_out is not None and exc is None:
+            raise timed_out
+
+
+class AsyncListenV1SocketClient(AsyncSocketClient):
+    """An async Listen V1 (live transcription) socket."""
+
+    api_name = "listen.v1"
+
+
+class AsyncListenV2SocketClient(AsyncSocketClient):
+    """An async Listen V2 (Flux) socket."""
+
+    api_name = "listen.v2"
+
+
+class AsyncSpeakV1SocketClient(AsyncSocketClient):
+    """An async Speak V1 (streaming TTS) socket; audio arrives as ``bytes`` messages."""
+
+    api_name = "speak.v1"
+
+
+class AsyncAgentV1SocketClient(AsyncSocketClient):
+    """An async Agent V1 (voice agent) socket; agent audio arrives as ``bytes`` messages."""
+
+    api_name = "agent.v1"
+
+
+ASYNC_SOCKET_CLASSES: dict[str, type[AsyncSocketClient]] = {}
+for _cls in (
+    AsyncListenV1SocketClient,
+    AsyncListenV2SocketClient,
+    AsyncSpeakV1SocketClient,
+    AsyncAgentV1SocketClient,
+):
+    install_send_methods(_cls, _cls.api_name, _make_async_send)
+    ASYNC_SOCKET_CLASSES[_cls.api_name] = _cls
+
+__all__ = [
+    "ASYNC_SOCKET_CLASSES",
+    "AsyncAgentV1SocketClient",
+    "AsyncListenV1SocketClient",
+    "AsyncListenV2SocketClient",
+    "AsyncSocketClient",
+    "AsyncSpeakV1SocketClient",
+    "LoopBridge",
+]

@@ -1,0 +1,163 @@
+"""The one table of socket send methods, and how a send argument becomes a wire message.
+
+Each API's socket gets, per row, the method named as in Deepgram's WebSocket reference
+(``send_listen_v_1_finalize``) and the short name the SDK's socket classes use
+(``send_finalize``). Both are generated from this table for the sync and the async sockets.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from typing import Any, cast
+
+import attrs
+
+from actors.errors import OptionsError
+
+
+@attrs.frozen
+class SendSpec:
+    """One send method: its reference ``name``, SDK ``alias``, and the message class it sends.
+
+    ``message_type`` is the class name in ``types_module`` (e.g. ``ListenV1Finalize``), or None
+    for a binary audio frame. ``doc`` says what sending it does.
+    """
+
+    name: str
+    alias: str
+    message_type: str | None
+    types_module: str
+    doc: str
+
+    @property
+    def binary(self) -> bool:
+        """True when this method sends audio bytes."""
+        return self.message_type is None
+
+
+def _rows(prefix: str, types_module: str, rows: list[tuple[str, str | None, str]]) -> tuple[SendSpec, ...]:
+    specs = []
+    for suffix, message_type, doc in rows:
+        alias = suffix if suffix.startswith("send_") else f"send_{suffix}"
+        specs.append(SendSpec(f"send_{prefix}_{suffix}", alias, message_type, types_module, doc))
+    return tuple(specs)
+
+
+#: API name (``ApiSpec.name``) -> its send methods.
+SEND_TABLE: dict[str, tuple[SendSpec, ...]] = {
+    "listen.v1": _rows(
+        "listen_v_1",
+        "actors.listen.v1.types",
+        [
+            ("media", None, "Send audio bytes (one binary frame)."),
+            ("finalize", "ListenV1Finalize", "Ask for final results of the audio sent so far."),
+            (
+                "close_stream",
+                "ListenV1CloseStream",
+                "End the audio; the server sends finals, Metadata, closes.",
+            ),
+            ("keep_alive", "ListenV1KeepAlive", "Keep an idle connection open."),
+            ("configure", "ListenV1Configure", "Change keyterms or features mid-stream."),
+        ],
+    ),
+    "listen.v2": _rows(
+        "listen_v_2",
+        "actors.listen.v2.types",
+        [
+            ("media", None, "Send audio bytes (one binary frame)."),
+            (
+                "close_stream",
+                "ListenV2CloseStream",
+                "End the audio; the server sends its last updates and closes.",
+            ),
+            ("force_end_turn", "ListenV2ForceEndTurn", "End the current turn now."),
+            ("configure", "ListenV2Configure", "Change thresholds, keyterms or language hints mid-stream."),
+        ],
+    ),
+    "speak.v1": _rows(
+        "speak_v_1",
+        "actors.speak.v1.types",
+        [
+            ("text", "SpeakV1Text", "Queue text to be spoken."),
+            ("flush", "SpeakV1Flush", "Synthesize all queued text now; the server answers Flushed."),
+            ("clear", "SpeakV1Clear", "Drop queued text; the server answers Cleared."),
+            ("close", "SpeakV1Close", "Finish the audio of queued text and close."),
+        ],
+    ),
+    "agent.v1": _rows(
+        "agent_v_1",
+        "actors.agent.v1.types",
+        [
+            ("settings", "AgentV1Settings", "Configure the agent (must be the first message)."),
+            ("media", None, "Send user audio bytes (one binary frame)."),
+            ("keep_alive", "AgentV1KeepAlive", "Keep an idle connection open."),
+            ("update_speak", "AgentV1UpdateSpeak", "Change the speak (TTS) provider mid-conversation."),
+            ("update_prompt", "AgentV1UpdatePrompt", "Add to the agent's prompt."),
+            ("update_listen", "AgentV1UpdateListen", "Change the listen (STT) provider mid-conversation."),
+            ("update_think", "AgentV1UpdateThink", "Change the think (LLM) provider mid-conversation."),
+            ("inject_user_message", "AgentV1InjectUserMessage", "Inject text as if the user said it."),
+            ("inject_agent_message", "AgentV1InjectAgentMessage", "Make the agent say this text."),
+            (
+                "send_function_call_response",
+                "AgentV1SendFunctionCallResponse",
+                "Answer a client-side FunctionCallRequest.",
+            ),
+            ("force_end_turn", "AgentV1ForceEndTurn", "End the user's turn now."),
+        ],
+    ),
+}
+
+_class_cache: dict[tuple[str, str], type] = {}
+
+
+def message_class(spec: SendSpec) -> type:
+    """The message class a text send method takes (imported on first use)."""
+    assert spec.message_type is not None
+    key = (spec.types_module, spec.message_type)
+    cls = _class_cache.get(key)
+    if cls is None:
+        cls = getattr(importlib.import_module(spec.types_module), spec.message_type)
+        _class_cache[key] = cls
+    return cls
+
+
+def build_message(spec: SendSpec, message: Any, codec: Any) -> Any:
+    """The message ``spec`` sends for the argument ``message``.
+
+    None -> the message with its defaults (``ListenV1Finalize()``); an instance of the class ->
+    itself; a dict -> decoded through ``codec.from_dict`` (its ``type`` may be omitted). Anything
+    else raises ``OptionsError`` naming the method and the expected class.
+    """
+    cls = message_class(spec)
+    if message is None:
+        try:
+            return cls()
+        except TypeError as exc:
+            raise OptionsError("message", f"{spec.name}() needs a {cls.__name__} argument ({exc})") from None
+    if isinstance(message, cls):
+        return message
+    if isinstance(message, Mapping):
+        data = dict(message)
+        data.setdefault("type", cast(Any, cls).wire_type())
+        decoded = codec.from_dict(data)
+        if not isinstance(decoded, cls):
+            raise OptionsError(
+                "message", f"{spec.name}() got a dict of type {data['type']!r}; expected {cls.__name__}"
+            )
+        return decoded
+    raise OptionsError(
+        "message", f"{spec.name}() expects a {cls.__name__} (or a dict), got {type(message).__name__}"
+    )
+
+
+def audio_bytes(spec: SendSpec, message: Any) -> bytes:
+    """``message`` as bytes for a binary send; raises ``OptionsError`` if it is not bytes-like."""
+    if isinstance(message, bytes):
+        return message
+    if isinstance(message, (bytearray, memoryview)):
+        return bytes(message)
+    raise OptionsError("message", f"{spec.name}() expects audio bytes, got {type(message).__name__}")
+
+
+__all__ = ["SEND_TABLE", "SendSpec", "audio_bytes", "build_message", "message_class"]

@@ -1,0 +1,284 @@
+"""Sync socket clients, one class per API, shaped as Deepgram's SDK socket clients.
+
+A socket wraps one :class:`actors.runtime.Connection` whose events flow into a queue subscribed
+at connect time, so nothing is lost before ``start_listening()`` or ``recv()``. Send methods come
+from :mod:`actors.client.send_table`. Leaving the ``with`` block finishes gracefully: the
+runtime's ``finish`` (Listen: CloseStream and wait for the finals and Metadata; Speak: Close;
+Agent: close), then waits for a ``start_listening()`` running elsewhere to deliver CLOSE.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from actors.client.send_table import SEND_TABLE, SendSpec, audio_bytes, build_message
+from actors.client.socket_events import SKIP, SocketEvent, SocketState
+from actors.core.events import EventType
+from actors.errors import FinishTimeout, OptionsError
+
+log = logging.getLogger("actors.client")
+
+Callback = Callable[[Any], Any]
+
+
+class CallbackRegistry:
+    """Callbacks per :class:`EventType`; ``emit`` reports a raising callback as ERROR and goes on."""
+
+    def __init__(self) -> None:
+        self._callbacks: dict[EventType, tuple[Callback, ...]] = {}
+        self._lock = threading.Lock()
+
+    def add(self, event_name: EventType | str, callback: Callback) -> None:
+        """Register ``callback`` for ``event_name``; ``OptionsError`` for a bad name or non-callable."""
+        try:
+            kind = EventType(event_name)
+        except ValueError:
+            names = ", ".join(e.value for e in EventType)
+            raise OptionsError("event_name", f"expected one of {names}, got {event_name!r}") from None
+        if not callable(callback):
+            raise OptionsError("callback", f"expected a callable, got {type(callback).__name__}")
+        with self._lock:
+            self._callbacks[kind] = (*self._callbacks.get(kind, ()), callback)
+
+    def get(self, kind: EventType) -> tuple[Callback, ...]:
+        """The callbacks registered for ``kind`` (a snapshot)."""
+        return self._callbacks.get(kind, ())
+
+    def emit(self, kind: EventType, payload: Any) -> None:
+        """Call every callback for ``kind``; a raising callback is reported as ERROR (or logged)."""
+        for callback in self.get(kind):
+            try:
+                callback(payload)
+            except Exception as exc:
+                self.report(kind, callback, exc)
+
+    def report(self, kind: EventType, callback: Callback, exc: Exception) -> None:
+        """Report that ``callback`` (for ``kind``) raised ``exc``: as ERROR, or logged if no one listens."""
+        if kind is EventType.ERROR or not self.get(EventType.ERROR):
+            log.error("%s callback %r raised; listening continues", kind.value, callback, exc_info=exc)
+            return
+        self.emit(EventType.ERROR, exc)
+
+
+def _make_send(spec: SendSpec) -> Callable[..., None]:
+    if spec.binary:
+
+        def send_audio(self: SocketClient, message: bytes) -> None:
+            self._connection.send_audio(audio_bytes(spec, message))
+
+        method = send_audio
+    else:
+
+        def send_message(self: SocketClient, message: Any = None) -> None:
+            self._connection.send(build_message(spec, message, self._codec))
+
+        method = send_message
+    method.__name__ = method.__qualname__ = spec.name
+    method.__doc__ = spec.doc
+    return method
+
+
+def install_send_methods(cls: type, api_name: str, factory: Callable[[SendSpec], Callable[..., Any]]) -> None:
+    """Give ``cls`` every send method of ``api_name`` from the table, under both names."""
+    for spec in SEND_TABLE[api_name]:
+        method = factory(spec)
+        setattr(cls, spec.name, method)
+        setattr(cls, spec.alias, method)
+
+
+class SocketClient:
+    """One live connection: ``on``, ``start_listening``, ``recv``, iteration, send methods.
+
+    Made by ``client.<api>.connect(...)``; usable as a context manager (leaving it finishes
+    gracefully, see the module docstring). Thread-safe for sending from any thread while one
+    thread reads (``start_listening``, ``recv`` or iteration).
+    """
+
+    api_name: ClassVar[str] = ""
+
+    if TYPE_CHECKING:
+        # The send methods are generated from SEND_TABLE; this tells type checkers they exist.
+        def __getattr__(self, name: str) -> Any: ...
+
+    def __init__(self, connection: Any, events: queue.Queue[Any], codec: Any, finish_timeout: float) -> None:
+        self._connection = connection
+        self._events = events
+        self._codec = codec
+        self._finish_timeout = finish_timeout
+        self._callbacks = CallbackRegistry()
+        self._state = SocketState()
+        self._read_lock = threading.Lock()
+        self._listener: threading.Thread | None = None
+        self._listener_done = threading.Event()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._state.closed is not None else "open"
+        return f"{type(self).__name__}(request_id={self.request_id!r}, {state})"
+
+    # -- properties -----------------------------------------------------------------------------
+
+    @property
+    def request_id(self) -> str | None:
+        """The server's ``dg-request-id`` for this connection (None if it sent none)."""
+        return getattr(self._connection, "request_id", None)
+
+    @property
+    def connection(self) -> Any:
+        """The underlying :class:`actors.runtime.Connection` (for advanced use)."""
+        return self._connection
+
+    # -- events ---------------------------------------------------------------------------------
+
+    def on(self, event_name: EventType | str, callback: Callback) -> None:
+        """Call ``callback(payload)`` for every ``event_name`` event ``start_listening()`` emits."""
+        self._callbacks.add(event_name, callback)
+
+    def _next(self, timeout: float | None) -> SocketEvent:
+        if self._state.closed is not None:
+            return self._state.track(self._state.closed)
+        try:
+            raw = self._events.get(timeout=timeout)
+        except queue.Empty:
+            raise TimeoutError(f"no message from the server within {timeout} s") from None
+        return self._state.track(raw)
+
+    def recv(self, timeout: float | None = None) -> Any:
+        """The next server message (``bytes`` for audio); waits up to ``timeout`` seconds (None: forever).
+
+        Raises ``TimeoutError`` when nothing arrived in time, ``ProtocolError`` for a frame that
+        could not be decoded, and once the connection is over, the failure that ended it or
+        ``ConnectionClosedError(code, reason)``.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._read_lock:
+            while True:
+                remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+                outcome = self._state.recv_outcome(self._next(remaining))
+                if outcome is not SKIP:
+                    return outcome
+
+    def __iter__(self) -> Iterator[Any]:
+        """Yield server messages until the connection closes; raises the failure if it ended abnormally."""
+        while True:
+            with self._read_lock:
+                outcome = self._state.iter_outcome(self._next(None))
+            if outcome is None:
+                return
+            if outcome is not SKIP:
+                yield outcome
+
+    def start_listening(self) -> None:
+        """Emit OPEN, then MESSAGE per server message, ERROR per problem, and CLOSE; return at close.
+
+        A callback that raises is reported as ERROR and listening goes on. CLOSE's payload carries
+        ``code`` and ``reason``. Runs on the calling thread (use a thread if you need one).
+        """
+        self._listener = threading.current_thread()
+        self._listener_done.clear()
+        try:
+            with self._read_lock:
+                if self._state.opened is not None:
+                    self._callbacks.emit(EventType.OPEN, self._state.opened)
+                while True:
+                    event = self._next(None)
+                    if event.kind is None:
+                        continue
+                    self._callbacks.emit(event.kind, event.payload)
+                    if event.kind is EventType.CLOSE:
+                        return
+        finally:
+            self._listener_done.set()
+
+    # -- ending ---------------------------------------------------------------------------------
+
+    def finish(self, timeout: float | None = None) -> Any:
+        """Finish gracefully (see the module docstring) within ``timeout`` s; returns the runtime's result.
+
+        Raises ``FinishTimeout`` if the server did not close in time (results so far are kept).
+        """
+        return self._connection.finish(timeout=self._finish_timeout if timeout is None else timeout)
+
+    def close(self) -> None:
+        """Close the connection now, without waiting for pending results."""
+        self._connection.close()
+
+    def __enter__(self) -> SocketClient:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.leave(exc)
+
+    def leave(self, exc: BaseException | None) -> None:
+        """End the connection as leaving a ``with`` block does.
+
+        Gracefully for a normal exit or an ``Exception`` in the block; at once for
+        ``KeyboardInterrupt`` and the like. Raises ``FinishTimeout`` only after a clean block.
+        """
+        deadline = time.monotonic() + self._finish_timeout
+        timed_out: FinishTimeout | None = None
+        try:
+            if exc is None or isinstance(exc, Exception):
+                try:
+                    self.finish(self._finish_timeout)
+                except FinishTimeout as error:
+                    timed_out = error
+            listener = self._listener
+            if listener is not None and listener is not threading.current_thread():
+                self._listener_done.wait(max(0.0, deadline - time.monotonic()))
+        finally:
+            self._connection.close()
+        if timed_out is not None and exc is None:
+            raise timed_out
+
+
+class ListenV1SocketClient(SocketClient):
+    """A Listen V1 (live transcription) socket; see :class:`SocketClient`."""
+
+    api_name = "listen.v1"
+
+
+class ListenV2SocketClient(SocketClient):
+    """A Listen V2 (Flux) socket; see :class:`SocketClient`."""
+
+    api_name = "listen.v2"
+
+
+class SpeakV1SocketClient(SocketClient):
+    """A Speak V1 (streaming TTS) socket; audio arrives as ``bytes`` messages."""
+
+    api_name = "speak.v1"
+
+
+class AgentV1SocketClient(SocketClient):
+    """An Agent V1 (voice agent) socket; agent audio arrives as ``bytes`` messages."""
+
+    api_name = "agent.v1"
+
+
+SOCKET_CLASSES: dict[str, type[SocketClient]] = {}
+for _cls in (ListenV1SocketClient, ListenV2SocketClient, SpeakV1SocketClient, AgentV1SocketClient):
+    install_send_methods(_cls, _cls.api_name, _make_send)
+    SOCKET_CLASSES[_cls.api_name] = _cls
+
+# The SDK's class names, for type hints in ported code.
+V1SocketClient = ListenV1SocketClient
+V2SocketClient = ListenV2SocketClient
+
+__all__ = [
+    "SOCKET_CLASSES",
+    "AgentV1SocketClient",
+    "CallbackRegistry",
+    "ListenV1SocketClient",
+    "ListenV2SocketClient",
+    "SocketClient",
+    "SpeakV1SocketClient",
+    "install_send_methods",
+]
