@@ -1,0 +1,147 @@
+"""ConnectionConfig: everything needed to open one connection, validated before any socket exists."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import attrs
+
+from actors.runtime.backpressure import SendBufferPolicy, audio_bytes_per_second
+from actors.runtime.keepalive import KeepalivePlan
+from actors.runtime.profiles import profile_for
+
+if TYPE_CHECKING:
+    from actors.protocol.apis import ApiSpec
+    from actors.protocol.auth import Auth
+
+_SECRET_HEADERS = frozenset({"authorization", "sec-websocket-protocol", "cookie", "x-api-key"})
+
+
+def _to_headers(value: Mapping[str, str] | None) -> dict[str, str]:
+    return dict(value or {})
+
+
+def _to_pairs(value: Sequence[tuple[str, str]] | Mapping[str, Any] | None) -> tuple[tuple[str, str], ...]:
+    if not value:
+        return ()
+    items = value.items() if isinstance(value, Mapping) else value
+    pairs: list[tuple[str, str]] = []
+    for item in items:
+        try:
+            key, val = item
+        except (TypeError, ValueError):
+            raise TypeError(f"extra_query items must be (name, value) pairs, got {item!r}") from None
+        pairs.append((str(key), str(val)))
+    return tuple(pairs)
+
+
+def _positive(name: str) -> Any:
+    def check(_inst: object, _attr: object, value: float) -> None:
+        if not value > 0:
+            raise ValueError(f"ConnectionConfig.{name} must be > 0 seconds, got {value!r}")
+
+    return check
+
+
+def _check_base_url(_inst: object, _attr: object, value: str) -> None:
+    parts = urlsplit(value)
+    if parts.scheme not in ("ws", "wss") or not parts.netloc:
+        raise ValueError(
+            f"ConnectionConfig.base_url must look like ws://host:port or wss://host, got {value!r}"
+        )
+
+
+def _masked_headers(headers: Mapping[str, str]) -> str:
+    shown = {k: ("***" if k.lower() in _SECRET_HEADERS else v) for k, v in headers.items()}
+    return repr(shown)
+
+
+@attrs.frozen(kw_only=True)
+class ConnectionConfig:
+    """How to open one connection to one API.
+
+    * ``api`` -- an ``ApiSpec`` (``LISTEN_V1``, ``LISTEN_V2``, ``SPEAK_V1``, ``AGENT_V1``).
+    * ``base_url`` -- ``ws://127.0.0.1:PORT`` or ``wss://api.deepgram.com``; the API's path is appended.
+    * ``options`` -- the API's validated options object (``ListenV1Options``...) or None.
+    * ``auth`` -- ``Auth.token(key)`` / ``Auth.bearer(jwt)`` or None; sent as the ``Authorization``
+      header, or as the ``Sec-WebSocket-Protocol`` form when ``auth_in_subprotocol``.
+    * ``headers`` -- extra handshake headers; ``extra_query`` -- extra query pairs passed through
+      unvalidated (for parameters newer than this library).
+    * ``keepalive`` -- keep idle connections open (``keepalive_interval`` overrides the API default).
+    * ``connect_timeout`` -- TCP + TLS + upgrade deadline; ``send_timeout`` -- a socket write that
+      blocks longer (server stopped reading) fails the connection; ``close_timeout`` -- how long
+      ``close()`` waits for the server's close frame before dropping the socket.
+    * ``send_buffer`` -- bound and policy for queued outgoing audio.
+    * ``queue_put_timeout`` -- the longest a full subscriber queue may stall the reader per event.
+    * ``coalesce_audio`` / ``max_frame_bytes`` -- audio queued while the socket was busy is sent
+      as one frame of at most ``max_frame_bytes``.
+    * ``bytes_per_second`` -- audio byte rate, derived from the options when None.
+
+    The repr never shows the credentials or secret headers.
+    """
+
+    api: ApiSpec
+    base_url: str = attrs.field(validator=_check_base_url)
+    options: Any = None
+    auth: Auth | None = attrs.field(default=None, repr=False)
+    auth_in_subprotocol: bool = False
+    headers: dict[str, str] = attrs.field(factory=dict, converter=_to_headers, repr=_masked_headers)
+    extra_query: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=_to_pairs)
+    keepalive: bool = True
+    keepalive_interval: float | None = None
+    connect_timeout: float = attrs.field(default=10.0, validator=_positive("connect_timeout"))
+    send_timeout: float = attrs.field(default=10.0, validator=_positive("send_timeout"))
+    close_timeout: float = attrs.field(default=2.0, validator=_positive("close_timeout"))
+    send_buffer: SendBufferPolicy = attrs.field(factory=SendBufferPolicy)
+    queue_put_timeout: float = attrs.field(default=5.0, validator=_positive("queue_put_timeout"))
+    coalesce_audio: bool = True
+    max_frame_bytes: int = 256 * 1024
+    bytes_per_second: float | None = None
+
+    def __attrs_post_init__(self) -> None:
+        name = getattr(self.api, "name", None)
+        if not isinstance(name, str) or not hasattr(self.api, "path"):
+            raise TypeError(f"ConnectionConfig.api must be an ApiSpec (LISTEN_V1, ...), got {self.api!r}")
+        profile_for(name)
+        if self.keepalive_interval is not None and not self.keepalive_interval > 0:
+            raise ValueError(
+                f"ConnectionConfig.keepalive_interval must be > 0, got {self.keepalive_interval!r}"
+            )
+        if self.options is not None and not hasattr(self.options, "to_query"):
+            raise TypeError(
+                f"ConnectionConfig.options must be an options object with to_query() "
+                f"(e.g. ListenV1Options.from_kwargs(...)), got {type(self.options).__name__}"
+            )
+        if self.max_frame_bytes < 1:
+            raise ValueError(f"ConnectionConfig.max_frame_bytes must be >= 1, got {self.max_frame_bytes!r}")
+        # Fail now, not at the first send, when max_seconds cannot be converted.
+        self.send_buffer.limit_bytes(self.audio_bytes_per_second())
+
+    def audio_bytes_per_second(self) -> float | None:
+        """The outgoing audio byte rate: ``bytes_per_second`` or what the options imply (else None)."""
+        if self.bytes_per_second is not None:
+            return self.bytes_per_second
+        opts = self.options
+        if opts is None:
+            return None
+        encoding = getattr(opts, "encoding", None)
+        sample_rate = getattr(opts, "sample_rate", None)
+        channels = getattr(opts, "channels", None)
+        enc = getattr(encoding, "value", encoding)
+        try:
+            rate = int(sample_rate) if sample_rate is not None else None
+            chans = int(channels) if channels is not None else None
+        except (TypeError, ValueError):
+            return None
+        return audio_bytes_per_second(enc if isinstance(enc, str) else None, rate, chans)
+
+    def keepalive_plan(self) -> KeepalivePlan | None:
+        """The keepalive this connection uses, or None when keepalive is off."""
+        if not self.keepalive:
+            return None
+        return profile_for(self.api.name).keepalive.with_interval(self.keepalive_interval)
+
+
+__all__ = ["ConnectionConfig", "SendBufferPolicy"]

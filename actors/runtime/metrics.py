@@ -1,0 +1,137 @@
+"""Per-stream metrics: latency to the first result, finalize latency, audio lag and volumes.
+
+:class:`MetricsRecorder` is written by the connection's two threads without locks: the actor
+thread owns the send-side fields, the reader thread the receive-side fields, so each field has
+one writer. :meth:`MetricsRecorder.snapshot` gives an immutable :class:`MetricsSnapshot`.
+"""
+
+from __future__ import annotations
+
+import time
+
+import attrs
+
+
+@attrs.frozen
+class MetricsSnapshot:
+    """Metrics of one stream at one moment. Times are seconds; None = not happened (yet).
+
+    * ``time_to_first_result`` -- from the first data frame sent to the first result received
+      (Listen ``Results``, Flux ``TurnInfo``, the first audio for Speak/Agent).
+    * ``finalize_latency`` -- from the finish request to the ``from_finalize`` result (finish
+      mode ``finalize``) or to the server's close (mode ``close``).
+    * ``audio_lag`` / ``max_audio_lag`` -- how long the last / slowest batch of audio waited
+      between ``send_audio`` and the socket write.
+    * ``bytes_sent`` / ``audio_seconds_sent`` -- audio written to the socket (seconds need a known
+      byte rate, else None); ``bytes_dropped`` -- audio discarded by ``drop_oldest``.
+    * ``reconnects`` / ``seconds_replayed`` -- filled in by the supervisor for supervised streams.
+    """
+
+    bytes_sent: int = 0
+    audio_seconds_sent: float | None = None
+    frames_sent: int = 0
+    control_messages_sent: int = 0
+    keepalives_sent: int = 0
+    bytes_dropped: int = 0
+    messages_received: int = 0
+    audio_bytes_received: int = 0
+    time_to_first_result: float | None = None
+    finalize_latency: float | None = None
+    audio_lag: float | None = None
+    max_audio_lag: float | None = None
+    events_dropped: int = 0
+    subscriber_errors: int = 0
+    reconnects: int = 0
+    seconds_replayed: float = 0.0
+    connected_seconds: float | None = None
+
+
+class MetricsRecorder:
+    """Mutable counters of one connection; see :class:`MetricsSnapshot` for the meanings."""
+
+    def __init__(self, bytes_per_second: float | None) -> None:
+        self.bytes_per_second = bytes_per_second
+        # Send side (actor thread).
+        self.bytes_sent = 0
+        self.frames_sent = 0
+        self.control_messages_sent = 0
+        self.keepalives_sent = 0
+        self.bytes_dropped = 0
+        self.first_send_at: float | None = None
+        self.finish_requested_at: float | None = None
+        self.audio_lag: float | None = None
+        self.max_audio_lag: float | None = None
+        self.opened_at: float | None = None
+        self.closed_at: float | None = None
+        # Receive side (reader thread).
+        self.messages_received = 0
+        self.audio_bytes_received = 0
+        self.first_result_at: float | None = None
+        self.finalized_at: float | None = None
+        self.events_dropped = 0
+        self.subscriber_errors = 0
+        # Supervisor side.
+        self.reconnects = 0
+        self.seconds_replayed = 0.0
+
+    def record_audio_sent(self, nbytes: int, queued_at: float, now: float) -> None:
+        """Account one audio frame written at ``now`` whose oldest part was queued at ``queued_at``."""
+        self.bytes_sent += nbytes
+        self.frames_sent += 1
+        if self.first_send_at is None:
+            self.first_send_at = now
+        lag = max(0.0, now - queued_at)
+        self.audio_lag = lag
+        if self.max_audio_lag is None or lag > self.max_audio_lag:
+            self.max_audio_lag = lag
+
+    def record_control_sent(self, now: float) -> None:
+        """Account one control frame (not a keepalive) written at ``now``."""
+        self.control_messages_sent += 1
+        self.frames_sent += 1
+        if self.first_send_at is None:
+            self.first_send_at = now
+
+    def record_result(self, now: float, from_finalize: bool) -> None:
+        """Account a result message (or first audio) received at ``now``."""
+        if self.first_result_at is None:
+            self.first_result_at = now
+        if from_finalize and self.finalized_at is None:
+            self.finalized_at = now
+
+    def snapshot(self) -> MetricsSnapshot:
+        """An immutable copy of the current values."""
+        ttfr = None
+        if self.first_result_at is not None and self.first_send_at is not None:
+            ttfr = max(0.0, self.first_result_at - self.first_send_at)
+        finalize = None
+        if self.finish_requested_at is not None:
+            end = self.finalized_at or self.closed_at
+            if end is not None:
+                finalize = max(0.0, end - self.finish_requested_at)
+        seconds = self.bytes_sent / self.bytes_per_second if self.bytes_per_second else None
+        connected = None
+        if self.opened_at is not None:
+            connected = (self.closed_at or time.monotonic()) - self.opened_at
+        return MetricsSnapshot(
+            bytes_sent=self.bytes_sent,
+            audio_seconds_sent=seconds,
+            frames_sent=self.frames_sent,
+            control_messages_sent=self.control_messages_sent,
+            keepalives_sent=self.keepalives_sent,
+            bytes_dropped=self.bytes_dropped,
+            messages_received=self.messages_received,
+            audio_bytes_received=self.audio_bytes_received,
+            time_to_first_result=ttfr,
+            finalize_latency=finalize,
+            audio_lag=self.audio_lag,
+            max_audio_lag=self.max_audio_lag,
+            events_dropped=self.events_dropped,
+            subscriber_errors=self.subscriber_errors,
+            reconnects=self.reconnects,
+            seconds_replayed=self.seconds_replayed,
+            connected_seconds=connected,
+        )
+
+
+__all__ = ["MetricsRecorder", "MetricsSnapshot"]
