@@ -118,7 +118,13 @@ def test_client_side_function_call_waits_for_the_response(agent: ClientConnectio
     applied(agent, think={"provider": {"type": "open_ai", "model": "gpt-4o-mini"}, "functions": [WEATHER]})
     agent.send(json.dumps({"type": "InjectUserMessage", "content": "get weather for New York"}))
     messages, _ = until(agent, "FunctionCallRequest")
-    assert types(messages) == ["ConversationText", "History", "EndOfThought", "AgentThinking", "FunctionCallRequest"]
+    assert types(messages) == [
+        "ConversationText",
+        "History",
+        "EndOfThought",
+        "AgentThinking",
+        "FunctionCallRequest",
+    ]
     (call,) = messages[-1]["functions"]
     assert call["name"] == "get_weather" and call["client_side"] is True
     assert json.loads(call["arguments"]) == {"location": "New York"}

@@ -57,7 +57,7 @@ class _UnionMeta(type):
             if _tag_matches(member, "type", fields.get("type")) and _tag_matches(
                 member, "version", fields.get("version")
             ):
-                known = {f.name for f in attrs.fields(member)}  # type: ignore[misc]
+                known = {f.name for f in attrs.fields(member)}  # type: ignore[arg-type]
                 kwargs = {k: v for k, v in fields.items() if k in known}
                 extra = {k: v for k, v in fields.items() if k not in known}
                 obj = member(**kwargs)
