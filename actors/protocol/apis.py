@@ -1,0 +1,92 @@
+"""The four APIs as data: :class:`ApiSpec` and the registry ``LISTEN_V1``, ``LISTEN_V2``,
+``SPEAK_V1``, ``AGENT_V1``.
+
+The constants are resolved lazily (PEP 562) from each API's ``api`` module, so an API package can
+import :class:`ApiSpec` from here without an import cycle, and ``AGENT_V1`` appears as soon as
+``actors.protocol.agent_v1.api`` exists.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any, Literal
+
+import attrs
+
+from actors.protocol.codec import Codec
+from actors.protocol.options import ConnectOptions
+
+if TYPE_CHECKING:
+    from actors.protocol.listen_v1.api import LISTEN_V1
+    from actors.protocol.listen_v2.api import LISTEN_V2
+    from actors.protocol.speak_v1.api import SPEAK_V1
+
+    AGENT_V1: ApiSpec
+
+__all__ = ["AGENT_V1", "LISTEN_V1", "LISTEN_V2", "SPEAK_V1", "ApiSpec", "all_apis", "api_for_path"]
+
+Host = Literal["production", "agent"]
+
+
+@attrs.frozen
+class ApiSpec:
+    """What the runtime, client and server need to know about one WebSocket API.
+
+    * ``name``: ``"listen.v1"``; ``path``: ``"/v1/listen"``; ``host``: which base URL serves it
+      (``"production"`` = api.deepgram.com, ``"agent"`` = agent.deepgram.com).
+    * ``options_type``: the connect-options class (None when the API takes no query parameters).
+    * ``server_codec`` decodes what the server sends; ``client_codec`` what the client sends.
+    * ``server_sends_binary`` / ``client_sends_binary``: whether binary frames (audio) flow that way.
+    """
+
+    name: str
+    path: str
+    host: Host
+    options_type: type[ConnectOptions] | None
+    server_codec: Codec = attrs.field(repr=False)
+    client_codec: Codec = attrs.field(repr=False)
+    server_sends_binary: bool
+    client_sends_binary: bool
+
+
+_MODULES = {
+    "LISTEN_V1": "actors.protocol.listen_v1.api",
+    "LISTEN_V2": "actors.protocol.listen_v2.api",
+    "SPEAK_V1": "actors.protocol.speak_v1.api",
+    "AGENT_V1": "actors.protocol.agent_v1.api",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    try:
+        spec = getattr(importlib.import_module(module), name)
+    except ModuleNotFoundError as e:
+        if e.name != module:
+            raise
+        raise AttributeError(f"{name} is not available: {module} is not installed") from None
+    globals()[name] = spec
+    return spec
+
+
+def all_apis() -> tuple[ApiSpec, ...]:
+    """Every available API (AGENT_V1 only once its package exists)."""
+    found = []
+    for name in _MODULES:
+        try:
+            found.append(__getattr__(name))
+        except AttributeError:
+            continue
+    return tuple(found)
+
+
+def api_for_path(path: str) -> ApiSpec:
+    """The API served at ``path`` (query string ignored); raises KeyError naming the known paths."""
+    path = path.split("?", 1)[0].rstrip("/") or "/"
+    for api in all_apis():
+        if api.path == path:
+            return api
+    known = ", ".join(api.path for api in all_apis())
+    raise KeyError(f"no API at {path!r}; known paths: {known}")

@@ -1,0 +1,131 @@
+"""Base classes of every wire object: known messages, nested objects, unknown messages, decode errors.
+
+Every message on the wire is an attrs class deriving from :class:`Message`; nested JSON objects
+derive from :class:`WireObject`. Subclasses are declared with :func:`wire_object` (``attrs.define``
+with keyword-only, slotted, mutable instances). Field names are the wire names; where a wire name
+cannot be a Python name, declare the field with :func:`wire_field` and ``wire="the-wire-name"``.
+
+Fields the class does not know are kept in ``unknown_fields`` (the codec fills it on decode and
+re-emits it on encode) and can be read as attributes, so ``msg.new_field`` works when a newer
+service sends a field this version does not model.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, TypeVar, cast, dataclass_transform
+
+import attrs
+
+__all__ = [
+    "DecodeError",
+    "Message",
+    "UnknownMessage",
+    "WireObject",
+    "wire_field",
+    "wire_object",
+]
+
+_C = TypeVar("_C", bound=type)
+
+#: Key in attrs field metadata holding the field's wire name when it differs from the Python name.
+WIRE_NAME = "actors.wire_name"
+
+
+@dataclass_transform(kw_only_default=True, field_specifiers=(attrs.field,))
+def wire_object(cls: _C) -> _C:
+    """Turn ``cls`` (a WireObject subclass) into a keyword-only, slotted attrs class."""
+    return attrs.define(kw_only=True, slots=True)(cls)
+
+
+def wire_field(*, wire: str | None = None, default: Any = attrs.NOTHING, factory: Any = None) -> Any:
+    """Declare a field whose wire name is ``wire`` (for wire names that are not Python names).
+
+    ``default``/``factory`` work as in ``attrs.field``.
+    """
+    metadata = {WIRE_NAME: wire} if wire else {}
+    if factory is not None:
+        return attrs.field(factory=factory, metadata=metadata)
+    return attrs.field(default=default, metadata=metadata)
+
+
+@wire_object
+class WireObject:
+    """A JSON object on the wire: known fields as attributes, the rest in ``unknown_fields``.
+
+    ``unknown_fields`` is excluded from ``repr`` but takes part in equality, so a decoded message
+    equals its re-decoded encoding only if the unknown fields survived too.
+    """
+
+    unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
+
+    if not TYPE_CHECKING:
+        # Hidden from type checkers so typos in typed code are still caught.
+        def __getattr__(self, name: str) -> Any:
+            if name == "unknown_fields" or name.startswith("__"):
+                raise AttributeError(name)
+            try:
+                return self.unknown_fields[name]
+            except KeyError:
+                raise AttributeError(
+                    f"{type(self).__name__} has no field {name!r} (known or received)"
+                ) from None
+
+
+@wire_object
+class Message(WireObject):
+    """A top-level wire message; ``type`` is its wire tag and defaults to the class's tag.
+
+    Subclasses declare ``type: str = "<Tag>"``; :meth:`wire_type` returns that tag.
+    """
+
+    type: str = ""
+
+    @classmethod
+    def wire_type(cls) -> str:
+        """The wire ``type`` tag of this message class (the default of its ``type`` field)."""
+        tag = attrs.fields_dict(cast(Any, cls))["type"].default
+        if not isinstance(tag, str) or not tag:
+            raise TypeError(f"{cls.__name__} does not declare a wire type tag")
+        return tag
+
+
+@attrs.define(kw_only=True, slots=True)
+class UnknownMessage:
+    """A well-formed JSON message whose ``type`` this codec does not know; ``raw`` is the whole object.
+
+    Encoding an UnknownMessage re-emits ``raw`` unchanged, so unknown messages can be forwarded.
+    """
+
+    type: str
+    raw: dict[str, Any]
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name == "raw":
+            raise AttributeError(name)
+        try:
+            return self.raw[name]
+        except KeyError:
+            raise AttributeError(f"unknown message {self.type!r} has no field {name!r}") from None
+
+
+def _short(raw: str) -> str:
+    return raw if len(raw) <= 200 else raw[:200] + f"... ({len(raw)} chars)"
+
+
+@attrs.define(kw_only=True, slots=True)
+class DecodeError:
+    """A frame that could not be decoded: ``reason`` says why, ``raw`` is the frame as text.
+
+    Returned (never raised) by ``Codec.decode`` so a reader thread keeps running.
+    ``type`` is the message's wire tag when it could be read, else None.
+    """
+
+    reason: str
+    raw: str = attrs.field(repr=_short)
+    type: str | None = None
+
+    def to_exception(self) -> Exception:
+        """An ``actors.errors.ProtocolError`` carrying this error's reason (for callers that raise)."""
+        from actors.errors import ProtocolError
+
+        return ProtocolError(f"could not decode frame: {self.reason}")

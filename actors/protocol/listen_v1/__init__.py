@@ -1,0 +1,7 @@
+"""listen_v1: message classes (``messages``), connect options (``options``) and the ApiSpec (``api``)."""
+
+from actors.protocol.listen_v1.messages import *  # noqa: F403
+from actors.protocol.listen_v1.messages import __all__ as _messages
+from actors.protocol.listen_v1.options import ListenV1Options
+
+__all__ = [*_messages, "ListenV1Options"]

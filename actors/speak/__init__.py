@@ -1,0 +1,1 @@
+"""SDK-compatible import paths for Speak (``actors.speak.v1.types``)."""
