@@ -1,0 +1,614 @@
+"""`StreamHandle`: the caller's handle on one supervised, logical stream.
+
+A logical stream outlives its connections: the supervisor opens a new connection after a
+failure, and the handle stitches them into one stream. Its jobs:
+
+* the audio hot path: :meth:`StreamHandle.send_audio` appends to the replay buffer and writes
+  straight to the current connection under the stream lock -- no supervisor hop per chunk;
+* per-connection events (called on the connection's reader thread): rebase timestamps, drop
+  duplicate finals, trim the replay buffer, forward to the caller's subscribers, and report the
+  end of a connection to the supervisor with a tell;
+* :meth:`StreamHandle.finish`: drive the graceful finish from the caller's thread, across
+  reconnects, and return a :class:`StreamResult`.
+
+Subscribers see one continuous stream: ``Opened`` once, protocol messages with rebased
+timestamps, ``Reconnecting``/``Reconnected`` between connections, and exactly one ``Closed`` last,
+preceded by ``ConnectionFailed(StreamFailed)`` when the stream gave up.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+import attrs
+
+from actors.errors import ActorsError, FinishTimeout, OptionsError, StreamFailed
+from actors.runtime import events
+from actors.runtime.policy import RestartPolicy
+from actors.runtime.replay import (
+    AudioFormat,
+    FinalDeduplicator,
+    ReplayBuffer,
+    TimelineRebaser,
+    is_final,
+    message_type,
+)
+from actors.runtime.subscribers import SubscriberSet
+
+if TYPE_CHECKING:
+    from actors.runtime.connection import Connection
+
+log = logging.getLogger("actors.runtime.stream")
+
+LOSSLESS_APIS = ("listen.v1", "listen.v2")
+#: Replayed audio goes out in frames of at most this many seconds (Deepgram: 20-250 ms per message).
+REPLAY_FRAME_SECONDS = 0.25
+#: Flux's greeting: forwarded from the first connection only (Reconnected announces later ones).
+_GREETING_TYPES = frozenset({"Connected"})
+#: Listen V1's end-of-session summary: forwarded only from the connection that finishes the stream.
+_SUMMARY_TYPES = frozenset({"Metadata"})
+
+
+class StreamState(enum.Enum):
+    """Where a logical stream is in its life."""
+
+    QUEUED = "queued"  # waiting for an admission slot
+    CONNECTING = "connecting"
+    OPEN = "open"
+    RECONNECTING = "reconnecting"  # between connections: backoff, then queued again
+    CLOSED = "closed"
+
+
+@attrs.frozen
+class StreamMetrics:
+    """Counters of one logical stream (the connection actor's own metrics are in ``connection``)."""
+
+    stream_id: str
+    state: str
+    connections: int
+    reconnects: int
+    replayed_seconds: float
+    replay_dropped_seconds: float
+    audio_seconds: float
+    finals: int
+    duplicate_finals_dropped: int
+    request_ids: tuple[str, ...]
+    connection: Any = None
+
+
+@attrs.frozen
+class StreamResult:
+    """How a supervised stream ended: its final results, request ids, metrics and error (None if ok)."""
+
+    stream_id: str
+    finals: tuple[Any, ...]
+    request_ids: tuple[str, ...]
+    metrics: StreamMetrics
+    error: ActorsError | None = None
+    close_code: int | None = None
+    close_reason: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """True when the stream finished without an error."""
+        return self.error is None
+
+    @property
+    def transcript(self) -> str:
+        """The final transcripts joined with spaces (Listen V1 channel 0 alternative 0, or Flux turns)."""
+        parts = [text for text in (_transcript_of(m) for m in self.finals) if text]
+        return " ".join(parts)
+
+    def raise_for_error(self) -> StreamResult:
+        """Raise :attr:`error` if there is one, else return self."""
+        if self.error is not None:
+            raise self.error
+        return self
+
+
+def _transcript_of(msg: Any) -> str:
+    if message_type(msg) == "TurnInfo":
+        return str(msg.transcript or "")
+    channel_index = getattr(msg, "channel_index", None) or [0]
+    if channel_index[0] != 0 or not msg.channel.alternatives:
+        return ""
+    return str(msg.channel.alternatives[0].transcript or "")
+
+
+def audio_format_for(config: Any, lossless: bool) -> AudioFormat | None:
+    """The fixed-size audio format a stream's options declare, None for containers (WAV is sniffed).
+
+    Raises :class:`OptionsError` when ``lossless`` is asked for an API or encoding that cannot
+    be replayed exactly.
+    """
+    api_name = getattr(config.api, "name", str(config.api))
+    if lossless and api_name not in LOSSLESS_APIS:
+        raise OptionsError("lossless", f"lossless reconnect is for Listen V1 and Flux, not {api_name}", True)
+    options = config.options
+    encoding = getattr(options, "encoding", None)
+    if encoding is None:
+        return None
+    encoding = getattr(encoding, "value", encoding)
+    channels = getattr(options, "channels", None) or 1
+    if not lossless:
+        try:
+            return AudioFormat.from_encoding(str(encoding), getattr(options, "sample_rate", None), channels)
+        except OptionsError:
+            return None
+    return AudioFormat.from_encoding(str(encoding), getattr(options, "sample_rate", None), channels)
+
+
+class StreamOwner(Protocol):
+    """What a handle reports to its supervisor (implemented by ``Supervisor``; calls never block)."""
+
+    def report_end(
+        self, stream_id: str, generation: int, error: BaseException | None, code: int, reason: str
+    ) -> None:
+        """Connection attempt ``generation`` of the stream ended (``error`` None: a normal close)."""
+
+    def report_stop(self, stream_id: str, reason: str, error: ActorsError | None) -> None:
+        """End the stream now, with ``error`` as its result's error (None: ended normally)."""
+
+
+class _Sink:
+    """The subscriber given to one connection: forwards its events to the stream with its number."""
+
+    __slots__ = ("attached", "early", "ended", "failure", "generation", "stream")
+
+    def __init__(self, stream: StreamHandle, generation: int) -> None:
+        self.stream = stream
+        self.generation = generation
+        self.attached = False  # the stream has installed this connection (offsets are set)
+        self.early: list[Any] = []  # messages that arrived before that, processed on attach
+        self.ended = False
+        self.failure: BaseException | None = None
+
+    def __call__(self, event: Any) -> None:
+        self.stream._on_connection_event(self, event)
+
+    def __repr__(self) -> str:
+        return f"<stream {self.stream.stream_id} connection {self.generation}>"
+
+
+class StreamHandle:
+    """The caller's handle on one logical stream run by a :class:`~actors.runtime.supervisor.Supervisor`.
+
+    Create it with ``Supervisor.open_stream``. ``send_audio`` may be called at once: audio sent
+    before the first connection (or between connections) is buffered and sent when one opens.
+    All methods are thread-safe.
+    """
+
+    def __init__(
+        self,
+        stream_id: str,
+        config: Any,
+        subscribers: Sequence[object],
+        restart: RestartPolicy,
+        lossless: bool,
+        owner: StreamOwner,
+        replay_max_seconds: float = 60.0,
+        lossless_required: bool = True,
+    ) -> None:
+        self.stream_id = stream_id
+        self.config = config
+        self.restart = restart
+        self.lossless = lossless
+        self._owner = owner
+        self._lossless_required = lossless_required
+        fmt = audio_format_for(config, lossless and lossless_required)
+        # With a timeline (fixed-size audio, or WAV sniffed for lossless) timestamps are rebased.
+        self._timeline = lossless or fmt is not None
+        self._buffer = ReplayBuffer(fmt, max_seconds=replay_max_seconds) if self._timeline else None
+        self._pending: list[bytes] = []  # streams without a timeline: audio waiting for a connection
+        self._rebaser = TimelineRebaser()
+        self._dedup = FinalDeduplicator()
+        self._subscribers = SubscriberSet(subscribers, getattr(config, "queue_put_timeout", 5.0))
+        self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)
+        self._state = StreamState.QUEUED
+        self._conn: Connection | None = None
+        self._sink: _Sink | None = None
+        self._finish_sent_on: _Sink | None = None
+        self._generation = 0
+        self._connections = 0
+        self._reconnects = 0
+        self._reconnect_attempt = 0
+        self._replayed_seconds = 0.0
+        self._audio_bytes = 0
+        self._finals: list[Any] = []
+        self._request_ids: list[str] = []
+        self._finishing = False
+        self._aborted = False
+        self._error: ActorsError | None = None
+        self._close: tuple[int, str] | None = None
+        self._last_audio_at = 0.0
+        self._last_event_at = 0.0
+
+    # -- the caller's API -------------------------------------------------------------------
+
+    @property
+    def state(self) -> StreamState:
+        """The stream's current state."""
+        return self._state
+
+    @property
+    def request_ids(self) -> tuple[str, ...]:
+        """The ``dg-request-id`` of every connection of this stream, in order."""
+        with self._lock:
+            return tuple(self._request_ids)
+
+    @property
+    def done(self) -> bool:
+        """True once the stream has ended (finished, stopped or failed)."""
+        return self._state is StreamState.CLOSED
+
+    @property
+    def error(self) -> ActorsError | None:
+        """Why the stream failed, or None."""
+        return self._error
+
+    @property
+    def metrics(self) -> StreamMetrics:
+        """A snapshot of the stream's counters."""
+        with self._lock:
+            conn_metrics = getattr(self._conn, "metrics", None) if self._conn is not None else None
+            buffer = self._buffer
+            fmt = buffer.format if buffer is not None else None
+            return StreamMetrics(
+                stream_id=self.stream_id,
+                state=self._state.value,
+                connections=self._connections,
+                reconnects=self._reconnects,
+                replayed_seconds=round(self._replayed_seconds, 6),
+                replay_dropped_seconds=buffer.dropped_seconds if buffer is not None else 0.0,
+                audio_seconds=fmt.seconds(self._audio_bytes - len(buffer.header)) if buffer and fmt else 0.0,
+                finals=len(self._finals),
+                duplicate_finals_dropped=self._dedup.dropped,
+                request_ids=tuple(self._request_ids),
+                connection=conn_metrics,
+            )
+
+    def subscribe(self, subscriber: object) -> None:
+        """Add a subscriber (callable, ``queue.Queue`` or ``pykka.ActorRef``); it gets events from now on."""
+        self._subscribers.add(subscriber)
+
+    def send_audio(self, data: bytes | bytearray | memoryview) -> None:
+        """Send audio on the stream (buffered while no connection is open).
+
+        Raises :class:`StreamFailed` if the stream failed, :class:`OptionsError` if it is finishing
+        or closed, and ``TypeError`` for anything but bytes.
+        """
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise TypeError(f"send_audio needs bytes, got {type(data).__name__}")
+        chunk = bytes(data)
+        if not chunk:
+            return  # an empty frame would end a Listen stream: use finish()
+        with self._lock:
+            self._check_can_send("send_audio")
+            self._audio_bytes += len(chunk)
+            self._buffer_audio(chunk)
+            conn = self._conn
+            if conn is None:
+                return
+            self._last_audio_at = time.monotonic()
+            try:
+                conn.send_audio(chunk)
+            except Exception as exc:  # the connection is dying: its Closed event drives the restart
+                log.debug("stream %s: send on a dying connection: %r", self.stream_id, exc)
+                return
+            if self._buffer is None:
+                self._pending.clear()
+            elif not self.lossless:
+                self._buffer.discard_all()
+
+    def _buffer_audio(self, chunk: bytes) -> None:
+        if self._buffer is None:
+            self._pending.append(chunk)
+            return
+        try:
+            self._buffer.append(chunk)
+        except OptionsError:
+            if self._lossless_required:
+                raise
+            # lossless was only a default and the audio is not WAV: carry on without replay
+            log.info("stream %s: audio is not replayable; lossless reconnect is off", self.stream_id)
+            self.lossless = self._timeline = False
+            self._pending.append(self._buffer.snapshot().header)
+            self._buffer = None
+
+    def send(self, message: Any) -> None:
+        """Send a control message (KeepAlive, Finalize, Configure...) on the current connection.
+
+        Raises :class:`OptionsError` when no connection is open (control messages are not buffered).
+        """
+        with self._lock:
+            self._check_can_send("send")
+            if self._conn is None:
+                raise OptionsError("send", f"stream {self.stream_id} has no open connection right now")
+            self._conn.send(message)
+
+    def wait_open(self, timeout: float | None = None) -> bool:
+        """Block until the stream has had a connection; False on timeout.
+
+        Raises the stream's error (:class:`StreamFailed`) if it ended in failure first.
+        """
+        with self._changed:
+            ok = self._changed.wait_for(lambda: self._connections > 0 or self.done, timeout)
+            if self.done and self._error is not None:
+                raise self._error
+            return bool(ok) and self._connections > 0
+
+    def wait_closed(self, timeout: float | None = None) -> bool:
+        """Block until the stream has ended; False on timeout."""
+        with self._changed:
+            return bool(self._changed.wait_for(lambda: self.done, timeout))
+
+    def finish(self, timeout: float = 10.0) -> StreamResult:
+        """Finish the stream gracefully and return its result; reconnects and replays if needed.
+
+        Asks the current connection to finish (CloseStream) and waits for the last results; if the
+        connection fails meanwhile, the supervisor reconnects, replays the uncovered audio and
+        the finish goes on over the new connection. After ``timeout`` the stream is stopped and
+        the result's ``error`` is a :class:`FinishTimeout`. Stream failures do not raise: they
+        are in ``result.error``.
+        """
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            if not self._finishing and not self.done:
+                self._finishing = True
+                if self._state is StreamState.QUEUED and self._audio_bytes == 0 and self._connections == 0:
+                    self._owner.report_stop(self.stream_id, "finished before any audio was sent", None)
+        while not self.done and time.monotonic() < deadline:
+            with self._changed:
+                self._changed.wait_for(
+                    lambda: self.done or (self._sink is not None and self._sink is not self._finish_sent_on),
+                    max(0.0, deadline - time.monotonic()),
+                )
+                conn, sink = self._conn, self._sink
+                if self.done or conn is None or sink is None or sink is self._finish_sent_on:
+                    continue
+                self._finish_sent_on = sink
+                self._last_audio_at = time.monotonic()  # a finish awaits an answer, like audio does
+            try:
+                conn.finish(timeout=max(0.1, deadline - time.monotonic()))
+            except Exception as exc:  # also reported through the connection's own events
+                log.debug("stream %s: finish on connection %d: %r", self.stream_id, sink.generation, exc)
+        if not self.done:
+            self._owner.report_stop(
+                self.stream_id,
+                "finish timed out",
+                FinishTimeout(f"stream {self.stream_id}: finish did not complete within {timeout:g} s"),
+            )
+            self.wait_closed(timeout=5.0)
+        return self.result()
+
+    def result(self) -> StreamResult:
+        """The stream's result so far (final once :attr:`done`)."""
+        with self._lock:
+            code, reason = self._close if self._close else (None, "")
+            return StreamResult(
+                stream_id=self.stream_id,
+                finals=tuple(self._finals),
+                request_ids=tuple(self._request_ids),
+                metrics=self.metrics,
+                error=self._error,
+                close_code=code,
+                close_reason=reason,
+            )
+
+    def __repr__(self) -> str:
+        return f"<StreamHandle {self.stream_id} {self._state.value}>"
+
+    def _check_can_send(self, what: str) -> None:
+        if self.done:
+            if self._error is not None:
+                raise StreamFailed(
+                    self.stream_id, self._error, f"{what} after the stream ended: {self._error}"
+                )
+            raise OptionsError(what, f"stream {self.stream_id} is closed")
+        if self._finishing:
+            raise OptionsError(what, f"stream {self.stream_id} is finishing; nothing more can be sent")
+
+    # -- connection side (connector and reader threads) ---------------------------------------
+
+    def _emit(self, event: Any) -> None:
+        self._subscribers.broadcast(event)
+
+    def _attach(self, conn: Connection, sink: _Sink) -> bool:
+        """Install a freshly opened connection: replay header and uncovered audio into it.
+
+        Runs on a connector thread. Returns False (installing nothing) when the stream was
+        stopped meanwhile or the connection already ended; the caller then closes it.
+        """
+        with self._lock:
+            if sink.ended or self._aborted or self.done or sink.generation != self._generation:
+                return False
+            request_id = getattr(conn, "request_id", None)
+            if request_id:
+                self._request_ids.append(request_id)
+            replayed = self._replay_into(conn)
+            self._conn, self._sink = conn, sink
+            self._connections += 1
+            if self._connections > 1:
+                self._reconnects += 1
+                self._replayed_seconds += replayed
+            recorder = getattr(conn, "metrics_recorder", None)
+            if recorder is not None:  # the connection's own metrics carry the stream's totals
+                recorder.reconnects = self._reconnects
+                recorder.seconds_replayed = round(self._replayed_seconds, 6)
+            self._state = StreamState.OPEN
+            self._last_event_at = time.monotonic()
+            if self._connections == 1:
+                self._emit(
+                    events.Opened(
+                        request_id=request_id, url_path=self.config.api.path, stream_id=self.stream_id
+                    )
+                )
+            else:
+                self._emit(
+                    events.Reconnected(
+                        stream_id=self.stream_id,
+                        attempt=self._reconnect_attempt,
+                        request_id=request_id,
+                        replayed_seconds=round(replayed, 6),
+                    )
+                )
+            sink.attached = True
+            for early in sink.early:
+                self._process_message(early)
+            sink.early.clear()
+            self._changed.notify_all()
+            return True
+
+    def _replay_into(self, conn: Connection) -> float:
+        """Send the header and the audio not covered by finals to ``conn``; return seconds replayed."""
+        if self._buffer is None:
+            self._rebaser.start_connection(0.0)
+            for chunk in self._pending:
+                conn.send_audio(chunk)
+            self._pending.clear()
+            return 0.0
+        snapshot = self._buffer.snapshot()
+        self._rebaser.start_connection(snapshot.start_seconds)
+        fmt = self._buffer.format
+        if snapshot.header:
+            conn.send_audio(snapshot.header)
+        audio = snapshot.audio
+        frame = max(1, int(REPLAY_FRAME_SECONDS * fmt.bytes_per_second)) if fmt else max(1, len(audio))
+        for start in range(0, len(audio), frame):
+            conn.send_audio(audio[start : start + frame])
+        if audio:
+            self._last_audio_at = time.monotonic()
+        if not self.lossless:
+            self._buffer.discard_all()
+            return 0.0
+        return fmt.seconds(len(audio)) if fmt else 0.0
+
+    def _on_connection_event(self, sink: _Sink, event: Any) -> None:
+        """One event of one connection (its reader thread, or its opener for handshake failures)."""
+        with self._lock:
+            if isinstance(event, events.ConnectionFailed):
+                if sink.failure is None:
+                    sink.failure = event.error
+                return
+            if isinstance(event, events.Closed):
+                self._connection_closed(sink, event)
+                return
+            if sink.ended or sink.generation != self._generation or isinstance(event, events.Opened):
+                return  # stale, or Opened (the stream emits Opened/Reconnected itself)
+            if not sink.attached:
+                sink.early.append(event)  # its timeline offset is set when the stream attaches it
+                return
+            self._process_message(event)
+
+    def _process_message(self, event: Any) -> None:
+        """Rebase, de-duplicate and deliver one message of the current connection (lock held)."""
+        self._last_event_at = time.monotonic()
+        tag = message_type(event)
+        if tag in _GREETING_TYPES and self._connections > 1:
+            return
+        if tag in _SUMMARY_TYPES and not self._finishing:
+            return
+        if self._timeline:
+            event = self._rebaser.rebase(event)
+            if is_final(event):
+                event = self._dedup.process(event)
+                if event is None:
+                    return
+                if self._buffer is not None and self.lossless:
+                    self._buffer.ack(self._dedup.covered_until())
+        if is_final(event):
+            self._finals.append(event)
+        self._emit(event)
+
+    def _connection_closed(self, sink: _Sink, event: events.Closed) -> None:
+        if sink.ended:
+            return
+        sink.ended = True
+        if self._sink is sink:
+            self._conn = self._sink = None
+            if self._state is StreamState.OPEN:
+                self._state = StreamState.RECONNECTING
+            self._changed.notify_all()
+        self._owner.report_end(self.stream_id, sink.generation, sink.failure, event.code, event.reason)
+
+    # -- supervisor side (supervisor actor thread) ---------------------------------------------
+
+    def _new_sink(self) -> _Sink:
+        """Start the next connection attempt."""
+        with self._lock:
+            self._generation += 1
+            self._state = StreamState.CONNECTING
+            return _Sink(self, self._generation)
+
+    def _has_uncovered_audio(self) -> bool:
+        """Whether some sent audio is not yet covered by a final result."""
+        with self._lock:
+            if self._buffer is None:
+                return bool(self._pending)
+            return self._buffer.buffered_bytes > 0
+
+    def _stalled(self, now: float, stall_timeout: float) -> bool:
+        """Whether the open connection sent nothing for ``stall_timeout`` s while we sent to it."""
+        with self._lock:
+            if self._conn is None:
+                return False
+            return now - self._last_event_at >= stall_timeout and self._last_audio_at > self._last_event_at
+
+    def _mark_stalled(self, cause: BaseException) -> None:
+        """Record ``cause`` as the current connection's failure and stop counting it as stalled."""
+        with self._lock:
+            if self._sink is not None and self._sink.failure is None:
+                self._sink.failure = cause
+            self._last_event_at = time.monotonic()  # one abort per stall, not one per check
+
+    def _abort_connection(self, cause: BaseException | None) -> None:
+        """Close the current connection; ``cause`` becomes its failure (None: a requested stop)."""
+        with self._lock:
+            conn, sink = self._conn, self._sink
+            if sink is not None and cause is not None and sink.failure is None:
+                sink.failure = cause
+        if conn is not None:
+            conn.close()
+
+    def _set_reconnecting(self, attempt: int, delay: float, cause: BaseException | None) -> None:
+        with self._lock:
+            self._state = StreamState.RECONNECTING
+            self._reconnect_attempt = attempt
+            self._emit(
+                events.Reconnecting(stream_id=self.stream_id, attempt=attempt, delay=delay, cause=cause)
+            )
+            self._changed.notify_all()
+
+    def _set_queued(self) -> None:
+        with self._lock:
+            if not self.done:
+                self._state = StreamState.QUEUED
+
+    def _mark_aborted(self) -> None:
+        with self._lock:
+            self._aborted = True
+
+    def _complete(self, error: ActorsError | None, code: int, reason: str) -> None:
+        """End the stream for good: emit ``ConnectionFailed(error)`` if failed, then one ``Closed``."""
+        with self._lock:
+            if self.done:
+                return
+            self._state = StreamState.CLOSED
+            self._error = error
+            self._close = (code, reason)
+            conn, self._conn, self._sink = self._conn, None, None
+            if error is not None:
+                self._emit(events.ConnectionFailed(error=error))
+            self._emit(events.Closed(code=code, reason=reason))
+            self._changed.notify_all()
+        if conn is not None:
+            conn.close()
+
+
+__all__ = ["StreamHandle", "StreamMetrics", "StreamOwner", "StreamResult", "StreamState"]

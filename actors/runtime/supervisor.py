@@ -1,0 +1,634 @@
+"""`Supervisor`: runs many logical streams, restarting their connections by policy.
+
+Threads (all named, all joined by :meth:`Supervisor.stop`):
+
+* one pykka actor, ``SupervisorActor``, the only owner of restart and admission state; it is
+  told (never asked) about every change;
+* ``actors-supervisor-timer``: a timer thread that tells the actor when a backoff ends, when a
+  429 pause ends, and when to look for stalled connections;
+* ``actors-connector-N``: a few threads that open connections (handshakes block), so a slow
+  handshake never stalls the actor.
+
+Audio never goes through the actor: :class:`~actors.runtime.stream.StreamHandle` writes straight
+to the current connection. Connections report their end with a tell from their reader thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import heapq
+import itertools
+import logging
+import queue
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from types import TracebackType
+from typing import Any
+
+import attrs
+import pykka
+
+from actors.errors import ActorsError, ConnectionClosedError, OptionsError, StreamFailed
+from actors.runtime.admission import DEFAULT_RATE_LIMIT_BACKOFF, Admission
+from actors.runtime.policy import (
+    Backoff,
+    Failure,
+    FailureKind,
+    RestartPolicy,
+    RestartWindow,
+    classify_failure,
+)
+from actors.runtime.stream import StreamHandle, StreamState, _Sink
+
+log = logging.getLogger("actors.runtime.supervisor")
+
+#: Close codes that end a connection normally (1005: Flux closes without a status after CloseStream).
+NORMAL_CLOSE_CODES = frozenset({1000, 1005})
+ConnectionOpener = Callable[..., Any]
+#: Ended streams stay reachable by ``Supervisor.stream(id)`` until this many handles are kept.
+_PRUNE_AT = 4096
+
+
+# -- actor messages (all tells) ---------------------------------------------------------------
+
+
+@attrs.frozen
+class _Submit:
+    handle: StreamHandle
+
+
+@attrs.frozen
+class _Connected:
+    stream_id: str
+    generation: int
+
+
+@attrs.frozen
+class _Ended:
+    """A connection attempt is over: the handshake failed, or the connection closed."""
+
+    stream_id: str
+    generation: int
+    error: BaseException | None
+    code: int = 1006
+    reason: str = ""
+
+
+@attrs.frozen
+class _RestartDue:
+    stream_id: str
+    generation: int
+
+
+@attrs.frozen
+class _Wake:
+    pass
+
+
+@attrs.frozen
+class _CheckStalls:
+    pass
+
+
+@attrs.frozen
+class _StopStream:
+    stream_id: str
+    reason: str
+    error: ActorsError | None = None
+
+
+@attrs.frozen
+class _StopAll:
+    pass
+
+
+# -- helper threads -----------------------------------------------------------------------------
+
+
+class _Timer:
+    """One thread running callbacks at given times; callbacks must be quick (they tell the actor)."""
+
+    def __init__(self, name: str) -> None:
+        self._heap: list[tuple[float, int, Callable[[], None]]] = []
+        self._seq = itertools.count()
+        self._cond = threading.Condition()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def call_at(self, when: float, callback: Callable[[], None]) -> None:
+        """Run ``callback`` on the timer thread at monotonic time ``when``."""
+        with self._cond:
+            heapq.heappush(self._heap, (when, next(self._seq), callback))
+            self._cond.notify()
+
+    def call_later(self, delay: float, callback: Callable[[], None]) -> None:
+        """Run ``callback`` on the timer thread after ``delay`` seconds."""
+        self.call_at(time.monotonic() + delay, callback)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._stopping and (not self._heap or self._heap[0][0] > time.monotonic()):
+                    timeout = self._heap[0][0] - time.monotonic() if self._heap else None
+                    self._cond.wait(timeout)
+                if self._stopping:
+                    return
+                _, _, callback = heapq.heappop(self._heap)
+            try:
+                callback()
+            except Exception:
+                log.exception("supervisor timer callback failed")
+
+    def stop(self, timeout: float | None = None) -> None:
+        with self._cond:
+            self._stopping = True
+            self._cond.notify()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+
+class _Connectors:
+    """A small pool of threads that run blocking connection opens."""
+
+    def __init__(self, count: int, name: str) -> None:
+        self._jobs: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        self._threads = [
+            threading.Thread(target=self._run, name=f"{name}-{i}", daemon=True) for i in range(max(1, count))
+        ]
+
+    def start(self) -> None:
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, job: Callable[[], None]) -> None:
+        self._jobs.put(job)
+
+    def _run(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            try:
+                job()
+            except Exception:
+                log.exception("connector job failed")
+
+    def stop(self, timeout: float | None = None) -> None:
+        for _ in self._threads:
+            self._jobs.put(None)
+        for thread in self._threads:
+            if thread.is_alive():
+                thread.join(timeout)
+
+
+# -- the actor ------------------------------------------------------------------------------------
+
+
+@attrs.define
+class _Supervised:
+    """The actor's record of one stream."""
+
+    handle: StreamHandle
+    window: RestartWindow
+    attempt: int = 0  # consecutive failed attempts, for the backoff
+    handled_generation: int = 0  # the last attempt whose end was handled
+    stopping: bool = False
+    stop_reason: str = ""
+    stop_error: ActorsError | None = None
+
+
+class SupervisorActor(pykka.ThreadingActor):
+    """Owns restart and admission state of every stream; driven only by tells."""
+
+    def __init__(self, supervisor: Supervisor) -> None:
+        super().__init__()
+        self._sup = supervisor
+        self._streams: dict[str, _Supervised] = {}
+        self._admission = Admission(supervisor.max_connections, supervisor.rate_limit_backoff)
+        self._wake_at: float | None = None
+
+    # dispatch
+
+    def on_receive(self, message: Any) -> Any:
+        """Handle one tell; a bug here is logged and never kills the supervisor."""
+        try:
+            self._dispatch(message)
+        except Exception:
+            log.exception("supervisor failed handling %r", message)
+        return None
+
+    def _dispatch(self, message: Any) -> None:
+        if isinstance(message, _Submit):
+            self._submit(message.handle)
+        elif isinstance(message, _Ended):
+            self._ended(message)
+        elif isinstance(message, _Connected):
+            self._connected(message)
+        elif isinstance(message, _RestartDue):
+            self._restart_due(message)
+        elif isinstance(message, _Wake):
+            self._wake_at = None
+            self._pump()
+        elif isinstance(message, _CheckStalls):
+            self._check_stalls()
+        elif isinstance(message, _StopStream):
+            self._stop_stream(message)
+        elif isinstance(message, _StopAll):
+            for stream_id in list(self._streams):
+                self._stop_stream(_StopStream(stream_id, "supervisor stopped"))
+
+    # admission
+
+    def _submit(self, handle: StreamHandle) -> None:
+        self._streams[handle.stream_id] = _Supervised(handle, handle.restart.new_window())
+        self._admission.request(handle.stream_id)
+        self._pump()
+
+    def _pump(self) -> None:
+        admitted, wake_at = self._admission.admit(time.monotonic())
+        for stream_id in admitted:
+            self._start_connect(str(stream_id))
+        if wake_at is not None and (self._wake_at is None or wake_at < self._wake_at):
+            self._wake_at = wake_at
+            self._sup._timer.call_at(wake_at, lambda: self._sup._tell(_Wake()))
+
+    def _start_connect(self, stream_id: str) -> None:
+        record = self._streams.get(stream_id)
+        if record is None or record.handle.done or record.stopping:
+            self._admission.release(stream_id)
+            return
+        sink = record.handle._new_sink()
+        self._sup._connectors.submit(lambda: self._sup._connect(record.handle, sink))
+
+    def _connected(self, message: _Connected) -> None:
+        self._admission.connected()
+        record = self._streams.get(message.stream_id)
+        if record is not None and message.generation == record.handle._generation:
+            record.attempt = 0
+
+    # ends and restarts
+
+    def _ended(self, message: _Ended) -> None:
+        record = self._streams.get(message.stream_id)
+        if record is None or message.generation <= record.handled_generation:
+            return  # the second report of an attempt already handled (handshake error + Closed)
+        record.handled_generation = message.generation
+        self._admission.release(message.stream_id)
+        try:
+            self._decide(record, message)
+        finally:
+            if record.handle.done:
+                self._streams.pop(message.stream_id, None)
+            self._pump()
+
+    def _decide(self, record: _Supervised, message: _Ended) -> None:
+        handle = record.handle
+        if handle.done:
+            return
+        if record.stopping:
+            self._complete_stopped(record)
+            return
+        failure = self._failure_of(message)
+        if failure is not None and failure.kind is FailureKind.RATE_LIMITED:
+            self._admission.rate_limited(time.monotonic())
+        if failure is None and (handle._finishing or not handle.restart.wants_restart(None)):
+            handle._complete(None, message.code, message.reason)
+            return
+        if (
+            failure is not None
+            and handle._finishing
+            and handle.lossless
+            and not handle._has_uncovered_audio()
+        ):
+            handle._complete(None, message.code, message.reason)  # every word is in; nothing to replay
+            return
+        if failure is not None and failure.fatal:
+            fatal = failure.error
+            handle._complete(
+                StreamFailed(handle.stream_id, fatal, f"fatal failure, not retried: {fatal}"),
+                message.code,
+                message.reason,
+            )
+            return
+        if not handle.restart.wants_restart(failure):
+            error = failure.error if failure else None
+            handle._complete(
+                StreamFailed(
+                    handle.stream_id, error, f"connection ended and the restart policy is 'never': {error}"
+                ),
+                message.code,
+                message.reason,
+            )
+            return
+        now = time.monotonic()
+        cause = failure.error if failure else ConnectionClosedError(message.code, message.reason)
+        if not record.window.try_record(now):
+            policy = handle.restart
+            handle._complete(
+                StreamFailed(
+                    handle.stream_id,
+                    cause,
+                    f"gave up after {policy.max_restarts} restarts within {policy.within:g} s "
+                    f"(restart budget spent); last failure: {cause}",
+                ),
+                message.code,
+                message.reason,
+            )
+            return
+        record.attempt += 1
+        delay = handle.restart.backoff.delay(record.attempt)
+        handle._set_reconnecting(record.attempt, delay, cause)
+        generation = message.generation
+        self._sup._timer.call_later(delay, lambda: self._sup._tell(_RestartDue(handle.stream_id, generation)))
+
+    @staticmethod
+    def _failure_of(message: _Ended) -> Failure | None:
+        if message.error is not None:
+            return classify_failure(message.error)
+        if message.code in NORMAL_CLOSE_CODES:
+            return None
+        return classify_failure(ConnectionClosedError(message.code, message.reason))
+
+    def _restart_due(self, message: _RestartDue) -> None:
+        record = self._streams.get(message.stream_id)
+        if record is None or record.handle.done or record.stopping:
+            return
+        if record.handle._generation != message.generation:
+            return
+        record.handle._set_queued()
+        self._admission.request(message.stream_id, priority=True)
+        self._pump()
+
+    # stalls and stops
+
+    def _check_stalls(self) -> None:
+        stall_timeout = self._sup.stall_timeout
+        if stall_timeout is None:
+            return
+        now = time.monotonic()
+        for record in list(self._streams.values()):
+            handle = record.handle
+            if handle.state is StreamState.OPEN and handle._stalled(now, stall_timeout):
+                log.info("stream %s: no response for %.1f s; reconnecting", handle.stream_id, stall_timeout)
+                cause = ConnectionClosedError(1006, f"no response from the server for {stall_timeout:g} s")
+                handle._mark_stalled(cause)
+                self._sup._closers.submit(functools.partial(handle._abort_connection, cause))
+
+    def _stop_stream(self, message: _StopStream) -> None:
+        record = self._streams.get(message.stream_id)
+        if record is None or record.handle.done:
+            return
+        record.stopping = True
+        record.stop_reason = message.reason
+        record.stop_error = message.error
+        handle = record.handle
+        handle._mark_aborted()
+        if self._admission.is_waiting(message.stream_id) or handle.state is StreamState.RECONNECTING:
+            self._admission.cancel(message.stream_id)
+            self._complete_stopped(record)
+        elif handle.state is StreamState.OPEN:
+            self._sup._closers.submit(lambda: handle._abort_connection(None))  # its Closed completes it
+        # CONNECTING: the connector sees the abort, closes the new connection, and its end completes it
+
+    def _complete_stopped(self, record: _Supervised) -> None:
+        record.handle._complete(record.stop_error, 1000, record.stop_reason)
+        self._streams.pop(record.handle.stream_id, None)
+
+
+# -- the public object -----------------------------------------------------------------------------
+
+
+class Supervisor:
+    """Runs many supervised streams: admission, restarts with backoff, lossless reconnect.
+
+    ``max_connections`` caps concurrent connections (new streams queue beyond it; a 429 pauses
+    admission with ``rate_limit_backoff``). ``stall_timeout`` restarts a connection that sent
+    nothing back for that long while audio was going out (None disables the check).
+    ``connectors`` is how many handshakes may run at once. ``opener`` opens one connection
+    (defaults to ``Connection.open``; tests may wrap it).
+
+    Use as a context manager, or call :meth:`start` and :meth:`stop`.
+    """
+
+    def __init__(
+        self,
+        max_connections: int = 100,
+        *,
+        connectors: int = 8,
+        stall_timeout: float | None = 10.0,
+        rate_limit_backoff: Backoff = DEFAULT_RATE_LIMIT_BACKOFF,
+        replay_max_seconds: float = 60.0,
+        opener: ConnectionOpener | None = None,
+    ) -> None:
+        if max_connections < 1:
+            raise OptionsError("max_connections", f"must be >= 1, got {max_connections!r}", max_connections)
+        if connectors < 1:
+            raise OptionsError("connectors", f"must be >= 1, got {connectors!r}", connectors)
+        if stall_timeout is not None and stall_timeout <= 0:
+            raise OptionsError(
+                "stall_timeout", f"must be > 0 seconds or None, got {stall_timeout!r}", stall_timeout
+            )
+        if replay_max_seconds <= 0:
+            raise OptionsError(
+                "replay_max_seconds", f"must be > 0, got {replay_max_seconds!r}", replay_max_seconds
+            )
+        self.max_connections = max_connections
+        self.stall_timeout = stall_timeout
+        self.rate_limit_backoff = rate_limit_backoff
+        self.replay_max_seconds = replay_max_seconds
+        self._opener = opener
+        self._timer = _Timer("actors-supervisor-timer")
+        self._connectors = _Connectors(connectors, "actors-connector")
+        # Closing waits for the server's close frame (close_timeout): never on the actor's thread.
+        self._closers = _Connectors(2, "actors-closer")
+        self._handles: dict[str, StreamHandle] = {}
+        self._lock = threading.Lock()
+        self._ref: pykka.ActorRef[SupervisorActor] | None = None
+        self._stopped = False
+
+    # lifecycle
+
+    def start(self) -> Supervisor:
+        """Start the actor and its threads; returns self."""
+        with self._lock:
+            if self._ref is not None:
+                return self
+            if self._stopped:
+                raise OptionsError(
+                    "supervisor", "a stopped Supervisor cannot be started again; create a new one"
+                )
+            self._ref = SupervisorActor.start(self)
+        self._timer.start()
+        self._connectors.start()
+        self._closers.start()
+        if self.stall_timeout is not None:
+            self._schedule_stall_check()
+        return self
+
+    def __enter__(self) -> Supervisor:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop every stream (without a graceful finish), then the actor and threads; joins them all."""
+        with self._lock:
+            ref = self._ref
+            if ref is None or self._stopped:
+                self._stopped = True
+                return
+            self._stopped = True  # no new streams from now on; the actor keeps running until below
+            handles = list(self._handles.values())
+        deadline = time.monotonic() + timeout
+        with contextlib.suppress(pykka.ActorDeadError):
+            ref.tell(_StopAll())
+        for handle in handles:
+            handle.wait_closed(max(0.0, deadline - time.monotonic()))
+        try:
+            ref.stop(block=True, timeout=max(0.1, deadline - time.monotonic()))
+        except pykka.Timeout:
+            log.warning("supervisor actor did not stop within %.1f s", timeout)
+        with self._lock:
+            self._ref = None
+        self._timer.stop(timeout=max(0.1, deadline - time.monotonic()))
+        self._connectors.stop(timeout=max(0.1, deadline - time.monotonic()))
+        self._closers.stop(timeout=max(0.1, deadline - time.monotonic()))
+
+    # streams
+
+    def open_stream(
+        self,
+        config: Any,
+        subscribers: Sequence[object] = (),
+        *,
+        restart: RestartPolicy | None = None,
+        lossless: bool | None = None,
+        stream_id: str | None = None,
+    ) -> StreamHandle:
+        """Start a supervised stream and return its handle at once (it queues under admission).
+
+        ``lossless=None`` turns lossless reconnect on for Listen V1/Flux when the audio format
+        allows it. Raises :class:`OptionsError` for a duplicate ``stream_id``, a stopped
+        supervisor, or ``lossless=True`` with an API or encoding that cannot be replayed.
+        """
+        explicit = lossless is not None
+        if lossless is None:
+            lossless = _lossless_possible(config)
+        handle = StreamHandle(
+            stream_id or f"stream-{uuid.uuid4().hex[:12]}",
+            config,
+            subscribers,
+            restart or RestartPolicy.on_failure(),
+            lossless,
+            self,
+            replay_max_seconds=self.replay_max_seconds,
+            lossless_required=explicit,
+        )
+        with self._lock:
+            if self._ref is None or self._stopped:
+                raise OptionsError(
+                    "supervisor", "not running: use `with Supervisor(...)` or call start() first"
+                )
+            if handle.stream_id in self._handles and not self._handles[handle.stream_id].done:
+                raise OptionsError(
+                    "stream_id", f"a stream named {handle.stream_id!r} is already running", handle.stream_id
+                )
+            if len(self._handles) >= _PRUNE_AT:  # forget ended streams so a long run does not grow
+                self._handles = {k: h for k, h in self._handles.items() if not h.done}
+            self._handles[handle.stream_id] = handle
+            ref = self._ref
+        ref.tell(_Submit(handle))
+        return handle
+
+    def streams(self) -> list[StreamHandle]:
+        """The handles of streams not yet ended."""
+        with self._lock:
+            return [h for h in self._handles.values() if not h.done]
+
+    def stream(self, stream_id: str) -> StreamHandle:
+        """The handle of ``stream_id``; raises ``KeyError`` naming it if unknown."""
+        with self._lock:
+            try:
+                return self._handles[stream_id]
+            except KeyError:
+                raise KeyError(f"no stream named {stream_id!r}") from None
+
+    def stop_stream(self, stream_id: str) -> None:
+        """Stop one stream now (no graceful finish); its subscribers get ``Closed``."""
+        self.stream(stream_id)
+        self._tell(_StopStream(stream_id, "stopped by the caller"))
+
+    # internals used by the actor, handles and helper threads
+
+    def _tell(self, message: object) -> None:
+        ref = self._ref
+        if ref is None:
+            return
+        with contextlib.suppress(pykka.ActorDeadError):
+            ref.tell(message)
+
+    def _schedule_stall_check(self) -> None:
+        assert self.stall_timeout is not None
+        interval = min(1.0, self.stall_timeout / 4)
+
+        def check() -> None:
+            if self._ref is None or self._stopped:
+                return
+            self._tell(_CheckStalls())
+            self._timer.call_later(interval, check)
+
+        self._timer.call_later(interval, check)
+
+    def _connect(self, handle: StreamHandle, sink: _Sink) -> None:
+        """Open one connection for ``handle`` (connector thread) and hand it over."""
+        try:
+            opener = self._opener or _default_opener()
+            conn = opener(handle.config, subscribers=[sink], stream_id=handle.stream_id)
+        except Exception as exc:
+            self._tell(_Ended(handle.stream_id, sink.generation, exc))
+            return
+        if not handle._attach(conn, sink):
+            conn.close()  # stopped meanwhile, or already dead: its Closed event reports the end
+            return
+        self._tell(_Connected(handle.stream_id, sink.generation))
+
+    def report_end(
+        self, stream_id: str, generation: int, error: BaseException | None, code: int, reason: str
+    ) -> None:
+        """A stream's connection attempt ended (called from its reader or opener thread)."""
+        self._tell(_Ended(stream_id, generation, error, code, reason))
+
+    def report_stop(self, stream_id: str, reason: str, error: ActorsError | None) -> None:
+        """End a stream now with ``error`` (None: normally), e.g. a finish that timed out."""
+        self._tell(_StopStream(stream_id, reason, error))
+
+
+def _default_opener() -> ConnectionOpener:
+    from actors.runtime.connection import Connection
+
+    return Connection.open
+
+
+def _lossless_possible(config: Any) -> bool:
+    api_name = getattr(config.api, "name", "")
+    if api_name not in ("listen.v1", "listen.v2"):
+        return False
+    from actors.runtime.stream import audio_format_for
+
+    try:
+        audio_format_for(config, lossless=True)
+    except OptionsError:
+        return False
+    return True
+
+
+__all__ = ["Supervisor", "SupervisorActor"]

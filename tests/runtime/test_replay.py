@@ -1,0 +1,197 @@
+"""Replay buffer, WAV header handling, timeline rebasing and duplicate-final filtering (pure).
+
+The message tests use small attrs classes with the wire shapes of Listen V1 ``Results`` and
+Flux ``TurnInfo``; the helpers are duck-typed on ``type``, like the protocol classes.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Any
+
+import attrs
+import pytest
+
+from actors.errors import OptionsError
+from actors.runtime.replay import (
+    AudioFormat,
+    FinalDeduplicator,
+    ReplayBuffer,
+    TimelineRebaser,
+    parse_wav_header,
+)
+
+PCM16K = AudioFormat(sample_rate=16000, frame_bytes=2)
+
+
+@attrs.frozen
+class Word:
+    word: str
+    start: float
+    end: float
+
+
+@attrs.frozen
+class Alternative:
+    transcript: str
+    words: list[Word]
+
+
+@attrs.frozen
+class Channel:
+    alternatives: list[Alternative]
+
+
+@attrs.frozen
+class Results:
+    start: float
+    duration: float
+    is_final: bool
+    channel: Channel
+    channel_index: list[int] = attrs.Factory(lambda: [0, 1])
+    type: str = "Results"
+
+
+@attrs.frozen
+class TurnInfo:
+    event: str
+    turn_index: int
+    audio_window_start: float
+    audio_window_end: float
+    transcript: str
+    words: list[Word]
+    type: str = "TurnInfo"
+
+
+def results(words: list[tuple[str, float, float]], start: float, end: float, final: bool = True) -> Results:
+    ws = [Word(w, s, e) for w, s, e in words]
+    alt = Alternative(" ".join(w for w, _, _ in words), ws)
+    return Results(start=start, duration=end - start, is_final=final, channel=Channel([alt]))
+
+
+def wav_header(rate: int = 16000, channels: int = 1, extra_chunk: bool = False) -> bytes:
+    fmt = struct.pack("<HHIIHH", 1, channels, rate, rate * 2 * channels, 2 * channels, 16)
+    chunks = b"fmt " + struct.pack("<I", len(fmt)) + fmt
+    if extra_chunk:
+        chunks += b"LIST" + struct.pack("<I", 3) + b"abc\x00"  # odd size: padded
+    chunks += b"data" + struct.pack("<I", 0xFFFFFFFF)
+    return b"RIFF" + struct.pack("<I", 0xFFFFFFFF) + b"WAVE" + chunks
+
+
+def test_audio_format_from_encoding() -> None:
+    fmt = AudioFormat.from_encoding("linear16", 8000, channels=2)
+    assert fmt.bytes_per_second == 32000
+    assert fmt.seconds(16000) == 0.5
+    assert fmt.position(0.3) == 2400 * 4  # exact frame, despite 0.3 not being exact in binary
+    with pytest.raises(OptionsError, match="encoding"):
+        AudioFormat.from_encoding("opus", 48000)
+    with pytest.raises(OptionsError, match="sample_rate"):
+        AudioFormat.from_encoding("linear16", None)
+
+
+def test_buffer_acks_and_snapshots_positions() -> None:
+    buf = ReplayBuffer(PCM16K)
+    buf.append(b"\x01" * 32000)  # 1 s
+    buf.append(b"\x02" * 16000)  # 0.5 s
+    buf.ack(0.75)
+    snap = buf.snapshot()
+    assert snap.start == 24000 and snap.start_seconds == 0.75
+    assert snap.audio == b"\x01" * 8000 + b"\x02" * 16000
+    assert snap.header == b""
+    buf.ack(0.5)  # going backwards changes nothing
+    assert buf.start == 24000
+    buf.ack(99.0)  # beyond the end: everything is covered
+    assert buf.buffered_bytes == 0 and buf.start == buf.end == 48000
+
+
+def test_buffer_bound_drops_oldest_whole_frames() -> None:
+    buf = ReplayBuffer(AudioFormat(sample_rate=10, frame_bytes=4), max_seconds=1.0)  # 40 bytes
+    buf.append(bytes(range(30)))
+    buf.append(bytes(range(30, 50)))
+    assert buf.start == 12  # 10 bytes over the 40-byte bound, rounded up to whole frames
+    assert buf.buffered_bytes == 38
+    assert buf.dropped_bytes == 12
+    assert buf.dropped_seconds == pytest.approx(0.3)
+    assert buf.snapshot().audio == bytes(range(12, 50))
+
+
+def test_buffer_keeps_wav_header_and_counts_audio_after_it() -> None:
+    header = wav_header(extra_chunk=True)
+    buf = ReplayBuffer(None)
+    buf.append(header[:10])  # header split across chunks
+    assert buf.format is None
+    buf.append(header[10:] + b"\x00" * 3200)
+    assert buf.format == PCM16K
+    assert buf.header == header
+    assert buf.end == 3200
+    buf.ack(0.05)
+    snap = buf.snapshot()
+    assert snap.header == header and snap.start == 1600 and len(snap.audio) == 1600
+
+
+def test_non_wav_container_is_rejected_for_lossless() -> None:
+    with pytest.raises(OptionsError, match="WAV"):
+        parse_wav_header(b"OggS" + b"\x00" * 20)
+
+
+def test_discard_all_keeps_position() -> None:
+    buf = ReplayBuffer(PCM16K)
+    buf.append(b"\x00" * 640)
+    buf.discard_all()
+    assert buf.start == 640 and buf.snapshot().audio == b""
+
+
+def test_rebaser_shifts_results_words_and_events() -> None:
+    rebaser = TimelineRebaser()
+    msg = results([("hello", 0.1, 0.4), ("world", 0.5, 0.9)], 0.0, 1.0)
+    assert rebaser.rebase(msg) is msg  # first connection: nothing to do
+    rebaser.start_connection(2.5)
+    shifted = rebaser.rebase(msg)
+    assert shifted.start == 2.5 and shifted.duration == 1.0
+    assert [(w.start, w.end) for w in shifted.channel.alternatives[0].words] == [(2.6, 2.9), (3.0, 3.4)]
+    assert msg.start == 0.0  # the original is untouched
+
+
+def test_rebaser_renumbers_flux_turns() -> None:
+    rebaser = TimelineRebaser()
+    for i in range(2):
+        rebaser.rebase(TurnInfo("EndOfTurn", i, i, i + 1.0, "x", []))
+    rebaser.start_connection(4.0)
+    turn = rebaser.rebase(TurnInfo("Update", 0, 0.0, 0.5, "hi", [Word("hi", 0.1, 0.3)]))
+    assert turn.turn_index == 2
+    assert (turn.audio_window_start, turn.audio_window_end) == (4.0, 4.5)
+    assert (turn.words[0].start, turn.words[0].end) == (4.1, 4.3)
+
+
+def test_deduplicator_drops_repeated_finals_and_trims_overlaps() -> None:
+    dedup = FinalDeduplicator()
+    first = results([("a", 0.1, 0.3), ("b", 0.5, 0.8)], 0.0, 1.0)
+    assert dedup.process(first) is first
+    assert dedup.covered_until() == 1.0
+    assert dedup.process(first) is None  # a replay re-recognised the same final
+    overlap = results([("b", 0.5, 0.8), ("c", 1.1, 1.4)], 0.5, 1.5)
+    kept: Any = dedup.process(overlap)
+    assert [w.word for w in kept.channel.alternatives[0].words] == ["c"]
+    assert kept.channel.alternatives[0].transcript == "c"
+    assert dedup.covered_until() == 1.5
+    interim = results([("d", 1.6, 1.9)], 1.5, 2.0, final=False)
+    assert dedup.process(interim) is interim  # interims pass untouched
+    assert dedup.dropped == 1
+
+
+def test_deduplicator_coverage_waits_for_every_channel() -> None:
+    dedup = FinalDeduplicator()
+    left = attrs.evolve(results([], 0.0, 2.0), channel_index=[0, 2])
+    right = attrs.evolve(results([], 0.0, 1.0), channel_index=[1, 2])
+    dedup.process(left)
+    assert dedup.covered_until() == 0.0
+    dedup.process(right)
+    assert dedup.covered_until() == 1.0
+
+
+def test_deduplicator_handles_flux_end_of_turn() -> None:
+    dedup = FinalDeduplicator()
+    eot = TurnInfo("EndOfTurn", 0, 0.0, 1.2, "hi", [Word("hi", 0.1, 0.5)])
+    assert dedup.process(eot) is eot
+    assert dedup.process(eot) is None
+    assert dedup.covered_until() == 1.2
