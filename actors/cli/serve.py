@@ -33,6 +33,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument(
         "--idle-timeout", type=float, default=10.0, help="seconds without a client frame (10)"
     )
+    parser.add_argument(
+        "--stamp-send-time",
+        action="store_true",
+        help="add actors_sent_at (wall-clock send time) to every JSON message (benchmarks)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log every connection")
     return parser
 
@@ -49,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
             engine=args.engine,
             api_keys=args.api_keys,
             idle_timeout=args.idle_timeout,
+            stamp_send_time=args.stamp_send_time,
         )
         server.start()
     except (OptionsError, OSError) as exc:

@@ -1,0 +1,143 @@
+"""`python -m actors speak "text" -o out.wav`: synthesise text with Speak V1 and save the audio.
+
+The text is sent in pieces of at most 2,000 characters (the service's per-message limit), then
+``Flush``; the audio that comes back until ``Flushed`` is written as a WAV (linear16), or as raw
+bytes when the output name does not end in ``.wav`` (any encoding). Without DEEPGRAM_API_KEY the
+embedded local server speaks with espeak-ng.
+"""
+
+from __future__ import annotations
+
+import argparse
+import queue
+import re
+import sys
+import wave
+from pathlib import Path
+from typing import Any
+
+from actors.cli.eventwait import EventReader, is_type
+from actors.cli.target import Target, add_target_arguments, open_target
+from actors.errors import ActorsError, OptionsError
+from actors.protocol.apis import SPEAK_V1
+from actors.protocol.auth import Auth
+from actors.runtime import Connection, ConnectionConfig, events
+
+MAX_CHARS = 2000  # per Speak message, PROTOCOL.md 3.2
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register the ``speak`` sub-command."""
+    parser = subparsers.add_parser(
+        "speak", help="text to speech with Speak V1, saved as WAV", description=__doc__
+    )
+    parser.add_argument("text", nargs="+", help='the text to speak; "-" reads it from standard input')
+    parser.add_argument(
+        "-o", "--out", type=Path, default=Path("speech.wav"), help="output file (default speech.wav)"
+    )
+    parser.add_argument("--model", default="aura-2-thalia-en", help="voice (default aura-2-thalia-en)")
+    parser.add_argument("--encoding", default="linear16", choices=("linear16", "mulaw", "alaw"))
+    parser.add_argument("--sample-rate", type=int, default=24000, help="Hz (default 24000)")
+    parser.add_argument(
+        "--timeout", type=float, default=60.0, help="seconds to wait for the audio (default 60)"
+    )
+    add_target_arguments(parser)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Speak ``args.text`` into ``args.out``; 0 on success, 1 on failure, 2 on bad usage."""
+    text = sys.stdin.read() if args.text == ["-"] else " ".join(args.text)
+    try:
+        if not text.strip():
+            raise OptionsError("text", "nothing to speak (the text is empty)", text)
+        if args.out.suffix.lower() == ".wav" and args.encoding != "linear16":
+            raise OptionsError(
+                "--encoding", f"a .wav output needs linear16; use a .raw name for {args.encoding}"
+            )
+        options_type = SPEAK_V1.options_type
+        assert options_type is not None
+        options = options_type.from_query(
+            [("model", args.model), ("encoding", args.encoding), ("sample_rate", str(args.sample_rate))]
+        )
+    except OptionsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        with open_target(args) as target:
+            print(target.describe(), file=sys.stderr)
+            audio = synthesize(target, options, text, args.timeout)
+    except ActorsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"error: cannot reach the server: {exc}", file=sys.stderr)
+        return 1
+    try:
+        write_audio(args.out, audio, args.sample_rate, args.encoding)
+    except OSError as exc:
+        print(f"error: cannot write {args.out}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    seconds = len(audio) / ((2 if args.encoding == "linear16" else 1) * args.sample_rate)
+    print(f"wrote {args.out} ({seconds:.1f} s of audio)", file=sys.stderr)
+    return 0
+
+
+def split_text(text: str, limit: int = MAX_CHARS) -> list[str]:
+    """Split ``text`` into pieces of at most ``limit`` characters, at sentence ends, else at spaces."""
+    pieces: list[str] = []
+    current = ""
+    for sentence in re.split(r"(?<=[.!?])\s+", text.strip()):
+        while len(sentence) > limit:
+            cut = sentence.rfind(" ", 0, limit)
+            cut = cut if cut > 0 else limit
+            pieces.append(sentence[:cut])
+            sentence = sentence[cut:].lstrip()
+        if current and len(current) + 1 + len(sentence) > limit:
+            pieces.append(current)
+            current = sentence
+        else:
+            current = f"{current} {sentence}" if current else sentence
+    if current:
+        pieces.append(current)
+    return pieces
+
+
+def synthesize(target: Target, options: Any, text: str, timeout: float) -> bytes:
+    """Send ``text`` to Speak V1 and return the audio received up to ``Flushed``."""
+    audio = bytearray()
+
+    def collect(event: Any) -> None:
+        if isinstance(event, events.AudioChunk):
+            audio.extend(event.data)
+
+    inbox: queue.Queue[Any] = queue.Queue()
+    config = ConnectionConfig(
+        api=SPEAK_V1,
+        base_url=target.base_url(SPEAK_V1.host),
+        options=options,
+        auth=Auth.token(target.api_key),
+    )
+    conn = Connection.open(config, subscribers=[inbox])
+    try:
+        reader = EventReader(inbox, collect)
+        for piece in split_text(text):
+            conn.send(SPEAK_V1.client_codec.from_dict({"type": "Speak", "text": piece}))
+        conn.send(SPEAK_V1.client_codec.from_dict({"type": "Flush"}))
+        reader.until(is_type("Flushed"), timeout, "Flushed")
+    finally:
+        conn.close()
+    return bytes(audio)
+
+
+def write_audio(path: Path, audio: bytes, sample_rate: int, encoding: str) -> None:
+    """Write linear16 audio as a mono WAV when ``path`` ends in .wav, else the raw bytes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix.lower() != ".wav":
+        path.write_bytes(audio)
+        return
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(sample_rate)
+        out.writeframes(audio)

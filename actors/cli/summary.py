@@ -1,0 +1,82 @@
+"""The end-of-run summary: one row per call and a total, as a rich table."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import attrs
+from rich.console import Console
+from rich.table import Table
+
+
+@attrs.frozen
+class CallOutcome:
+    """How one call went. ``error`` is None for success, else the one-line reason it failed."""
+
+    name: str
+    audio_seconds: float = 0.0
+    wall_seconds: float = 0.0
+    reconnects: int = 0
+    words: int = 0
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the call was transcribed to the end."""
+        return self.error is None
+
+    def describe(self) -> str:
+        """A short human summary such as ``12.0 s audio in 3.1 s, 41 words``."""
+        text = f"{self.audio_seconds:.1f} s audio in {self.wall_seconds:.1f} s, {self.words} words"
+        if self.reconnects:
+            text += f", {self.reconnects} reconnect{'s' if self.reconnects > 1 else ''}"
+        return text
+
+
+def summary_table(outcomes: Sequence[CallOutcome], wall_seconds: float) -> Table:
+    """A table of every call plus a total row (total wall time is the whole run, not the sum).
+
+    ``speed`` is audio seconds per wall second: 1.0x is real time.
+    """
+    table = Table(title="transcribe summary", title_justify="left")
+    table.add_column("call", no_wrap=True)
+    table.add_column("audio s", justify="right", no_wrap=True)
+    table.add_column("wall s", justify="right", no_wrap=True)
+    table.add_column("speed", justify="right", no_wrap=True)
+    table.add_column("words", justify="right", no_wrap=True)
+    table.add_column("reconnects", justify="right", no_wrap=True)
+    table.add_column("result", overflow="fold", min_width=12)
+    for o in outcomes:
+        speed = f"{o.audio_seconds / o.wall_seconds:.1f}x" if o.wall_seconds > 0 and o.audio_seconds else "-"
+        result = "ok" if o.ok else f"[red]failed: {_escape(o.error or '')}[/red]"
+        table.add_row(
+            _escape(o.name),
+            f"{o.audio_seconds:.1f}",
+            f"{o.wall_seconds:.1f}",
+            speed,
+            str(o.words),
+            str(o.reconnects),
+            result,
+        )
+    audio = sum(o.audio_seconds for o in outcomes)
+    failed = sum(1 for o in outcomes if not o.ok)
+    table.add_section()
+    table.add_row(
+        f"{len(outcomes)} calls",
+        f"{audio:.1f}",
+        f"{wall_seconds:.1f}",
+        f"{audio / wall_seconds:.1f}x" if wall_seconds > 0 and audio else "-",
+        str(sum(o.words for o in outcomes)),
+        str(sum(o.reconnects for o in outcomes)),
+        f"[red]{failed} failed[/red]" if failed else "all ok",
+    )
+    return table
+
+
+def print_summary(console: Console, outcomes: Sequence[CallOutcome], wall_seconds: float) -> None:
+    """Print the summary table to ``console``."""
+    console.print(summary_table(outcomes, wall_seconds))
+
+
+def _escape(text: str) -> str:
+    return text.replace("[", r"\[")

@@ -1,0 +1,104 @@
+"""Where the CLI connects: Deepgram, the embedded local server, or a URL the user gives.
+
+Rules (the issue's): ``--url`` wins; otherwise ``--local`` or no ``DEEPGRAM_API_KEY`` starts the
+embedded local server (real offline engines) for the duration of the command; otherwise Deepgram.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Literal
+from urllib.parse import urlsplit
+
+import attrs
+
+from actors.errors import OptionsError
+
+DEEPGRAM_URL = "wss://api.deepgram.com"
+DEEPGRAM_AGENT_URL = "wss://agent.deepgram.com"
+LOCAL_KEY = "local"  # the embedded server accepts any key; this placeholder is not a secret
+
+TargetKind = Literal["deepgram", "embedded", "url"]
+
+
+@attrs.frozen
+class Target:
+    """A resolved destination: base URLs per host and the key to authenticate with."""
+
+    kind: TargetKind
+    url: str
+    agent_url: str
+    api_key: str = attrs.field(repr=False)
+
+    def base_url(self, host: str) -> str:
+        """The base URL for an `ApiSpec.host` ("production" or "agent")."""
+        return self.agent_url if host == "agent" else self.url
+
+    def describe(self) -> str:
+        """A line for the user saying where audio goes (never the key)."""
+        if self.kind == "embedded":
+            return f"using the embedded local server at {self.url} (offline engines; no DEEPGRAM_API_KEY)"
+        if self.kind == "deepgram":
+            return "using Deepgram (DEEPGRAM_API_KEY is set)"
+        return f"using {self.url}"
+
+
+def add_target_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``--local``, ``--url`` and ``--api-key-env`` to a sub-command's parser."""
+    group = parser.add_argument_group("where to connect")
+    exclusive = group.add_mutually_exclusive_group()
+    exclusive.add_argument(
+        "--local",
+        action="store_true",
+        help="use the embedded local server even when DEEPGRAM_API_KEY is set",
+    )
+    exclusive.add_argument(
+        "--url",
+        help="base URL of a Deepgram-compatible server, e.g. ws://127.0.0.1:8080 (default: Deepgram, "
+        "or the embedded server when DEEPGRAM_API_KEY is unset)",
+    )
+
+
+def check_url(url: str) -> str:
+    """Return ``url`` without a trailing slash, or raise `OptionsError` if it is not ws(s)://host[:port]."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("ws", "wss", "http", "https") or not parts.hostname:
+        raise OptionsError("--url", f"expected ws://host[:port] or wss://host[:port], got {url!r}", url)
+    try:
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        raise OptionsError("--url", f"bad port in {url!r}", url) from None
+    scheme = {"http": "ws", "https": "wss"}.get(parts.scheme, parts.scheme)
+    return f"{scheme}://{parts.netloc}{parts.path}".rstrip("/")
+
+
+@contextmanager
+def open_target(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> Iterator[Target]:
+    """Resolve the target from ``args`` and the environment; start and stop the embedded server if used."""
+    env = os.environ if environ is None else environ
+    key = env.get("DEEPGRAM_API_KEY") or ""
+    if args.url:
+        url = check_url(args.url)
+        yield Target("url", url, url, key or LOCAL_KEY)
+        return
+    if key and not args.local:
+        yield Target("deepgram", DEEPGRAM_URL, DEEPGRAM_AGENT_URL, key)
+        return
+    try:
+        from actors.server import LocalServer  # the server extra is only needed on this path
+    except ImportError as exc:
+        raise OptionsError(
+            "--local",
+            f"the embedded server needs the server extra ({exc.name} is missing): "
+            "pip install 'actors[server]', or set DEEPGRAM_API_KEY, or pass --url",
+        ) from None
+
+    server = LocalServer(host="127.0.0.1", port=0, engine="real")
+    server.start()
+    try:
+        yield Target("embedded", server.url, server.url, LOCAL_KEY)
+    finally:
+        server.stop()
