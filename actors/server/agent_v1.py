@@ -11,6 +11,15 @@ canned result, since the local server calls no HTTP endpoints). A reply is, per 
 latencies) before the first audio and ``AgentAudioDone`` after the last frame. Audio uses the
 engine's synthesizer at ``audio.output``.
 
+``Settings`` is checked with the protocol codec like the live service does
+(:mod:`actors.server.agent_settings`): an unknown field or a wrong value gets ``Error``
+``UNPARSABLE_CLIENT_MESSAGE`` "Error parsing client message. Check the <path> field against the
+API spec." and no ``SettingsApplied``. Every reply to a user turn ends with a ``LatencyReport``
+after ``AgentAudioDone`` (the service sends one after each turn, unasked). When the user starts
+speaking while a client-side ``FunctionCallRequest`` is unanswered (barge-in), the call is
+abandoned with ``FunctionCallCancelled``; a late ``FunctionCallResponse`` for it gets a
+``Warning`` and no reply.
+
 With voice input, ``UserStartedSpeaking`` is sent when the user starts a turn; the turn ends after
 :data:`END_OF_TURN_SECONDS` of silence (audio time, so chunking does not matter) or on
 ``ForceEndTurn``. The "think" step is :class:`actors.server.responder.Responder` (deterministic
@@ -24,6 +33,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
+from actors.server.agent_settings import settings_error
 from actors.server.audio import AudioDecoder, StepSplitter, UndecodableAudio
 from actors.server.engines.base import Recognizer
 from actors.server.responder import Call, FunctionSpec, Responder, Say, functions_from_think
@@ -93,6 +103,8 @@ class AgentV1Endpoint(Endpoint):
         self.splitter: StepSplitter | None = None
         self.user_turn_active = False
         self.pending_call: tuple[str, FunctionSpec, str, float] | None = None
+        self.cancelled_calls: set[str] = set()
+        self.tool_latency = 0.0
         self.next_slow_warning = 0.0
         self.output_encoding = "linear16"
         self.output_rate = 24000
@@ -185,6 +197,10 @@ class AgentV1Endpoint(Endpoint):
         if self.applied:
             self._error("Settings may only be sent once per session.", code="SETTINGS_ALREADY_APPLIED")
             return
+        problem = settings_error(message)
+        if problem is not None:
+            self._error(problem)
+            return
         audio = _object(message.get("audio"), "audio", required=True)
         audio_in = _object(audio.get("input"), "audio.input")
         audio_out = _object(audio.get("output"), "audio.output")
@@ -251,6 +267,16 @@ class AgentV1Endpoint(Endpoint):
                 "FunctionCallResponse.content" if isinstance(name, str) else "FunctionCallResponse.name"
             )
         pending = self.pending_call
+        if call_id in self.cancelled_calls:
+            self.send_message(
+                {
+                    "type": "Warning",
+                    "description": f"FunctionCallResponse for {name!r} (id {call_id!r}) arrived after the "
+                    "call was cancelled (FunctionCallCancelled); it is ignored.",
+                    "code": "UNEXPECTED_FUNCTION_CALL_RESPONSE",
+                }
+            )
+            return
         if pending is None or (call_id is not None and call_id != pending[0]) or name != pending[1].name:
             self.send_message(
                 {
@@ -264,7 +290,12 @@ class AgentV1Endpoint(Endpoint):
         self.pending_call = None
         pending_id, function, arguments, started = pending
         self._function_history(pending_id, function, arguments, content)
-        self._say(self.responder.after_function(function.name, content), started=started)
+        self._say(
+            self.responder.after_function(function.name, content),
+            started=started,
+            turn=True,
+            tool_latency=self.tool_latency,
+        )
 
     def _update_prompt(self, message: dict[str, Any]) -> None:
         prompt = message.get("prompt")
@@ -302,6 +333,8 @@ class AgentV1Endpoint(Endpoint):
         if recognizer.in_speech and not self.user_turn_active:
             self.user_turn_active = True
             self.send_message({"type": "UserStartedSpeaking"})
+            if self.pending_call is not None:
+                self._cancel_pending_call()
         last = recognizer.last_voice_end
         if (
             self.user_turn_active
@@ -330,13 +363,14 @@ class AgentV1Endpoint(Endpoint):
         self.send_message({"type": "EndOfThought"})
         decision = self.responder.respond(text)
         if isinstance(decision, Say):
-            self._say(decision, started=started)
+            self._say(decision, started=started, turn=True)
             return
         self._call(decision, started)
 
     def _call(self, call: Call, started: float) -> None:
         function = call.function
         call_id = f"call_{uuid.uuid4().hex[:24]}"
+        self.tool_latency = time.monotonic() - started
         self.send_message({"type": "AgentThinking", "content": f"Calling {function.name}."})
         self.send_message(
             {
@@ -364,7 +398,22 @@ class AgentV1Endpoint(Endpoint):
             }
         )
         self._function_history(call_id, function, call.arguments, CANNED_SERVER_RESULT)
-        self._say(self.responder.after_function(function.name, CANNED_SERVER_RESULT), started=started)
+        self._say(
+            self.responder.after_function(function.name, CANNED_SERVER_RESULT),
+            started=started,
+            turn=True,
+            tool_latency=self.tool_latency,
+        )
+
+    def _cancel_pending_call(self) -> None:
+        """Barge-in: the reply waiting for a client-side function is abandoned; tell the client."""
+        assert self.pending_call is not None
+        call_id, function, _arguments, _started = self.pending_call
+        self.pending_call = None
+        self.cancelled_calls.add(call_id)
+        self.send_message(
+            {"type": "FunctionCallCancelled", "functions": [{"id": call_id, "name": function.name}]}
+        )
 
     def _function_history(self, call_id: str, function: FunctionSpec, arguments: str, response: str) -> None:
         if self.history_enabled:
@@ -382,9 +431,17 @@ class AgentV1Endpoint(Endpoint):
         if self.history_enabled:
             self.send_message({"type": "History", "role": role, "content": content})
 
-    def _say(self, reply: Say, started: float | None) -> None:
-        """Speak ``reply``; ``started=None`` (injected agent messages) sends no AgentStartedSpeaking."""
+    def _say(
+        self, reply: Say, started: float | None, turn: bool = False, tool_latency: float | None = None
+    ) -> None:
+        """Speak ``reply``; ``started=None`` (injected agent messages) sends no AgentStartedSpeaking.
+
+        ``turn`` marks the reply to a user turn: it ends with a ``LatencyReport`` (sent after every
+        turn, no flag needed, as the service documents); ``tool_latency`` is the time to the
+        turn's function call, if it made one.
+        """
         ttt = time.monotonic() - started if started is not None else 0.0
+        tts = 0.0
         for index, sentence in enumerate(reply.sentences):
             self._conversation_text("assistant", sentence)
             synth_started = time.monotonic()
@@ -402,6 +459,16 @@ class AgentV1Endpoint(Endpoint):
                 )
             self._send_audio(audio)
         self.send_message({"type": "AgentAudioDone"})
+        if turn and started is not None:
+            report: dict[str, Any] = {
+                "type": "LatencyReport",
+                "ttt_token_latency": tool_latency if tool_latency is not None else ttt,
+                "ttt_text_latency": ttt,
+            }
+            if tool_latency is not None:
+                report["ttt_tool_latency"] = tool_latency
+            report.update(tts_latency=tts, total_latency=ttt + tts)
+            self.send_message(report)
 
     def _send_audio(self, audio: bytes) -> None:
         width = 2 if self.output_encoding == "linear16" else 1

@@ -3,12 +3,15 @@
 Everything is driven by audio time, not wall time: the audio is cut into 20 ms steps aligned
 to the stream start and the state machine runs after each step, so what the client receives
 does not depend on how it chunked the audio.
+
+Features that change the Results shape (punctuate/smart_format, numerals, diarize, search,
+detect_entities) are rendered by :class:`actors.server.listen_features.ResultFeatures`, created
+only when one of them is asked for; ``keyterm``/``keywords`` are accepted and have no effect.
 """
 
 from __future__ import annotations
 
 import datetime
-import string
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -17,7 +20,9 @@ import attrs
 
 from actors.errors import OptionsError
 from actors.server.audio import AudioDecoder, StepSplitter, UndecodableAudio, mix_down
+from actors.server.formatting import plain_word
 from actors.server.handshake import QueryReader
+from actors.server.listen_features import ResultFeatures
 from actors.server.session import NET_0001_REASON, Endpoint, register_endpoint
 
 STEP_SECONDS = 0.02
@@ -54,7 +59,23 @@ class ListenV1Settings:
     utterance_end_ms: int | None = None
     vad_events: bool = False
     punctuate: bool = False
+    numerals: bool = False
+    diarize: bool = False
+    search: tuple[str, ...] = ()
+    detect_entities: bool = False
     extra: dict[str, str] = attrs.field(factory=dict)
+
+    def features(self) -> ResultFeatures | None:
+        """The Results features this stream asked for; None when none is on (the fast path)."""
+        if not (self.punctuate or self.numerals or self.diarize or self.search or self.detect_entities):
+            return None
+        return ResultFeatures(
+            punctuate=self.punctuate,
+            numerals=self.numerals,
+            diarize=self.diarize,
+            search=self.search,
+            detect_entities=self.detect_entities,
+        )
 
     @classmethod
     def from_query(cls, query: Sequence[tuple[str, str]]) -> ListenV1Settings:
@@ -81,6 +102,7 @@ class ListenV1Settings:
             if not sep:
                 raise OptionsError("extra", f"expected key:value, got {item!r}", item)
             extra[key] = value
+        smart_format = q.flag("smart_format")
         return cls(
             model=model,
             encoding=encoding,
@@ -91,7 +113,11 @@ class ListenV1Settings:
             endpointing_ms=endpointing,
             utterance_end_ms=q.integer("utterance_end_ms", None, 0, 60000),
             vad_events=q.flag("vad_events"),
-            punctuate=q.flag("punctuate") or q.flag("smart_format"),
+            punctuate=q.flag("punctuate") or smart_format,
+            numerals=q.flag("numerals") or smart_format,
+            diarize=q.flag("diarize") or q.text("diarize_model") is not None,
+            search=tuple(term for term in q.get_all("search") if term.strip()),
+            detect_entities=q.flag("detect_entities"),
             extra=extra,
         )
 
@@ -109,11 +135,6 @@ def model_info(model: str) -> tuple[str, dict[str, str]]:
     """A stable model uuid and ``model_info`` object for a model name."""
     model_uuid = str(uuid.uuid5(uuid.NAMESPACE_URL, f"actors-local/{model}"))
     return model_uuid, {"name": f"general-{model}", "version": MODEL_VERSION, "arch": model}
-
-
-def plain_word(text: str) -> str:
-    """Deepgram's ``word`` form: lower case, without surrounding punctuation."""
-    return text.lower().strip(string.punctuation) or text.lower()
 
 
 @attrs.define
@@ -148,6 +169,7 @@ class ListenV1Endpoint(Endpoint):
         self.decoder: AudioDecoder | None = None
         self.channels: list[_Channel] = []
         self.model_uuid, self.model_info = model_info(opts.model)
+        self.features = opts.features()
         try:
             self.decoder = AudioDecoder(opts.encoding, opts.sample_rate, opts.channels)
         except UndecodableAudio:
@@ -191,21 +213,37 @@ class ListenV1Endpoint(Endpoint):
         elif kind == "CloseStream":
             self._finish_stream()
         elif kind == "Configure" and message is not None:
-            reply: dict[str, Any] = {"type": "ConfigureSuccess", "request_id": self.request_id}
-            if message.get("keyterms") is not None:
-                reply["keyterms"] = message["keyterms"]
-            self.send_message(reply)
+            self._configure(message, text)
         elif kind == "Sync" and message is not None:
             self.send_message({"type": "Sync", "id": message.get("id")})
         else:
-            self.send_message(
-                {
-                    "type": "Error",
-                    "variant": "SchemaError",
-                    "description": "Could not parse the client message: not a known control message.",
-                    "message": text[:1000],
-                }
-            )
+            self._schema_error("Could not parse the client message: not a known control message.", text)
+
+    def _configure(self, message: dict[str, Any], text: str) -> None:
+        """``Configure``: ``features`` toggles (``numerals`` acts mid-stream), ``keyterms`` echoed."""
+        features = message.get("features")
+        if features is not None:
+            if not isinstance(features, dict) or not all(isinstance(v, bool) for v in features.values()):
+                self._schema_error(
+                    "Could not parse the client message: Configure.features must map feature names "
+                    "to true or false.",
+                    text,
+                )
+                return
+            if "numerals" in features:
+                if self.features is None:
+                    self.features = ResultFeatures()
+                self.features.numerals = features["numerals"]
+        reply: dict[str, Any] = {"type": "ConfigureSuccess", "request_id": self.request_id}
+        if message.get("keyterms") is not None:
+            reply["keyterms"] = message["keyterms"]
+        self.send_message(reply)
+
+    def _schema_error(self, description: str, text: str) -> None:
+        """The live service's answer to a client message it cannot parse (the session stays open)."""
+        self.send_message(
+            {"type": "Error", "variant": "SchemaError", "description": description, "message": text[:1000]}
+        )
 
     def on_idle_timeout(self) -> None:
         """No client frame for the idle window: Metadata, then close 1011 NET-0001."""
@@ -334,18 +372,25 @@ class ListenV1Endpoint(Endpoint):
         from_finalize: bool = False,
     ) -> None:
         now = channel.recognizer.audio_seconds
-        wire_words = []
-        for word in words:
-            item: dict[str, Any] = {
-                "word": plain_word(word.text),
-                "start": round(word.start, 3),
-                "end": round(word.end, 3),
-                "confidence": word.confidence,
-            }
-            if self.options.punctuate:
-                item["punctuated_word"] = word.text
-            wire_words.append(item)
+        search: list[dict[str, Any]] | None = None
+        entities: list[dict[str, Any]] | None = None
+        if self.features is None:
+            wire_words = [
+                {
+                    "word": plain_word(word.text),
+                    "start": round(word.start, 3),
+                    "end": round(word.end, 3),
+                    "confidence": word.confidence,
+                }
+                for word in words
+            ]
+            transcript = " ".join(w["word"] for w in wire_words)
+        else:
+            rendered = self.features.render(channel.index, words, is_final, speech_final)
+            wire_words, transcript = rendered.words, rendered.transcript
+            search, entities = rendered.search, rendered.entities
         confidence = sum(w.confidence for w in words) / len(words) if words else 0.0
+        alternative = {"transcript": transcript, "confidence": confidence, "words": wire_words}
         metadata: dict[str, Any] = {
             "request_id": self.request_id,
             "model_info": self.model_info,
@@ -353,27 +398,23 @@ class ListenV1Endpoint(Endpoint):
         }
         if self.options.extra:
             metadata["extra"] = self.options.extra
-        self.send_message(
-            {
-                "type": "Results",
-                "channel_index": self._index(channel),
-                "duration": round(now - channel.segment_start, 3),
-                "start": round(channel.segment_start, 3),
-                "is_final": is_final,
-                "speech_final": speech_final,
-                "from_finalize": from_finalize,
-                "channel": {
-                    "alternatives": [
-                        {
-                            "transcript": " ".join(w.get("punctuated_word", w["word"]) for w in wire_words),
-                            "confidence": confidence,
-                            "words": wire_words,
-                        }
-                    ]
-                },
-                "metadata": metadata,
-            }
-        )
+        channel_body: dict[str, Any] = {"alternatives": [alternative]}
+        if search is not None:
+            channel_body["search"] = search
+        message: dict[str, Any] = {
+            "type": "Results",
+            "channel_index": self._index(channel),
+            "duration": round(now - channel.segment_start, 3),
+            "start": round(channel.segment_start, 3),
+            "is_final": is_final,
+            "speech_final": speech_final,
+            "from_finalize": from_finalize,
+            "channel": channel_body,
+            "metadata": metadata,
+        }
+        if entities is not None:
+            message["entities"] = entities
+        self.send_message(message)
 
     def _send_metadata(self) -> None:
         message: dict[str, Any] = {

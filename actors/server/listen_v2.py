@@ -10,6 +10,10 @@ The deterministic "model confidence" that the turn ended is the silence since th
 divided by ``CERTAIN_SILENCE_SECONDS`` (capped below 1): EndOfTurn ``trigger="model"`` fires when
 it reaches ``eot_threshold`` (never when the threshold is 1.0), ``trigger="timeout"`` after
 ``eot_timeout_ms`` of silence, ``trigger="manual"`` on ForceEndTurn.
+
+Idle timeout: neither the protocol notes (PROTOCOL.md 4.4) nor the SDK document an ``Error``
+message for an idle Flux stream (``FatalError`` is for server faults), so none is sent: the
+connection closes 1011 with Deepgram's NET-0001 reason, the base endpoint's behaviour.
 """
 
 from __future__ import annotations

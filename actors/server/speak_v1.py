@@ -7,6 +7,8 @@ and answers ``Cleared``; ``Close`` sends the remaining audio and closes 1000. De
 are enforced: 2000 characters per ``Speak`` (close 1009 ``BIG-0001``), 2400 characters per
 minute (close 1008 ``DATA-0001``), 20 flushes per minute (``Warning`` and no ``Flushed``);
 binary frames close 1003 ``MESSAGE-0000``; unknown or malformed messages close 1008 ``DATA-0000``.
+A connection lives at most :attr:`SpeakV1Endpoint.max_lifetime_seconds` (60 minutes, as Deepgram's
+limit), then closes 1011 ``NET-0003``; the timer is one tick of the connection loop, no polling.
 """
 
 from __future__ import annotations
@@ -86,6 +88,8 @@ class SpeakV1Endpoint(Endpoint):
     max_flushes_per_window: ClassVar[int] = 20
     max_chars_per_window: ClassVar[int] = 2400
     window_seconds: ClassVar[float] = 60.0
+    #: Deepgram's maximum connection lifetime; then close 1011 NET-0003. Tests may shorten it.
+    max_lifetime_seconds: ClassVar[float] = 3600.0
 
     @classmethod
     def parse_query(cls, query: Sequence[tuple[str, str]]) -> SpeakV1Settings:
@@ -95,6 +99,10 @@ class SpeakV1Endpoint(Endpoint):
     def on_open(self) -> None:
         """Send ``Metadata`` and prepare the text buffer."""
         self.synthesizer = self.context.engine.synthesizer()
+        self.opened_at = time.monotonic()
+        # The base loop reads ``self.tick_interval`` once it starts: a single tick at the end of
+        # the lifetime (an instance value, so the class attribute can be changed at any time).
+        vars(self)["tick_interval"] = self.max_lifetime_seconds
         self.buffer: list[str] = []
         self.flush_sequence = 0
         self.clear_sequence = 0
@@ -111,6 +119,11 @@ class SpeakV1Endpoint(Endpoint):
                 "model_uuid": str(uuid.uuid5(uuid.NAMESPACE_URL, f"actors-local/{model}")),
             }
         )
+
+    def on_tick(self) -> None:
+        """The connection reached its maximum lifetime: close 1011 ``NET-0003``."""
+        if time.monotonic() - self.opened_at >= self.max_lifetime_seconds:
+            self.close(1011, "NET-0003")
 
     def on_binary(self, data: bytes) -> None:
         """Speak accepts only text frames: close 1003 ``MESSAGE-0000``."""

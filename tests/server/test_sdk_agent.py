@@ -22,8 +22,8 @@ from deepgram.agent.v1.types import (
     AgentV1SendFunctionCallResponse,
     AgentV1Settings,
     AgentV1SettingsAgent,
-    AgentV1SettingsAgentListen,
-    AgentV1SettingsAgentListenProvider_V1,
+    AgentV1SettingsAgentContextListen,
+    AgentV1SettingsAgentContextListenProvider_V1,
     AgentV1SettingsAudio,
     AgentV1SettingsAudioInput,
     AgentV1SettingsAudioOutput,
@@ -46,8 +46,8 @@ def agent_settings() -> AgentV1Settings:
             output=AgentV1SettingsAudioOutput(encoding="linear16", sample_rate=RATE),
         ),
         agent=AgentV1SettingsAgent(
-            listen=AgentV1SettingsAgentListen(
-                provider=AgentV1SettingsAgentListenProvider_V1(type="deepgram", model="nova-3")
+            listen=AgentV1SettingsAgentContextListen(
+                provider=AgentV1SettingsAgentContextListenProvider_V1(type="deepgram", model="nova-3")
             ),
             think=ThinkSettingsV1(
                 provider=ThinkSettingsV1Provider_OpenAi(type="open_ai", model="gpt-4o-mini"),
@@ -97,6 +97,7 @@ SPOKEN_TURN = [
     "AgentAudioDone",
 ]
 FUNCTION_TURN = [
+    "LatencyReport",  # closes the previous (spoken) turn; the SDK models it
     "ConversationText",
     "History",
     "EndOfThought",
@@ -116,7 +117,7 @@ def test_sync_sdk_agent_voice_turn_and_function_call(local_server: LocalServer) 
     events: queue.Queue[Any] = queue.Queue()
 
     def next_until(kind: type) -> list[Any]:
-        seen = []
+        seen: list[Any] = []
         while not isinstance(seen[-1] if seen else None, kind):
             seen.append(events.get(timeout=5))
         return seen
@@ -142,7 +143,7 @@ def test_sync_sdk_agent_voice_turn_and_function_call(local_server: LocalServer) 
     assert [w.text for w in transcribe(audio_of(first), RATE)] == ["You", "said:", "hello", "agent."]
     assert names(second) == FUNCTION_TURN
     assert call.name == "get_weather" and call.arguments == '{"location": "Rome"}' and call.client_side
-    history = second[5]
+    history = second[6]
     assert history.function_calls[0].response == "sunny"
     assert [w.text for w in transcribe(audio_of(second), RATE)] == ["get_weather", "returned", "sunny."]
 
@@ -157,7 +158,7 @@ def test_async_sdk_agent_voice_turn(local_server: LocalServer) -> None:
 
             def on_message(message: Any) -> None:
                 received.append(message)
-                if isinstance(message, AgentV1AgentAudioDone):
+                if getattr(message, "type", None) == "LatencyReport":  # the turn's last message
                     done.set()
 
             socket.on(EventType.MESSAGE, on_message)
@@ -170,5 +171,5 @@ def test_async_sdk_agent_voice_turn(local_server: LocalServer) -> None:
             listen_task.cancel()
 
     asyncio.run(main())
-    assert names(received) == SPOKEN_TURN
+    assert names(received) == [*SPOKEN_TURN, "LatencyReport"]
     assert [w.text for w in transcribe(audio_of(received), RATE)] == ["You", "said:", "hello", "agent."]
