@@ -24,6 +24,7 @@ if TYPE_CHECKING:
         FinishTimeout,
         HandshakeError,
         OptionsError,
+        ReceiveTimeout,
     )
 
 #: Public name -> module defining it.
@@ -39,6 +40,7 @@ _EXPORTS = {
     "FinishTimeout": "actors.errors",
     "HandshakeError": "actors.errors",
     "OptionsError": "actors.errors",
+    "ReceiveTimeout": "actors.errors",
 }
 
 __all__ = [
@@ -52,6 +54,7 @@ __all__ = [
     "FinishTimeout",
     "HandshakeError",
     "OptionsError",
+    "ReceiveTimeout",
     "RequestOptions",
 ]
 

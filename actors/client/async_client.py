@@ -10,9 +10,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Generator, Mapping
 from types import TracebackType
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from actors.client.async_sockets import ASYNC_SOCKET_CLASSES, AsyncSocketClient, LoopBridge
+from actors.client.async_sockets import (
+    AsyncAgentV1SocketClient,
+    AsyncListenV1SocketClient,
+    AsyncListenV2SocketClient,
+    AsyncSocketClient,
+    AsyncSpeakV1SocketClient,
+    LoopBridge,
+)
 from actors.client.client import (
     DEFAULT_FINISH_TIMEOUT,
     AgentNamespace,
@@ -24,52 +31,56 @@ from actors.client.client import (
 )
 from actors.environment import DeepgramClientEnvironment
 
+A = TypeVar("A", bound=AsyncSocketClient)
+
 
 async def open_async_socket(
     settings: ClientSettings,
-    api_name: str,
+    socket_class: type[A],
     params: Mapping[str, Any],
     authorization: str | None,
     request_options: Mapping[str, Any] | None,
-) -> AsyncSocketClient:
-    """Open a connection without blocking the loop and wrap it in the API's async socket client."""
+) -> A:
+    """Open a connection without blocking the loop and wrap it in ``socket_class``."""
     from actors.runtime import Connection
 
     loop = asyncio.get_running_loop()
     # Validation errors surface here, before any thread is involved; the embedded server (if any)
     # starts inside the worker thread because it can take a moment.
-    config = await asyncio.to_thread(build_config, settings, api_name, params, authorization, request_options)
+    config = await asyncio.to_thread(
+        build_config, settings, socket_class.api_name, params, authorization, request_options
+    )
     events: asyncio.Queue[Any] = asyncio.Queue()
     connection = await asyncio.to_thread(Connection.open, config, subscribers=[LoopBridge(loop, events)])
-    return ASYNC_SOCKET_CLASSES[api_name](
-        connection, events, config.api.client_codec, settings.finish_timeout
-    )
+    return socket_class(connection, events, settings.finish_timeout)
 
 
-class AsyncConnect:
+class AsyncConnect(Generic[A]):
     """What ``connect(...)`` returns: use ``async with`` (finishes gracefully on exit) or ``await`` it."""
 
     def __init__(
         self,
         settings: ClientSettings,
-        api_name: str,
+        socket_class: type[A],
         params: Mapping[str, Any],
         authorization: str | None,
         request_options: Mapping[str, Any] | None,
     ) -> None:
-        self._args = (settings, api_name, dict(params), authorization, request_options)
-        self._socket: AsyncSocketClient | None = None
+        self._settings = settings
+        self._socket_class = socket_class
+        self._args = (dict(params), authorization, request_options)
+        self._socket: A | None = None
 
-    async def open(self) -> AsyncSocketClient:
+    async def open(self) -> A:
         """Open the connection (once) and return its socket client."""
         if self._socket is None:
-            self._socket = await open_async_socket(*self._args)
+            self._socket = await open_async_socket(self._settings, self._socket_class, *self._args)
         return self._socket
 
-    def __await__(self) -> Generator[Any, None, AsyncSocketClient]:
+    def __await__(self) -> Generator[Any, None, A]:
         return self.open().__await__()
 
-    async def __aenter__(self) -> AsyncSocketClient:
+    async def __aenter__(self) -> A:
         return await self.open()
 
     async def __aexit__(
@@ -79,12 +90,13 @@ class AsyncConnect:
             await self._socket.leave(exc)
 
 
-class AsyncApiVersionClient:
+class AsyncApiVersionClient(Generic[A]):
     """``client.<api>.<version>`` of the async client: ``connect`` returns an :class:`AsyncConnect`."""
 
-    def __init__(self, settings: ClientSettings, api_name: str) -> None:
+    def __init__(self, settings: ClientSettings, socket_class: type[A]) -> None:
         self._settings = settings
-        self._api_name = api_name
+        self._socket_class = socket_class
+        self._api_name = socket_class.api_name
 
     def __repr__(self) -> str:
         return f"<async {self._api_name} client>"
@@ -95,14 +107,17 @@ class AsyncApiVersionClient:
         authorization: str | None = None,
         request_options: Mapping[str, Any] | None = None,
         **params: Any,
-    ) -> AsyncConnect:
-        """``async with client.listen.v1.connect(model="nova-3") as socket:`` (see the sync ``connect``)."""
-        return AsyncConnect(self._settings, self._api_name, params, authorization, request_options)
+    ) -> AsyncConnect[A]:
+        """``async with client.listen.v1.connect(model="nova-3") as socket:`` (see the sync ``connect``,
+        also for keepalive: none automatic on Listen V1 / Agent unless the client has ``keepalive=True``).
+        """
+        return AsyncConnect(self._settings, self._socket_class, params, authorization, request_options)
 
 
 class AsyncDeepgramClient:
     """The async client, shaped as Deepgram's SDK ``AsyncDeepgramClient``; same arguments as
-    :class:`actors.client.client.DeepgramClient`.
+    :class:`actors.client.client.DeepgramClient`, including the keepalive default (as the SDK:
+    no automatic ``KeepAlive`` on Listen V1 / Agent; ``keepalive=True`` turns it on).
     """
 
     def __init__(
@@ -115,6 +130,7 @@ class AsyncDeepgramClient:
         session_id: str | None = None,
         timeout: float | None = None,
         keepalive: bool | None = None,
+        keepalive_interval: float | None = None,
         finish_timeout: float = DEFAULT_FINISH_TIMEOUT,
         **sdk_kwargs: Any,
     ) -> None:
@@ -126,15 +142,22 @@ class AsyncDeepgramClient:
             session_id=session_id,
             timeout=timeout,
             keepalive=keepalive,
+            keepalive_interval=keepalive_interval,
             finish_timeout=finish_timeout,
             sdk_kwargs=sdk_kwargs,
         )
         settings = self._settings
         self.listen = ListenNamespace(
-            AsyncApiVersionClient(settings, "listen.v1"), AsyncApiVersionClient(settings, "listen.v2")
+            AsyncApiVersionClient(settings, AsyncListenV1SocketClient),
+            AsyncApiVersionClient(settings, AsyncListenV2SocketClient),
         )
-        self.speak = SpeakNamespace(AsyncApiVersionClient(settings, "speak.v1"))
-        self.agent = AgentNamespace(AsyncApiVersionClient(settings, "agent.v1"))
+        self.speak = SpeakNamespace(AsyncApiVersionClient(settings, AsyncSpeakV1SocketClient))
+        self.agent = AgentNamespace(AsyncApiVersionClient(settings, AsyncAgentV1SocketClient))
+
+    @property
+    def session_id(self) -> str:
+        """The ``x-deepgram-session-id`` sent with every connection of this client (as the SDK's)."""
+        return self._settings.session_id
 
     def __repr__(self) -> str:
         where = (

@@ -12,15 +12,21 @@ import asyncio
 import inspect
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar, Self
 
-from actors.client.send_table import SendSpec, audio_bytes, build_message
+from actors.client.send_methods import (
+    AsyncAgentV1SendMethods,
+    AsyncListenV1SendMethods,
+    AsyncListenV2SendMethods,
+    AsyncSpeakV1SendMethods,
+)
+from actors.client.send_table import raw_text
 from actors.client.socket_events import SKIP, SocketEvent, SocketState
-from actors.client.sockets import Callback, CallbackRegistry, install_send_methods
+from actors.client.sockets import Callback, CallbackRegistry
 from actors.core.events import EventType
-from actors.errors import FinishTimeout
+from actors.errors import FinishTimeout, ReceiveTimeout
 
 log = logging.getLogger("actors.client")
 
@@ -58,24 +64,6 @@ async def _emit(callbacks: CallbackRegistry, kind: EventType, payload: Any) -> N
                 await _emit(callbacks, EventType.ERROR, exc)
 
 
-def _make_async_send(spec: SendSpec) -> Callable[..., Any]:
-    if spec.binary:
-
-        async def send_audio(self: AsyncSocketClient, message: bytes) -> None:
-            self._connection.send_audio(audio_bytes(spec, message))
-
-        method = send_audio
-    else:
-
-        async def send_message(self: AsyncSocketClient, message: Any = None) -> None:
-            self._connection.send(build_message(spec, message, self._codec))
-
-        method = send_message
-    method.__name__ = method.__qualname__ = spec.name
-    method.__doc__ = spec.doc
-    return method
-
-
 class AsyncSocketClient:
     """One live connection for asyncio code: ``on``, ``await start_listening()``, ``await recv()``,
     ``async for``, and awaitable send methods. ``async with`` finishes gracefully on exit.
@@ -83,16 +71,9 @@ class AsyncSocketClient:
 
     api_name: ClassVar[str] = ""
 
-    if TYPE_CHECKING:
-        # The send methods are generated from SEND_TABLE; this tells type checkers they exist.
-        def __getattr__(self, name: str) -> Any: ...
-
-    def __init__(
-        self, connection: Any, events: asyncio.Queue[Any], codec: Any, finish_timeout: float
-    ) -> None:
+    def __init__(self, connection: Any, events: asyncio.Queue[Any], finish_timeout: float) -> None:
         self._connection = connection
         self._events = events
-        self._codec = codec
         self._finish_timeout = finish_timeout
         self._callbacks = CallbackRegistry()
         self._state = SocketState()
@@ -118,13 +99,20 @@ class AsyncSocketClient:
         """Call ``callback(payload)`` (awaited if it returns an awaitable) for every ``event_name`` event."""
         self._callbacks.add(event_name, callback)
 
+    async def send_raw(self, message: Mapping[str, Any] | str) -> None:
+        """Send one text frame as is (a ``dict`` as JSON, a ``str`` verbatim); see the sync ``send_raw``."""
+        self._connection.send_text(raw_text(message))
+
     async def _next(self) -> SocketEvent:
         if self._state.closed is not None:
             return self._state.track(self._state.closed)
         return self._state.track(await self._events.get())
 
     async def recv(self, timeout: float | None = None) -> Any:
-        """The next server message (``bytes`` for audio); see the sync ``recv`` for what it raises."""
+        """The next server message (``bytes`` for audio); see the sync ``recv`` for what it raises.
+
+        No message within ``timeout`` seconds: ``actors.errors.ReceiveTimeout`` (a ``TimeoutError``).
+        """
         async with self._read_lock:
             deadline = None if timeout is None else time.monotonic() + timeout
             while True:
@@ -132,7 +120,7 @@ class AsyncSocketClient:
                 try:
                     event = await asyncio.wait_for(self._next(), remaining)
                 except TimeoutError:
-                    raise TimeoutError(f"no message from the server within {timeout} s") from None
+                    raise ReceiveTimeout(timeout or 0.0) from None
                 outcome = self._state.recv_outcome(event)
                 if outcome is not SKIP:
                     return outcome
@@ -177,7 +165,7 @@ class AsyncSocketClient:
         """Close the connection now, without waiting for pending results."""
         await asyncio.to_thread(self._connection.close)
 
-    async def __aenter__(self) -> AsyncSocketClient:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(
@@ -208,39 +196,43 @@ class AsyncSocketClient:
             raise timed_out
 
 
-class AsyncListenV1SocketClient(AsyncSocketClient):
+class AsyncListenV1SocketClient(AsyncListenV1SendMethods, AsyncSocketClient):
     """An async Listen V1 (live transcription) socket."""
 
     api_name = "listen.v1"
 
 
-class AsyncListenV2SocketClient(AsyncSocketClient):
+class AsyncListenV2SocketClient(AsyncListenV2SendMethods, AsyncSocketClient):
     """An async Listen V2 (Flux) socket."""
 
     api_name = "listen.v2"
 
 
-class AsyncSpeakV1SocketClient(AsyncSocketClient):
+class AsyncSpeakV1SocketClient(AsyncSpeakV1SendMethods, AsyncSocketClient):
     """An async Speak V1 (streaming TTS) socket; audio arrives as ``bytes`` messages."""
 
     api_name = "speak.v1"
 
 
-class AsyncAgentV1SocketClient(AsyncSocketClient):
+class AsyncAgentV1SocketClient(AsyncAgentV1SendMethods, AsyncSocketClient):
     """An async Agent V1 (voice agent) socket; agent audio arrives as ``bytes`` messages."""
 
     api_name = "agent.v1"
 
 
-ASYNC_SOCKET_CLASSES: dict[str, type[AsyncSocketClient]] = {}
-for _cls in (
-    AsyncListenV1SocketClient,
-    AsyncListenV2SocketClient,
-    AsyncSpeakV1SocketClient,
-    AsyncAgentV1SocketClient,
-):
-    install_send_methods(_cls, _cls.api_name, _make_async_send)
-    ASYNC_SOCKET_CLASSES[_cls.api_name] = _cls
+ASYNC_SOCKET_CLASSES: dict[str, type[AsyncSocketClient]] = {
+    cls.api_name: cls
+    for cls in (
+        AsyncListenV1SocketClient,
+        AsyncListenV2SocketClient,
+        AsyncSpeakV1SocketClient,
+        AsyncAgentV1SocketClient,
+    )
+}
+
+# The SDK's class names, for type hints in ported code.
+AsyncV1SocketClient = AsyncListenV1SocketClient
+AsyncV2SocketClient = AsyncListenV2SocketClient
 
 __all__ = [
     "ASYNC_SOCKET_CLASSES",
@@ -249,5 +241,7 @@ __all__ = [
     "AsyncListenV2SocketClient",
     "AsyncSocketClient",
     "AsyncSpeakV1SocketClient",
+    "AsyncV1SocketClient",
+    "AsyncV2SocketClient",
     "LoopBridge",
 ]

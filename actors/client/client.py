@@ -7,6 +7,13 @@
 Credentials: ``api_key`` (``Authorization: Token``), ``access_token`` (``Authorization: bearer``)
 or ``$DEEPGRAM_API_KEY``. With none of them and no ``environment``, the client talks to the
 embedded local server (:mod:`actors.client.embedded`), so it works offline.
+
+Keepalive: by default (``keepalive=None``) the facade behaves as Deepgram's SDK does: no
+automatic ``KeepAlive`` messages on Listen V1 and Agent V1 (an idle stream is closed by the
+server after its timeout, NET-0001 / CLIENT_MESSAGE_TIMEOUT, unless you call
+``send_keep_alive()``), WebSocket pings on Listen V2 and Speak V1. ``keepalive=True`` sends
+them automatically on every API (Listen V1 every 4 s, Agent every 8 s, or every
+``keepalive_interval`` seconds); ``keepalive=False`` turns pings off too.
 """
 
 from __future__ import annotations
@@ -20,7 +27,13 @@ from typing import Any, Generic, TypeVar
 import attrs
 
 from actors.client.request_options import parse_request_options
-from actors.client.sockets import SOCKET_CLASSES, SocketClient
+from actors.client.sockets import (
+    AgentV1SocketClient,
+    ListenV1SocketClient,
+    ListenV2SocketClient,
+    SocketClient,
+    SpeakV1SocketClient,
+)
 from actors.environment import DeepgramClientEnvironment
 from actors.errors import ApiError, OptionsError
 
@@ -45,6 +58,8 @@ SDK_ONLY_KWARGS = frozenset(
 DEFAULT_FINISH_TIMEOUT = 10.0
 #: Placeholder credential for local environments (the local server accepts any key).
 LOCAL_PLACEHOLDER_KEY = "local"
+#: The header carrying the client's session id, as Deepgram's SDK sends it.
+SESSION_ID_HEADER = "x-deepgram-session-id"
 
 
 @attrs.frozen
@@ -52,14 +67,18 @@ class ClientSettings:
     """What every connection of one client shares; built once by the client constructor.
 
     ``environment`` None means "the embedded local server, started on first connect".
-    ``keepalive`` None means the SDK's behaviour: WebSocket pings where the API uses them
-    (Listen V2, Speak), no automatic ``KeepAlive`` messages (Listen V1, Agent).
+    ``headers`` are sent with every handshake (the custom headers, then
+    ``x-deepgram-session-id: <session_id>``). ``keepalive`` None means the SDK's behaviour:
+    WebSocket pings where the API uses them (Listen V2, Speak), no automatic ``KeepAlive``
+    messages (Listen V1, Agent); ``keepalive_interval`` None means the API's default interval.
     """
 
     environment: DeepgramClientEnvironment | None
     auth: Any = attrs.field(repr=False)
+    session_id: str = ""
     headers: dict[str, str] = attrs.field(factory=dict, repr=False)
     keepalive: bool | None = None
+    keepalive_interval: float | None = None
     finish_timeout: float = DEFAULT_FINISH_TIMEOUT
     connect_timeout: float | None = None
 
@@ -83,6 +102,7 @@ def resolve_settings(
     keepalive: bool | None,
     finish_timeout: float,
     sdk_kwargs: Mapping[str, Any],
+    keepalive_interval: float | None = None,
 ) -> ClientSettings:
     """Validate the client constructor's arguments (shared by the sync and async clients).
 
@@ -111,6 +131,18 @@ def resolve_settings(
         raise OptionsError("timeout", f"expected seconds > 0, got {timeout!r}", timeout)
     if keepalive is not None and not isinstance(keepalive, bool):
         raise OptionsError("keepalive", f"expected True, False or None, got {keepalive!r}", keepalive)
+    if keepalive_interval is not None and (
+        isinstance(keepalive_interval, bool)
+        or not isinstance(keepalive_interval, (int, float))
+        or keepalive_interval <= 0
+    ):
+        raise OptionsError(
+            "keepalive_interval",
+            f"expected seconds > 0 or None, got {keepalive_interval!r}",
+            keepalive_interval,
+        )
+    if session_id is not None and (not isinstance(session_id, str) or not session_id or "\n" in session_id):
+        raise OptionsError("session_id", f"expected a non-empty single-line string, got {session_id!r}")
 
     key = api_key if api_key is not None else os.environ.get("DEEPGRAM_API_KEY") or None
     if access_token is not None:
@@ -128,19 +160,38 @@ def resolve_settings(
             f"(needed for {environment.production})",
             body="The client must be instantiated be either passing in api_key or setting DEEPGRAM_API_KEY",
         )
-    merged = {"x-deepgram-session-id": session_id or str(uuid.uuid4())}
-    for name, value in (headers or {}).items():
-        if not isinstance(name, str) or not isinstance(value, str):
-            raise OptionsError("headers", f"header names and values must be strings (header {name!r})")
-        merged[name] = value
+    session = session_id if session_id is not None else str(uuid.uuid4())
     return ClientSettings(
         environment=environment,
         auth=auth,
-        headers=merged,
+        session_id=session,
+        headers=handshake_headers(headers, session),
         keepalive=keepalive,
+        keepalive_interval=float(keepalive_interval) if keepalive_interval is not None else None,
         finish_timeout=float(finish_timeout),
         connect_timeout=float(timeout) if timeout is not None else None,
     )
+
+
+def handshake_headers(custom: Mapping[str, str] | None, session_id: str) -> dict[str, str]:
+    """The headers every handshake of one client carries, in the SDK's order.
+
+    The ``custom`` headers (``DeepgramClient(headers=...)``), then ``x-deepgram-session-id``,
+    which wins over a custom header of that name (any case), as in the SDK. Raises
+    ``OptionsError`` for a header that is not a single-line string pair.
+    """
+    if custom is not None and not isinstance(custom, Mapping):
+        raise OptionsError("headers", f"expected a dict of header name -> value, got {type(custom).__name__}")
+    merged: dict[str, str] = {}
+    for name, value in (custom or {}).items():
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise OptionsError("headers", f"header names and values must be strings (header {name!r})")
+        if not name.strip() or any(c in name + value for c in "\r\n"):
+            raise OptionsError("headers", f"header {name!r} must be a non-empty, single-line name and value")
+        if name.lower() != SESSION_ID_HEADER:
+            merged[name] = value
+    merged[SESSION_ID_HEADER] = session_id
+    return merged
 
 
 _API_CONSTANTS = {
@@ -211,6 +262,8 @@ def build_config(
     timeout = extra.timeout or settings.connect_timeout
     if timeout is not None:
         kwargs["connect_timeout"] = timeout
+    if settings.keepalive_interval is not None:
+        kwargs["keepalive_interval"] = settings.keepalive_interval
     return ConnectionConfig(
         api=api,
         base_url=base_url,
@@ -223,28 +276,32 @@ def build_config(
     )
 
 
+S = TypeVar("S", bound=SocketClient)
+
+
 def open_socket(
     settings: ClientSettings,
-    api_name: str,
+    socket_class: type[S],
     params: Mapping[str, Any],
     authorization: str | None,
     request_options: Mapping[str, Any] | None,
-) -> SocketClient:
-    """Open a connection and wrap it in the API's sync socket client (raises ``HandshakeError``)."""
+) -> S:
+    """Open a connection of ``socket_class``'s API and wrap it in that socket (raises ``HandshakeError``)."""
     from actors.runtime import Connection
 
-    config = build_config(settings, api_name, params, authorization, request_options)
+    config = build_config(settings, socket_class.api_name, params, authorization, request_options)
     events: queue.Queue[Any] = queue.Queue()
     connection = Connection.open(config, subscribers=[events])
-    return SOCKET_CLASSES[api_name](connection, events, config.api.client_codec, settings.finish_timeout)
+    return socket_class(connection, events, settings.finish_timeout)
 
 
-class ApiVersionClient:
-    """``client.<api>.<version>``: opens sockets of one API (``connect``)."""
+class ApiVersionClient(Generic[S]):
+    """``client.<api>.<version>``: opens sockets of one API (``connect``), typed by its socket class."""
 
-    def __init__(self, settings: ClientSettings, api_name: str) -> None:
+    def __init__(self, settings: ClientSettings, socket_class: type[S]) -> None:
         self._settings = settings
-        self._api_name = api_name
+        self._socket_class = socket_class
+        self._api_name = socket_class.api_name
 
     def __repr__(self) -> str:
         return f"<{self._api_name} client>"
@@ -255,23 +312,30 @@ class ApiVersionClient:
         authorization: str | None = None,
         request_options: Mapping[str, Any] | None = None,
         **params: Any,
-    ) -> SocketClient:
+    ) -> S:
         """Open a connection with the API's query ``params``; returns its socket client.
 
         Use it as ``with client.listen.v1.connect(model="nova-3") as socket:``; leaving the
         block finishes gracefully. Raises ``OptionsError`` for a bad parameter and
         ``HandshakeError`` (an ``ApiError``) when the server refuses the connection.
+
+        Keepalive follows the client's ``keepalive`` setting; by default (as with the SDK) an
+        idle Listen V1 or Agent socket gets no automatic ``KeepAlive`` and the server closes it
+        after its idle timeout -- call ``send_keep_alive()`` or create the client with
+        ``keepalive=True``.
         """
-        return open_socket(self._settings, self._api_name, params, authorization, request_options)
+        return open_socket(self._settings, self._socket_class, params, authorization, request_options)
 
 
 V = TypeVar("V")
+V1 = TypeVar("V1")
+V2 = TypeVar("V2")
 
 
-class ListenNamespace(Generic[V]):
+class ListenNamespace(Generic[V1, V2]):
     """``client.listen``: ``v1`` (live transcription) and ``v2`` (Flux)."""
 
-    def __init__(self, v1: V, v2: V) -> None:
+    def __init__(self, v1: V1, v2: V2) -> None:
         self.v1 = v1
         self.v2 = v2
 
@@ -296,10 +360,21 @@ class DeepgramClient:
     ``api_key`` (else ``$DEEPGRAM_API_KEY``) or ``access_token``; ``environment`` chooses the
     hosts (``DeepgramClientEnvironment.local(url)`` for a local server); with no credential and
     no environment, the embedded local server is used. ``headers`` go with every handshake,
-    ``session_id`` sets ``x-deepgram-session-id``, ``timeout`` bounds each handshake.
-    Beyond the SDK: ``keepalive`` (None: as the SDK, pings only; True/False: automatic
-    keepalive on/off for every API) and ``finish_timeout`` (the deadline of the graceful finish
-    when a ``with`` block ends). SDK arguments that concern HTTP only are accepted and ignored.
+    followed by ``x-deepgram-session-id: <session_id>`` (a new UUID per client when not given;
+    the same for all its connections; readable as ``client.session_id``). ``timeout`` bounds
+    each handshake.
+
+    Beyond the SDK:
+
+    * ``keepalive`` -- None (default) behaves as the SDK: no automatic ``KeepAlive`` messages on
+      Listen V1 and Agent V1, so an idle socket is closed by the server after its idle timeout
+      unless you call ``send_keep_alive()``; WebSocket pings on Listen V2 and Speak V1.
+      ``True``: automatic keepalive on every API (``KeepAlive`` messages on Listen V1 every 4 s
+      and Agent every 8 s, pings on the others); ``False``: none at all, not even pings.
+    * ``keepalive_interval`` -- seconds between automatic keepalives (None: the API defaults).
+    * ``finish_timeout`` -- the deadline of the graceful finish when a ``with`` block ends.
+
+    SDK arguments that concern HTTP only are accepted and ignored.
     """
 
     def __init__(
@@ -312,6 +387,7 @@ class DeepgramClient:
         session_id: str | None = None,
         timeout: float | None = None,
         keepalive: bool | None = None,
+        keepalive_interval: float | None = None,
         finish_timeout: float = DEFAULT_FINISH_TIMEOUT,
         **sdk_kwargs: Any,
     ) -> None:
@@ -323,15 +399,21 @@ class DeepgramClient:
             session_id=session_id,
             timeout=timeout,
             keepalive=keepalive,
+            keepalive_interval=keepalive_interval,
             finish_timeout=finish_timeout,
             sdk_kwargs=sdk_kwargs,
         )
         settings = self._settings
         self.listen = ListenNamespace(
-            ApiVersionClient(settings, "listen.v1"), ApiVersionClient(settings, "listen.v2")
+            ApiVersionClient(settings, ListenV1SocketClient), ApiVersionClient(settings, ListenV2SocketClient)
         )
-        self.speak = SpeakNamespace(ApiVersionClient(settings, "speak.v1"))
-        self.agent = AgentNamespace(ApiVersionClient(settings, "agent.v1"))
+        self.speak = SpeakNamespace(ApiVersionClient(settings, SpeakV1SocketClient))
+        self.agent = AgentNamespace(ApiVersionClient(settings, AgentV1SocketClient))
+
+    @property
+    def session_id(self) -> str:
+        """The ``x-deepgram-session-id`` sent with every connection of this client (as the SDK's)."""
+        return self._settings.session_id
 
     @property
     def environment(self) -> DeepgramClientEnvironment:
@@ -347,4 +429,12 @@ class DeepgramClient:
         return f"DeepgramClient({where}, auth={self._settings.auth!r})"
 
 
-__all__ = ["ApiVersionClient", "ClientSettings", "DeepgramClient", "build_config", "resolve_settings"]
+__all__ = [
+    "ApiVersionClient",
+    "ClientSettings",
+    "DeepgramClient",
+    "build_config",
+    "handshake_headers",
+    "open_socket",
+    "resolve_settings",
+]

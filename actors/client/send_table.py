@@ -2,7 +2,9 @@
 
 Each API's socket gets, per row, the method named as in Deepgram's WebSocket reference
 (``send_listen_v_1_finalize``) and the short name the SDK's socket classes use
-(``send_finalize``). Both are generated from this table for the sync and the async sockets.
+(``send_finalize``). ``scripts/gen_socket_methods.py`` writes both, typed, for the sync and the
+async sockets into :mod:`actors.client.send_methods`; ``tests/client/test_typing.py`` fails when
+that file no longer matches this table.
 """
 
 from __future__ import annotations
@@ -104,11 +106,32 @@ SEND_TABLE: dict[str, tuple[SendSpec, ...]] = {
                 "Answer a client-side FunctionCallRequest.",
             ),
             ("force_end_turn", "AgentV1ForceEndTurn", "End the user's turn now."),
+            (
+                "update_think_live",
+                "AgentV1UpdateThinkLive",
+                "Change the Think Live configuration mid-conversation (wire type ``UpdateThink_Live``).",
+            ),
+            (
+                "inject_dynamic_agent_message",
+                "AgentV1InjectDynamicAgentMessage",
+                "Ask the agent to compose and say a message now (``InjectAgentMessage``, ``is_dynamic``).",
+            ),
+            (
+                "custom_to_think_provider",
+                "AgentV1CustomToThinkProvider",
+                "Pass data through to a custom think provider (``__customToThinkProvider``).",
+            ),
         ],
     ),
 }
 
 _class_cache: dict[tuple[str, str], type] = {}
+_specs_by_name: dict[str, SendSpec] = {spec.name: spec for specs in SEND_TABLE.values() for spec in specs}
+
+
+def spec_named(name: str) -> SendSpec:
+    """The table row whose reference name is ``name`` (``send_listen_v_1_finalize``)."""
+    return _specs_by_name[name]
 
 
 def message_class(spec: SendSpec) -> type:
@@ -122,13 +145,22 @@ def message_class(spec: SendSpec) -> type:
     return cls
 
 
-def build_message(spec: SendSpec, message: Any, codec: Any) -> Any:
+def message_is_optional(spec: SendSpec) -> bool:
+    """True when ``spec``'s message class has no required field, so the argument may be omitted."""
+    return all(field.default is not attrs.NOTHING for field in attrs.fields(message_class(spec)))
+
+
+def build_message(spec: SendSpec, message: Any) -> Any:
     """The message ``spec`` sends for the argument ``message``.
 
     None -> the message with its defaults (``ListenV1Finalize()``); an instance of the class ->
-    itself; a dict -> decoded through ``codec.from_dict`` (its ``type`` may be omitted). Anything
-    else raises ``OptionsError`` naming the method and the expected class.
+    itself; a mapping -> that class built from it (its ``type`` may be omitted; unknown keys are
+    kept and sent). Anything else, or a mapping of another type or with bad fields, raises
+    ``OptionsError`` naming the method and the expected class.
     """
+    from actors.errors import ProtocolError
+    from actors.protocol.codec import structure
+
     cls = message_class(spec)
     if message is None:
         try:
@@ -139,13 +171,16 @@ def build_message(spec: SendSpec, message: Any, codec: Any) -> Any:
         return message
     if isinstance(message, Mapping):
         data = dict(message)
-        data.setdefault("type", cast(Any, cls).wire_type())
-        decoded = codec.from_dict(data)
-        if not isinstance(decoded, cls):
+        tag = cast(Any, cls).wire_type()
+        data.setdefault("type", tag)
+        if data["type"] != tag:
             raise OptionsError(
                 "message", f"{spec.name}() got a dict of type {data['type']!r}; expected {cls.__name__}"
             )
-        return decoded
+        try:
+            return structure(cls, data)
+        except ProtocolError as exc:
+            raise OptionsError("message", f"{spec.name}() got a dict that is not a valid {exc}") from None
     raise OptionsError(
         "message", f"{spec.name}() expects a {cls.__name__} (or a dict), got {type(message).__name__}"
     )
@@ -160,4 +195,47 @@ def audio_bytes(spec: SendSpec, message: Any) -> bytes:
     raise OptionsError("message", f"{spec.name}() expects audio bytes, got {type(message).__name__}")
 
 
-__all__ = ["SEND_TABLE", "SendSpec", "audio_bytes", "build_message", "message_class"]
+def raw_text(message: Any) -> str:
+    """The text frame ``send_raw`` sends: a string verbatim, a mapping as compact JSON.
+
+    Raises ``OptionsError`` for anything else or a mapping that is not JSON-serialisable.
+    """
+    if isinstance(message, str):
+        return message
+    if isinstance(message, Mapping):
+        import orjson
+
+        try:
+            return orjson.dumps(dict(message)).decode()
+        except TypeError as exc:
+            raise OptionsError("message", f"send_raw() got a dict that is not JSON ({exc})") from None
+    raise OptionsError("message", f"send_raw() expects a dict or a JSON string, got {type(message).__name__}")
+
+
+class TableSender:
+    """Base of the generated send-method mixins (:mod:`actors.client.send_methods`).
+
+    A generated method names its table row; these helpers look the row up and hand the
+    message to the socket's connection. The socket class provides ``_connection``.
+    """
+
+    _connection: Any
+
+    def _send_table_message(self, name: str, message: Any) -> None:
+        self._connection.send(build_message(spec_named(name), message))
+
+    def _send_table_audio(self, name: str, message: Any) -> None:
+        self._connection.send_audio(audio_bytes(spec_named(name), message))
+
+
+__all__ = [
+    "SEND_TABLE",
+    "SendSpec",
+    "TableSender",
+    "audio_bytes",
+    "build_message",
+    "message_class",
+    "message_is_optional",
+    "raw_text",
+    "spec_named",
+]

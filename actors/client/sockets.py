@@ -1,10 +1,11 @@
 """Sync socket clients, one class per API, shaped as Deepgram's SDK socket clients.
 
 A socket wraps one :class:`actors.runtime.Connection` whose events flow into a queue subscribed
-at connect time, so nothing is lost before ``start_listening()`` or ``recv()``. Send methods come
-from :mod:`actors.client.send_table`. Leaving the ``with`` block finishes gracefully: the
-runtime's ``finish`` (Listen: CloseStream and wait for the finals and Metadata; Speak: Close;
-Agent: close), then waits for a ``start_listening()`` running elsewhere to deliver CLOSE.
+at connect time, so nothing is lost before ``start_listening()`` or ``recv()``. The typed send
+methods are generated from :mod:`actors.client.send_table` into
+:mod:`actors.client.send_methods`. Leaving the ``with`` block finishes gracefully: the runtime's
+``finish`` (Listen: CloseStream and wait for the finals and Metadata; Speak: Close; Agent:
+close), then waits for a ``start_listening()`` running elsewhere to deliver CLOSE.
 """
 
 from __future__ import annotations
@@ -13,14 +14,20 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar, Self
 
-from actors.client.send_table import SEND_TABLE, SendSpec, audio_bytes, build_message
+from actors.client.send_methods import (
+    AgentV1SendMethods,
+    ListenV1SendMethods,
+    ListenV2SendMethods,
+    SpeakV1SendMethods,
+)
+from actors.client.send_table import raw_text
 from actors.client.socket_events import SKIP, SocketEvent, SocketState
 from actors.core.events import EventType
-from actors.errors import FinishTimeout, OptionsError
+from actors.errors import FinishTimeout, OptionsError, ReceiveTimeout
 
 log = logging.getLogger("actors.client")
 
@@ -66,32 +73,6 @@ class CallbackRegistry:
         self.emit(EventType.ERROR, exc)
 
 
-def _make_send(spec: SendSpec) -> Callable[..., None]:
-    if spec.binary:
-
-        def send_audio(self: SocketClient, message: bytes) -> None:
-            self._connection.send_audio(audio_bytes(spec, message))
-
-        method = send_audio
-    else:
-
-        def send_message(self: SocketClient, message: Any = None) -> None:
-            self._connection.send(build_message(spec, message, self._codec))
-
-        method = send_message
-    method.__name__ = method.__qualname__ = spec.name
-    method.__doc__ = spec.doc
-    return method
-
-
-def install_send_methods(cls: type, api_name: str, factory: Callable[[SendSpec], Callable[..., Any]]) -> None:
-    """Give ``cls`` every send method of ``api_name`` from the table, under both names."""
-    for spec in SEND_TABLE[api_name]:
-        method = factory(spec)
-        setattr(cls, spec.name, method)
-        setattr(cls, spec.alias, method)
-
-
 class SocketClient:
     """One live connection: ``on``, ``start_listening``, ``recv``, iteration, send methods.
 
@@ -102,14 +83,9 @@ class SocketClient:
 
     api_name: ClassVar[str] = ""
 
-    if TYPE_CHECKING:
-        # The send methods are generated from SEND_TABLE; this tells type checkers they exist.
-        def __getattr__(self, name: str) -> Any: ...
-
-    def __init__(self, connection: Any, events: queue.Queue[Any], codec: Any, finish_timeout: float) -> None:
+    def __init__(self, connection: Any, events: queue.Queue[Any], finish_timeout: float) -> None:
         self._connection = connection
         self._events = events
-        self._codec = codec
         self._finish_timeout = finish_timeout
         self._callbacks = CallbackRegistry()
         self._state = SocketState()
@@ -139,27 +115,39 @@ class SocketClient:
         """Call ``callback(payload)`` for every ``event_name`` event ``start_listening()`` emits."""
         self._callbacks.add(event_name, callback)
 
+    # -- sending (the typed send methods come from actors.client.send_methods) ----------------
+
+    def send_raw(self, message: Mapping[str, Any] | str) -> None:
+        """Send one text frame as is: a ``dict`` as JSON, a ``str`` verbatim; nothing is validated.
+
+        For message types this version does not model. The SDK has it on Agent sockets only;
+        here every socket has it. Ordered with the other sends.
+        """
+        self._connection.send_text(raw_text(message))
+
     def _next(self, timeout: float | None) -> SocketEvent:
+        """The next event; raises ``queue.Empty`` when ``timeout`` seconds pass without one."""
         if self._state.closed is not None:
             return self._state.track(self._state.closed)
-        try:
-            raw = self._events.get(timeout=timeout)
-        except queue.Empty:
-            raise TimeoutError(f"no message from the server within {timeout} s") from None
-        return self._state.track(raw)
+        return self._state.track(self._events.get(timeout=timeout))
 
     def recv(self, timeout: float | None = None) -> Any:
         """The next server message (``bytes`` for audio); waits up to ``timeout`` seconds (None: forever).
 
-        Raises ``TimeoutError`` when nothing arrived in time, ``ProtocolError`` for a frame that
-        could not be decoded, and once the connection is over, the failure that ended it or
+        Raises ``actors.errors.ReceiveTimeout`` (a ``TimeoutError``; the connection stays open)
+        when nothing arrived in time, ``ProtocolError`` for a frame that could not be decoded,
+        and once the connection is over, the failure that ended it or
         ``ConnectionClosedError(code, reason)``.
         """
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._read_lock:
             while True:
                 remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-                outcome = self._state.recv_outcome(self._next(remaining))
+                try:
+                    event = self._next(remaining)
+                except queue.Empty:
+                    raise ReceiveTimeout(timeout or 0.0) from None
+                outcome = self._state.recv_outcome(event)
                 if outcome is not SKIP:
                     return outcome
 
@@ -208,7 +196,7 @@ class SocketClient:
         """Close the connection now, without waiting for pending results."""
         self._connection.close()
 
-    def __enter__(self) -> SocketClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
@@ -239,34 +227,34 @@ class SocketClient:
             raise timed_out
 
 
-class ListenV1SocketClient(SocketClient):
+class ListenV1SocketClient(ListenV1SendMethods, SocketClient):
     """A Listen V1 (live transcription) socket; see :class:`SocketClient`."""
 
     api_name = "listen.v1"
 
 
-class ListenV2SocketClient(SocketClient):
+class ListenV2SocketClient(ListenV2SendMethods, SocketClient):
     """A Listen V2 (Flux) socket; see :class:`SocketClient`."""
 
     api_name = "listen.v2"
 
 
-class SpeakV1SocketClient(SocketClient):
+class SpeakV1SocketClient(SpeakV1SendMethods, SocketClient):
     """A Speak V1 (streaming TTS) socket; audio arrives as ``bytes`` messages."""
 
     api_name = "speak.v1"
 
 
-class AgentV1SocketClient(SocketClient):
+class AgentV1SocketClient(AgentV1SendMethods, SocketClient):
     """An Agent V1 (voice agent) socket; agent audio arrives as ``bytes`` messages."""
 
     api_name = "agent.v1"
 
 
-SOCKET_CLASSES: dict[str, type[SocketClient]] = {}
-for _cls in (ListenV1SocketClient, ListenV2SocketClient, SpeakV1SocketClient, AgentV1SocketClient):
-    install_send_methods(_cls, _cls.api_name, _make_send)
-    SOCKET_CLASSES[_cls.api_name] = _cls
+SOCKET_CLASSES: dict[str, type[SocketClient]] = {
+    cls.api_name: cls
+    for cls in (ListenV1SocketClient, ListenV2SocketClient, SpeakV1SocketClient, AgentV1SocketClient)
+}
 
 # The SDK's class names, for type hints in ported code.
 V1SocketClient = ListenV1SocketClient
@@ -280,5 +268,6 @@ __all__ = [
     "ListenV2SocketClient",
     "SocketClient",
     "SpeakV1SocketClient",
-    "install_send_methods",
+    "V1SocketClient",
+    "V2SocketClient",
 ]

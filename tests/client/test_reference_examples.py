@@ -606,14 +606,20 @@ async def agent_v1_async(ENV: DeepgramClientEnvironment, print: Callable[..., No
     await main()
 
 
-def assert_agent_flow(printed: Printed) -> None:
+def assert_agent_flow(printed: Printed, *, settings_applied: bool = True) -> None:
     assert_lifecycle(printed)
     assert printed[1].startswith("Received Welcome:")
-    assert printed.starting("Received SettingsApplied:")
+    if settings_applied:
+        assert printed.starting("Received SettingsApplied:")
 
 
 def test_agent_v1_sync_example(server: LocalServer, audio_dir: Path) -> None:
-    assert_agent_flow(run_example(agent_v1_sync, server))
+    # The sync example leaves the block right after its sends, and Agent V1 has no graceful
+    # end: the client's close frame can reach the server before it answers Settings, and a
+    # server cannot send after a close frame. So SettingsApplied may or may not arrive.
+    printed = run_example(agent_v1_sync, server)
+    assert_agent_flow(printed, settings_applied=False)
+    assert not printed.starting("Caught:")  # leaving the block is a clean end
 
 
 def test_agent_v1_async_example(server: LocalServer, audio_dir: Path) -> None:

@@ -48,6 +48,9 @@ REFERENCE_SEND_METHODS = {
         "send_agent_v_1_inject_agent_message",
         "send_agent_v_1_send_function_call_response",
         "send_agent_v_1_force_end_turn",
+        "send_agent_v_1_update_think_live",
+        "send_agent_v_1_inject_dynamic_agent_message",
+        "send_agent_v_1_custom_to_think_provider",
     ],
 }
 SDK_SHORT_NAMES = {
