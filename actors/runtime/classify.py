@@ -5,14 +5,25 @@ No threads, no sockets: the connection actor and the supervisor both use these.
 * :class:`ConnectionState` and :func:`check_transition` -- ``connecting -> open -> finishing -> closed``
   (``open -> closed`` and ``connecting -> closed`` for failures and immediate closes).
 * :class:`Outcome` and :func:`classify_close` / :func:`classify_status` / :func:`classify_error` --
-  whether an ending was normal, worth retrying, or fatal (retrying cannot help).
+  whether an ending was normal, worth retrying, or fatal (retrying cannot help). This module owns
+  the code and status tables; ``policy.classify_failure`` maps its outcomes onto restart decisions.
 """
 
 from __future__ import annotations
 
 import enum
 
-from actors.errors import BackpressureError, ConnectionClosedError, HandshakeError, OptionsError
+import websocket
+
+from actors.errors import (
+    ActorsError,
+    BackpressureError,
+    ConnectionClosedError,
+    FinishTimeout,
+    HandshakeError,
+    OptionsError,
+    ProtocolError,
+)
 
 
 class ConnectionState(enum.Enum):
@@ -52,14 +63,19 @@ class Outcome(enum.Enum):
     FATAL = "fatal"  # a new connection would fail the same way (credentials, bad data, bad options)
 
 
+# The tables below are THE classification of the runtime: the connection actor (``classify_close``)
+# and the supervisor's restart policy (``policy.classify_failure``) both read them from here.
+
 #: Close codes that end a stream normally. 1005 ("no status") is how Flux ends after CloseStream.
 NORMAL_CLOSE_CODES = frozenset({1000, 1005})
 #: Close codes after which reconnecting would fail the same way (bad data, policy, protocol, size).
 FATAL_CLOSE_CODES = frozenset({1002, 1003, 1007, 1008, 1009, 1010})
-#: HTTP handshake statuses that retrying cannot fix.
+#: HTTP handshake statuses that retrying cannot fix (every other 4xx but 408/429 is fatal too).
 FATAL_STATUSES = frozenset({400, 401, 402, 403, 404, 405, 413, 415})
 #: HTTP handshake statuses that are worth retrying with backoff (429 also means "slow down").
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+#: HTTP status meaning "too many concurrent connections": retryable, and it slows admission.
+RATE_LIMITED_STATUS = 429
 
 
 def classify_close(code: int) -> Outcome:
@@ -80,23 +96,48 @@ def classify_status(status: int) -> Outcome:
     return Outcome.RETRYABLE
 
 
+def is_rate_limited(error: BaseException | None) -> bool:
+    """True when ``error`` is a handshake refused with 429 (retry, and slow down every new connection)."""
+    return isinstance(error, HandshakeError) and error.status == RATE_LIMITED_STATUS
+
+
+def _is_network_error(error: BaseException) -> bool:
+    # websocket-client's errors are not OSErrors; both mean the network or the peer broke.
+    return isinstance(error, OSError | websocket.WebSocketException)
+
+
 def classify_error(error: BaseException | None) -> Outcome:
-    """Classify the error that ended a connection (None means it ended normally)."""
+    """Classify the error that ended a connection (None means it ended normally).
+
+    * ``HandshakeError`` -- by its HTTP status (:func:`classify_status`).
+    * ``ConnectionClosedError`` -- fatal for the codes in :data:`FATAL_CLOSE_CODES`, else
+      retryable. An *error* carrying 1000/1005 is retryable too: a normal close code reported as a
+      failure means the server ended a stream the client had not finished.
+    * Bad options and a full send buffer under the ``fail`` policy -- fatal.
+    * Network errors, timeouts, finish timeouts, undecodable frames, and any ``ActorsError``
+      with a true ``retryable`` attribute -- retryable.
+    * Anything else (a bug, a bad argument) -- fatal, so it is reported instead of retried in a loop.
+    """
     if error is None:
         return Outcome.NORMAL
     if isinstance(error, HandshakeError):
         return classify_status(error.status)
     if isinstance(error, ConnectionClosedError):
-        return classify_close(error.code)
+        return Outcome.FATAL if error.code in FATAL_CLOSE_CODES else Outcome.RETRYABLE
     if isinstance(error, OptionsError | BackpressureError):
         return Outcome.FATAL
-    return Outcome.RETRYABLE
+    if isinstance(error, FinishTimeout | ProtocolError | TimeoutError) or _is_network_error(error):
+        return Outcome.RETRYABLE
+    if isinstance(error, ActorsError) and getattr(error, "retryable", False):
+        return Outcome.RETRYABLE
+    return Outcome.FATAL
 
 
 __all__ = [
     "FATAL_CLOSE_CODES",
     "FATAL_STATUSES",
     "NORMAL_CLOSE_CODES",
+    "RATE_LIMITED_STATUS",
     "RETRYABLE_STATUSES",
     "ConnectionState",
     "Outcome",
@@ -105,4 +146,5 @@ __all__ = [
     "classify_close",
     "classify_error",
     "classify_status",
+    "is_rate_limited",
 ]

@@ -667,6 +667,29 @@ class Connection:
         self._join(_TEARDOWN_GRACE)
         return self._s.result
 
+    def abort(self, error: BaseException | None = None, *, wait: bool = True) -> FinishResult | None:
+        """Kill the connection now: shut the socket down without a close handshake; idempotent.
+
+        Subscribers get ``ConnectionFailed(error)`` (only when ``error`` is given) and then
+        ``Closed(1006, ...)`` -- unless the server's close frame was already read, whose code is
+        kept. Nothing queued is sent any more; later sends raise ``ConnectionClosedError``. Use it
+        when a connection must go at once (a stalled server, a stop): unlike :meth:`close` it
+        never waits ``close_timeout`` for a server that may not answer.
+
+        With ``wait=True`` it blocks until ``Closed`` was delivered (a few milliseconds) and
+        returns the result; with ``wait=False``, or from a subscriber callback, it returns None
+        at once. A connection still in its handshake ends when the handshake returns (at most
+        ``connect_timeout``).
+        """
+        self._finishing = True
+        reason = f"aborted by the client: {error}" if error is not None else "aborted by the client"
+        self._force_abort(_Abort(error, reason))
+        if not wait or self._in_own_thread():
+            return None
+        self._s.closed.wait(self._s.config.connect_timeout + _TEARDOWN_GRACE)
+        self._join(_TEARDOWN_GRACE)
+        return self._s.result
+
     def __enter__(self) -> Connection:
         return self
 

@@ -7,7 +7,8 @@ random source, so the behaviour is exact in tests.
 * :class:`RestartPolicy` -- ``never`` / ``on_failure`` / ``always`` plus a restart budget
   (``max_restarts`` within ``within`` seconds) and a :class:`Backoff`.
 * :class:`RestartWindow` -- the sliding window that enforces the budget (restart intensity).
-* :func:`classify_failure` -- fatal (report at once, never retry) or retryable.
+* :func:`classify_failure` -- fatal (report at once, never retry), retryable or rate limited,
+  from the tables of :mod:`actors.runtime.classify`.
 """
 
 from __future__ import annotations
@@ -20,22 +21,19 @@ from typing import Literal
 
 import attrs
 
-from actors.errors import (
-    ActorsError,
-    ConnectionClosedError,
-    FinishTimeout,
-    HandshakeError,
-    ProtocolError,
+from actors.runtime.classify import (
+    FATAL_CLOSE_CODES,
+    FATAL_STATUSES,
+    RATE_LIMITED_STATUS,
+    Outcome,
+    classify_error,
+    is_rate_limited,
 )
 
 RestartMode = Literal["never", "on_failure", "always"]
 
-#: Close codes after which a new connection would fail the same way (bad data, policy, protocol).
-FATAL_CLOSE_CODES = frozenset({1002, 1003, 1007, 1008, 1009, 1010})
-#: HTTP statuses at handshake that retrying cannot fix (auth, payment, permissions, bad options).
-FATAL_HTTP_STATUSES = frozenset({400, 401, 402, 403, 404, 405, 413, 415})
-#: HTTP status meaning "too many concurrent connections": retryable, and it slows admission.
-RATE_LIMITED_STATUS = 429
+#: Kept for callers of the first version; the tables live in :mod:`actors.runtime.classify`.
+FATAL_HTTP_STATUSES = FATAL_STATUSES
 
 
 def _check_positive(name: str, value: float, *, allow_zero: bool = False) -> None:
@@ -201,35 +199,29 @@ class Failure:
         return self.kind is FailureKind.FATAL
 
 
-def _is_network_error(error: BaseException) -> bool:
-    try:
-        from websocket import WebSocketException
-    except ImportError:  # pragma: no cover - websocket-client is a hard dependency
-        return isinstance(error, OSError)
-    return isinstance(error, OSError | WebSocketException)
-
-
 def classify_failure(error: BaseException) -> Failure:
     """Classify ``error`` (from a handshake or a live connection) as fatal, retryable or rate limited.
 
-    * Handshake refused with 400/401/402/403/404 (and other client errors) -- fatal.
-    * Handshake refused with 429 -- rate limited; 5xx and other statuses -- retryable.
-    * Closed with 1008 (undecodable audio) and other protocol-violation codes -- fatal;
-      1006 (drop), 1011 (server timeout/error), 1001, 1012, 1013, 1014 and the rest -- retryable.
-    * Network errors (OSError, websocket errors), timeouts and protocol errors -- retryable.
-    * Anything else (a bug, a bad argument) -- fatal, so it is reported instead of looping.
+    The rules are :func:`actors.runtime.classify.classify_error` (the one table of the runtime);
+    this adds the restart-specific split of retryable failures: a handshake refused with 429 is
+    :attr:`FailureKind.RATE_LIMITED` (retried, and admission of new connections slows down).
     """
-    if isinstance(error, HandshakeError):
-        if error.status == RATE_LIMITED_STATUS:
-            return Failure(error, FailureKind.RATE_LIMITED)
-        if error.status in FATAL_HTTP_STATUSES or error.fatal:
-            return Failure(error, FailureKind.FATAL)
-        return Failure(error, FailureKind.RETRYABLE)
-    if isinstance(error, ConnectionClosedError):
-        kind = FailureKind.FATAL if error.code in FATAL_CLOSE_CODES else FailureKind.RETRYABLE
-        return Failure(error, kind)
-    if isinstance(error, FinishTimeout | ProtocolError | TimeoutError) or _is_network_error(error):
-        return Failure(error, FailureKind.RETRYABLE)
-    if isinstance(error, ActorsError) and getattr(error, "retryable", False):
-        return Failure(error, FailureKind.RETRYABLE)
-    return Failure(error, FailureKind.FATAL)
+    if is_rate_limited(error):
+        return Failure(error, FailureKind.RATE_LIMITED)
+    if classify_error(error) is Outcome.FATAL:
+        return Failure(error, FailureKind.FATAL)
+    return Failure(error, FailureKind.RETRYABLE)
+
+
+__all__ = [
+    "FATAL_CLOSE_CODES",
+    "FATAL_HTTP_STATUSES",
+    "RATE_LIMITED_STATUS",
+    "Backoff",
+    "Failure",
+    "FailureKind",
+    "RestartMode",
+    "RestartPolicy",
+    "RestartWindow",
+    "classify_failure",
+]

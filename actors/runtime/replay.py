@@ -215,6 +215,12 @@ class ReplayBuffer:
         if drop > 0:
             self._drop(drop)
 
+    def read(self, start: int, end: int) -> bytes:
+        """The retained audio between logical positions ``start`` and ``end`` (clamped to what is kept)."""
+        lo = max(start, self._start) - self._start
+        hi = min(end, self.end) - self._start
+        return bytes(self._data[lo:hi]) if hi > lo else b""
+
     def discard_all(self) -> None:
         """Forget every buffered byte (used when the stream does not replay)."""
         self._drop(len(self._data))
@@ -289,26 +295,55 @@ def _words_of(msg: Any) -> list[Any]:
     return list(alternatives[0].words or []) if alternatives else []
 
 
+def _sequence_id_of(msg: Any) -> int | None:
+    cls = type(msg)
+    if not attrs.has(cls) or "sequence_id" not in attrs.fields_dict(cls):
+        return None
+    value = msg.sequence_id
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 class TimelineRebaser:
     """Moves one connection's timestamps onto the logical stream's timeline.
 
     Each new connection counts audio from 0; the replay for it starts at ``offset`` seconds of
     the logical stream, so every time field is shifted by ``offset``. Flux turn numbers restart
     at 0 too, so ``turn_offset`` (the turns completed before) is added to ``turn_index``.
+
+    With ``sequence_ids=True`` (Flux) the per-connection ``sequence_id`` (0 for ``Connected``,
+    then +1 per message) is shifted too: a later connection's ids continue after the last id
+    seen, so subscribers see one increasing sequence (a later ``Connected`` is not forwarded by
+    the stream; ids of dropped duplicates leave gaps, never repeats).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, sequence_ids: bool = False) -> None:
         self.offset = 0.0
         self.turn_offset = 0
+        self.sequence_offset = 0
         self._turns_done = 0
+        self._sequence_ids = sequence_ids
+        self._last_sequence: int | None = None
 
     def start_connection(self, offset: float) -> None:
         """A new connection starts; its audio begins at ``offset`` seconds of the logical stream."""
         self.offset = offset
         self.turn_offset = self._turns_done
+        self.sequence_offset = self._last_sequence if self._last_sequence is not None else 0
 
     def rebase(self, msg: Any) -> Any:
-        """``msg`` with its time fields shifted (returns ``msg`` itself when nothing changes)."""
+        """``msg`` with its time fields (and Flux ``sequence_id``) shifted onto the stream's timeline."""
+        msg = self._rebase_times(msg)
+        if not self._sequence_ids:
+            return msg
+        sequence = _sequence_id_of(msg)
+        if sequence is None:
+            return msg
+        rebased = sequence + self.sequence_offset
+        if self._last_sequence is None or rebased > self._last_sequence:
+            self._last_sequence = rebased
+        return msg if rebased == sequence else attrs.evolve(msg, sequence_id=rebased)
+
+    def _rebase_times(self, msg: Any) -> Any:
         tag = message_type(msg)
         if tag == "TurnInfo":
             if msg.event == "EndOfTurn":

@@ -9,7 +9,14 @@ failure, and the handle stitches them into one stream. Its jobs:
   duplicate finals, trim the replay buffer, forward to the caller's subscribers, and report the
   end of a connection to the supervisor with a tell;
 * :meth:`StreamHandle.finish`: drive the graceful finish from the caller's thread, across
-  reconnects, and return a :class:`StreamResult`.
+  reconnects, and return a :class:`StreamResult`;
+* control messages (:meth:`StreamHandle.send`) are kept in order with the audio across
+  reconnects (:mod:`actors.runtime.controls`): queued while no connection is open, re-sent at
+  their place in a lossless replay, ``Configure`` re-sent on every new connection, ``KeepAlive``
+  dropped while disconnected;
+* replay pacing: with ``replay_speed`` set, the replay (and audio sent meanwhile) goes to the new
+  connection at that multiple of real time from the supervisor's timer thread
+  (:mod:`actors.runtime.pacing`); live audio queues behind it until it has caught up.
 
 Subscribers see one continuous stream: ``Opened`` once, protocol messages with rebased
 timestamps, ``Reconnecting``/``Reconnected`` between connections, and exactly one ``Closed`` last,
@@ -22,13 +29,22 @@ import enum
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 
 from actors.errors import ActorsError, FinishTimeout, OptionsError, StreamFailed
 from actors.runtime import events
+from actors.runtime.controls import (
+    DROPPED_WHILE_DISCONNECTED,
+    FINISH_TYPES,
+    STICKY_TYPES,
+    ControlEntry,
+    ControlLog,
+)
+from actors.runtime.pacing import ReplayPacer
 from actors.runtime.policy import RestartPolicy
 from actors.runtime.replay import (
     AudioFormat,
@@ -154,6 +170,9 @@ class StreamOwner(Protocol):
     def report_stop(self, stream_id: str, reason: str, error: ActorsError | None) -> None:
         """End the stream now, with ``error`` as its result's error (None: ended normally)."""
 
+    def call_later(self, delay: float, callback: Callable[[], None]) -> None:
+        """Run ``callback`` (quick, non-blocking) on the owner's timer thread after ``delay`` s."""
+
 
 class _Sink:
     """The subscriber given to one connection: forwards its events to the stream with its number."""
@@ -193,19 +212,29 @@ class StreamHandle:
         owner: StreamOwner,
         replay_max_seconds: float = 60.0,
         lossless_required: bool = True,
+        replay_speed: float | None = None,
     ) -> None:
         self.stream_id = stream_id
         self.config = config
         self.restart = restart
         self.lossless = lossless
+        #: Replay pacing in times real time (None: as fast as the socket takes it).
+        self.replay_speed = replay_speed
         self._owner = owner
+        api_name = getattr(config.api, "name", str(config.api))
+        self._is_listen = api_name in LOSSLESS_APIS
         self._lossless_required = lossless_required
         fmt = audio_format_for(config, lossless and lossless_required)
         # With a timeline (fixed-size audio, or WAV sniffed for lossless) timestamps are rebased.
         self._timeline = lossless or fmt is not None
         self._buffer = ReplayBuffer(fmt, max_seconds=replay_max_seconds) if self._timeline else None
         self._pending: list[bytes] = []  # streams without a timeline: audio waiting for a connection
-        self._rebaser = TimelineRebaser()
+        self._controls = ControlLog()
+        self._outbox: deque[ControlEntry] = deque()  # controls due on the current connection
+        self._cursor: int | None = None  # audio position handed to the current connection
+        self._pacer: ReplayPacer | None = None  # set while a paced replay catches up
+        self._pace_base = 0  # the cursor when the paced replay started
+        self._rebaser = TimelineRebaser(sequence_ids=api_name == "listen.v2")
         self._dedup = FinalDeduplicator()
         self._subscribers = SubscriberSet(subscribers, getattr(config, "queue_put_timeout", 5.0))
         self._lock = threading.RLock()
@@ -291,9 +320,10 @@ class StreamHandle:
         with self._lock:
             self._check_can_send("send_audio")
             self._audio_bytes += len(chunk)
+            catching_up = self._pacer is not None  # the pacer sends it, after what is queued before it
             self._buffer_audio(chunk)
             conn = self._conn
-            if conn is None:
+            if conn is None or catching_up:
                 return
             self._last_audio_at = time.monotonic()
             try:
@@ -303,7 +333,9 @@ class StreamHandle:
                 return
             if self._buffer is None:
                 self._pending.clear()
-            elif not self.lossless:
+                return
+            self._cursor = self._buffer.end
+            if not self.lossless:
                 self._buffer.discard_all()
 
     def _buffer_audio(self, chunk: bytes) -> None:
@@ -322,15 +354,48 @@ class StreamHandle:
             self._buffer = None
 
     def send(self, message: Any) -> None:
-        """Send a control message (KeepAlive, Finalize, Configure...) on the current connection.
+        """Send a control message (Finalize, Configure, ForceEndTurn, KeepAlive...) in order with the audio.
 
-        Raises :class:`OptionsError` when no connection is open (control messages are not buffered).
+        While no connection is open (queued, reconnecting) the message is kept and sent on the
+        next connection right after the audio that preceded it; ``KeepAlive`` is dropped then
+        (every connection keeps itself alive). With lossless replay a message whose audio is
+        replayed is sent again at its place, and ``Configure`` is re-sent on every new
+        connection (the server answers it again). Raises :class:`OptionsError` for
+        ``CloseStream``/``Close`` (use :meth:`finish`) and when the stream is finishing or
+        closed, :class:`ProtocolError` when the message cannot be encoded.
         """
+        tag = message_type(message)
+        if tag in FINISH_TYPES:
+            raise OptionsError(
+                "send", f"{tag} ends the connection; call finish() to end a supervised stream", tag
+            )
+        frame = self.config.api.client_codec.encode(message)
         with self._lock:
             self._check_can_send("send")
-            if self._conn is None:
-                raise OptionsError("send", f"stream {self.stream_id} has no open connection right now")
-            self._conn.send(message)
+            conn = self._conn
+            if tag in DROPPED_WHILE_DISCONNECTED:
+                if conn is not None:  # no order to keep: it only resets the server's idle timer
+                    self._send_text_now(conn, frame)
+                return
+            catching_up = self._pacer is not None
+            sent = conn is not None and not catching_up and self._send_text_now(conn, frame)
+            if sent and not self.lossless and tag not in STICKY_TYPES:
+                return  # nothing will be replayed, so nothing to remember
+            entry = self._controls.record(self._position(), frame, tag)
+            if catching_up and conn is not None:
+                self._outbox.append(entry)
+
+    def _send_text_now(self, conn: Connection, frame: str) -> bool:
+        try:
+            conn.send_text(frame)
+        except Exception as exc:  # the connection is dying: its Closed event drives the restart
+            log.debug("stream %s: control on a dying connection: %r", self.stream_id, exc)
+            return False
+        return True
+
+    def _position(self) -> int:
+        """The stream's audio position now (replay-buffer bytes, or all audio bytes without one)."""
+        return self._buffer.end if self._buffer is not None else self._audio_bytes
 
     def wait_open(self, timeout: float | None = None) -> bool:
         """Block until the stream has had a connection; False on timeout.
@@ -365,12 +430,15 @@ class StreamHandle:
                     self._owner.report_stop(self.stream_id, "finished before any audio was sent", None)
         while not self.done and time.monotonic() < deadline:
             with self._changed:
+                # A paced replay must have caught up: the finish frames go after all the audio.
                 self._changed.wait_for(
-                    lambda: self.done or (self._sink is not None and self._sink is not self._finish_sent_on),
+                    lambda: self.done or (self._pacer is None and self._finish_due()),
                     max(0.0, deadline - time.monotonic()),
                 )
                 conn, sink = self._conn, self._sink
-                if self.done or conn is None or sink is None or sink is self._finish_sent_on:
+                if self.done or self._pacer is not None or conn is None or sink is None:
+                    continue
+                if sink is self._finish_sent_on:
                     continue
                 self._finish_sent_on = sink
                 self._last_audio_at = time.monotonic()  # a finish awaits an answer, like audio does
@@ -386,6 +454,9 @@ class StreamHandle:
             )
             self.wait_closed(timeout=5.0)
         return self.result()
+
+    def _finish_due(self) -> bool:
+        return self._sink is not None and self._sink is not self._finish_sent_on
 
     def result(self) -> StreamResult:
         """The stream's result so far (final once :attr:`done`)."""
@@ -431,8 +502,8 @@ class StreamHandle:
             request_id = getattr(conn, "request_id", None)
             if request_id:
                 self._request_ids.append(request_id)
-            replayed = self._replay_into(conn)
             self._conn, self._sink = conn, sink
+            replayed = self._replay_into(conn, sink)
             self._connections += 1
             if self._connections > 1:
                 self._reconnects += 1
@@ -465,29 +536,113 @@ class StreamHandle:
             self._changed.notify_all()
             return True
 
-    def _replay_into(self, conn: Connection) -> float:
-        """Send the header and the audio not covered by finals to ``conn``; return seconds replayed."""
+    def _replay_into(self, conn: Connection, sink: _Sink) -> float:
+        """Send the header, the uncovered audio and the due control messages to ``conn``.
+
+        Returns the seconds of audio replayed. With ``replay_speed`` the audio is paced from the
+        owner's timer thread instead (see :meth:`_pace`); what is sent now is what the pacer allows.
+        """
+        self._outbox.clear()
+        self._pacer = None
         if self._buffer is None:
-            self._rebaser.start_connection(0.0)
-            for chunk in self._pending:
-                conn.send_audio(chunk)
+            audio = b"".join(self._pending)
             self._pending.clear()
+            start = self._audio_bytes - len(audio)
+            self._rebaser.start_connection(0.0)
+            self._cursor = None
+            self._outbox.extend(self._controls.plan(start))
+            sent = start
+            try:
+                while self._outbox:  # each control after the audio that preceded it
+                    due = min(max(self._outbox[0].position, sent), start + len(audio))
+                    if due > sent:
+                        conn.send_audio(audio[sent - start : due - start])
+                        sent = due
+                    if not self._send_due_controls(conn, due):
+                        break
+                if sent < start + len(audio):
+                    conn.send_audio(audio[sent - start :])
+            except Exception as exc:  # the connection is dying: its Closed event drives the restart
+                log.debug("stream %s: backlog into a dying connection: %r", self.stream_id, exc)
             return 0.0
         snapshot = self._buffer.snapshot()
         self._rebaser.start_connection(snapshot.start_seconds)
         fmt = self._buffer.format
+        self._cursor = snapshot.start
         if snapshot.header:
-            conn.send_audio(snapshot.header)
-        audio = snapshot.audio
-        frame = max(1, int(REPLAY_FRAME_SECONDS * fmt.bytes_per_second)) if fmt else max(1, len(audio))
-        for start in range(0, len(audio), frame):
-            conn.send_audio(audio[start : start + frame])
-        if audio:
+            try:
+                conn.send_audio(snapshot.header)
+            except Exception as exc:  # the connection is dying: its Closed event drives the restart
+                log.debug("stream %s: header into a dying connection: %r", self.stream_id, exc)
+                return 0.0
+        self._outbox.extend(self._controls.plan(snapshot.start))
+        replayed = fmt.seconds(len(snapshot.audio)) if fmt and self.lossless else 0.0
+        if self.replay_speed is None or fmt is None or not snapshot.audio:
+            self._pump(conn, self._buffer.end)
+        else:
+            self._pace_base = snapshot.start
+            self._pacer = ReplayPacer(
+                self.replay_speed, fmt.bytes_per_second, fmt.frame_bytes, time.monotonic()
+            )
+            self._pace(sink.generation)
+        return replayed
+
+    def _send_due_controls(self, conn: Connection, upto: int | None) -> bool:
+        """Send the outbox's messages due at or before ``upto`` (None: all); False if sending failed."""
+        while self._outbox and (upto is None or self._outbox[0].position <= upto):
+            entry = self._outbox.popleft()
+            if not self._send_text_now(conn, entry.frame):
+                return False
+            if not self.lossless and not entry.sticky:
+                self._controls.forget(entry)  # nothing is replayed, so it is never needed again
+        return True
+
+    def _pump(self, conn: Connection, upto: int) -> None:
+        """Send buffered audio from the cursor up to position ``upto``, controls at their places."""
+        buffer = self._buffer
+        assert buffer is not None and self._cursor is not None
+        fmt = buffer.format
+        cursor = max(self._cursor, buffer.start)
+        start_cursor = cursor
+        frame = max(1, int(REPLAY_FRAME_SECONDS * fmt.bytes_per_second)) if fmt else max(1, upto - cursor)
+        try:
+            while True:
+                due = self._outbox[0].position if self._outbox else None
+                stop = upto if due is None or due > upto else max(cursor, due)
+                for at in range(cursor, stop, frame):
+                    conn.send_audio(buffer.read(at, min(at + frame, stop)))
+                cursor = max(cursor, stop)
+                if due is None or due > upto:
+                    break
+                if not self._send_due_controls(conn, cursor):
+                    break
+        except Exception as exc:  # the connection is dying: its Closed event drives the restart
+            log.debug("stream %s: replay into a dying connection: %r", self.stream_id, exc)
+        self._cursor = cursor
+        if cursor > start_cursor:
             self._last_audio_at = time.monotonic()
         if not self.lossless:
-            self._buffer.discard_all()
-            return 0.0
-        return fmt.seconds(len(audio)) if fmt else 0.0
+            buffer.ack_position(cursor)  # sent and never replayed: forget it
+
+    def _pace(self, generation: int) -> None:
+        """One step of a paced replay: send what the pacer allows by now, then reschedule or finish."""
+        with self._lock:
+            conn, sink, pacer, buffer = self._conn, self._sink, self._pacer, self._buffer
+            if sink is None or sink.generation != generation or conn is None or pacer is None:
+                return  # that connection is gone; a new one starts its own replay
+            assert buffer is not None and self._cursor is not None
+            allowed = self._pace_base + pacer.allowance(time.monotonic())
+            if allowed < buffer.end:  # whole replay frames while behind: no slivers of audio
+                cursor = max(self._cursor, buffer.start)
+                frame = max(1, int(REPLAY_FRAME_SECONDS * pacer.bytes_per_second))
+                allowed = cursor + max(0, allowed - cursor) // frame * frame
+            self._pump(conn, min(buffer.end, allowed))
+            if self._cursor >= buffer.end and not self._outbox:
+                self._pacer = None  # caught up: live audio goes straight to the socket again
+                self._changed.notify_all()
+                return
+            frame_seconds = REPLAY_FRAME_SECONDS / pacer.speed
+        self._owner.call_later(frame_seconds, lambda: self._pace(generation))
 
     def _on_connection_event(self, sink: _Sink, event: Any) -> None:
         """One event of one connection (its reader thread, or its opener for handshake failures)."""
@@ -522,6 +677,7 @@ class StreamHandle:
                     return
                 if self._buffer is not None and self.lossless:
                     self._buffer.ack(self._dedup.covered_until())
+                    self._controls.ack(self._buffer.start)
         if is_final(event):
             self._finals.append(event)
         self._emit(event)
@@ -532,6 +688,8 @@ class StreamHandle:
         sink.ended = True
         if self._sink is sink:
             self._conn = self._sink = None
+            self._pacer, self._cursor = None, None
+            self._outbox.clear()
             if self._state is StreamState.OPEN:
                 self._state = StreamState.RECONNECTING
             self._changed.notify_all()
@@ -568,13 +726,22 @@ class StreamHandle:
             self._last_event_at = time.monotonic()  # one abort per stall, not one per check
 
     def _abort_connection(self, cause: BaseException | None) -> None:
-        """Close the current connection; ``cause`` becomes its failure (None: a requested stop)."""
+        """Kill the current connection at once; ``cause`` becomes its failure (None: a requested stop).
+
+        Never blocks (``Connection.abort(wait=False)``), so the supervisor actor calls it directly.
+        """
         with self._lock:
             conn, sink = self._conn, self._sink
             if sink is not None and cause is not None and sink.failure is None:
                 sink.failure = cause
         if conn is not None:
-            conn.close()
+            conn.abort(cause, wait=False)
+
+    def _finish_requested_on(self, generation: int) -> bool:
+        """Whether finish() was sent on connection attempt ``generation`` (so its close was asked for)."""
+        with self._lock:
+            sent_on = self._finish_sent_on
+            return sent_on is not None and sent_on.generation == generation
 
     def _set_reconnecting(self, attempt: int, delay: float, cause: BaseException | None) -> None:
         with self._lock:
@@ -608,7 +775,7 @@ class StreamHandle:
             self._emit(events.Closed(code=code, reason=reason))
             self._changed.notify_all()
         if conn is not None:
-            conn.close()
+            conn.abort(None, wait=False)  # runs on the supervisor actor: never wait for the server
 
 
 __all__ = ["StreamHandle", "StreamMetrics", "StreamOwner", "StreamResult", "StreamState"]

@@ -1,13 +1,18 @@
 """`Supervisor`: runs many logical streams, restarting their connections by policy.
 
-Threads (all named, all joined by :meth:`Supervisor.stop`):
+Threads (all named, all joined by :meth:`Supervisor.stop`) -- a fixed ``2 + connectors`` per
+supervisor (:meth:`Supervisor.thread_budget`), however many streams it runs; each live stream adds
+its connection's two threads (``actors-conn-<id>``, ``actors-read-<id>``):
 
-* one pykka actor, ``SupervisorActor``, the only owner of restart and admission state; it is
-  told (never asked) about every change;
+* ``actors-supervisor``: one pykka actor, ``SupervisorActor``, the only owner of restart and
+  admission state; it is told (never asked) about every change;
 * ``actors-supervisor-timer``: a timer thread that tells the actor when a backoff ends, when a
-  429 pause ends, and when to look for stalled connections;
+  429 pause ends, and when to look for stalled connections; it also paces replays;
 * ``actors-connector-N``: a few threads that open connections (handshakes block), so a slow
   handshake never stalls the actor.
+
+Connections are killed with ``Connection.abort`` (no close handshake, never blocks), so stalls and
+stops are handled on the actor itself.
 
 Audio never goes through the actor: :class:`~actors.runtime.stream.StreamHandle` writes straight
 to the current connection. Connections report their end with a tell from their reader thread.
@@ -16,7 +21,6 @@ to the current connection. Connections report their end with a tell from their r
 from __future__ import annotations
 
 import contextlib
-import functools
 import heapq
 import itertools
 import logging
@@ -26,13 +30,15 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 import pykka
 
 from actors.errors import ActorsError, ConnectionClosedError, OptionsError, StreamFailed
 from actors.runtime.admission import DEFAULT_RATE_LIMIT_BACKOFF, Admission
+from actors.runtime.classify import NORMAL_CLOSE_CODES
+from actors.runtime.pacing import ReplaySpeed, check_replay_speed, resolve_replay_speed
 from actors.runtime.policy import (
     Backoff,
     Failure,
@@ -45,8 +51,6 @@ from actors.runtime.stream import StreamHandle, StreamState, _Sink
 
 log = logging.getLogger("actors.runtime.supervisor")
 
-#: Close codes that end a connection normally (1005: Flux closes without a status after CloseStream).
-NORMAL_CLOSE_CODES = frozenset({1000, 1005})
 ConnectionOpener = Callable[..., Any]
 #: Ended streams stay reachable by ``Supervisor.stream(id)`` until this many handles are kept.
 _PRUNE_AT = 4096
@@ -213,6 +217,10 @@ class SupervisorActor(pykka.ThreadingActor):
         self._admission = Admission(supervisor.max_connections, supervisor.rate_limit_backoff)
         self._wake_at: float | None = None
 
+    def on_start(self) -> None:
+        """Name the actor's thread so thread dumps and the thread budget are readable."""
+        threading.current_thread().name = "actors-supervisor"
+
     # dispatch
 
     def on_receive(self, message: Any) -> Any:
@@ -294,7 +302,7 @@ class SupervisorActor(pykka.ThreadingActor):
         if record.stopping:
             self._complete_stopped(record)
             return
-        failure = self._failure_of(message)
+        failure = self._failure_of(record, message)
         if failure is not None and failure.kind is FailureKind.RATE_LIMITED:
             self._admission.rate_limited(time.monotonic())
         if failure is None and (handle._finishing or not handle.restart.wants_restart(None)):
@@ -348,11 +356,25 @@ class SupervisorActor(pykka.ThreadingActor):
         self._sup._timer.call_later(delay, lambda: self._sup._tell(_RestartDue(handle.stream_id, generation)))
 
     @staticmethod
-    def _failure_of(message: _Ended) -> Failure | None:
+    def _failure_of(record: _Supervised, message: _Ended) -> Failure | None:
+        """The failure that ended a connection, None for a normal end the caller asked for.
+
+        A normal close (1000/1005) of a Listen V1/Flux connection that was never asked to finish
+        is a failure: the server ended the session early and the audio after that point would
+        never be transcribed, so it is retried (reconnect and replay) like a drop.
+        """
         if message.error is not None:
             return classify_failure(message.error)
         if message.code in NORMAL_CLOSE_CODES:
-            return None
+            handle = record.handle
+            if not handle._is_listen or handle._finish_requested_on(message.generation):
+                return None
+            reason = message.reason or "no reason given"
+            return classify_failure(
+                ConnectionClosedError(
+                    message.code, f"the server ended the stream before finish() was called ({reason})"
+                )
+            )
         return classify_failure(ConnectionClosedError(message.code, message.reason))
 
     def _restart_due(self, message: _RestartDue) -> None:
@@ -378,7 +400,7 @@ class SupervisorActor(pykka.ThreadingActor):
                 log.info("stream %s: no response for %.1f s; reconnecting", handle.stream_id, stall_timeout)
                 cause = ConnectionClosedError(1006, f"no response from the server for {stall_timeout:g} s")
                 handle._mark_stalled(cause)
-                self._sup._closers.submit(functools.partial(handle._abort_connection, cause))
+                handle._abort_connection(cause)
 
     def _stop_stream(self, message: _StopStream) -> None:
         record = self._streams.get(message.stream_id)
@@ -393,7 +415,7 @@ class SupervisorActor(pykka.ThreadingActor):
             self._admission.cancel(message.stream_id)
             self._complete_stopped(record)
         elif handle.state is StreamState.OPEN:
-            self._sup._closers.submit(lambda: handle._abort_connection(None))  # its Closed completes it
+            handle._abort_connection(None)  # its Closed completes the stop
         # CONNECTING: the connector sees the abort, closes the new connection, and its end completes it
 
     def _complete_stopped(self, record: _Supervised) -> None:
@@ -411,7 +433,10 @@ class Supervisor:
     admission with ``rate_limit_backoff``). ``stall_timeout`` restarts a connection that sent
     nothing back for that long while audio was going out (None disables the check).
     ``connectors`` is how many handshakes may run at once. ``opener`` opens one connection
-    (defaults to ``Connection.open``; tests may wrap it).
+    (defaults to ``Connection.open``; tests may wrap it). ``replay_speed`` paces the audio
+    replayed to a new connection: a multiple of real time, None for no pacing, or ``"auto"``
+    (default: none for a loopback URL, Deepgram's 1.25x cap otherwise; see
+    :mod:`actors.runtime.pacing`); ``open_stream`` may override it per stream.
 
     Use as a context manager, or call :meth:`start` and :meth:`stop`.
     """
@@ -424,6 +449,7 @@ class Supervisor:
         stall_timeout: float | None = 10.0,
         rate_limit_backoff: Backoff = DEFAULT_RATE_LIMIT_BACKOFF,
         replay_max_seconds: float = 60.0,
+        replay_speed: ReplaySpeed = "auto",
         opener: ConnectionOpener | None = None,
     ) -> None:
         if max_connections < 1:
@@ -442,11 +468,11 @@ class Supervisor:
         self.stall_timeout = stall_timeout
         self.rate_limit_backoff = rate_limit_backoff
         self.replay_max_seconds = replay_max_seconds
+        self.replay_speed = check_replay_speed(replay_speed)
+        self.connectors = connectors
         self._opener = opener
         self._timer = _Timer("actors-supervisor-timer")
         self._connectors = _Connectors(connectors, "actors-connector")
-        # Closing waits for the server's close frame (close_timeout): never on the actor's thread.
-        self._closers = _Connectors(2, "actors-closer")
         self._handles: dict[str, StreamHandle] = {}
         self._lock = threading.Lock()
         self._ref: pykka.ActorRef[SupervisorActor] | None = None
@@ -466,7 +492,6 @@ class Supervisor:
             self._ref = SupervisorActor.start(self)
         self._timer.start()
         self._connectors.start()
-        self._closers.start()
         if self.stall_timeout is not None:
             self._schedule_stall_check()
         return self
@@ -501,7 +526,13 @@ class Supervisor:
             self._ref = None
         self._timer.stop(timeout=max(0.1, deadline - time.monotonic()))
         self._connectors.stop(timeout=max(0.1, deadline - time.monotonic()))
-        self._closers.stop(timeout=max(0.1, deadline - time.monotonic()))
+
+    def thread_budget(self) -> int:
+        """The threads this supervisor itself runs: its actor, its timer and its connectors.
+
+        Each live stream adds two more (its connection's actor and reader threads).
+        """
+        return 2 + self.connectors
 
     # streams
 
@@ -513,13 +544,18 @@ class Supervisor:
         restart: RestartPolicy | None = None,
         lossless: bool | None = None,
         stream_id: str | None = None,
+        replay_speed: ReplaySpeed | Literal["inherit"] = "inherit",
     ) -> StreamHandle:
         """Start a supervised stream and return its handle at once (it queues under admission).
 
         ``lossless=None`` turns lossless reconnect on for Listen V1/Flux when the audio format
-        allows it. Raises :class:`OptionsError` for a duplicate ``stream_id``, a stopped
-        supervisor, or ``lossless=True`` with an API or encoding that cannot be replayed.
+        allows it. ``replay_speed`` overrides the supervisor's (a multiple of real time, None
+        or ``"auto"``). Raises :class:`OptionsError` for a duplicate ``stream_id``, a stopped
+        supervisor, a bad ``replay_speed``, or ``lossless=True`` with an API or encoding that
+        cannot be replayed.
         """
+        speed_setting = self.replay_speed if replay_speed == "inherit" else replay_speed
+        speed = resolve_replay_speed(speed_setting, str(getattr(config, "base_url", "")))
         explicit = lossless is not None
         if lossless is None:
             lossless = _lossless_possible(config)
@@ -532,6 +568,7 @@ class Supervisor:
             self,
             replay_max_seconds=self.replay_max_seconds,
             lossless_required=explicit,
+            replay_speed=speed,
         )
         with self._lock:
             if self._ref is None or self._stopped:
@@ -610,6 +647,10 @@ class Supervisor:
     def report_stop(self, stream_id: str, reason: str, error: ActorsError | None) -> None:
         """End a stream now with ``error`` (None: normally), e.g. a finish that timed out."""
         self._tell(_StopStream(stream_id, reason, error))
+
+    def call_later(self, delay: float, callback: Callable[[], None]) -> None:
+        """Run ``callback`` on the timer thread after ``delay`` s (it must be quick; used for pacing)."""
+        self._timer.call_later(delay, callback)
 
 
 def _default_opener() -> ConnectionOpener:

@@ -119,3 +119,26 @@ def test_network_errors_and_timeouts_are_retryable() -> None:
 def test_bugs_and_bad_options_are_fatal() -> None:
     assert classify_failure(OptionsError("model", "unknown")).fatal
     assert classify_failure(TypeError("oops")).fatal
+
+
+def test_restart_policy_and_connection_classification_share_one_table() -> None:
+    from actors.runtime import classify, policy, supervisor
+    from actors.runtime.classify import Outcome, classify_error
+
+    assert policy.FATAL_CLOSE_CODES is classify.FATAL_CLOSE_CODES
+    assert policy.FATAL_HTTP_STATUSES is classify.FATAL_STATUSES
+    assert supervisor.NORMAL_CLOSE_CODES is classify.NORMAL_CLOSE_CODES
+    errors: list[BaseException] = [ConnectionClosedError(code) for code in range(1000, 1016)]
+    errors += [HandshakeError(status) for status in range(400, 600)]
+    errors += [OptionsError("model", "bad"), FinishTimeout("late"), TimeoutError(), TypeError("bug")]
+    for error in errors:
+        assert classify_failure(error).fatal == (classify_error(error) is Outcome.FATAL), error
+    # the two used to disagree on unlisted 4xx statuses: retrying a 410 cannot help
+    assert classify_failure(HandshakeError(410)).fatal
+    assert not classify_failure(HandshakeError(408)).fatal
+
+
+def test_a_normal_close_code_reported_as_a_failure_is_retryable() -> None:
+    # The supervisor reports an unrequested 1000/1005 of a listen stream this way.
+    assert classify_failure(ConnectionClosedError(1000, "before finish()")).kind is FailureKind.RETRYABLE
+    assert classify_failure(ConnectionClosedError(1005)).kind is FailureKind.RETRYABLE

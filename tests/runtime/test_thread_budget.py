@@ -1,0 +1,63 @@
+"""Thread budget: 50 live supervised streams cost 2 threads each plus the supervisor's fixed few.
+
+The server runs in its own process (``python -m actors serve``) so every thread counted here is
+the client's: the budget is asserted for the whole process, not for threads picked by name.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from actors.runtime.policy import RestartPolicy
+from actors.runtime.stream import StreamHandle
+from actors.runtime.supervisor import Supervisor
+from actors.server.engines.deterministic import synthesize_words
+from tests.runtime.runtime_support import RATE, listen_config
+
+STREAMS = 50
+CONNECTORS = 4
+
+
+@pytest.fixture
+def server_url() -> Iterator[str]:
+    """A local server in a child process (deterministic engine); its URL, stopped at teardown."""
+    command = [sys.executable, "-m", "actors", "serve", "--port", "0", "--engine", "deterministic"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()  # "serving on ws://127.0.0.1:PORT (engine ...)"
+        assert line.startswith("serving on ws://"), line
+        yield line.split()[2]
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_fifty_live_streams_use_two_threads_each_plus_the_supervisor_budget(server_url: str) -> None:
+    before = threading.active_count()
+    audio = synthesize_words(["budget"], RATE)
+    with Supervisor(max_connections=STREAMS, connectors=CONNECTORS) as sup:
+        assert sup.thread_budget() == 2 + CONNECTORS  # actor, timer, connectors
+        handles: list[StreamHandle] = [
+            sup.open_stream(listen_config(server_url), restart=RestartPolicy.never(), stream_id=f"t-{i}")
+            for i in range(STREAMS)
+        ]
+        assert all(h.wait_open(timeout=10) for h in handles)
+        for handle in handles:
+            handle.send_audio(audio)
+        live = sum(not h.done for h in handles)
+        assert live == STREAMS
+        added = threading.active_count() - before
+        assert added <= 2 * live + sup.thread_budget(), sorted(t.name for t in threading.enumerate())
+        # and not much less either: every live stream really has its two threads
+        names = [t.name for t in threading.enumerate()]
+        assert sum(n.startswith("actors-conn-t-") for n in names) == STREAMS
+        assert sum(n.startswith("actors-read-t-") for n in names) == STREAMS
+        results = [h.finish(timeout=10) for h in handles]
+    assert all(r.ok for r in results), [r.error for r in results if not r.ok][:3]
+    assert threading.active_count() <= before
