@@ -1,7 +1,7 @@
 """`LocalServer`: the Deepgram-compatible WebSocket server, in-process, thread per connection.
 
 Built on ``websockets.sync.server``: one accept thread (owned and joined by the server) and,
-per connection, websockets' handler thread (renamed after the request id) plus its reader.
+per connection, websockets' handler thread plus its reader (both renamed after the request id).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from actors.server.handshake import (
     offered_subprotocols,
     rejection_response,
 )
+from actors.server.log_redaction import websockets_server_logger
 from actors.server.session import Endpoint, SessionContext, load_endpoints
 
 log = logging.getLogger("actors.server")
@@ -109,6 +110,7 @@ class LocalServer:
             close_timeout=self._close_timeout,
             max_size=8 * 2**20,
             server_header=None,
+            logger=websockets_server_logger(),  # its DEBUG header lines would show client keys
         )
         self._thread = threading.Thread(
             target=self._server.serve_forever, name=f"actors-server-accept-{self.port}", daemon=True
@@ -169,6 +171,9 @@ class LocalServer:
 
     def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         request_id = new_request_id()
+        # websockets starts the handler and reader threads unnamed ("Thread-N (handler)")
+        threading.current_thread().name = f"actors-server-handshake-{request_id[:8]}"
+        connection.recv_events_thread.name = f"actors-server-recv-{request_id[:8]}"
         try:
             accepted = evaluate(request, self._endpoints, self.api_keys, self.faults, request_id)
         except Rejected as rejected:
@@ -214,6 +219,7 @@ class LocalServer:
             connection.close(1011, "NET-0000")
             return
         threading.current_thread().name = f"actors-server-{accepted.path}-{accepted.request_id[:8]}"
+        connection.recv_events_thread.name = f"actors-server-recv-{accepted.request_id[:8]}"
         context = SessionContext(
             connection=connection,
             request_id=accepted.request_id,

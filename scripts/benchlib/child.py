@@ -1,0 +1,128 @@
+"""One benchmark client run, in its own process: ``python -m benchlib.child --client actors ...``.
+
+Prints one JSON object (the :class:`RunResult` fields) as the last line of stdout. Phases:
+import + setup (baseline taken after), open all streams, real-time sending (RSS, threads and
+audio lag sampled), finish all streams. CPU is counted from the baseline to the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import Any
+
+from benchlib.audio import build_audio
+from benchlib.probe import DelayLog, StreamProbe
+from benchlib.procstat import LiveSampler, ProcessSnapshot, cpu_seconds, usage_counters
+from benchlib.schedule import Schedule
+from benchlib.stats import percentile
+
+CLIENTS = ("actors", "sdk")
+
+
+def make_driver(client: str, url: str, audio: Any, probes: list[StreamProbe]) -> Any:
+    """The driver object for ``client`` ("actors" or "sdk")."""
+    if client == "actors":
+        from benchlib.driver_actors import ActorsDriver
+
+        return ActorsDriver(url, audio, probes)
+    if client == "sdk":
+        from benchlib.driver_sdk import SdkDriver
+
+        return SdkDriver(url, audio, probes)
+    raise ValueError(f"unknown client {client!r}; expected one of {CLIENTS}")
+
+
+def _progress(message: str) -> None:
+    """A timestamped phase line on stderr (shown by the parent when a run fails)."""
+    sys.stderr.write(f"{time.strftime('%H:%M:%S')} {message}\n")
+    sys.stderr.flush()
+
+
+def run(client: str, url: str, streams: int, seconds: float, chunk_ms: int) -> dict[str, Any]:
+    """Run ``streams`` real-time streams of ``seconds`` audio; return the measurements."""
+    audio = build_audio(seconds, chunk_ms)
+    delays = DelayLog()
+    probes = [StreamProbe(i, delays) for i in range(streams)]
+    driver = make_driver(client, url, audio, probes)
+    base = ProcessSnapshot()
+    cpu0 = cpu_seconds()
+    usage0 = usage_counters()
+    wall0 = time.monotonic()
+    _progress(f"{client}: opening {streams} streams")
+    driver.open_all()
+    _progress(f"{client}: all open, sending")
+    opened_in = time.monotonic() - wall0
+    cpu_open = cpu_seconds()
+    schedule = Schedule.begin(streams, audio.chunk_seconds)
+    sampler = LiveSampler(schedule.starts, audio.chunk_seconds, len(audio.chunks), driver.sent_chunks)
+    sampler.start()
+    driver.start_sending(schedule)
+    driver.wait_sent()
+    cpu_sent = cpu_seconds()
+    sampler.stop()
+    _progress(f"{client}: all sent, finishing")
+    driver.finish_all()
+    _progress(f"{client}: finished")
+    cpu_end = cpu_seconds()
+    usage = {k: round(v - usage0[k], 3) for k, v in usage_counters().items()}
+    stream_seconds = streams * audio.seconds
+    errors = [e for p in probes for e in p.errors]
+    delay_values = list(delays.values)
+    return {
+        "client": client,
+        "streams": streams,
+        "seconds": audio.seconds,
+        "chunk_ms": chunk_ms,
+        "open_seconds": round(opened_in, 3),
+        "cpu_seconds": round(cpu_end - cpu0, 3),
+        "cpu_open_seconds": round(cpu_open - cpu0, 3),
+        "cpu_streaming_seconds": round(cpu_sent - cpu_open, 3),
+        "cpu_per_stream_second": (cpu_end - cpu0) / stream_seconds,
+        "rss_base_bytes": base.rss,
+        "rss_peak_bytes": sampler.peak_rss,
+        "rss_per_stream_bytes": (sampler.peak_rss - base.rss) / streams,
+        "threads_base": base.threads,
+        "threads_peak": sampler.peak_threads,
+        # The sampler thread is the benchmark's own; every other thread belongs to the client.
+        "threads_per_stream": (sampler.peak_threads - base.threads - 1) / streams,
+        "delay_p50_ms": _ms(percentile(delay_values, 50)),
+        "delay_p99_ms": _ms(percentile(delay_values, 99)),
+        "delay_samples": len(delay_values),
+        "lag_p99_ms": sampler.lag.percentile_ms(99),
+        "lag_max_ms": sampler.lag.max_ms(),
+        "finals": sum(p.finals for p in probes),
+        "finals_expected": streams * audio.expected_finals,
+        "errors": len(errors),
+        "first_errors": errors[:3],
+        "usage": usage,
+    }
+
+
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds * 1000.0, 2)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse arguments, run, print the JSON result line."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--client", choices=CLIENTS, required=True)
+    parser.add_argument(
+        "--url", required=True, help="ws://127.0.0.1:PORT of a server started with --stamp-send-time"
+    )
+    parser.add_argument("--streams", type=int, required=True)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--chunk-ms", type=int, default=20)
+    args = parser.parse_args(argv)
+    if args.streams < 1:
+        parser.error("--streams must be >= 1")
+    result = run(args.client, args.url, args.streams, args.seconds, args.chunk_ms)
+    sys.stdout.write(json.dumps(result) + "\n")
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""Drive N Listen V1 streams with actors: one Supervisor, one connection actor per stream.
+
+Sending: one pacer thread calls ``send_audio`` on every stream at its due time (``send_audio``
+only queues, so one thread is enough); the connection actors write to the sockets.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from benchlib.audio import SAMPLE_RATE, BenchAudio
+from benchlib.probe import StreamProbe
+from benchlib.schedule import PHASES, Schedule, sleep_until
+
+OPEN_TIMEOUT = 60.0
+FINISH_TIMEOUT = 60.0
+
+
+class ActorsDriver:
+    """Runs the streams through ``actors.runtime.supervisor.Supervisor``."""
+
+    name = "actors"
+
+    def __init__(self, url: str, audio: BenchAudio, probes: list[StreamProbe]) -> None:
+        from actors.protocol.apis import LISTEN_V1
+        from actors.protocol.auth import Auth
+        from actors.protocol.listen_v1.options import ListenV1Options
+        from actors.runtime import ConnectionConfig
+        from actors.runtime.supervisor import Supervisor
+
+        self.audio = audio
+        self.probes = probes
+        self.config = ConnectionConfig(
+            api=LISTEN_V1,
+            base_url=url,
+            options=ListenV1Options(model="nova-3", encoding="linear16", sample_rate=SAMPLE_RATE),
+            auth=Auth.token("bench-key"),
+        )
+        self.supervisor = Supervisor(max_connections=max(1, len(probes)))
+        self.handles: list[Any] = []
+        self._pacer: threading.Thread | None = None
+
+    def open_all(self) -> None:
+        """Open every stream; return once all are connected (raises on a failed one)."""
+        self.supervisor.start()
+        for probe in self.probes:
+            handle = self.supervisor.open_stream(self.config, [probe], stream_id=f"bench-{probe.index}")
+            self.handles.append(handle)
+        for handle in self.handles:
+            if not handle.wait_open(OPEN_TIMEOUT):
+                raise TimeoutError(f"{handle.stream_id} did not open within {OPEN_TIMEOUT}s")
+
+    def start_sending(self, schedule: Schedule) -> None:
+        """Start the pacer thread on ``schedule``."""
+        self._pacer = threading.Thread(target=self._pace, args=(schedule,), name="bench-actors-pacer")
+        self._pacer.start()
+
+    def _pace(self, schedule: Schedule) -> None:
+        groups = [list(range(g, len(self.handles), PHASES)) for g in range(PHASES)]
+        handles = self.handles
+        for k, chunk in enumerate(self.audio.chunks):
+            for group in groups:
+                if not group:
+                    continue
+                sleep_until(schedule.due(group[0], k))
+                for i in group:
+                    handles[i].send_audio(chunk)
+
+    def wait_sent(self) -> None:
+        """Block until the pacer has queued every chunk."""
+        if self._pacer is not None:
+            self._pacer.join()
+
+    def sent_chunks(self, index: int) -> int:
+        """Chunks of stream ``index`` written to the socket (from the connection's own counter)."""
+        conn = self.handles[index]._conn  # benchmark-only peek: the live connection's recorder
+        if conn is None:
+            return 0
+        return int(conn.metrics_recorder.bytes_sent) // len(self.audio.chunks[0])
+
+    def finish_all(self) -> None:
+        """Finish every stream gracefully (CloseStream, last results) and stop the supervisor."""
+
+        def finish(handle: Any) -> None:
+            result = handle.finish(timeout=FINISH_TIMEOUT)
+            if result.error is not None:
+                self.probes[int(handle.stream_id.split("-")[1])].error(result.error)
+
+        with ThreadPoolExecutor(max_workers=8, thread_name_prefix="bench-finish") as pool:
+            list(pool.map(finish, self.handles))
+        self.supervisor.stop()
