@@ -6,11 +6,13 @@ secret (API keys and tokens are never formatted into messages or reprs)::
     ActorsError
     ├── OptionsError            a connect option or message field is invalid (names it)
     ├── ProtocolError           a frame could not be encoded or decoded
+    │   └── FieldError          a field of a received object is missing or of the wrong type
     ├── ApiError                an API refused a request (status_code, body, headers; the SDK's name)
     │   └── HandshakeError      the server refused the WebSocket upgrade (status, dg-error, request id)
     ├── ConnectionClosedError   the connection ended abnormally (close code and reason)
     ├── BackpressureError       outgoing audio exceeded its bound under the "fail" policy
     ├── FinishTimeout           a graceful finish did not complete before its deadline
+    ├── ReceiveTimeout          recv(timeout=...) got no message in time (also a TimeoutError)
     ├── StreamFailed            a supervised stream gave up (restart budget spent or fatal failure)
     └── AudioFileError          an input audio file is missing, unreadable or unsupported (CLI)
 """
@@ -39,6 +41,25 @@ class OptionsError(ActorsError, ValueError):
 
 class ProtocolError(ActorsError):
     """A message could not be encoded for, or decoded from, the wire."""
+
+
+class FieldError(ProtocolError):
+    """A received object has a missing field or a value of the wrong type; the message names its path.
+
+    ``path`` lists the field names from the outermost object inwards (``["channel", "alternatives",
+    "words", "start"]``) and ``problem`` says what was wrong; ``str(error)`` is
+    ``"channel.alternatives.words.start: expected a number, got str 'x'"``. Raised by the codec's
+    cattrs hooks (``codec.converter.structure``); ``Codec.decode`` turns it into a ``DecodeError``.
+    """
+
+    def __init__(self, problem: str, path: list[str] | None = None) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.path: list[str] = path if path is not None else []
+
+    def __str__(self) -> str:
+        where = ".".join(self.path)
+        return f"{where}: {self.problem}" if where else self.problem
 
 
 class ApiError(ActorsError):
@@ -111,6 +132,21 @@ class BackpressureError(ActorsError):
 
 class FinishTimeout(ActorsError):
     """A graceful finish did not complete before its deadline; results received so far are kept."""
+
+
+class ReceiveTimeout(ActorsError, TimeoutError):
+    """A socket's ``recv(timeout=...)`` got no server message in time; the connection stays open.
+
+    Also a built-in ``TimeoutError``, so ``except TimeoutError`` keeps working. ``timeout`` is the
+    number of seconds waited.
+    """
+
+    def __init__(self, timeout: float) -> None:
+        super().__init__(
+            f"no message from the server within {timeout} s; the connection is still open "
+            "(call recv() again, or finish() to end it)"
+        )
+        self.timeout = timeout
 
 
 class StreamFailed(ActorsError):

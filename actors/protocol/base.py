@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast, dataclass_transform
 import attrs
 
 __all__ = [
+    "UNKNOWN_FIELDS_SLOT",
     "DecodeError",
     "Message",
     "UnknownMessage",
@@ -48,27 +49,53 @@ def wire_field(*, wire: str | None = None, default: Any = attrs.NOTHING, factory
     return attrs.field(default=default, metadata=metadata)
 
 
+#: Name of the attrs field (and slot) holding a wire object's unknown fields; its init alias is
+#: ``unknown_fields``. Code walking ``attrs.fields`` skips the field whose ``alias`` is ``unknown_fields``.
+UNKNOWN_FIELDS_SLOT = "_unknown_fields"
+
+
+def _empty_as_none(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Equality key of the unknown-fields slot: no dict and an empty dict compare equal."""
+    return value or None
+
+
 @wire_object
 class WireObject:
     """A JSON object on the wire: known fields as attributes, the rest in ``unknown_fields``.
 
-    ``unknown_fields`` is excluded from ``repr`` but takes part in equality, so a decoded message
-    equals its re-decoded encoding only if the unknown fields survived too.
+    ``unknown_fields`` is a dict of the received fields this class does not model. It is stored
+    lazily: the decoder leaves the slot ``None`` when there were none, and the first read creates
+    the object's own empty dict, so every object has its own dict and decoding the common case
+    allocates nothing. ``X(unknown_fields={...})`` sets it at construction. It is excluded from
+    ``repr`` but takes part in equality (an empty dict equals none), so a decoded message equals
+    its re-decoded encoding only if the unknown fields survived too.
     """
 
-    unknown_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
+    _unknown_fields: dict[str, Any] | None = attrs.field(
+        default=None, alias="unknown_fields", repr=False, eq=_empty_as_none
+    )
+
+    @property
+    def unknown_fields(self) -> dict[str, Any]:
+        """The fields received but not modelled by this class (this object's own dict)."""
+        found = self._unknown_fields
+        if found is None:
+            found = self._unknown_fields = {}
+        return found
+
+    @unknown_fields.setter
+    def unknown_fields(self, value: dict[str, Any]) -> None:
+        self._unknown_fields = value
 
     if not TYPE_CHECKING:
         # Hidden from type checkers so typos in typed code are still caught.
         def __getattr__(self, name: str) -> Any:
-            if name == "unknown_fields" or name.startswith("__"):
+            if name == UNKNOWN_FIELDS_SLOT or name.startswith("__"):
                 raise AttributeError(name)
-            try:
-                return self.unknown_fields[name]
-            except KeyError:
-                raise AttributeError(
-                    f"{type(self).__name__} has no field {name!r} (known or received)"
-                ) from None
+            found = self._unknown_fields
+            if found is not None and name in found:
+                return found[name]
+            raise AttributeError(f"{type(self).__name__} has no field {name!r} (known or received)")
 
 
 @wire_object

@@ -1,11 +1,29 @@
-"""The codec: JSON text frames <-> typed wire messages, fast and forgiving on decode.
+"""The codec: JSON text frames <-> typed wire messages, built on one cattrs converter.
 
-``Codec(classes)`` decodes frames into the message class whose wire tag matches the frame's
-``type``. Per class it generates (once, with ``exec``) a plain Python structure function and an
-unstructure function from the attrs field types; that is what makes decoding several times faster
-than a generic converter. Supported field types: ``str``, ``int``, ``float``, ``bool``, ``Any``,
-``Literal[...]``, ``X | None``, ``list[X]``, ``dict[str, X]``, WireObject subclasses and unions of
-those (members tried in declaration order; a ``bool`` never passes as an ``int``).
+**Framework.** Every :class:`Codec` works through a ``cattrs.Converter``, ``codec.converter``: by
+default the process-wide :func:`default_converter`, or one the caller passes (made with
+:func:`make_converter`, an orjson-preconfigured cattrs converter). :func:`make_converter` registers
+a structure hook factory and an unstructure hook factory for every :class:`WireObject` subclass.
+The hooks they return are plain Python functions generated once per class and converter (with
+``exec``, from the attrs field types only): cattrs' own design (generated hooks), specialised for
+JSON data, which is what makes decoding several times faster than a generic converter. So
+
+* ``codec.converter.structure(d, ListenV1Results)`` equals ``codec.from_dict(d)`` and raises
+  :class:`actors.errors.FieldError` (a ``ProtocolError``) naming the field path for bad data;
+* ``codec.converter.unstructure(msg)`` equals ``codec.to_dict(msg)`` (``UnknownMessage`` too);
+* ``codec.converter.structure(d, codec.message_type)`` is the codec's tag dispatch: each codec
+  registers, for the union of its classes, a hook choosing the class by the ``type`` field, with an
+  :class:`UnknownMessage` for an unknown tag;
+* users register their own cattrs hooks for their own types as usual. A hook registered for a
+  WireObject class in a converter (before the codec using that converter is created) replaces the
+  generated one, also where the class is nested in another: nested hooks are looked up in the
+  converter when the enclosing class's hook is generated, as cattrs does.
+
+The hot path ``codec.decode(frame)`` calls the hook looked up once per tag, without per-call
+dispatch. Supported field types: ``str``, ``int``, ``float``, ``bool``, ``Any``, ``Literal[...]``,
+``X | None``, ``list[X]``, ``dict[str, X]``, WireObject subclasses and unions of those (members
+tried in declaration order; a ``bool`` never passes as an ``int``). Scalar field types are checked
+inline by the generated code (hooks registered for ``str``/``int``/... do not apply to them).
 
 Decoding never raises: a malformed frame becomes :class:`DecodeError`, an unknown ``type`` an
 :class:`UnknownMessage`. Encoding omits optional fields that are ``None``, writes whole floats as
@@ -18,33 +36,46 @@ import threading
 import types
 import typing
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, NoReturn
 
 import attrs
+import cattrs
 import orjson
+from cattrs.preconf.orjson import OrjsonConverter
+from cattrs.preconf.orjson import make_converter as make_orjson_converter
 
-from actors.errors import ProtocolError
-from actors.protocol.base import WIRE_NAME, DecodeError, Message, UnknownMessage, WireObject
+from actors.errors import FieldError, ProtocolError
+from actors.protocol.base import (
+    UNKNOWN_FIELDS_SLOT,
+    WIRE_NAME,
+    DecodeError,
+    Message,
+    UnknownMessage,
+    WireObject,
+)
 
-__all__ = ["Codec", "from_dict", "structure", "to_dict", "unstructure"]
+__all__ = [
+    "Codec",
+    "WireHooks",
+    "configure_converter",
+    "default_converter",
+    "from_dict",
+    "make_converter",
+    "structure",
+    "to_dict",
+    "unstructure",
+]
 
 Decoded = Message | UnknownMessage | DecodeError
+StructureHook = Callable[..., Any]
+UnstructureHook = Callable[[Any], Any]
 
 _NoneType = type(None)
 _MISSING = object()
 
-
-class _Invalid(Exception):
-    """Internal: a value does not match its declared type; ``path`` is built while unwinding."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-        self.path: list[str] = []
-
-    def describe(self) -> str:
-        where = ".".join(self.path)
-        return f"{where}: {self.message}" if where else self.message
+#: Attribute set on every generated structure hook (value: its class), so callers can tell a
+#: generated hook (callable with the data alone) from a user's cattrs hook (``hook(data, type)``).
+_GENERATED = "__actors_wire_class__"
 
 
 def _describe(value: Any) -> str:
@@ -54,17 +85,15 @@ def _describe(value: Any) -> str:
     return f"{type(value).__name__} {text}"
 
 
-def _bad(expected: str, value: Any) -> _Invalid:
-    return _Invalid(f"expected {expected}, got {_describe(value)}")
+def _bad(expected: str, value: Any) -> FieldError:
+    return FieldError(f"expected {expected}, got {_describe(value)}")
 
 
-def _missing(name: str) -> _Invalid:
-    err = _Invalid("required field is missing")
-    err.path.append(name)
-    return err
+def _missing(name: str) -> FieldError:
+    return FieldError("required field is missing", [name])
 
 
-# --- scalar converters (used as list/dict element converters and union members) ---------------
+# --- scalar converters (raise FieldError; also used inline by generated code) -------------------
 
 
 def _conv_str(v: Any) -> str:
@@ -105,6 +134,10 @@ def _conv_none(v: Any) -> None:
     return None
 
 
+def _fail_object(v: Any) -> NoReturn:
+    raise _bad("an object", v)
+
+
 def _out_int(v: Any) -> Any:
     if type(v) is int:
         return v
@@ -115,35 +148,56 @@ def _out_int(v: Any) -> Any:
     raise ProtocolError(f"expected an integer, got {_describe(v)}")
 
 
-def _out_dynamic(v: Any) -> Any:
-    """Unstructure a value whose static type is a union: dispatch on the runtime type."""
-    if isinstance(v, WireObject):
-        return _compiled(type(v)).unstructure(v)
-    if isinstance(v, list | tuple):
-        return [_out_dynamic(x) for x in v]
-    if isinstance(v, dict):
-        return {k: _out_dynamic(x) for k, x in v.items()}
-    return v
+#: Scalar field types checked inline: ``type(v) is T`` is the fast test, the function converts or
+#: raises otherwise (ints are accepted as floats, whole floats as ints).
+_SCALARS: dict[Any, tuple[str, str]] = {
+    str: ("str", "_conv_str"),
+    bool: ("bool", "_conv_bool"),
+    int: ("int", "_conv_int"),
+    float: ("float", "_conv_float"),
+}
+
+_HELPERS: dict[str, Any] = {
+    "_bad": _bad,
+    "_missing": _missing,
+    "FieldError": FieldError,
+    "_conv_str": _conv_str,
+    "_conv_bool": _conv_bool,
+    "_conv_int": _conv_int,
+    "_conv_float": _conv_float,
+    "_fail_object": _fail_object,
+    "_out_int": _out_int,
+    "_MISSING": _MISSING,
+    "NEW": object.__new__,
+    # Builtins as closure variables: read faster than globals in the generated code.
+    "type": type,
+    "len": len,
+    "str": str,
+    "int": int,
+    "float": float,
+    "bool": bool,
+    "dict": dict,
+    "list": list,
+}
 
 
-# --- code generation -----------------------------------------------------------------------------
+#: How many levels of nested WireObject classes a generated hook inlines.
+_INLINE_DEPTH = 3
+#: Optional fields handled as nested ``if`` blocks (beyond: one flat ``if`` each, bounding nesting).
+_NESTED_OPTIONALS = 8
 
 
-@attrs.define
-class _Compiled:
-    structure: Callable[[Any], Any]
-    unstructure: Callable[[Any], dict[str, Any]]
+def _wire_key(name: str) -> str:
+    """``name`` as the very str object orjson returns for that object key, when orjson caches it.
 
-
-_COMPILED: dict[type, _Compiled] = {}
-_LOCK = threading.RLock()
-_counter = 0
-
-
-def _fresh(prefix: str) -> str:
-    global _counter
-    _counter += 1
-    return f"{prefix}{_counter}"
+    orjson reuses one str object per (short) key across parses. Looking keys up with that same
+    object lets the dict match by identity instead of comparing characters, which halves the cost
+    of each lookup. Purely a speed-up: if orjson ever returns another object, lookups still match
+    by equality.
+    """
+    parsed = orjson.loads(orjson.dumps({name: 0}))
+    key: str = next(iter(parsed))
+    return key
 
 
 def _is_wire_class(tp: Any) -> bool:
@@ -157,93 +211,17 @@ def _union_args(tp: Any) -> tuple[Any, ...] | None:
     return None
 
 
-def _element_converter(tp: Any) -> Callable[[Any], Any]:
-    """A callable converting one JSON value to ``tp`` (raising _Invalid)."""
-    if tp is str:
-        return _conv_str
-    if tp is bool:
-        return _conv_bool
-    if tp is int:
-        return _conv_int
-    if tp is float:
-        return _conv_float
-    if tp is Any or tp is object:
-        return _conv_any
-    if tp is None or tp is _NoneType:
-        return _conv_none
-    if _is_wire_class(tp):
-        return _compiled(tp).structure
-    ns: dict[str, Any] = {}
-    lines = ["def conv(v):"]
-    _emit_structure(tp, "v", lines, "    ", ns)
-    lines.append("    return v")
-    return _exec(lines, ns, "conv")
+def _without_none(tp: Any) -> Any:
+    """``tp`` minus ``None`` (``X | None`` -> ``X``; ``X | Y | None`` -> ``X | Y``)."""
+    args = _union_args(tp)
+    if args is None:
+        return tp
+    members = [a for a in args if a is not _NoneType]
+    return members[0] if len(members) == 1 else typing.Union[tuple(members)]  # noqa: UP007
 
 
-def _emit_structure(tp: Any, var: str, lines: list[str], ind: str, ns: dict[str, Any]) -> None:
-    """Append code that validates ``var`` as ``tp`` and rebinds it to the converted value."""
-    if tp is str:
-        lines.append(f"{ind}if type({var}) is not str: raise _bad('a string', {var})")
-    elif tp is bool:
-        lines.append(f"{ind}if type({var}) is not bool: raise _bad('a boolean', {var})")
-    elif tp is int:
-        lines.append(f"{ind}if type({var}) is not int: {var} = _conv_int({var})")
-    elif tp is float:
-        lines.append(f"{ind}if type({var}) is not float: {var} = _conv_float({var})")
-    elif tp is Any or tp is object:
-        pass
-    elif _is_wire_class(tp):
-        fn = _fresh("S")
-        ns[fn] = _compiled(tp).structure
-        lines.append(f"{ind}{var} = {fn}({var})")
-    elif (args := _union_args(tp)) is not None:
-        members = [a for a in args if a is not _NoneType]
-        if len(members) < len(args):
-            lines.append(f"{ind}if {var} is not None:")
-            inner = members[0] if len(members) == 1 else typing.Union[tuple(members)]  # noqa: UP007
-            _emit_structure(inner, var, lines, ind + "    ", ns)
-        else:
-            fn = _fresh("U")
-            ns[fn] = _union_converter(members)
-            lines.append(f"{ind}{var} = {fn}({var})")
-    elif typing.get_origin(tp) is typing.Literal:
-        allowed = _fresh("L")
-        ns[allowed] = typing.get_args(tp)
-        lines.append(
-            f"{ind}if {var} not in {allowed} or type({var}) is bool: "
-            f"raise _bad('one of ' + repr({allowed}), {var})"
-        )
-    elif typing.get_origin(tp) is list:
-        (elem,) = typing.get_args(tp) or (Any,)
-        lines.append(f"{ind}if type({var}) is not list: raise _bad('a list', {var})")
-        if elem not in (Any, object):
-            fn = _fresh("E")
-            ns[fn] = _element_converter(elem)
-            lines.append(f"{ind}{var} = [{fn}(x) for x in {var}]")
-    elif typing.get_origin(tp) is dict:
-        _key, val = typing.get_args(tp) or (str, Any)
-        lines.append(f"{ind}if type({var}) is not dict: raise _bad('an object', {var})")
-        if val not in (Any, object):
-            fn = _fresh("E")
-            ns[fn] = _element_converter(val)
-            lines.append(f"{ind}{var} = {{k: {fn}(x) for k, x in {var}.items()}}")
-    else:
-        raise TypeError(f"the codec does not support the field type {tp!r}")
-
-
-def _union_converter(members: list[Any]) -> Callable[[Any], Any]:
-    convs = [_element_converter(m) for m in members]
-    names = " | ".join(getattr(m, "__name__", repr(m)) for m in members)
-
-    def conv(v: Any) -> Any:
-        for c in convs:
-            try:
-                return c(v)
-            except _Invalid:
-                continue
-        raise _bad(f"one of {names}", v)
-
-    return conv
+def _is_opaque(tp: Any) -> bool:
+    return tp is Any or tp is object
 
 
 def _needs_out_conversion(tp: Any) -> bool:
@@ -252,174 +230,464 @@ def _needs_out_conversion(tp: Any) -> bool:
     return typing.get_origin(tp) is not typing.Literal
 
 
-def _emit_unstructure(tp: Any, expr: str, ns: dict[str, Any]) -> str:
-    """An expression unstructuring ``expr`` (statically typed ``tp``) to JSON-ready data."""
-    if not _needs_out_conversion(tp):
-        return expr
-    if tp is int:
-        return f"_out_int({expr})"
-    if _is_wire_class(tp):
-        fn = _fresh("W")
-        ns[fn] = _compiled(tp).unstructure
-        return f"{fn}({expr})"
-    if (args := _union_args(tp)) is not None:
-        members = [a for a in args if a is not _NoneType]
-        if len(members) == 1:
-            return _emit_unstructure(members[0], expr, ns)
-        if not any(_needs_out_conversion(m) for m in members):
-            return expr
-        return f"_out_dynamic({expr})"
-    origin = typing.get_origin(tp)
-    if origin is list:
-        (elem,) = typing.get_args(tp) or (Any,)
-        if not _needs_out_conversion(elem):
-            return expr
-        return f"[{_emit_unstructure(elem, 'x', ns)} for x in {expr}]"
-    if origin is dict:
-        _key, val = typing.get_args(tp) or (str, Any)
-        if not _needs_out_conversion(val):
-            return expr
-        return f"{{k: {_emit_unstructure(val, 'x', ns)} for k, x in {expr}.items()}}"
-    raise TypeError(f"the codec does not support the field type {tp!r}")
+def _compile(lines: list[str], ns: dict[str, Any], name: str, label: str) -> Callable[..., Any]:
+    """Compile ``lines`` (the body of function ``name``) as a closure over ``ns`` and return it.
 
-
-_BASE_NS: dict[str, Any] = {
-    "_bad": _bad,
-    "_missing": _missing,
-    "_Invalid": _Invalid,
-    "_conv_int": _conv_int,
-    "_conv_float": _conv_float,
-    "_out_int": _out_int,
-    "_out_dynamic": _out_dynamic,
-    "_MISSING": _MISSING,
-}
-
-
-def _exec(lines: list[str], ns: dict[str, Any], name: str) -> Callable[..., Any]:
-    namespace = {**_BASE_NS, **ns}
-    exec("\n".join(lines), namespace)  # generated from attrs field types only, never from input
-    fn: Callable[..., Any] = namespace[name]
+    The names in ``ns`` become closure variables of the generated function, which are as fast to
+    read as locals. The code is generated from attrs field types only, never from received data.
+    """
+    env = {**_HELPERS, **ns}
+    params = ", ".join(env)
+    body = "\n".join("    " + line for line in lines)
+    source = f"def _make({params}):\n{body}\n    return {name}\n"
+    scope: dict[str, Any] = {}
+    exec(compile(source, f"<actors codec: {label}>", "exec"), scope)
+    fn: Callable[..., Any] = scope["_make"](**env)
     return fn
 
 
-def _compiled(cls: type) -> _Compiled:
-    """The structure/unstructure pair of a WireObject class, generated on first use."""
-    found = _COMPILED.get(cls)
-    if found is not None:
-        return found
-    with _LOCK:
-        found = _COMPILED.get(cls)
-        if found is None:
-            found = _compile(cls)
-        return found
+class _Generator:
+    """Writes the structure/unstructure source of one class; ``ns`` collects what the code uses.
 
+    Structuring inlines the code of nested WireObject classes (single objects and list items) whose
+    converter hook is a generated one, up to ``_INLINE_DEPTH`` levels: a Python call per nested
+    object is the largest cost left once lookups and checks are minimal.
+    """
 
-def _compile(cls: type) -> _Compiled:
-    hints = typing.get_type_hints(cls)
-    fields = [f for f in attrs.fields(cls) if f.name != "unknown_fields"]
-    # Register a forwarding stub first so self-referencing types compile.
-    holder: dict[str, Callable[..., Any]] = {}
-    _COMPILED[cls] = _Compiled(structure=lambda d: holder["s"](d), unstructure=lambda o: holder["u"](o))
-    try:
-        ns: dict[str, Any] = {"CLS": cls}
-        wire_names = [f.metadata.get(WIRE_NAME) or f.name for f in fields]
-        ns["KNOWN"] = frozenset(wire_names)
-        # Required fields first, then optional ones; ``x`` counts the keys not yet accounted for,
-        # so optional lookups stop as soon as every key of the object has been seen.
-        required = [(f, w) for f, w in zip(fields, wire_names, strict=True) if f.default is attrs.NOTHING]
-        optional = [(f, w) for f, w in zip(fields, wire_names, strict=True) if f.default is not attrs.NOTHING]
-        ns["NEW"] = cls.__new__
+    def __init__(self, hooks: WireHooks) -> None:
+        self.hooks = hooks
+        self.ns: dict[str, Any] = {}
+        self._count = 0
+
+    def bind(self, prefix: str, value: Any) -> str:
+        """A fresh name under which the generated code sees ``value``."""
+        self._count += 1
+        name = f"{prefix}{self._count}"
+        self.ns[name] = value
+        return name
+
+    def fresh(self) -> int:
+        """A fresh suffix for the variables of one inlined object."""
+        self._count += 1
+        return self._count
+
+    # --- structuring -----------------------------------------------------------------------------
+
+    def _inlinable(self, tp: type, chain: tuple[type, ...]) -> bool:
+        """Whether ``tp``'s code may be inlined here (its hook is a generated one, no recursion)."""
+        if len(chain) > _INLINE_DEPTH or tp in chain:
+            return False
+        return getattr(self.hooks.nested_structure_hook(tp), _GENERATED, None) is tp
+
+    def nested_call(self, tp: type, arg: str) -> str:
+        """An expression structuring ``arg`` as WireObject class ``tp`` via the converter's hook."""
+        hook = self.hooks.nested_structure_hook(tp)
+        fn = self.bind("S", hook)
+        if getattr(hook, _GENERATED, None) is not None:
+            return f"{fn}({arg})"
+        return f"{fn}({arg}, {self.bind('T', tp)})"
+
+    def element(self, tp: Any, var: str) -> str | None:
+        """An expression converting ``var`` to ``tp`` (raising FieldError), None if it is as is."""
+        if _is_opaque(tp):
+            return None
+        if tp in _SCALARS:
+            name, conv = _SCALARS[tp]
+            return f"{var} if type({var}) is {name} else {conv}({var})"
+        if _is_wire_class(tp):
+            return self.nested_call(tp, var)
+        fn = self.bind("E", self.hooks.converter_for(tp))
+        return f"{fn}({var})"
+
+    def structure(self, tp: Any, var: str, lines: list[str], ind: str, chain: tuple[type, ...]) -> None:
+        """Append code that validates ``var`` as ``tp`` and rebinds it to the converted value."""
+        if tp in _SCALARS:
+            name, conv = _SCALARS[tp]
+            lines.append(f"{ind}if type({var}) is not {name}: {var} = {conv}({var})")
+        elif _is_opaque(tp):
+            pass
+        elif _is_wire_class(tp):
+            if self._inlinable(tp, chain):
+                n = self.fresh()
+                self.object_body(tp, var, f"o{n}", lines, ind, (*chain, tp))
+                lines.append(f"{ind}{var} = o{n}")
+            else:
+                lines.append(f"{ind}{var} = {self.nested_call(tp, var)}")
+        elif (args := _union_args(tp)) is not None:
+            if _NoneType in args:
+                lines.append(f"{ind}if {var} is not None:")
+                self.structure(_without_none(tp), var, lines, ind + "    ", chain)
+            else:
+                fn = self.bind("U", self.hooks.union_converter(list(args)))
+                lines.append(f"{ind}{var} = {fn}({var})")
+        elif typing.get_origin(tp) is typing.Literal:
+            allowed = self.bind("L", typing.get_args(tp))
+            lines.append(
+                f"{ind}if {var} not in {allowed} or type({var}) is bool: "
+                f"raise _bad('one of ' + repr({allowed}), {var})"
+            )
+        elif typing.get_origin(tp) is list:
+            (elem,) = typing.get_args(tp) or (Any,)
+            lines.append(f"{ind}if type({var}) is not list: raise _bad('a list', {var})")
+            if _is_wire_class(elem) and self._inlinable(elem, chain):
+                n = self.fresh()
+                item, built = f"i{n}", f"l{n}"
+                lines.append(f"{ind}{built} = []")
+                lines.append(f"{ind}for {item} in {var}:")
+                self.object_body(elem, item, f"o{n}", lines, ind + "    ", (*chain, elem))
+                lines.append(f"{ind}    {built}.append(o{n})")
+                lines.append(f"{ind}{var} = {built}")
+            elif elem in _SCALARS:
+                # Validate in a loop (no comprehension frame); convert only if an item needs it.
+                name, conv = _SCALARS[elem]
+                item = f"e{self.fresh()}"
+                lines.append(f"{ind}for {item} in {var}:")
+                lines.append(f"{ind}    if type({item}) is not {name}:")
+                lines.append(f"{ind}        {var} = [{conv}(e) for e in {var}]")
+                lines.append(f"{ind}        break")
+                lines.append(f"{ind}else: {var} = {var}.copy()")
+            elif (expr := self.element(elem, "e")) is not None:
+                lines.append(f"{ind}{var} = [{expr} for e in {var}]")
+        elif typing.get_origin(tp) is dict:
+            _key, val = typing.get_args(tp) or (str, Any)
+            lines.append(f"{ind}if type({var}) is not dict: raise _bad('an object', {var})")
+            expr = self.element(val, "e")
+            if expr is not None:
+                lines.append(f"{ind}{var} = {{k: {expr} for k, e in {var}.items()}}")
+        else:
+            raise TypeError(f"the codec does not support the field type {tp!r}")
+
+    def structure_function(self, cls: type) -> list[str]:
+        """Source of ``structure(d, _type=None)`` for ``cls``."""
         s = [
-            "def structure(d):",
-            "    if type(d) is not dict: raise _bad('an object', d)",
-            "    o = NEW(CLS)",
+            "def structure(d, _type=None):",
         ]
-        for field, wire in required:
-            s.append("    try:")
-            s.append(f"        v = d[{wire!r}]")
-            _emit_structure(hints[field.name], "v", s, "        ", ns)
-            s.append(f"    except KeyError: raise _missing({wire!r}) from None")
-            s.append(f"    except _Invalid as e: e.path.insert(0, {wire!r}); raise")
-            s.append(f"    o.{field.name} = v")
-        s.append(f"    x = len(d) - {len(required)}")
-        for i, (field, wire) in enumerate(optional):
-            tp = hints[field.name]
-            if field.default is None:
-                s.append(f"    v = d.get({wire!r}) if x else None")
-                s.append("    if v is not None:")
-                if (args := _union_args(tp)) is not None:
-                    members = [a for a in args if a is not _NoneType]
-                    tp = members[0] if len(members) == 1 else typing.Union[tuple(members)]  # noqa: UP007
-            else:
-                if isinstance(field.default, attrs.Factory):  # type: ignore[arg-type]
-                    ns[f"_F{i}"] = field.default.factory
-                    fallback = f"_F{i}()"
-                else:
-                    ns[f"_D{i}"] = field.default
-                    fallback = f"_D{i}"
-                s.append(f"    v = d.get({wire!r}, _MISSING) if x else _MISSING")
-                s.append(f"    if v is _MISSING: v = {fallback}")
-                s.append("    else:")
-            s.append("        x -= 1")
-            s.append("        try:")
-            _emit_structure(tp, "v", s, "            ", ns)
-            s.append(f"        except _Invalid as e: e.path.insert(0, {wire!r}); raise")
-            s.append(f"    o.{field.name} = v")
-        s.append("    o.unknown_fields = {k: x for k, x in d.items() if k not in KNOWN} if x else {}")
+        self.object_body(cls, "d", "o", s, "    ", (cls,))
         s.append("    return o")
+        return s
 
-        u = ["def unstructure(o):", "    d = {}"]
-        ordered = sorted(zip(fields, wire_names, strict=True), key=lambda fw: fw[0].name != "type")
-        for field, wire in ordered:
-            tp = hints[field.name]
-            out = _emit_unstructure(tp, "v", ns)
-            u.append(f"    v = o.{field.name}")
-            if field.default is None:
-                u.append(f"    if v is not None: d[{wire!r}] = {out}")
+    def object_body(
+        self, cls: type, d: str, o: str, lines: list[str], ind: str, chain: tuple[type, ...]
+    ) -> None:
+        """Append code building ``o`` (a ``cls``) from the dict ``d``.
+
+        Required fields come first; ``x`` then counts the keys of ``d`` not yet accounted for, so
+        as soon as it reaches 0 the remaining optional fields get their defaults without lookups
+        and the unknown-field scan is skipped (its slot stays None). The optional fields form a
+        chain of nested ``if x:`` blocks (flat, one ``if`` each, past ``_NESTED_OPTIONALS``).
+        """
+        n = self.fresh()
+        v, x = f"v{n}", f"x{n}"
+        hints = typing.get_type_hints(cls)
+        fields = [f for f in attrs.fields(cls) if f.name != UNKNOWN_FIELDS_SLOT]
+        wire = {f.name: f.metadata.get(WIRE_NAME) or f.name for f in fields}
+        known = self.bind("K", frozenset(_wire_key(w) for w in wire.values()))
+        kv = {name: self.bind("k", _wire_key(w)) for name, w in wire.items()}
+        required = [f for f in fields if f.default is attrs.NOTHING]
+        optional = [f for f in fields if f.default is not attrs.NOTHING]
+        defaults = {f.name: self._default(f) for f in optional}
+        if not required:
+            lines.append(f"{ind}if type({d}) is not dict: _fail_object({d})")
+        lines.append(f"{ind}{o} = NEW({self.bind('C', cls)})")
+        for i, f in enumerate(required):
+            key = wire[f.name]
+            lines.append(f"{ind}try:")
+            lines.append(f"{ind}    {v} = {d}[{kv[f.name]}]")
+            self.structure(hints[f.name], v, lines, ind + "    ", chain)
+            lines.append(f"{ind}except KeyError: raise _missing({key!r}) from None")
+            if i == 0:
+                # No upfront ``type(d) is dict`` test: indexing anything but a mapping raises this.
+                lines.append(f"{ind}except TypeError:")
+                lines.append(f"{ind}    if type({d}) is not dict: _fail_object({d})")
+                lines.append(f"{ind}    raise")
+            lines.append(f"{ind}except FieldError as e: e.path.insert(0, {key!r}); raise")
+            lines.append(f"{ind}{o}.{f.name} = {v}")
+        lines.append(f"{ind}{x} = len({d}) - {len(required)}")
+        scan = f"{o}.{UNKNOWN_FIELDS_SLOT} = ({{k: u for k, u in {d}.items() if k not in {known}}} or None)"
+        level = ind
+        for i, f in enumerate(optional):
+            key = wire[f.name]
+            nested = i < _NESTED_OPTIONALS
+            if nested:
+                lines.append(f"{level}if not {x}:")
+                lines.extend(f"{level}    {o}.{rest.name} = {defaults[rest.name]}" for rest in optional[i:])
+                lines.append(f"{level}    {o}.{UNKNOWN_FIELDS_SLOT} = None")
+                lines.append(f"{level}else:")
+                level += "    "
+            if f.default is None:
+                get = f"{d}.get({kv[f.name]})" + ("" if nested else f" if {x} else None")
+                lines.append(f"{level}{v} = {get}")
+                lines.append(f"{level}if {v} is not None:")
+                tp = _without_none(hints[f.name])
             else:
-                u.append(f"    d[{wire!r}] = {out}")
-        u.append("    uf = o.unknown_fields")
+                get = f"{d}.get({kv[f.name]}, _MISSING)" + ("" if nested else f" if {x} else _MISSING")
+                lines.append(f"{level}{v} = {get}")
+                lines.append(f"{level}if {v} is _MISSING: {v} = {defaults[f.name]}")
+                lines.append(f"{level}else:")
+                tp = hints[f.name]
+            lines.append(f"{level}    {x} -= 1")
+            lines.append(f"{level}    try:")
+            body_start = len(lines)
+            self.structure(tp, v, lines, level + "        ", chain)
+            if len(lines) == body_start:
+                lines.append(f"{level}        pass")
+            lines.append(f"{level}    except FieldError as e: e.path.insert(0, {key!r}); raise")
+            lines.append(f"{level}{o}.{f.name} = {v}")
+        lines.append(f"{level}if {x}: {scan}")
+        lines.append(f"{level}else: {o}.{UNKNOWN_FIELDS_SLOT} = None")
+
+    def _default(self, field: Any) -> str:
+        if field.default is None:
+            return "None"
+        if isinstance(field.default, attrs.Factory):  # type: ignore[arg-type]
+            return f"{self.bind('F', field.default.factory)}()"
+        return self.bind("D", field.default)
+
+    # --- unstructuring ---------------------------------------------------------------------------
+
+    def unstructure_expr(self, tp: Any, expr: str) -> str:
+        """An expression unstructuring ``expr`` (statically typed ``tp``) to JSON-ready data."""
+        if not _needs_out_conversion(tp):
+            return expr
+        if tp is int:
+            return f"_out_int({expr})"
+        if _is_wire_class(tp):
+            return f"{self.bind('W', self.hooks.nested_unstructure_hook(tp))}({expr})"
+        if (args := _union_args(tp)) is not None:
+            members = [a for a in args if a is not _NoneType]
+            if len(members) == 1:
+                return self.unstructure_expr(members[0], expr)
+            if not any(_needs_out_conversion(m) for m in members):
+                return expr
+            return f"{self.bind('DYN', self.hooks.unstructure_value)}({expr})"
+        origin = typing.get_origin(tp)
+        if origin is list:
+            (elem,) = typing.get_args(tp) or (Any,)
+            if not _needs_out_conversion(elem):
+                return expr
+            return f"[{self.unstructure_expr(elem, 'e')} for e in {expr}]"
+        if origin is dict:
+            _key, val = typing.get_args(tp) or (str, Any)
+            if not _needs_out_conversion(val):
+                return expr
+            return f"{{k: {self.unstructure_expr(val, 'e')} for k, e in {expr}.items()}}"
+        raise TypeError(f"the codec does not support the field type {tp!r}")
+
+    def unstructure_function(self, cls: type) -> list[str]:
+        """Source of ``unstructure(o)`` for ``cls``: ``type`` first, then fields in order."""
+        hints = typing.get_type_hints(cls)
+        fields = [f for f in attrs.fields(cls) if f.name != UNKNOWN_FIELDS_SLOT]
+        fields.sort(key=lambda f: f.name != "type")
+        u = ["def unstructure(o):"]
+        # The leading run of always-present fields goes into one dict display.
+        head = 0
+        while head < len(fields) and fields[head].default is not None:
+            head += 1
+        items = []
+        for f in fields[:head]:
+            key = f.metadata.get(WIRE_NAME) or f.name
+            items.append(f"{key!r}: {self.unstructure_expr(hints[f.name], 'o.' + f.name)}")
+        u.append(f"    d = {{{', '.join(items)}}}")
+        for f in fields[head:]:
+            key = f.metadata.get(WIRE_NAME) or f.name
+            out = self.unstructure_expr(hints[f.name], "v")
+            u.append(f"    v = o.{f.name}")
+            if f.default is None:
+                u.append(f"    if v is not None: d[{key!r}] = {out}")
+            else:
+                u.append(f"    d[{key!r}] = {out}")
+        u.append(f"    uf = o.{UNKNOWN_FIELDS_SLOT}")
         u.append("    if uf:")
-        u.append("        for k, x in uf.items():")
-        u.append("            if k not in d: d[k] = x")
+        u.append("        for k, e in uf.items():")
+        u.append("            if k not in d: d[k] = e")
         u.append("    return d")
-
-        holder["s"] = _exec(s, ns, "structure")
-        holder["u"] = _exec(u, ns, "unstructure")
-        compiled = _Compiled(structure=holder["s"], unstructure=holder["u"])
-        _COMPILED[cls] = compiled
-        return compiled
-    except BaseException:
-        _COMPILED.pop(cls, None)
-        raise
+        return u
 
 
-# --- public API ------------------------------------------------------------------------------------
+class WireHooks:
+    """The generated cattrs hooks of WireObject classes for one converter (see module docstring).
+
+    :func:`make_converter` creates one per converter and registers :meth:`structure_hook` and
+    :meth:`unstructure_hook` as the converter's hook factories for WireObject subclasses. Hooks
+    are generated on first use and cached; generation is thread-safe.
+    """
+
+    def __init__(self, converter: cattrs.Converter) -> None:
+        self.converter = converter
+        self._structure: dict[type, StructureHook] = {}
+        self._unstructure: dict[type, UnstructureHook] = {}
+        self._pending: dict[tuple[str, type], Callable[..., Any]] = {}
+        self._lock = threading.RLock()
+
+    def structure_hook(self, cls: type) -> StructureHook:
+        """The generated structure hook of ``cls``: ``hook(data, type=None) -> cls`` (FieldError)."""
+        found = self._structure.get(cls)
+        if found is not None:
+            return found
+        with self._lock:
+            found = self._structure.get(cls) or self._pending.get(("s", cls))
+            if found is None:
+                found = self._generate(cls, "s")
+            return found
+
+    def unstructure_hook(self, cls: type) -> UnstructureHook:
+        """The generated unstructure hook of ``cls``: ``hook(obj) -> dict`` ready for JSON."""
+        found = self._unstructure.get(cls)
+        if found is not None:
+            return found
+        with self._lock:
+            found = self._unstructure.get(cls) or self._pending.get(("u", cls))
+            if found is None:
+                found = self._generate(cls, "u")
+            return found
+
+    def nested_structure_hook(self, cls: type) -> StructureHook:
+        """The converter's structure hook for ``cls`` (a user's hook if one is registered)."""
+        return self.converter.get_structure_hook(cls, cache_result=False)
+
+    def nested_unstructure_hook(self, cls: type) -> UnstructureHook:
+        """The converter's unstructure hook for ``cls`` (a user's hook if one is registered)."""
+        return self.converter.get_unstructure_hook(cls, cache_result=False)
+
+    def unstructure_value(self, value: Any) -> Any:
+        """Unstructure a value whose static type is a union: dispatch on its runtime type."""
+        if isinstance(value, WireObject):
+            return self.converter.unstructure(value)
+        if isinstance(value, list | tuple):
+            return [self.unstructure_value(x) for x in value]
+        if isinstance(value, dict):
+            return {k: self.unstructure_value(x) for k, x in value.items()}
+        return value
+
+    def converter_for(self, tp: Any) -> Callable[[Any], Any]:
+        """A one-argument function converting a JSON value to ``tp`` (raising FieldError)."""
+        if tp in _SCALARS:
+            return {str: _conv_str, bool: _conv_bool, int: _conv_int, float: _conv_float}[tp]
+        if _is_opaque(tp):
+            return _conv_any
+        if tp is None or tp is _NoneType:
+            return _conv_none
+        if _is_wire_class(tp):
+            hook = self.nested_structure_hook(tp)
+            if getattr(hook, _GENERATED, None) is not None:
+                return hook
+            return lambda v: hook(v, tp)
+        gen = _Generator(self)
+        lines = ["def conv(v):"]
+        gen.structure(tp, "v", lines, "    ", ())
+        lines.append("    return v")
+        return _compile(lines, gen.ns, "conv", repr(tp))
+
+    def union_converter(self, members: list[Any]) -> Callable[[Any], Any]:
+        """A function trying each member type in order; FieldError naming them all if none fits."""
+        convs = [self.converter_for(m) for m in members]
+        names = " | ".join(getattr(m, "__name__", repr(m)) for m in members)
+
+        def conv(v: Any) -> Any:
+            for c in convs:
+                try:
+                    return c(v)
+                except FieldError:
+                    continue
+            raise _bad(f"one of {names}", v)
+
+        return conv
+
+    def _generate(self, cls: type, kind: str) -> Callable[..., Any]:
+        # A forwarding stub stands in while ``cls`` is generated, so self-referencing classes work;
+        # it is only reachable by this thread (the lock is held) and resolves at call time.
+        table: dict[type, Any] = self._structure if kind == "s" else self._unstructure
+        self._pending[(kind, cls)] = lambda *args: table[cls](*args)
+        try:
+            gen = _Generator(self)
+            if kind == "s":
+                fn = _compile(gen.structure_function(cls), gen.ns, "structure", cls.__qualname__)
+                setattr(fn, _GENERATED, cls)
+            else:
+                fn = _compile(gen.unstructure_function(cls), gen.ns, "unstructure", cls.__qualname__)
+            table[cls] = fn
+            return fn
+        finally:
+            del self._pending[(kind, cls)]
+
+
+def configure_converter(converter: cattrs.Converter) -> None:
+    """Register the WireObject hook factories (and the UnknownMessage hook) in ``converter``.
+
+    Hooks registered in ``converter`` afterwards for WireObject classes take precedence, as usual
+    in cattrs; register them before creating a :class:`Codec` on the converter.
+    """
+    hooks = WireHooks(converter)
+    converter.register_structure_hook_factory(_is_wire_class, hooks.structure_hook)
+    converter.register_unstructure_hook_factory(_is_wire_class, hooks.unstructure_hook)
+    converter.register_unstructure_hook(UnknownMessage, lambda m: dict(m.raw))
+
+
+def make_converter(**kwargs: Any) -> OrjsonConverter:
+    """A new cattrs converter (``cattrs.preconf.orjson``) configured by :func:`configure_converter`.
+
+    ``kwargs`` go to ``cattrs.preconf.orjson.make_converter``. Register hooks for your own types
+    on it as with any cattrs converter; pass it to ``Codec(..., converter=...)``.
+    """
+    converter = make_orjson_converter(**kwargs)
+    configure_converter(converter)
+    return converter
+
+
+_DEFAULT: OrjsonConverter | None = None
+_DEFAULT_LOCK = threading.Lock()
+
+
+def default_converter() -> OrjsonConverter:
+    """The process-wide converter shared by every codec created without ``converter=``."""
+    global _DEFAULT
+    if _DEFAULT is None:
+        with _DEFAULT_LOCK:
+            if _DEFAULT is None:
+                _DEFAULT = make_converter()
+    return _DEFAULT
+
+
+def _direct_hook(converter: cattrs.Converter, cls: type) -> Callable[[Any], Any]:
+    """``converter``'s structure hook for ``cls`` as a one-argument function."""
+    hook = converter.get_structure_hook(cls)
+    if getattr(hook, _GENERATED, None) is not None:
+        return typing.cast(Callable[[Any], Any], hook)
+    return lambda d: hook(d, cls)
+
+
+# --- module-level API on the default converter --------------------------------------------------
 
 
 def structure(cls: type[WireObject], data: Any) -> Any:
-    """Build a ``cls`` from plain JSON data; raises ProtocolError naming the bad field."""
+    """Build a ``cls`` from plain JSON data; raises ProtocolError naming the class and bad field."""
     try:
-        return _compiled(cls).structure(data)
-    except _Invalid as e:
-        raise ProtocolError(f"{cls.__name__}: {e.describe()}") from None
+        return default_converter().structure(data, cls)
+    except FieldError as e:
+        raise ProtocolError(f"{cls.__name__}: {e}") from None
 
 
 def unstructure(obj: WireObject) -> dict[str, Any]:
     """Plain JSON-ready data for ``obj`` (unset optional fields omitted, unknown fields re-emitted)."""
-    return _compiled(type(obj)).unstructure(obj)
+    result: dict[str, Any] = default_converter().unstructure(obj)
+    return result
 
 
-def to_dict(msg: Message | UnknownMessage) -> dict[str, Any]:
-    """Plain data for any message (an UnknownMessage gives back its raw object)."""
-    if isinstance(msg, UnknownMessage):
+def _to_dict(converter: cattrs.Converter, msg: Any) -> dict[str, Any]:
+    if type(msg) is UnknownMessage:
         return dict(msg.raw)
     if not isinstance(msg, WireObject):
         raise ProtocolError(f"cannot encode {type(msg).__name__}: not a wire message")
     try:
-        return _compiled(type(msg)).unstructure(msg)
+        result: dict[str, Any] = converter.unstructure(msg)
+        return result
     except AttributeError as e:
         raise ProtocolError(f"cannot encode {type(msg).__name__}: {e}") from None
+
+
+def to_dict(msg: Message | UnknownMessage) -> dict[str, Any]:
+    """Plain data for any message (an UnknownMessage gives back its raw object)."""
+    return _to_dict(default_converter(), msg)
 
 
 def from_dict(cls: type[WireObject], data: Any) -> Any:
@@ -432,10 +700,20 @@ class Codec:
 
     One codec per API and direction (what the server sends, what the client sends). Decoding
     never raises; encoding raises ``ProtocolError`` for values that cannot go on the wire.
+    ``converter`` is the cattrs converter whose hooks the codec uses (default:
+    :func:`default_converter`); the codec registers a tag-dispatching hook for
+    ``message_type`` (the union of its classes) in it.
     """
 
-    def __init__(self, classes: Iterable[type[Message]], name: str = "") -> None:
+    def __init__(
+        self,
+        classes: Iterable[type[Message]],
+        name: str = "",
+        *,
+        converter: cattrs.Converter | None = None,
+    ) -> None:
         self.name = name
+        self.converter: cattrs.Converter = converter if converter is not None else default_converter()
         self._by_tag: dict[str, type[Message]] = {}
         self._decoders: dict[str, Callable[[Any], Any]] = {}
         for cls in classes:
@@ -446,7 +724,49 @@ class Codec:
                     f"{self._by_tag[tag].__name__} and {cls.__name__}"
                 )
             self._by_tag[tag] = cls
-            self._decoders[tag] = _compiled(cls).structure
+            self._decoders[tag] = self._decoder_for(cls)
+        # Tags decode() may hand straight to their hook (a subclass removes the ones it selects).
+        self._fast: dict[str, Callable[[Any], Any]] = self._decoders
+        self.message_type: Any = self._register_message_union(self._all_classes())
+
+    def _decoder_for(self, cls: type[Message]) -> Callable[[Any], Any]:
+        """The converter's structure hook for ``cls`` as a one-argument function (looked up once)."""
+        return _direct_hook(self.converter, cls)
+
+    @staticmethod
+    def _run_decoder(decoder: Callable[[Any], Any], data: dict[str, Any], frame: Any, tag: str) -> Decoded:
+        """Run one class's structure hook, turning any failure into a DecodeError."""
+        try:
+            msg: Message = decoder(data)
+            return msg
+        except Exception as e:  # a reader must survive anything a frame can trigger
+            return Codec._failure(e, data, frame, tag)
+
+    @staticmethod
+    def _failure(error: Exception, data: Any, frame: Any, tag: str) -> DecodeError:
+        """The DecodeError for a hook's exception (a FieldError names the field path)."""
+        reason = str(error) if isinstance(error, FieldError) else f"{type(error).__name__}: {error}"
+        return DecodeError(reason=f"{tag}: {reason}", raw=_raw_text(frame, data), type=tag)
+
+    def _all_classes(self) -> list[type[Message]]:
+        """Every class of this codec (the members of ``message_type``)."""
+        return list(self._by_tag.values())
+
+    def _register_message_union(self, classes: list[type[Message]]) -> Any:
+        """Register the tag dispatch for the union of ``classes``; return that union type."""
+        if not classes:
+            return None
+        union: Any = typing.Union[tuple(classes)]  # noqa: UP007
+        if _union_args(union) is not None:  # a single class is its own (class) hook already
+            self.converter.register_structure_hook(union, self._structure_tagged)
+        return union
+
+    def _structure_tagged(self, data: Any, _type: Any = None) -> Message | UnknownMessage:
+        """cattrs hook of ``message_type``: the class named by ``type``; ProtocolError if malformed."""
+        result = self.decode_obj(data)
+        if isinstance(result, DecodeError):
+            raise result.to_exception()
+        return result
 
     @property
     def classes(self) -> dict[str, type[Message]]:
@@ -467,6 +787,17 @@ class Codec:
             return DecodeError(
                 reason=f"frame must be str or bytes, got {type(frame).__name__}", raw=repr(frame)
             )
+        # The common case inline (one hook call); everything else goes through decode_obj.
+        if type(data) is dict:
+            tag = data.get("type")
+            if type(tag) is str:
+                decoder = self._fast.get(tag)
+                if decoder is not None:
+                    try:
+                        msg: Message = decoder(data)
+                        return msg
+                    except Exception as e:  # a reader must survive anything a frame can trigger
+                        return self._failure(e, data, frame, tag)
         return self.decode_obj(data, frame)
 
     def decode_obj(self, data: Any, frame: Any = None) -> Decoded:
@@ -482,24 +813,18 @@ class Codec:
         decoder = self._decoders.get(tag)
         if decoder is None:
             return UnknownMessage(type=tag, raw=data)
-        try:
-            msg: Message = decoder(data)
-            return msg
-        except _Invalid as e:
-            return DecodeError(reason=f"{tag}: {e.describe()}", raw=_raw_text(frame, data), type=tag)
-        except Exception as e:  # defensive: a reader must survive anything a frame can trigger
-            return DecodeError(reason=f"{tag}: {type(e).__name__}: {e}", raw=_raw_text(frame, data), type=tag)
+        return self._run_decoder(decoder, data, frame, tag)
 
     def encode(self, msg: Message | UnknownMessage) -> str:
         """Compact JSON text for ``msg``; raises ProtocolError if a field cannot be serialised."""
         try:
-            return orjson.dumps(to_dict(msg)).decode()
+            return orjson.dumps(_to_dict(self.converter, msg)).decode()
         except orjson.JSONEncodeError as e:
             raise ProtocolError(f"cannot encode {type(msg).__name__}: {e}") from None
 
     def to_dict(self, msg: Message | UnknownMessage) -> dict[str, Any]:
         """Plain JSON-ready data for ``msg`` (what :meth:`encode` serialises)."""
-        return to_dict(msg)
+        return _to_dict(self.converter, msg)
 
     def from_dict(self, data: dict[str, Any]) -> Message | UnknownMessage:
         """Build the message for plain data; raises ProtocolError when it is malformed."""

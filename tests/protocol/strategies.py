@@ -69,7 +69,7 @@ def message_strategy(cls: type[WireObject]) -> st.SearchStrategy[Any]:
 @functools.cache
 def _message_strategy(cls: Any) -> st.SearchStrategy[Any]:
     hints = typing.get_type_hints(cls)
-    fields = [f for f in attrs.fields(cls) if f.name != "unknown_fields"]
+    fields = [f for f in attrs.fields(cls) if f.alias != "unknown_fields"]
     known = {f.metadata.get(WIRE_NAME) or f.name for f in fields}
     kwargs: dict[str, st.SearchStrategy[Any]] = {}
     for field in fields:

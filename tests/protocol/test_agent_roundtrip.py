@@ -80,7 +80,7 @@ def _object(cls: type[WireObject]) -> st.SearchStrategy[Any]:
     required: dict[str, st.SearchStrategy[Any]] = {}
     optional: dict[str, st.SearchStrategy[Any]] = {}
     for field in attrs.fields(typing.cast(Any, cls)):
-        if field.name == "unknown_fields":
+        if field.alias == "unknown_fields":
             continue
         if field.name in DISCRIMINANTS and field.default is not attrs.NOTHING:
             continue

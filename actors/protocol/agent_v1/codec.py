@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+import cattrs
+
 from actors.errors import ProtocolError
 from actors.protocol.agent_v1.history import history_class_for
 from actors.protocol.agent_v1.messages import (
@@ -18,8 +20,8 @@ from actors.protocol.agent_v1.messages import (
     AgentV1InjectAgentMessage,
     AgentV1InjectDynamicAgentMessage,
 )
-from actors.protocol.base import DecodeError, Message
-from actors.protocol.codec import Codec, Decoded, structure
+from actors.protocol.base import Message
+from actors.protocol.codec import Codec, Decoded
 
 __all__ = ["ShapedCodec", "client_codec", "inject_agent_message_class_for", "server_codec"]
 
@@ -30,7 +32,9 @@ class ShapedCodec(Codec):
     """A :class:`Codec` where some wire types map to several classes, chosen by ``selectors``.
 
     ``classes`` may list several classes with the same tag only if ``selectors`` has that tag;
-    ``class_for(tag)`` then returns the first of them. Decoding never raises, as for ``Codec``.
+    ``class_for(tag)`` then returns the first of them. Every class is decoded by its hook in
+    ``converter`` (looked up once), and ``message_type`` (the union of every shape) dispatches on
+    ``type`` and then the selector. Decoding never raises, as for ``Codec``.
     """
 
     def __init__(
@@ -38,6 +42,8 @@ class ShapedCodec(Codec):
         classes: Iterable[type[Message]],
         selectors: Mapping[str, Selector],
         name: str = "",
+        *,
+        converter: cattrs.Converter | None = None,
     ) -> None:
         first: dict[str, type[Message]] = {}
         shaped: dict[str, list[type[Message]]] = {}
@@ -47,9 +53,19 @@ class ShapedCodec(Codec):
                 raise ValueError(f"codec {name!r}: wire type {tag!r} has several classes but no selector")
             first.setdefault(tag, cls)
             shaped.setdefault(tag, []).append(cls)
-        super().__init__(first.values(), name=name)
         self._selectors = dict(selectors)
         self._shapes = {tag: tuple(shaped[tag]) for tag in self._selectors if tag in shaped}
+        super().__init__(first.values(), name=name, converter=converter)
+        self._fast = {tag: fn for tag, fn in self._decoders.items() if tag not in self._selectors}
+        self._shape_decoders = {
+            cls: self._decoder_for(cls) for shapes in self._shapes.values() for cls in shapes
+        }
+
+    def _all_classes(self) -> list[type[Message]]:
+        extra = [
+            cls for shapes in self._shapes.values() for cls in shapes if cls not in self._by_tag.values()
+        ]
+        return [*self._by_tag.values(), *extra]
 
     def shapes(self, tag: str) -> tuple[type[Message], ...]:
         """Every class decoding frames of wire type ``tag`` (empty if the tag is unknown)."""
@@ -64,28 +80,18 @@ class ShapedCodec(Codec):
             tag = data.get("type")
             selector = self._selectors.get(tag) if isinstance(tag, str) else None
             if selector is not None and isinstance(tag, str):
-                return _decode_shape(selector(data), data, frame, tag)
+                return self._decode_shape(selector, data, frame, tag)
         return super().decode_obj(data, frame)
 
-
-def _decode_shape(cls: type[Message], data: dict[str, Any], frame: Any, tag: str) -> Decoded:
-    try:
-        msg: Message = structure(cls, data)
-        return msg
-    except ProtocolError as e:
-        return DecodeError(reason=f"{tag}: {e}", raw=_text(frame, data), type=tag)
-    except Exception as e:  # defensive: a reader must survive anything a frame can trigger
-        return DecodeError(reason=f"{tag}: {type(e).__name__}: {e}", raw=_text(frame, data), type=tag)
-
-
-def _text(frame: Any, data: dict[str, Any]) -> str:
-    if isinstance(frame, str):
-        return frame
-    if isinstance(frame, bytes | bytearray | memoryview):
-        return bytes(frame).decode("utf-8", errors="replace")
-    import orjson
-
-    return orjson.dumps(data).decode()
+    def _decode_shape(self, selector: Selector, data: dict[str, Any], frame: Any, tag: str) -> Decoded:
+        try:
+            cls = selector(data)
+            decoder = self._shape_decoders.get(cls)
+            if decoder is None:
+                raise ProtocolError(f"selector chose {cls!r}, which is not a shape of this codec")
+        except Exception as e:  # a reader must survive anything a frame can trigger
+            return self._failure(e, data, frame, tag)
+        return self._run_decoder(decoder, data, frame, tag)
 
 
 def inject_agent_message_class_for(data: dict[str, Any]) -> type[Message]:

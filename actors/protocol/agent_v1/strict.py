@@ -42,7 +42,7 @@ def _walk(value: Any, path: str) -> Iterator[str]:
         if isinstance(value, _OPAQUE):
             return
         for field in attrs.fields(typing.cast(Any, type(value))):
-            if field.name != "unknown_fields":
+            if field.alias != "unknown_fields":
                 yield from _walk(getattr(value, field.name), _join(path, field.name))
         for name in value.unknown_fields:
             yield _join(path, name)
