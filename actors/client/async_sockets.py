@@ -4,6 +4,11 @@ The connection is the same runtime actor as for the sync client; its events are 
 ``asyncio.Queue`` with ``loop.call_soon_threadsafe``, so reading never blocks the loop. Sends go
 straight to the runtime (they enqueue and return); opening and the graceful finish, which wait on
 the network, run in a worker thread.
+
+Leaving ``async with`` finishes gracefully as the sync socket does (Agent sockets first wait for
+the replies still owed). Callbacks registered with ``on`` on a socket that was never read (no
+``start_listening()``, ``recv()`` or ``async for``) get every event -- OPEN, each MESSAGE, ERROR,
+CLOSE, once each -- when the block ends, on the event loop, after the graceful finish.
 """
 
 from __future__ import annotations
@@ -16,15 +21,16 @@ from collections.abc import AsyncIterator, Mapping
 from types import TracebackType
 from typing import Any, ClassVar, Self
 
+from actors.client.agent_replies import TracksAgentReplies, close_budget
 from actors.client.send_methods import (
     AsyncAgentV1SendMethods,
     AsyncListenV1SendMethods,
     AsyncListenV2SendMethods,
     AsyncSpeakV1SendMethods,
 )
-from actors.client.send_table import raw_text
+from actors.client.send_table import TableSender, raw_text
 from actors.client.socket_events import SKIP, SocketEvent, SocketState
-from actors.client.sockets import Callback, CallbackRegistry
+from actors.client.sockets import UNREAD_GRACE_SECONDS, Callback, CallbackRegistry
 from actors.core.events import EventType
 from actors.errors import FinishTimeout, ReceiveTimeout
 
@@ -64,9 +70,10 @@ async def _emit(callbacks: CallbackRegistry, kind: EventType, payload: Any) -> N
                 await _emit(callbacks, EventType.ERROR, exc)
 
 
-class AsyncSocketClient:
+class AsyncSocketClient(TableSender):
     """One live connection for asyncio code: ``on``, ``await start_listening()``, ``await recv()``,
-    ``async for``, and awaitable send methods. ``async with`` finishes gracefully on exit.
+    ``async for``, and awaitable send methods. ``async with`` finishes gracefully on exit and, if
+    the socket was never read, then runs the callbacks (see the module docstring).
     """
 
     api_name: ClassVar[str] = ""
@@ -80,6 +87,8 @@ class AsyncSocketClient:
         self._read_lock = asyncio.Lock()
         self._listening = False
         self._listener_done = asyncio.Event()
+        # Set by the first read of any kind; leaving the block runs callbacks only while unset.
+        self._read_started = False
 
     def __repr__(self) -> str:
         state = "closed" if self._state.closed is not None else "open"
@@ -96,12 +105,16 @@ class AsyncSocketClient:
         return self._connection
 
     def on(self, event_name: EventType | str, callback: Callback) -> None:
-        """Call ``callback(payload)`` (awaited if it returns an awaitable) for every ``event_name`` event."""
+        """Call ``callback(payload)`` (awaited if it returns an awaitable) for every ``event_name`` event.
+
+        Callbacks run in ``start_listening()``; if the socket is never read, they run when the
+        ``async with`` block ends (after the graceful finish, on the event loop).
+        """
         self._callbacks.add(event_name, callback)
 
     async def send_raw(self, message: Mapping[str, Any] | str) -> None:
         """Send one text frame as is (a ``dict`` as JSON, a ``str`` verbatim); see the sync ``send_raw``."""
-        self._connection.send_text(raw_text(message))
+        self._deliver_text(raw_text(message))
 
     async def _next(self) -> SocketEvent:
         if self._state.closed is not None:
@@ -113,6 +126,7 @@ class AsyncSocketClient:
 
         No message within ``timeout`` seconds: ``actors.errors.ReceiveTimeout`` (a ``TimeoutError``).
         """
+        self._read_started = True
         async with self._read_lock:
             deadline = None if timeout is None else time.monotonic() + timeout
             while True:
@@ -127,6 +141,7 @@ class AsyncSocketClient:
 
     async def __aiter__(self) -> AsyncIterator[Any]:
         """Yield server messages until the connection closes; raises the failure if it ended abnormally."""
+        self._read_started = True
         while True:
             async with self._read_lock:
                 outcome = self._state.iter_outcome(await self._next())
@@ -142,19 +157,45 @@ class AsyncSocketClient:
         """
         self._listening = True
         self._listener_done.clear()
+        self._read_started = True
         try:
             async with self._read_lock:
-                if self._state.opened is not None:
-                    await _emit(self._callbacks, EventType.OPEN, self._state.opened)
-                while True:
-                    event = await self._next()
-                    if event.kind is None:
-                        continue
-                    await _emit(self._callbacks, event.kind, event.payload)
-                    if event.kind is EventType.CLOSE:
-                        return
+                await self._emit_until_close(None)
         finally:
             self._listener_done.set()
+
+    async def _emit_until_close(self, deadline: float | None) -> bool:
+        """Emit OPEN (if already read) and every event to the callbacks, up to CLOSE.
+
+        Hold ``_read_lock``. Waits for events until monotonic ``deadline`` (None: forever);
+        returns False if it passed before CLOSE.
+        """
+        if self._state.opened is not None:
+            await _emit(self._callbacks, EventType.OPEN, self._state.opened)
+        while True:
+            try:
+                if deadline is None:
+                    event = await self._next()
+                else:
+                    event = await asyncio.wait_for(self._next(), max(0.0, deadline - time.monotonic()))
+            except TimeoutError:
+                return False
+            if event.kind is None:
+                continue
+            await _emit(self._callbacks, event.kind, event.payload)
+            if event.kind is EventType.CLOSE:
+                return True
+
+    async def _deliver_unread(self, deadline: float) -> None:
+        """Run the callbacks for every event when the socket was never read (see the module docstring)."""
+        if self._read_started or not self._callbacks:
+            return
+        async with self._read_lock:
+            if self._read_started:
+                return
+            self._read_started = True
+            if not await self._emit_until_close(deadline):
+                log.warning("no CLOSE event before the finish deadline; callbacks got the events so far")
 
     async def finish(self, timeout: float | None = None) -> Any:
         """Finish gracefully within ``timeout`` seconds, without blocking the loop (see ``finish``)."""
@@ -174,11 +215,15 @@ class AsyncSocketClient:
         await self.leave(exc)
 
     async def leave(self, exc: BaseException | None) -> None:
-        """End the connection as leaving ``async with`` does (graceful unless cancelled/interrupted)."""
+        """End the connection as leaving ``async with`` does (graceful unless cancelled/interrupted).
+
+        After a graceful finish, a socket never read runs its callbacks (see the module docstring).
+        """
         deadline = time.monotonic() + self._finish_timeout
         timed_out: FinishTimeout | None = None
+        graceful = exc is None or isinstance(exc, Exception)
         try:
-            if exc is None or isinstance(exc, Exception):
+            if graceful:
                 try:
                     await self.finish(self._finish_timeout)
                 except FinishTimeout as error:
@@ -192,6 +237,8 @@ class AsyncSocketClient:
                         log.warning("start_listening() did not reach CLOSE before the finish deadline")
         finally:
             await asyncio.to_thread(self._connection.close)
+        if graceful:
+            await self._deliver_unread(max(deadline, time.monotonic() + UNREAD_GRACE_SECONDS))
         if timed_out is not None and exc is None:
             raise timed_out
 
@@ -214,10 +261,29 @@ class AsyncSpeakV1SocketClient(AsyncSpeakV1SendMethods, AsyncSocketClient):
     api_name = "speak.v1"
 
 
-class AsyncAgentV1SocketClient(AsyncAgentV1SendMethods, AsyncSocketClient):
-    """An async Agent V1 (voice agent) socket; agent audio arrives as ``bytes`` messages."""
+class AsyncAgentV1SocketClient(TracksAgentReplies, AsyncAgentV1SendMethods, AsyncSocketClient):
+    """An async Agent V1 (voice agent) socket; agent audio arrives as ``bytes`` messages.
+
+    Its graceful finish first waits (off the loop) until every request sent so far was answered,
+    as the sync :class:`~actors.client.sockets.AgentV1SocketClient` does, then closes.
+    """
 
     api_name = "agent.v1"
+
+    def __init__(self, connection: Any, events: asyncio.Queue[Any], finish_timeout: float) -> None:
+        super().__init__(connection, events, finish_timeout)
+        self._track_replies()
+
+    async def finish(self, timeout: float | None = None) -> Any:
+        """Wait for the replies still owed, then close, within ``timeout`` s, without blocking the
+        loop; ``FinishTimeout`` names the requests unanswered (see the sync ``finish``)."""
+        limit = self._finish_timeout if timeout is None else timeout
+        started = time.monotonic()
+        if not await asyncio.to_thread(self._replies.wait, limit):
+            error = self._replies_timeout(limit)
+            await asyncio.to_thread(self._connection.close)
+            raise error
+        return await asyncio.to_thread(self._connection.finish, timeout=close_budget(limit, started))
 
 
 ASYNC_SOCKET_CLASSES: dict[str, type[AsyncSocketClient]] = {

@@ -216,13 +216,23 @@ class TableSender:
     """Base of the generated send-method mixins (:mod:`actors.client.send_methods`).
 
     A generated method names its table row; these helpers look the row up and hand the
-    message to the socket's connection. The socket class provides ``_connection``.
+    message to the socket's connection. The socket class provides ``_connection``. Every text
+    frame a socket sends goes through ``_deliver_message`` / ``_deliver_text``, which a socket
+    may extend (Agent sockets record the requests that await a reply there).
     """
 
     _connection: Any
 
     def _send_table_message(self, name: str, message: Any) -> None:
-        self._connection.send(build_message(spec_named(name), message))
+        self._deliver_message(build_message(spec_named(name), message))
+
+    def _deliver_message(self, message: Any) -> None:
+        """Send one protocol message (encoded by the connection)."""
+        self._connection.send(message)
+
+    def _deliver_text(self, frame: str) -> None:
+        """Send one already-encoded JSON text frame."""
+        self._connection.send_text(frame)
 
     def _send_table_audio(self, name: str, message: Any) -> None:
         self._connection.send_audio(audio_bytes(spec_named(name), message))

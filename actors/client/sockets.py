@@ -3,9 +3,18 @@
 A socket wraps one :class:`actors.runtime.Connection` whose events flow into a queue subscribed
 at connect time, so nothing is lost before ``start_listening()`` or ``recv()``. The typed send
 methods are generated from :mod:`actors.client.send_table` into
-:mod:`actors.client.send_methods`. Leaving the ``with`` block finishes gracefully: the runtime's
-``finish`` (Listen: CloseStream and wait for the finals and Metadata; Speak: Close; Agent:
-close), then waits for a ``start_listening()`` running elsewhere to deliver CLOSE.
+:mod:`actors.client.send_methods`.
+
+Leaving the ``with`` block finishes gracefully: the runtime's ``finish`` (Listen: CloseStream
+and wait for the finals and Metadata; Speak: Flush + Close, so the audio of every text sent
+arrives; Agent: wait until every request that gets a reply was answered -- see
+:mod:`actors.client.agent_replies` -- then close), then waits for a ``start_listening()``
+running elsewhere to deliver CLOSE.
+
+No thread of your own is needed for callbacks: when callbacks were registered with ``on`` but
+the socket was never read (no ``start_listening()``, ``recv()`` or iteration), leaving the
+block delivers every event to them on the thread leaving it -- OPEN, each MESSAGE, ERROR, CLOSE,
+once each -- after the graceful finish (so callbacks can no longer send).
 """
 
 from __future__ import annotations
@@ -18,13 +27,14 @@ from collections.abc import Callable, Iterator, Mapping
 from types import TracebackType
 from typing import Any, ClassVar, Self
 
+from actors.client.agent_replies import TracksAgentReplies, close_budget
 from actors.client.send_methods import (
     AgentV1SendMethods,
     ListenV1SendMethods,
     ListenV2SendMethods,
     SpeakV1SendMethods,
 )
-from actors.client.send_table import raw_text
+from actors.client.send_table import TableSender, raw_text
 from actors.client.socket_events import SKIP, SocketEvent, SocketState
 from actors.core.events import EventType
 from actors.errors import FinishTimeout, OptionsError, ReceiveTimeout
@@ -32,6 +42,8 @@ from actors.errors import FinishTimeout, OptionsError, ReceiveTimeout
 log = logging.getLogger("actors.client")
 
 Callback = Callable[[Any], Any]
+#: How long leaving a block waits for a CLOSE still on its way when the finish used its deadline.
+UNREAD_GRACE_SECONDS = 1.0
 
 
 class CallbackRegistry:
@@ -53,6 +65,11 @@ class CallbackRegistry:
         with self._lock:
             self._callbacks[kind] = (*self._callbacks.get(kind, ()), callback)
 
+    def __bool__(self) -> bool:
+        """True when at least one callback is registered."""
+        with self._lock:
+            return any(self._callbacks.values())
+
     def get(self, kind: EventType) -> tuple[Callback, ...]:
         """The callbacks registered for ``kind`` (a snapshot)."""
         return self._callbacks.get(kind, ())
@@ -73,12 +90,13 @@ class CallbackRegistry:
         self.emit(EventType.ERROR, exc)
 
 
-class SocketClient:
+class SocketClient(TableSender):
     """One live connection: ``on``, ``start_listening``, ``recv``, iteration, send methods.
 
     Made by ``client.<api>.connect(...)``; usable as a context manager (leaving it finishes
-    gracefully, see the module docstring). Thread-safe for sending from any thread while one
-    thread reads (``start_listening``, ``recv`` or iteration).
+    gracefully and, if the socket was never read, runs the callbacks; see the module
+    docstring). Thread-safe for sending from any thread while one thread reads
+    (``start_listening``, ``recv`` or iteration).
     """
 
     api_name: ClassVar[str] = ""
@@ -92,6 +110,8 @@ class SocketClient:
         self._read_lock = threading.Lock()
         self._listener: threading.Thread | None = None
         self._listener_done = threading.Event()
+        # Set by the first read of any kind; leaving the block runs callbacks only while unset.
+        self._read_started = False
 
     def __repr__(self) -> str:
         state = "closed" if self._state.closed is not None else "open"
@@ -112,7 +132,11 @@ class SocketClient:
     # -- events ---------------------------------------------------------------------------------
 
     def on(self, event_name: EventType | str, callback: Callback) -> None:
-        """Call ``callback(payload)`` for every ``event_name`` event ``start_listening()`` emits."""
+        """Call ``callback(payload)`` for every ``event_name`` event.
+
+        Callbacks run in ``start_listening()``; if the socket is never read, they run when the
+        ``with`` block ends (after the graceful finish, on the thread leaving it).
+        """
         self._callbacks.add(event_name, callback)
 
     # -- sending (the typed send methods come from actors.client.send_methods) ----------------
@@ -123,7 +147,7 @@ class SocketClient:
         For message types this version does not model. The SDK has it on Agent sockets only;
         here every socket has it. Ordered with the other sends.
         """
-        self._connection.send_text(raw_text(message))
+        self._deliver_text(raw_text(message))
 
     def _next(self, timeout: float | None) -> SocketEvent:
         """The next event; raises ``queue.Empty`` when ``timeout`` seconds pass without one."""
@@ -140,6 +164,7 @@ class SocketClient:
         ``ConnectionClosedError(code, reason)``.
         """
         deadline = None if timeout is None else time.monotonic() + timeout
+        self._read_started = True
         with self._read_lock:
             while True:
                 remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
@@ -153,6 +178,7 @@ class SocketClient:
 
     def __iter__(self) -> Iterator[Any]:
         """Yield server messages until the connection closes; raises the failure if it ended abnormally."""
+        self._read_started = True
         while True:
             with self._read_lock:
                 outcome = self._state.iter_outcome(self._next(None))
@@ -165,23 +191,50 @@ class SocketClient:
         """Emit OPEN, then MESSAGE per server message, ERROR per problem, and CLOSE; return at close.
 
         A callback that raises is reported as ERROR and listening goes on. CLOSE's payload carries
-        ``code`` and ``reason``. Runs on the calling thread (use a thread if you need one).
+        ``code`` and ``reason``. Runs on the calling thread (use a thread if you need one; or
+        do not call it at all and the callbacks run when the ``with`` block ends).
         """
         self._listener = threading.current_thread()
         self._listener_done.clear()
+        self._read_started = True
         try:
             with self._read_lock:
-                if self._state.opened is not None:
-                    self._callbacks.emit(EventType.OPEN, self._state.opened)
-                while True:
-                    event = self._next(None)
-                    if event.kind is None:
-                        continue
-                    self._callbacks.emit(event.kind, event.payload)
-                    if event.kind is EventType.CLOSE:
-                        return
+                self._emit_until_close(None)
         finally:
             self._listener_done.set()
+
+    def _emit_until_close(self, deadline: float | None) -> bool:
+        """Emit OPEN (if already read) and every event to the callbacks, up to CLOSE.
+
+        Hold ``_read_lock``. Waits for events until monotonic ``deadline`` (None: forever);
+        returns False if it passed before CLOSE.
+        """
+        if self._state.opened is not None:
+            self._callbacks.emit(EventType.OPEN, self._state.opened)
+        while True:
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            try:
+                event = self._next(remaining)
+            except queue.Empty:
+                return False
+            if event.kind is None:
+                continue
+            self._callbacks.emit(event.kind, event.payload)
+            if event.kind is EventType.CLOSE:
+                return True
+
+    def _deliver_unread(self, deadline: float) -> None:
+        """Run the callbacks for every event when the socket was never read (see the module docstring)."""
+        if self._read_started or not self._callbacks:
+            return
+        with self._read_lock:
+            if self._read_started:
+                return
+            self._read_started = True
+            # The connection is closed, so every event is already queued; the deadline only
+            # guards against a CLOSE that never came.
+            if not self._emit_until_close(deadline):
+                log.warning("no CLOSE event before the finish deadline; callbacks got the events so far")
 
     # -- ending ---------------------------------------------------------------------------------
 
@@ -207,13 +260,15 @@ class SocketClient:
     def leave(self, exc: BaseException | None) -> None:
         """End the connection as leaving a ``with`` block does.
 
-        Gracefully for a normal exit or an ``Exception`` in the block; at once for
-        ``KeyboardInterrupt`` and the like. Raises ``FinishTimeout`` only after a clean block.
+        Gracefully for a normal exit or an ``Exception`` in the block, then runs the callbacks
+        of a socket never read; at once (no callbacks) for ``KeyboardInterrupt`` and the like.
+        Raises ``FinishTimeout`` only after a clean block.
         """
         deadline = time.monotonic() + self._finish_timeout
         timed_out: FinishTimeout | None = None
+        graceful = exc is None or isinstance(exc, Exception)
         try:
-            if exc is None or isinstance(exc, Exception):
+            if graceful:
                 try:
                     self.finish(self._finish_timeout)
                 except FinishTimeout as error:
@@ -223,6 +278,8 @@ class SocketClient:
                 self._listener_done.wait(max(0.0, deadline - time.monotonic()))
         finally:
             self._connection.close()
+        if graceful:
+            self._deliver_unread(max(deadline, time.monotonic() + UNREAD_GRACE_SECONDS))
         if timed_out is not None and exc is None:
             raise timed_out
 
@@ -245,10 +302,34 @@ class SpeakV1SocketClient(SpeakV1SendMethods, SocketClient):
     api_name = "speak.v1"
 
 
-class AgentV1SocketClient(AgentV1SendMethods, SocketClient):
-    """An Agent V1 (voice agent) socket; agent audio arrives as ``bytes`` messages."""
+class AgentV1SocketClient(TracksAgentReplies, AgentV1SendMethods, SocketClient):
+    """An Agent V1 (voice agent) socket; agent audio arrives as ``bytes`` messages.
+
+    Its graceful finish first waits until every request sent so far was answered (Settings ->
+    SettingsApplied, Update* -> *Updated, injections and function answers -> the reply's
+    AgentAudioDone, ...; see :mod:`actors.client.agent_replies`), then closes.
+    """
 
     api_name = "agent.v1"
+
+    def __init__(self, connection: Any, events: queue.Queue[Any], finish_timeout: float) -> None:
+        super().__init__(connection, events, finish_timeout)
+        self._track_replies()
+
+    def finish(self, timeout: float | None = None) -> Any:
+        """Wait for the replies still owed, then close, all within ``timeout`` s (default: the
+        client's ``finish_timeout``; the close gets at least ``MIN_CLOSE_SECONDS``).
+
+        Raises ``FinishTimeout`` naming the requests still unanswered (after closing the
+        connection) when the agent did not answer in time.
+        """
+        limit = self._finish_timeout if timeout is None else timeout
+        started = time.monotonic()
+        if not self._replies.wait(limit):
+            error = self._replies_timeout(limit)
+            self._connection.close()
+            raise error
+        return self._connection.finish(timeout=close_budget(limit, started))
 
 
 SOCKET_CLASSES: dict[str, type[SocketClient]] = {
