@@ -1,7 +1,9 @@
 """Print the word error rate of the real STT engine (pocketsphinx) on speech from the real TTS
-engine (espeak-ng, voice en-us+klatt4), streamed in 40 ms chunks through one warm recognizer.
+engine (espeak-ng, voice en-us+klatt4), streamed in 40 ms chunks through one recognizer (one
+stream; with --stream-per-sentence a new stream per sentence). Every stream starts from the
+learned cepstral mean (actors.server.engines.cmninit), so the result is the same on every run.
 
-Usage: .venv/bin/python scripts/wer.py [--rate 16000] [--chunk-ms 40]
+Usage: .venv/bin/python scripts/wer.py [--rate 16000] [--chunk-ms 40] [--stream-per-sentence]
 """
 
 from __future__ import annotations
@@ -47,6 +49,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=int, default=16000, help="sample rate of the audio (Hz)")
     parser.add_argument("--chunk-ms", type=int, default=40, help="audio per feed() call (ms)")
+    parser.add_argument(
+        "--stream-per-sentence", action="store_true", help="a new recognizer (stream) for each sentence"
+    )
     args = parser.parse_args()
     engine = get_engine("real")
     synthesizer = engine.synthesizer()
@@ -63,6 +68,9 @@ def main() -> None:
                 recognizer.feed(audio[offset : offset + chunk])
             audio_seconds += len(audio) / 2 / args.rate
             heard = " ".join(word.text for word in recognizer.commit())
+            if args.stream_per_sentence:
+                recognizer.close()
+                recognizer = engine.recognizer(args.rate)
             reference, hypothesis = normalize(sentence), normalize(heard)
             distance = edit_distance(reference, hypothesis)
             errors += distance

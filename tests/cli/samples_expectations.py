@@ -1,7 +1,9 @@
 """What the shipped sample calls must yield: per call, words the real offline engines reliably find.
 
 pocketsphinx on espeak speech is far from exact (ENGINES.md: 22-67% WER), so tests assert only on
-keywords that survived every measured run, not on whole transcripts.
+keywords, not on whole transcripts. Since every pocketsphinx stream starts from the same learned
+cepstral mean (``actors.server.engines.cmninit``), a call's transcript no longer depends on which
+worker decoded what before: it is identical on every run and at any concurrency.
 """
 
 from __future__ import annotations
@@ -11,11 +13,34 @@ from collections.abc import Sequence
 
 SAMPLES = ("call-1-order", "call-2-appointment", "call-3-shipping")
 
-#: Found in every measured run (concurrency 1, 2 and 3; runs differ because decoders are pooled).
+#: Every correctly recognized content word; identical in 5 runs at concurrency 1, 2 and 3.
 EXPECTED_KEYWORDS: dict[str, tuple[str, ...]] = {
-    "call-1-order": ("want", "check", "order", "number", "five", "today"),
-    "call-2-appointment": ("clinic", "appointment", "thursday", "opening", "seven"),
-    "call-3-shipping": ("department", "arrive", "monday", "york"),
+    "call-1-order": (
+        "how",
+        "can",
+        "today",
+        "want",
+        "check",
+        "my",
+        "order",
+        "what",
+        "number",
+        "five",
+        "one",
+        "two",
+    ),
+    "call-2-appointment": (
+        "clinic",
+        "would",
+        "like",
+        "appointment",
+        "thursday",
+        "have",
+        "opening",
+        "seven",
+        "o'clock",
+    ),
+    "call-3-shipping": ("department", "need", "package", "new", "york", "will", "arrive", "monday"),
 }
 
 
