@@ -11,6 +11,7 @@ secret (API keys and tokens are never formatted into messages or reprs)::
     │   └── HandshakeError      the server refused the WebSocket upgrade (status, dg-error, request id)
     ├── ConnectionClosedError   the connection ended abnormally (close code and reason)
     ├── BackpressureError       outgoing audio exceeded its bound under the "fail" policy
+    │   └── SubscriberOverflow  an offloaded subscriber's event queue overflowed (events lost)
     ├── FinishTimeout           a graceful finish did not complete before its deadline
     ├── ReceiveTimeout          recv(timeout=...) got no message in time (also a TimeoutError)
     ├── StreamFailed            a supervised stream gave up (restart budget spent or fatal failure)
@@ -128,6 +129,25 @@ class ConnectionClosedError(ActorsError):
 
 class BackpressureError(ActorsError):
     """Outgoing audio exceeded the stream's buffer bound and the policy is to fail."""
+
+
+class SubscriberOverflow(BackpressureError):
+    """An offloaded subscriber (``actors.runtime.Offload``) fell ``max_pending`` events behind.
+
+    ``subscriber`` is its repr, ``policy`` its ``on_full`` policy, ``dropped`` how many events it
+    has lost so far and ``pending`` how many are still queued for it.
+    """
+
+    def __init__(self, subscriber: str, policy: str, dropped: int, pending: int) -> None:
+        action = "it was unsubscribed" if policy == "fail" else f"{dropped} event(s) lost so far"
+        super().__init__(
+            f"subscriber {subscriber} fell {pending} events behind (on_full={policy!r}); {action}. "
+            "Make the callback faster, raise max_pending, or pick another on_full policy"
+        )
+        self.subscriber = subscriber
+        self.policy = policy
+        self.dropped = dropped
+        self.pending = pending
 
 
 class FinishTimeout(ActorsError):

@@ -106,7 +106,8 @@ class Backpressure:
 class SubscriberError:
     """A callable subscriber raised; it stays subscribed and the reader keeps going.
 
-    ``subscriber`` is the repr of the failing subscriber and ``error`` the exception it raised.
+    ``subscriber`` is the repr of the failing subscriber and ``error`` the exception it raised,
+    or :class:`~actors.errors.SubscriberOverflow` when an ``Offload`` subscriber lost events.
     """
 
     subscriber: str
