@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from actors.client.send_table import SEND_TABLE, SendSpec, message_is_optional  # noqa: E402
+from actors.client.send_table import SEND_TABLE, SendSpec, class_stem, message_is_optional  # noqa: E402
 
 TARGET = ROOT / "actors" / "client" / "send_methods.py"
 
@@ -49,12 +49,6 @@ API_TITLES = {
     "speak.v1": "Speak V1 (streaming TTS)",
     "agent.v1": "Agent V1 (voice agent)",
 }
-
-
-def class_stem(api_name: str) -> str:
-    """``listen.v1`` -> ``ListenV1``."""
-    family, version = api_name.split(".")
-    return f"{family.capitalize()}{version.upper()}"
 
 
 def mixin_name(api_name: str, *, is_async: bool) -> str:

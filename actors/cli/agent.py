@@ -13,19 +13,17 @@ import argparse
 import queue
 import sys
 import threading
-import wave
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from actors.cli.audiofile import AudioFile, read_audio
+from actors.cli.audiofile import AudioFile, read_audio, write_wav
 from actors.cli.eventwait import EventReader, is_type
 from actors.cli.pacing import Pacer
-from actors.cli.target import Target, add_target_arguments, open_target
+from actors.cli.target import Target, add_target_arguments, run_on_target
 from actors.errors import ActorsError, AudioFileError, FinishTimeout, OptionsError
 from actors.protocol.apis import AGENT_V1
-from actors.protocol.auth import Auth
-from actors.runtime import Connection, ConnectionConfig, events
+from actors.runtime import Connection, events
 
 DEFAULT_LINES = ("Hello, can you hear me?", "What can you help me with today?")
 SAMPLE_RATE = 16000
@@ -69,23 +67,11 @@ def run(args: argparse.Namespace) -> int:
         return 2
     input_rate = speech[0].sample_rate if speech else SAMPLE_RATE
     settings = settings_dict(args.prompt, args.think_model, args.voice, args.greeting, input_rate)
-    try:
-        with open_target(args) as target:
-            print(target.describe(), file=sys.stderr)
-            audio = converse(target, settings, lines, args.timeout, speech)
-    except ActorsError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except OSError as exc:
-        print(f"error: cannot reach the server: {exc}", file=sys.stderr)
+    audio = run_on_target(args, lambda target: converse(target, settings, lines, args.timeout, speech))
+    if audio is None:
         return 1
     if args.audio_out:
-        args.audio_out.parent.mkdir(parents=True, exist_ok=True)
-        with wave.open(str(args.audio_out), "wb") as out:
-            out.setnchannels(1)
-            out.setsampwidth(2)
-            out.setframerate(SAMPLE_RATE)
-            out.writeframes(audio)
+        write_wav(args.audio_out, audio, SAMPLE_RATE)
         print(
             f"wrote {args.audio_out} ({len(audio) / (2 * SAMPLE_RATE):.1f} s of agent speech)",
             file=sys.stderr,
@@ -165,10 +151,7 @@ def converse(
             print(f"warning: {getattr(event, 'description', event)}", file=sys.stderr)
 
     inbox: queue.Queue[Any] = queue.Queue()
-    config = ConnectionConfig(
-        api=AGENT_V1, base_url=target.base_url(AGENT_V1.host), auth=Auth.token(target.api_key)
-    )
-    conn = Connection.open(config, subscribers=[inbox])
+    conn = Connection.open(target.connection_config(AGENT_V1), subscribers=[inbox])
     try:
         reader = EventReader(inbox, observe)
         reader.until(is_type("Welcome"), timeout, "Welcome")

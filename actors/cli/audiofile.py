@@ -8,6 +8,7 @@ variant gets an error naming what was found and how to convert it.
 from __future__ import annotations
 
 import struct
+import wave
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -157,3 +158,16 @@ def _guess_kind(data: bytes) -> str:
     if data[4:8] == b"ftyp":
         return "MP4/M4A"
     return "unrecognised data"
+
+
+def write_wav(path: Path, pcm: bytes, sample_rate: int) -> None:
+    """Write mono linear16 ``pcm`` as a WAV file at ``path``, creating its folder if needed.
+
+    Raises ``OSError`` when the file cannot be written.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(sample_rate)
+        out.writeframes(pcm)

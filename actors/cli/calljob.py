@@ -26,7 +26,6 @@ from actors.cli.summary import CallOutcome
 from actors.cli.target import Target
 from actors.errors import ActorsError, ConnectionClosedError, OptionsError, StreamFailed
 from actors.protocol.apis import LISTEN_V1
-from actors.protocol.auth import Auth
 from actors.protocol.base import Message, UnknownMessage
 from actors.runtime import ConnectionConfig, events
 from actors.runtime.policy import RestartPolicy
@@ -98,12 +97,8 @@ class CallJob:
         options_type = LISTEN_V1.options_type
         assert options_type is not None
         options = options_type.from_query(listen_query(self.settings.query, self.audio, self.multichannel))
-        return ConnectionConfig(
-            api=LISTEN_V1,
-            base_url=self.target.base_url(LISTEN_V1.host),
-            options=options,
-            auth=Auth.token(self.target.api_key),
-            connect_timeout=self.settings.connect_timeout,
+        return self.target.connection_config(
+            LISTEN_V1, options=options, connect_timeout=self.settings.connect_timeout
         )
 
     def on_event(self, event: Any) -> None:

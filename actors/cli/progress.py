@@ -9,7 +9,7 @@ logs stay readable.
 from __future__ import annotations
 
 import threading
-from typing import Protocol, TextIO
+from typing import TextIO
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
@@ -17,8 +17,11 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 PROGRESS_MODES = ("auto", "live", "plain", "off")
 
 
-class ProgressView(Protocol):
-    """What the transcribe command reports while calls run. Every method is thread-safe."""
+class ProgressView:
+    """What the transcribe command reports while calls run. Every method is thread-safe.
+
+    The base view reports nothing; each view overrides what it shows.
+    """
 
     def start_call(self, name: str, audio_seconds: float) -> None:
         """A call began streaming."""
@@ -35,7 +38,7 @@ class ProgressView(Protocol):
         """Stop the display (joins its refresh thread, if any). Idempotent."""
 
 
-class PlainProgress:
+class PlainProgress(ProgressView):
     """One line per state change, for logs and pipes."""
 
     def __init__(self, stream: TextIO) -> None:
@@ -62,29 +65,12 @@ class PlainProgress:
         """Print the outcome."""
         self._print(f"{name}: FAILED: {error}" if error else f"{name}: done, {summary}")
 
-    def close(self) -> None:
-        """Nothing to stop."""
+
+class SilentProgress(ProgressView):
+    """Reports nothing (``--progress off``): every method is the base view's no-op."""
 
 
-class SilentProgress:
-    """Reports nothing (``--progress off``)."""
-
-    def start_call(self, name: str, audio_seconds: float) -> None:
-        """Ignore."""
-
-    def update_call(
-        self, name: str, *, sent: float | None = None, heard: str | None = None, state: str | None = None
-    ) -> None:
-        """Ignore."""
-
-    def end_call(self, name: str, summary: str, error: str | None = None) -> None:
-        """Ignore."""
-
-    def close(self) -> None:
-        """Ignore."""
-
-
-class LiveProgress:
+class LiveProgress(ProgressView):
     """A rich live display: a line per active call and an overall bar; finished calls scroll above."""
 
     def __init__(self, console: Console, total_calls: int, total_audio: float) -> None:

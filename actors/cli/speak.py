@@ -12,16 +12,15 @@ import argparse
 import queue
 import re
 import sys
-import wave
 from pathlib import Path
 from typing import Any
 
+from actors.cli.audiofile import write_wav
 from actors.cli.eventwait import EventReader, is_type
-from actors.cli.target import Target, add_target_arguments, open_target
-from actors.errors import ActorsError, OptionsError
+from actors.cli.target import Target, add_target_arguments, run_on_target
+from actors.errors import OptionsError
 from actors.protocol.apis import SPEAK_V1
-from actors.protocol.auth import Auth
-from actors.runtime import Connection, ConnectionConfig, events
+from actors.runtime import Connection, events
 
 MAX_CHARS = 2000  # per Speak message, PROTOCOL.md 3.2
 
@@ -63,15 +62,8 @@ def run(args: argparse.Namespace) -> int:
     except OptionsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    try:
-        with open_target(args) as target:
-            print(target.describe(), file=sys.stderr)
-            audio = synthesize(target, options, text, args.timeout)
-    except ActorsError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except OSError as exc:
-        print(f"error: cannot reach the server: {exc}", file=sys.stderr)
+    audio = run_on_target(args, lambda target: synthesize(target, options, text, args.timeout))
+    if audio is None:
         return 1
     try:
         write_audio(args.out, audio, args.sample_rate, args.encoding)
@@ -112,13 +104,7 @@ def synthesize(target: Target, options: Any, text: str, timeout: float) -> bytes
             audio.extend(event.data)
 
     inbox: queue.Queue[Any] = queue.Queue()
-    config = ConnectionConfig(
-        api=SPEAK_V1,
-        base_url=target.base_url(SPEAK_V1.host),
-        options=options,
-        auth=Auth.token(target.api_key),
-    )
-    conn = Connection.open(config, subscribers=[inbox])
+    conn = Connection.open(target.connection_config(SPEAK_V1, options=options), subscribers=[inbox])
     try:
         reader = EventReader(inbox, collect)
         for piece in split_text(text):
@@ -132,12 +118,8 @@ def synthesize(target: Target, options: Any, text: str, timeout: float) -> bytes
 
 def write_audio(path: Path, audio: bytes, sample_rate: int, encoding: str) -> None:
     """Write linear16 audio as a mono WAV when ``path`` ends in .wav, else the raw bytes."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix.lower() != ".wav":
-        path.write_bytes(audio)
+    if path.suffix.lower() == ".wav":
+        write_wav(path, audio, sample_rate)
         return
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(sample_rate)
-        out.writeframes(audio)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(audio)

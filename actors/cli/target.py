@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Iterator, Mapping
+import sys
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 import attrs
 
-from actors.errors import OptionsError
+from actors.errors import ActorsError, OptionsError
+from actors.protocol.auth import Auth
+from actors.runtime import ConnectionConfig
 
 DEEPGRAM_URL = "wss://api.deepgram.com"
 DEEPGRAM_AGENT_URL = "wss://agent.deepgram.com"
@@ -36,6 +39,13 @@ class Target:
     def base_url(self, host: str) -> str:
         """The base URL for an `ApiSpec.host` ("production" or "agent")."""
         return self.agent_url if host == "agent" else self.url
+
+    def connection_config(self, api: Any, **config: Any) -> ConnectionConfig:
+        """The ``ConnectionConfig`` for ``api`` (an ``ApiSpec``) on this target, authenticated with
+        its key; ``config`` adds the other ``ConnectionConfig`` fields (``options``, ...)."""
+        return ConnectionConfig(
+            api=api, base_url=self.base_url(api.host), auth=Auth.token(self.api_key), **config
+        )
 
     def describe(self) -> str:
         """A line for the user saying where audio goes (never the key)."""
@@ -102,3 +112,23 @@ def open_target(args: argparse.Namespace, environ: Mapping[str, str] | None = No
         yield Target("embedded", server.url, server.url, LOCAL_KEY)
     finally:
         server.stop()
+
+
+T = TypeVar("T")
+
+
+def run_on_target(args: argparse.Namespace, work: Callable[[Target], T]) -> T | None:
+    """Open the command's target, say where it goes (on stderr) and return ``work(target)``.
+
+    Returns None after printing ``error: ...`` on stderr when the work failed with an
+    ``ActorsError`` or the server could not be reached (``OSError``); the command then exits 1.
+    """
+    try:
+        with open_target(args) as target:
+            print(target.describe(), file=sys.stderr)
+            return work(target)
+    except ActorsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+    except OSError as exc:
+        print(f"error: cannot reach the server: {exc}", file=sys.stderr)
+    return None

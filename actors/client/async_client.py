@@ -21,15 +21,13 @@ from actors.client.async_sockets import (
     LoopBridge,
 )
 from actors.client.client import (
-    DEFAULT_FINISH_TIMEOUT,
     AgentNamespace,
+    ClientBase,
     ClientSettings,
     ListenNamespace,
     SpeakNamespace,
     build_config,
-    resolve_settings,
 )
-from actors.environment import DeepgramClientEnvironment
 
 A = TypeVar("A", bound=AsyncSocketClient)
 
@@ -114,58 +112,21 @@ class AsyncApiVersionClient(Generic[A]):
         return AsyncConnect(self._settings, self._socket_class, params, authorization, request_options)
 
 
-class AsyncDeepgramClient:
+class AsyncDeepgramClient(ClientBase):
     """The async client, shaped as Deepgram's SDK ``AsyncDeepgramClient``; same arguments as
     :class:`actors.client.client.DeepgramClient`, including the keepalive default (as the SDK:
     no automatic ``KeepAlive`` on Listen V1 / Agent; ``keepalive=True`` turns it on).
     """
 
-    def __init__(
-        self,
-        *,
-        api_key: str | None = None,
-        access_token: str | None = None,
-        environment: DeepgramClientEnvironment | None = None,
-        headers: Mapping[str, str] | None = None,
-        session_id: str | None = None,
-        timeout: float | None = None,
-        keepalive: bool | None = None,
-        keepalive_interval: float | None = None,
-        finish_timeout: float = DEFAULT_FINISH_TIMEOUT,
-        **sdk_kwargs: Any,
-    ) -> None:
-        self._settings = resolve_settings(
-            api_key=api_key,
-            access_token=access_token,
-            environment=environment,
-            headers=headers,
-            session_id=session_id,
-            timeout=timeout,
-            keepalive=keepalive,
-            keepalive_interval=keepalive_interval,
-            finish_timeout=finish_timeout,
-            sdk_kwargs=sdk_kwargs,
-        )
-        settings = self._settings
+    _repr_name = "AsyncDeepgramClient"
+
+    def _bind_apis(self, settings: ClientSettings) -> None:
         self.listen = ListenNamespace(
             AsyncApiVersionClient(settings, AsyncListenV1SocketClient),
             AsyncApiVersionClient(settings, AsyncListenV2SocketClient),
         )
         self.speak = SpeakNamespace(AsyncApiVersionClient(settings, AsyncSpeakV1SocketClient))
         self.agent = AgentNamespace(AsyncApiVersionClient(settings, AsyncAgentV1SocketClient))
-
-    @property
-    def session_id(self) -> str:
-        """The ``x-deepgram-session-id`` sent with every connection of this client (as the SDK's)."""
-        return self._settings.session_id
-
-    def __repr__(self) -> str:
-        where = (
-            "embedded local server"
-            if self._settings.environment is None
-            else repr(self._settings.environment)
-        )
-        return f"AsyncDeepgramClient({where}, auth={self._settings.auth!r})"
 
 
 __all__ = ["AsyncApiVersionClient", "AsyncConnect", "AsyncDeepgramClient", "open_async_socket"]

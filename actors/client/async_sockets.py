@@ -19,7 +19,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Mapping
 from types import TracebackType
-from typing import Any, ClassVar, Self
+from typing import Any, Self
 
 from actors.client.agent_replies import TracksAgentReplies, close_budget
 from actors.client.send_methods import (
@@ -28,9 +28,9 @@ from actors.client.send_methods import (
     AsyncListenV2SendMethods,
     AsyncSpeakV1SendMethods,
 )
-from actors.client.send_table import TableSender, raw_text
-from actors.client.socket_events import SKIP, SocketEvent, SocketState
-from actors.client.sockets import UNREAD_GRACE_SECONDS, Callback, CallbackRegistry
+from actors.client.send_table import raw_text
+from actors.client.socket_events import SKIP, SocketEvent
+from actors.client.sockets import UNREAD_GRACE_SECONDS, Callback, CallbackRegistry, SocketBase
 from actors.core.events import EventType
 from actors.errors import FinishTimeout, ReceiveTimeout
 
@@ -64,45 +64,22 @@ async def _emit(callbacks: CallbackRegistry, kind: EventType, payload: Any) -> N
             if inspect.isawaitable(result):
                 await result
         except Exception as exc:
-            if kind is EventType.ERROR or not callbacks.get(EventType.ERROR):
-                log.error("%s callback %r raised; listening continues", kind.value, callback, exc_info=exc)
-            else:
+            if callbacks.log_unless_forwarded(kind, callback, exc):
                 await _emit(callbacks, EventType.ERROR, exc)
 
 
-class AsyncSocketClient(TableSender):
+class AsyncSocketClient(SocketBase):
     """One live connection for asyncio code: ``on``, ``await start_listening()``, ``await recv()``,
     ``async for``, and awaitable send methods. ``async with`` finishes gracefully on exit and, if
     the socket was never read, then runs the callbacks (see the module docstring).
     """
 
-    api_name: ClassVar[str] = ""
-
     def __init__(self, connection: Any, events: asyncio.Queue[Any], finish_timeout: float) -> None:
-        self._connection = connection
+        super().__init__(connection, finish_timeout)
         self._events = events
-        self._finish_timeout = finish_timeout
-        self._callbacks = CallbackRegistry()
-        self._state = SocketState()
         self._read_lock = asyncio.Lock()
         self._listening = False
         self._listener_done = asyncio.Event()
-        # Set by the first read of any kind; leaving the block runs callbacks only while unset.
-        self._read_started = False
-
-    def __repr__(self) -> str:
-        state = "closed" if self._state.closed is not None else "open"
-        return f"{type(self).__name__}(request_id={self.request_id!r}, {state})"
-
-    @property
-    def request_id(self) -> str | None:
-        """The server's ``dg-request-id`` for this connection (None if it sent none)."""
-        return getattr(self._connection, "request_id", None)
-
-    @property
-    def connection(self) -> Any:
-        """The underlying :class:`actors.runtime.Connection` (for advanced use)."""
-        return self._connection
 
     def on(self, event_name: EventType | str, callback: Callback) -> None:
         """Call ``callback(payload)`` (awaited if it returns an awaitable) for every ``event_name`` event.

@@ -22,7 +22,7 @@ import os
 import queue
 import uuid
 from collections.abc import Mapping
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import attrs
 
@@ -194,19 +194,11 @@ def handshake_headers(custom: Mapping[str, str] | None, session_id: str) -> dict
     return merged
 
 
-_API_CONSTANTS = {
-    "listen.v1": "LISTEN_V1",
-    "listen.v2": "LISTEN_V2",
-    "speak.v1": "SPEAK_V1",
-    "agent.v1": "AGENT_V1",
-}
-
-
 def api_spec(api_name: str) -> Any:
-    """The protocol's ``ApiSpec`` for ``api_name`` ("listen.v1", ...)."""
+    """The protocol's ``ApiSpec`` for ``api_name`` ("listen.v1" -> ``apis.LISTEN_V1``, ...)."""
     from actors.protocol import apis
 
-    return getattr(apis, _API_CONSTANTS[api_name])
+    return getattr(apis, api_name.replace(".", "_").upper())
 
 
 def _keepalive_for(api: Any, keepalive: bool | None) -> bool:
@@ -354,28 +346,17 @@ class AgentNamespace(Generic[V]):
         self.v1 = v1
 
 
-class DeepgramClient:
-    """The sync client, shaped as Deepgram's SDK ``DeepgramClient``.
+class ClientBase:
+    """What the sync and async clients share: the constructor, ``session_id`` and ``repr``.
 
-    ``api_key`` (else ``$DEEPGRAM_API_KEY``) or ``access_token``; ``environment`` chooses the
-    hosts (``DeepgramClientEnvironment.local(url)`` for a local server); with no credential and
-    no environment, the embedded local server is used. ``headers`` go with every handshake,
-    followed by ``x-deepgram-session-id: <session_id>`` (a new UUID per client when not given;
-    the same for all its connections; readable as ``client.session_id``). ``timeout`` bounds
-    each handshake.
-
-    Beyond the SDK:
-
-    * ``keepalive`` -- None (default) behaves as the SDK: no automatic ``KeepAlive`` messages on
-      Listen V1 and Agent V1, so an idle socket is closed by the server after its idle timeout
-      unless you call ``send_keep_alive()``; WebSocket pings on Listen V2 and Speak V1.
-      ``True``: automatic keepalive on every API (``KeepAlive`` messages on Listen V1 every 4 s
-      and Agent every 8 s, pings on the others); ``False``: none at all, not even pings.
-    * ``keepalive_interval`` -- seconds between automatic keepalives (None: the API defaults).
-    * ``finish_timeout`` -- the deadline of the graceful finish when a ``with`` block ends.
-
-    SDK arguments that concern HTTP only are accepted and ignored.
+    The constructor validates its arguments once (:func:`resolve_settings`, which documents what
+    it raises) and then calls ``_bind_apis`` with the resulting :class:`ClientSettings`; each
+    client binds its ``listen`` / ``speak`` / ``agent`` namespaces there, with its own kind of
+    socket.
     """
+
+    #: The class name shown by ``repr`` (kept for subclasses of the public clients).
+    _repr_name: ClassVar[str] = "ClientBase"
 
     def __init__(
         self,
@@ -403,22 +384,16 @@ class DeepgramClient:
             finish_timeout=finish_timeout,
             sdk_kwargs=sdk_kwargs,
         )
-        settings = self._settings
-        self.listen = ListenNamespace(
-            ApiVersionClient(settings, ListenV1SocketClient), ApiVersionClient(settings, ListenV2SocketClient)
-        )
-        self.speak = SpeakNamespace(ApiVersionClient(settings, SpeakV1SocketClient))
-        self.agent = AgentNamespace(ApiVersionClient(settings, AgentV1SocketClient))
+        self._bind_apis(self._settings)
+
+    def _bind_apis(self, settings: ClientSettings) -> None:
+        """Set ``self.listen``, ``self.speak`` and ``self.agent`` for connections made with ``settings``."""
+        raise NotImplementedError
 
     @property
     def session_id(self) -> str:
         """The ``x-deepgram-session-id`` sent with every connection of this client (as the SDK's)."""
         return self._settings.session_id
-
-    @property
-    def environment(self) -> DeepgramClientEnvironment:
-        """The hosts this client connects to (starts the embedded server if the client uses it)."""
-        return self._settings.resolved_environment()
 
     def __repr__(self) -> str:
         where = (
@@ -426,11 +401,50 @@ class DeepgramClient:
             if self._settings.environment is None
             else repr(self._settings.environment)
         )
-        return f"DeepgramClient({where}, auth={self._settings.auth!r})"
+        return f"{self._repr_name}({where}, auth={self._settings.auth!r})"
+
+
+class DeepgramClient(ClientBase):
+    """The sync client, shaped as Deepgram's SDK ``DeepgramClient``.
+
+    ``api_key`` (else ``$DEEPGRAM_API_KEY``) or ``access_token``; ``environment`` chooses the
+    hosts (``DeepgramClientEnvironment.local(url)`` for a local server); with no credential and
+    no environment, the embedded local server is used. ``headers`` go with every handshake,
+    followed by ``x-deepgram-session-id: <session_id>`` (a new UUID per client when not given;
+    the same for all its connections; readable as ``client.session_id``). ``timeout`` bounds
+    each handshake.
+
+    Beyond the SDK:
+
+    * ``keepalive`` -- None (default) behaves as the SDK: no automatic ``KeepAlive`` messages on
+      Listen V1 and Agent V1, so an idle socket is closed by the server after its idle timeout
+      unless you call ``send_keep_alive()``; WebSocket pings on Listen V2 and Speak V1.
+      ``True``: automatic keepalive on every API (``KeepAlive`` messages on Listen V1 every 4 s
+      and Agent every 8 s, pings on the others); ``False``: none at all, not even pings.
+    * ``keepalive_interval`` -- seconds between automatic keepalives (None: the API defaults).
+    * ``finish_timeout`` -- the deadline of the graceful finish when a ``with`` block ends.
+
+    SDK arguments that concern HTTP only are accepted and ignored.
+    """
+
+    _repr_name = "DeepgramClient"
+
+    def _bind_apis(self, settings: ClientSettings) -> None:
+        self.listen = ListenNamespace(
+            ApiVersionClient(settings, ListenV1SocketClient), ApiVersionClient(settings, ListenV2SocketClient)
+        )
+        self.speak = SpeakNamespace(ApiVersionClient(settings, SpeakV1SocketClient))
+        self.agent = AgentNamespace(ApiVersionClient(settings, AgentV1SocketClient))
+
+    @property
+    def environment(self) -> DeepgramClientEnvironment:
+        """The hosts this client connects to (starts the embedded server if the client uses it)."""
+        return self._settings.resolved_environment()
 
 
 __all__ = [
     "ApiVersionClient",
+    "ClientBase",
     "ClientSettings",
     "DeepgramClient",
     "build_config",

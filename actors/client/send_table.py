@@ -38,92 +38,86 @@ class SendSpec:
         return self.message_type is None
 
 
-def _rows(prefix: str, types_module: str, rows: list[tuple[str, str | None, str]]) -> tuple[SendSpec, ...]:
+#: The one binary send method's suffix; every other row sends a message class.
+MEDIA = "media"
+_AUDIO_DOC = "Send audio bytes (one binary frame)."
+
+
+def class_stem(api_name: str) -> str:
+    """The class-name stem of an API: ``listen.v1`` -> ``ListenV1``."""
+    family, version = api_name.split(".")
+    return f"{family.capitalize()}{version.upper()}"
+
+
+def _rows(api_name: str, docs: Mapping[str, str]) -> tuple[SendSpec, ...]:
+    """The send methods of ``api_name`` (``listen.v1``), one per ``suffix -> doc`` in ``docs``.
+
+    Names follow the reference: ``send_listen_v_1_<suffix>``, with the SDK alias
+    ``send_<suffix>`` (a suffix already starting with ``send_`` is its own alias). The message
+    class is the API's class stem plus the suffix in CamelCase (``ListenV1`` + ``Finalize``) in
+    ``actors.<api>.types``; the ``media`` row sends audio bytes instead.
+    """
+    family, version = api_name.split(".")
+    prefix = f"{family}_{version[0]}_{version[1:]}"
     specs = []
-    for suffix, message_type, doc in rows:
+    for suffix, doc in docs.items():
         alias = suffix if suffix.startswith("send_") else f"send_{suffix}"
-        specs.append(SendSpec(f"send_{prefix}_{suffix}", alias, message_type, types_module, doc))
+        camel = "".join(word.capitalize() for word in suffix.split("_"))
+        message_type = None if suffix == MEDIA else class_stem(api_name) + camel
+        specs.append(
+            SendSpec(f"send_{prefix}_{suffix}", alias, message_type, f"actors.{api_name}.types", doc)
+        )
     return tuple(specs)
 
 
-#: API name (``ApiSpec.name``) -> its send methods.
-SEND_TABLE: dict[str, tuple[SendSpec, ...]] = {
-    "listen.v1": _rows(
-        "listen_v_1",
-        "actors.listen.v1.types",
-        [
-            ("media", None, "Send audio bytes (one binary frame)."),
-            ("finalize", "ListenV1Finalize", "Ask for final results of the audio sent so far."),
-            (
-                "close_stream",
-                "ListenV1CloseStream",
-                "End the audio; the server sends finals, Metadata, closes.",
-            ),
-            ("keep_alive", "ListenV1KeepAlive", "Keep an idle connection open."),
-            ("configure", "ListenV1Configure", "Change keyterms or features mid-stream."),
-        ],
-    ),
-    "listen.v2": _rows(
-        "listen_v_2",
-        "actors.listen.v2.types",
-        [
-            ("media", None, "Send audio bytes (one binary frame)."),
-            (
-                "close_stream",
-                "ListenV2CloseStream",
-                "End the audio; the server sends its last updates and closes.",
-            ),
-            ("force_end_turn", "ListenV2ForceEndTurn", "End the current turn now."),
-            ("configure", "ListenV2Configure", "Change thresholds, keyterms or language hints mid-stream."),
-        ],
-    ),
-    "speak.v1": _rows(
-        "speak_v_1",
-        "actors.speak.v1.types",
-        [
-            ("text", "SpeakV1Text", "Queue text to be spoken."),
-            ("flush", "SpeakV1Flush", "Synthesize all queued text now; the server answers Flushed."),
-            ("clear", "SpeakV1Clear", "Drop queued text; the server answers Cleared."),
-            ("close", "SpeakV1Close", "Finish the audio of queued text and close."),
-        ],
-    ),
-    "agent.v1": _rows(
-        "agent_v_1",
-        "actors.agent.v1.types",
-        [
-            ("settings", "AgentV1Settings", "Configure the agent (must be the first message)."),
-            ("media", None, "Send user audio bytes (one binary frame)."),
-            ("keep_alive", "AgentV1KeepAlive", "Keep an idle connection open."),
-            ("update_speak", "AgentV1UpdateSpeak", "Change the speak (TTS) provider mid-conversation."),
-            ("update_prompt", "AgentV1UpdatePrompt", "Add to the agent's prompt."),
-            ("update_listen", "AgentV1UpdateListen", "Change the listen (STT) provider mid-conversation."),
-            ("update_think", "AgentV1UpdateThink", "Change the think (LLM) provider mid-conversation."),
-            ("inject_user_message", "AgentV1InjectUserMessage", "Inject text as if the user said it."),
-            ("inject_agent_message", "AgentV1InjectAgentMessage", "Make the agent say this text."),
-            (
-                "send_function_call_response",
-                "AgentV1SendFunctionCallResponse",
-                "Answer a client-side FunctionCallRequest.",
-            ),
-            ("force_end_turn", "AgentV1ForceEndTurn", "End the user's turn now."),
-            (
-                "update_think_live",
-                "AgentV1UpdateThinkLive",
-                "Change the Think Live configuration mid-conversation (wire type ``UpdateThink_Live``).",
-            ),
-            (
-                "inject_dynamic_agent_message",
-                "AgentV1InjectDynamicAgentMessage",
-                "Ask the agent to compose and say a message now (``InjectAgentMessage``, ``is_dynamic``).",
-            ),
-            (
-                "custom_to_think_provider",
-                "AgentV1CustomToThinkProvider",
-                "Pass data through to a custom think provider (``__customToThinkProvider``).",
-            ),
-        ],
-    ),
+#: API name -> method suffix -> what sending it does (the rows of :data:`SEND_TABLE`).
+_SEND_DOCS: dict[str, dict[str, str]] = {
+    "listen.v1": {
+        MEDIA: _AUDIO_DOC,
+        "finalize": "Ask for final results of the audio sent so far.",
+        "close_stream": "End the audio; the server sends finals, Metadata, closes.",
+        "keep_alive": "Keep an idle connection open.",
+        "configure": "Change keyterms or features mid-stream.",
+    },
+    "listen.v2": {
+        MEDIA: _AUDIO_DOC,
+        "close_stream": "End the audio; the server sends its last updates and closes.",
+        "force_end_turn": "End the current turn now.",
+        "configure": "Change thresholds, keyterms or language hints mid-stream.",
+    },
+    "speak.v1": {
+        "text": "Queue text to be spoken.",
+        "flush": "Synthesize all queued text now; the server answers Flushed.",
+        "clear": "Drop queued text; the server answers Cleared.",
+        "close": "Finish the audio of queued text and close.",
+    },
+    "agent.v1": {
+        "settings": "Configure the agent (must be the first message).",
+        MEDIA: "Send user audio bytes (one binary frame).",
+        "keep_alive": "Keep an idle connection open.",
+        "update_speak": "Change the speak (TTS) provider mid-conversation.",
+        "update_prompt": "Add to the agent's prompt.",
+        "update_listen": "Change the listen (STT) provider mid-conversation.",
+        "update_think": "Change the think (LLM) provider mid-conversation.",
+        "inject_user_message": "Inject text as if the user said it.",
+        "inject_agent_message": "Make the agent say this text.",
+        "send_function_call_response": "Answer a client-side FunctionCallRequest.",
+        "force_end_turn": "End the user's turn now.",
+        "update_think_live": (
+            "Change the Think Live configuration mid-conversation (wire type ``UpdateThink_Live``)."
+        ),
+        "inject_dynamic_agent_message": (
+            "Ask the agent to compose and say a message now (``InjectAgentMessage``, ``is_dynamic``)."
+        ),
+        "custom_to_think_provider": (
+            "Pass data through to a custom think provider (``__customToThinkProvider``)."
+        ),
+    },
 }
+
+
+#: API name (``ApiSpec.name``) -> its send methods.
+SEND_TABLE: dict[str, tuple[SendSpec, ...]] = {api: _rows(api, docs) for api, docs in _SEND_DOCS.items()}
 
 _class_cache: dict[tuple[str, str], type] = {}
 _specs_by_name: dict[str, SendSpec] = {spec.name: spec for specs in SEND_TABLE.values() for spec in specs}
@@ -244,6 +238,7 @@ __all__ = [
     "TableSender",
     "audio_bytes",
     "build_message",
+    "class_stem",
     "message_class",
     "message_is_optional",
     "raw_text",

@@ -84,40 +84,39 @@ class CallbackRegistry:
 
     def report(self, kind: EventType, callback: Callback, exc: Exception) -> None:
         """Report that ``callback`` (for ``kind``) raised ``exc``: as ERROR, or logged if no one listens."""
+        if self.log_unless_forwarded(kind, callback, exc):
+            self.emit(EventType.ERROR, exc)
+
+    def log_unless_forwarded(self, kind: EventType, callback: Callback, exc: Exception) -> bool:
+        """Whether ``exc`` from a ``kind`` callback goes on to the ERROR callbacks; logs it when not.
+
+        It does unless it came from an ERROR callback itself or no ERROR callback is registered.
+        """
         if kind is EventType.ERROR or not self.get(EventType.ERROR):
             log.error("%s callback %r raised; listening continues", kind.value, callback, exc_info=exc)
-            return
-        self.emit(EventType.ERROR, exc)
+            return False
+        return True
 
 
-class SocketClient(TableSender):
-    """One live connection: ``on``, ``start_listening``, ``recv``, iteration, send methods.
+class SocketBase(TableSender):
+    """What the sync and async sockets share: the connection, callbacks, state and ``repr``.
 
-    Made by ``client.<api>.connect(...)``; usable as a context manager (leaving it finishes
-    gracefully and, if the socket was never read, runs the callbacks; see the module
-    docstring). Thread-safe for sending from any thread while one thread reads
-    (``start_listening``, ``recv`` or iteration).
+    Each socket adds its own event queue, reading (blocking or awaited) and ending.
     """
 
     api_name: ClassVar[str] = ""
 
-    def __init__(self, connection: Any, events: queue.Queue[Any], finish_timeout: float) -> None:
+    def __init__(self, connection: Any, finish_timeout: float) -> None:
         self._connection = connection
-        self._events = events
         self._finish_timeout = finish_timeout
         self._callbacks = CallbackRegistry()
         self._state = SocketState()
-        self._read_lock = threading.Lock()
-        self._listener: threading.Thread | None = None
-        self._listener_done = threading.Event()
         # Set by the first read of any kind; leaving the block runs callbacks only while unset.
         self._read_started = False
 
     def __repr__(self) -> str:
         state = "closed" if self._state.closed is not None else "open"
         return f"{type(self).__name__}(request_id={self.request_id!r}, {state})"
-
-    # -- properties -----------------------------------------------------------------------------
 
     @property
     def request_id(self) -> str | None:
@@ -128,6 +127,23 @@ class SocketClient(TableSender):
     def connection(self) -> Any:
         """The underlying :class:`actors.runtime.Connection` (for advanced use)."""
         return self._connection
+
+
+class SocketClient(SocketBase):
+    """One live connection: ``on``, ``start_listening``, ``recv``, iteration, send methods.
+
+    Made by ``client.<api>.connect(...)``; usable as a context manager (leaving it finishes
+    gracefully and, if the socket was never read, runs the callbacks; see the module
+    docstring). Thread-safe for sending from any thread while one thread reads
+    (``start_listening``, ``recv`` or iteration).
+    """
+
+    def __init__(self, connection: Any, events: queue.Queue[Any], finish_timeout: float) -> None:
+        super().__init__(connection, finish_timeout)
+        self._events = events
+        self._read_lock = threading.Lock()
+        self._listener: threading.Thread | None = None
+        self._listener_done = threading.Event()
 
     # -- events ---------------------------------------------------------------------------------
 
@@ -347,6 +363,7 @@ __all__ = [
     "CallbackRegistry",
     "ListenV1SocketClient",
     "ListenV2SocketClient",
+    "SocketBase",
     "SocketClient",
     "SpeakV1SocketClient",
     "V1SocketClient",

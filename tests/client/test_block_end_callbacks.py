@@ -14,25 +14,19 @@ from typing import Any
 
 import pytest
 
-from actors import AsyncDeepgramClient, DeepgramClient, EventType
+from actors import AsyncDeepgramClient, EventType
 from actors.environment import DeepgramClientEnvironment
 from actors.errors import ConnectionClosedError, ProtocolError
-from actors.listen.v1.types import ListenV1Metadata, ListenV1Results
+from actors.listen.v1.types import ListenV1Metadata
 from actors.runtime.events import Closed, Opened
 from actors.server import FaultRule, LocalServer
-from actors.server.engines.deterministic import silence, synthesize_words
+from tests.client.helpers import PARAMS, WAIT, client_for, final_words, speech
 
 WORDS = ["callbacks", "need", "no", "thread"]
-PARAMS: dict[str, Any] = {"model": "nova-3", "encoding": "linear16", "sample_rate": 16000}
-WAIT = 10.0
 
 
 def pcm() -> bytes:
-    return synthesize_words(WORDS, 16000) + silence(0.3)
-
-
-def client_for(server: LocalServer) -> DeepgramClient:
-    return DeepgramClient(api_key="test-key", environment=DeepgramClientEnvironment.local(server.url))
+    return speech(WORDS)
 
 
 class Recorder:
@@ -59,15 +53,6 @@ class Recorder:
 
     def threads(self) -> set[str]:
         return {thread for _, _, thread in self.events}
-
-
-def final_words(messages: list[Any]) -> list[str]:
-    return [
-        w.word
-        for m in messages
-        if isinstance(m, ListenV1Results) and m.is_final
-        for w in m.channel.alternatives[0].words
-    ]
 
 
 def assert_one_complete_stream(recorder: Recorder) -> None:

@@ -29,9 +29,8 @@ from actors.environment import DeepgramClientEnvironment
 from actors.errors import ActorsError, ConnectionClosedError, HandshakeError, OptionsError, ReceiveTimeout
 from actors.listen.v1.types import ListenV1Metadata
 from actors.server import LocalServer
+from tests.client.helpers import PARAMS, WAIT
 
-PARAMS: dict[str, Any] = {"model": "nova-3", "encoding": "linear16", "sample_rate": 16000}
-WAIT = 10.0
 SETTINGS = {
     "audio": {"input": {"encoding": "linear16", "sample_rate": 16000}},
     "agent": {"listen": {"provider": {"type": "deepgram", "model": "nova-3"}}},
@@ -53,11 +52,8 @@ class HeaderRecordingServer(LocalServer):
 @pytest.fixture
 def recording_server() -> Iterator[HeaderRecordingServer]:
     server = HeaderRecordingServer(engine="deterministic")
-    server.start()
-    try:
+    with server:
         yield server
-    finally:
-        server.stop()
 
 
 def env_for(server: LocalServer) -> DeepgramClientEnvironment:

@@ -14,38 +14,14 @@ from typing import Any
 
 import pytest
 
-from actors import AsyncDeepgramClient, DeepgramClient, EventType
+from actors import AsyncDeepgramClient, EventType
 from actors.agent.v1.types import AgentV1FunctionCallRequest
 from actors.environment import DeepgramClientEnvironment
 from actors.errors import FinishTimeout
 from actors.server import LocalServer
 from actors.server.engines.deterministic import transcribe
-
-WAIT = 10.0
-WEATHER = {
-    "name": "get_weather",
-    "description": "Get the weather",
-    "parameters": {
-        "type": "object",
-        "properties": {"location": {"type": "string"}},
-        "required": ["location"],
-    },
-}
-
-
-def settings(**agent: Any) -> dict[str, Any]:
-    return {
-        "audio": {
-            "input": {"encoding": "linear16", "sample_rate": 16000},
-            "output": {"encoding": "linear16", "sample_rate": 16000},
-        },
-        "agent": {"listen": {"provider": {"type": "deepgram", "model": "nova-3"}}, **agent},
-    }
-
-
-def client_for(server: LocalServer, **kwargs: Any) -> DeepgramClient:
-    environment = DeepgramClientEnvironment.local(server.url)
-    return DeepgramClient(api_key="test-key", environment=environment, **kwargs)
+from tests.client.helpers import WAIT, client_for
+from tests.support.agent import WEATHER, agent_settings
 
 
 def wire_types(messages: list[Any]) -> list[str]:
@@ -62,7 +38,7 @@ def assistant_lines(messages: list[Any]) -> list[str]:
 
 def test_leaving_an_agent_block_waits_for_every_reply(local_server: LocalServer) -> None:
     with client_for(local_server).agent.v1.connect() as socket:
-        socket.send_settings(settings(greeting="Hello there."))
+        socket.send_settings(agent_settings(greeting="Hello there."))
         socket.send_update_prompt({"prompt": "Be brief."})
         socket.send_update_speak({"speak": {"provider": {"type": "deepgram", "model": "aura-2-thalia-en"}}})
         socket.send_update_listen({"listen": {"provider": {"type": "deepgram", "model": "nova-3"}}})
@@ -83,7 +59,7 @@ def test_leaving_an_agent_block_waits_for_every_reply(local_server: LocalServer)
 def test_a_function_call_answer_waits_for_the_spoken_reply(local_server: LocalServer) -> None:
     think = {"provider": {"type": "open_ai", "model": "gpt-4o-mini"}, "functions": [WEATHER]}
     with client_for(local_server).agent.v1.connect() as socket:
-        socket.send_settings(settings(think=think))
+        socket.send_settings(agent_settings(think=think))
         socket.send_inject_user_message({"content": "get weather in Oslo"})
         while not isinstance(request := socket.recv(timeout=WAIT), AgentV1FunctionCallRequest):
             pass
@@ -99,7 +75,7 @@ def test_callbacks_at_block_end_see_every_agent_reply(local_server: LocalServer)
     seen: list[Any] = []
     with client_for(local_server).agent.v1.connect() as socket:
         socket.on(EventType.MESSAGE, seen.append)
-        socket.send_settings(settings())
+        socket.send_settings(agent_settings())
         socket.send_inject_agent_message({"message": "Still here."})
     kinds = wire_types(seen)
     assert kinds[:2] == ["Welcome", "SettingsApplied"]
@@ -109,14 +85,14 @@ def test_callbacks_at_block_end_see_every_agent_reply(local_server: LocalServer)
 
 def test_send_raw_requests_are_waited_for_too(local_server: LocalServer) -> None:
     with client_for(local_server).agent.v1.connect() as socket:
-        socket.send_raw({"type": "Settings", **settings()})
+        socket.send_raw({"type": "Settings", **agent_settings()})
         socket.send_raw('{"type": "UpdatePrompt", "prompt": "Be kind."}')
     kinds = wire_types(list(socket))
     assert "SettingsApplied" in kinds and "PromptUpdated" in kinds
 
 
 def test_a_refused_settings_ends_the_wait(local_server: LocalServer) -> None:
-    bad = settings()
+    bad = agent_settings()
     bad["agent"]["tags"] = "not-a-list"
     started = time.monotonic()
     with client_for(local_server).agent.v1.connect() as socket:
@@ -138,7 +114,7 @@ def test_an_agent_that_never_answers_is_a_finish_timeout_naming_the_request(
         pytest.raises(FinishTimeout, match=r"Settings \(waiting for SettingsApplied\)"),
         client.agent.v1.connect(request_options=stall) as socket,
     ):
-        socket.send_settings(settings())
+        socket.send_settings(agent_settings())
     assert time.monotonic() - started < WAIT
     assert socket.connection.closed.is_set()
 
@@ -149,7 +125,7 @@ def test_async_agent_block_waits_for_replies(local_server: LocalServer) -> None:
             api_key="test-key", environment=DeepgramClientEnvironment.local(local_server.url)
         )
         async with client.agent.v1.connect() as socket:
-            await socket.send_settings(settings())
+            await socket.send_settings(agent_settings())
             await socket.send_inject_agent_message({"message": "From the loop."})
         return [m async for m in socket]
 

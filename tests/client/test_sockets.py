@@ -10,36 +10,20 @@ from typing import Any
 
 import pytest
 
-from actors import AsyncDeepgramClient, DeepgramClient, EventType
+from actors import AsyncDeepgramClient, EventType
 from actors.environment import DeepgramClientEnvironment
 from actors.errors import ApiError, ConnectionClosedError, HandshakeError, OptionsError, ProtocolError
 from actors.listen.v1.types import ListenV1Metadata, ListenV1Results
 from actors.runtime.events import Closed
 from actors.server import FaultRule, LocalServer
-from actors.server.engines.deterministic import silence, synthesize_words
 from actors.speak.v1.types import SpeakV1Flushed, SpeakV1Text
+from tests.client.helpers import PARAMS, WAIT, client_for, final_words, speech
 
 WORDS = ["nothing", "is", "lost"]
-PARAMS: dict[str, Any] = {"model": "nova-3", "encoding": "linear16", "sample_rate": 16000}
-WAIT = 10.0
 
 
 def pcm() -> bytes:
-    return synthesize_words(WORDS, 16000) + silence(0.3)
-
-
-def client_for(server: LocalServer, **kwargs: Any) -> DeepgramClient:
-    kwargs.setdefault("api_key", "test-key")
-    return DeepgramClient(environment=DeepgramClientEnvironment.local(server.url), **kwargs)
-
-
-def final_words(messages: list[Any]) -> list[str]:
-    return [
-        w.word
-        for m in messages
-        if isinstance(m, ListenV1Results) and m.is_final
-        for w in m.channel.alternatives[0].words
-    ]
+    return speech(WORDS)
 
 
 def test_leaving_the_block_keeps_every_final_result(local_server: LocalServer) -> None:

@@ -8,12 +8,11 @@ from collections.abc import Callable
 from typing import Any
 
 from actors.protocol.listen_v2.messages import ListenV2Connected, ListenV2TurnInfo
-from actors.runtime.policy import RestartPolicy
 from actors.runtime.replay import TimelineRebaser
 from actors.runtime.supervisor import Supervisor
 from actors.server import FaultRule, LocalServer
 from actors.server.engines.deterministic import synthesize_words
-from tests.runtime.test_supervisor import FAST, RATE, drain, send_paced
+from tests.runtime.test_supervisor import RATE, drain, run_with_restarts
 from tests.runtime.test_unrequested_close import flux_config
 
 WORDS = ["one", "two", "three", "four", "five", "six"]
@@ -27,11 +26,9 @@ def test_sequence_ids_and_turn_indexes_continue_across_two_reconnects(
     server.faults.add(FaultRule(kind="close", match_tag="seq", code=1011, after_audio_seconds=1.0, times=1))
     q: queue.Queue[Any] = queue.Queue()
     with Supervisor(max_connections=2, stall_timeout=2.0) as sup:
-        handle = sup.open_stream(
-            flux_config(server, "seq"), subscribers=[q], restart=RestartPolicy.on_failure(backoff=FAST)
+        result = run_with_restarts(
+            sup, flux_config(server, "seq"), synthesize_words(WORDS, RATE, gap_ms=700), q, timeout=15
         )
-        send_paced(handle, synthesize_words(WORDS, RATE, gap_ms=700), speed=8.0)
-        result = handle.finish(timeout=15)
     assert result.ok, result.error
     assert result.metrics.reconnects == 2
     flux = [e for e in drain(q) if isinstance(getattr(e, "sequence_id", None), int)]

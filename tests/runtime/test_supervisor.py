@@ -47,6 +47,16 @@ def send_paced(handle: StreamHandle, audio: bytes, chunk_seconds: float = 0.1, s
             time.sleep(chunk_seconds / speed)
 
 
+def run_with_restarts(
+    supervisor: Supervisor, config: ConnectionConfig, audio: bytes, q: queue.Queue[Any], timeout: float
+) -> StreamResult:
+    """Open a stream that restarts on failure (``FAST`` backoff) with ``q`` subscribed, send
+    ``audio`` at 8x real time and return the result of finishing it within ``timeout`` s."""
+    handle = supervisor.open_stream(config, subscribers=[q], restart=RestartPolicy.on_failure(backoff=FAST))
+    send_paced(handle, audio, speed=8.0)
+    return handle.finish(timeout=timeout)
+
+
 def words_of(result: StreamResult) -> list[tuple[str, float, float]]:
     """Every word of every final, as (word, start, end) rounded to the millisecond."""
     out = []
@@ -91,7 +101,7 @@ def _server_thread(thread: threading.Thread) -> bool:
 @pytest.fixture
 def supervisor() -> Iterator[Supervisor]:
     """A started supervisor with a short stall timeout, stopped (and joined) at teardown."""
-    with Supervisor(max_connections=20, stall_timeout=1.0) as sup:
+    with Supervisor(keep_finals=True, max_connections=20, stall_timeout=1.0) as sup:
         yield sup
 
 
@@ -121,11 +131,9 @@ def test_clean_stream_yields_exact_words_and_one_closed(supervisor: Supervisor, 
 def test_drop_mid_stream_reconnects_and_loses_nothing(supervisor: Supervisor, server: LocalServer) -> None:
     server.faults.add(FaultRule(kind="drop", match_tag="drop", after_audio_seconds=1.0, times=1))
     q: queue.Queue[Any] = queue.Queue()
-    handle = supervisor.open_stream(
-        listen_config(server, "drop"), subscribers=[q], restart=RestartPolicy.on_failure(backoff=FAST)
+    result = run_with_restarts(
+        supervisor, listen_config(server, "drop"), synthesize_words(WORDS, RATE), q, timeout=10
     )
-    send_paced(handle, synthesize_words(WORDS, RATE), speed=8.0)
-    result = handle.finish(timeout=10)
     assert result.ok, result.error
     assert words_of(result) == expected(WORDS)
     assert_monotonic(result)
@@ -214,11 +222,9 @@ def test_429_on_reconnect_backs_off_and_recovers(supervisor: Supervisor, server:
     server.faults.add(FaultRule(kind="drop", match_tag="r429", after_audio_seconds=0.8, times=1))
     server.faults.add(FaultRule(kind="reject", match_tag="r429", status=429, times=2))
     q: queue.Queue[Any] = queue.Queue()
-    handle = supervisor.open_stream(
-        listen_config(server, "r429"), subscribers=[q], restart=RestartPolicy.on_failure(backoff=FAST)
+    result = run_with_restarts(
+        supervisor, listen_config(server, "r429"), synthesize_words(WORDS, RATE), q, timeout=15
     )
-    send_paced(handle, synthesize_words(WORDS, RATE), speed=8.0)
-    result = handle.finish(timeout=15)
     assert result.ok, result.error
     assert words_of(result) == expected(WORDS)
     causes = [e.cause for e in drain(q) if isinstance(e, events.Reconnecting)]
@@ -226,7 +232,7 @@ def test_429_on_reconnect_backs_off_and_recovers(supervisor: Supervisor, server:
 
 
 def test_admission_caps_concurrent_connections(server: LocalServer) -> None:
-    with Supervisor(max_connections=2) as sup:
+    with Supervisor(keep_finals=True, max_connections=2) as sup:
         handles = [sup.open_stream(listen_config(server, f"adm-{i}")) for i in range(3)]
         assert handles[0].wait_open(timeout=5) and handles[1].wait_open(timeout=5)
         assert not handles[2].wait_open(timeout=0.3)
@@ -289,7 +295,7 @@ def test_open_stream_rejects_bad_input(supervisor: Supervisor, server: LocalServ
 
 
 def test_finish_before_any_audio_ends_at_once(supervisor: Supervisor, server: LocalServer) -> None:
-    with Supervisor(max_connections=1) as sup:
+    with Supervisor(keep_finals=True, max_connections=1) as sup:
         blocker = sup.open_stream(listen_config(server, "blocker"))
         assert blocker.wait_open(timeout=5)
         idle = sup.open_stream(listen_config(server, "idle"))
@@ -331,7 +337,7 @@ def test_on_failure_policy_reconnects_after_an_unrequested_normal_close(
 
 def test_stop_joins_every_thread_it_started(server: LocalServer) -> None:
     before = set(threading.enumerate())
-    sup = Supervisor(max_connections=4, stall_timeout=0.5).start()
+    sup = Supervisor(keep_finals=True, max_connections=4, stall_timeout=0.5).start()
     handles = [sup.open_stream(listen_config(server, f"threads-{i}")) for i in range(3)]
     assert all(h.wait_open(timeout=5) for h in handles)
     sup.stop(timeout=5)

@@ -38,6 +38,20 @@ def send_chunked(ws: ClientConnection, audio: bytes, chunk: int = 3200) -> None:
         ws.send(audio[start : start + chunk])
 
 
+def read_until(ws: ClientConnection, kind: str, timeout: float = 5.0) -> tuple[bytes, list[dict[str, Any]]]:
+    """Read frames until a JSON message of ``kind``; return the audio and the messages seen."""
+    audio = bytearray()
+    messages: list[dict[str, Any]] = []
+    while True:
+        frame = ws.recv(timeout=timeout)
+        if isinstance(frame, bytes):
+            audio += frame
+            continue
+        messages.append(json.loads(frame))
+        if messages[-1]["type"] == kind:
+            return bytes(audio), messages
+
+
 def collect(ws: ClientConnection, timeout: float = 5.0) -> list[dict[str, Any]]:
     """Read JSON messages until the server closes the connection (or ``timeout`` per message)."""
     out: list[dict[str, Any]] = []

@@ -17,42 +17,8 @@ from actors.server.engines.deterministic import (
     synthesize_words,
     transcribe,
 )
-from tests.server.streaming import open_ws
-
-WEATHER = {
-    "name": "get_weather",
-    "description": "Get the weather",
-    "parameters": {
-        "type": "object",
-        "properties": {"location": {"type": "string"}},
-        "required": ["location"],
-    },
-}
-
-
-def settings(**agent: Any) -> dict[str, Any]:
-    return {
-        "type": "Settings",
-        "audio": {
-            "input": {"encoding": "linear16", "sample_rate": 16000},
-            "output": {"encoding": "linear16", "sample_rate": 16000},
-        },
-        "agent": {"listen": {"provider": {"type": "deepgram", "model": "nova-3"}}, **agent},
-    }
-
-
-def until(ws: ClientConnection, kind: str, timeout: float = 5.0) -> tuple[list[dict[str, Any]], bytes]:
-    """Read until a message of ``kind``; return the JSON messages and the audio seen."""
-    messages: list[dict[str, Any]] = []
-    audio = bytearray()
-    while True:
-        frame = ws.recv(timeout=timeout)
-        if isinstance(frame, bytes):
-            audio += frame
-            continue
-        messages.append(json.loads(frame))
-        if messages[-1]["type"] == kind:
-            return messages, bytes(audio)
+from tests.server.streaming import open_ws, read_until, send_chunked
+from tests.support.agent import WEATHER, agent_settings
 
 
 def types(messages: list[dict[str, Any]]) -> list[str]:
@@ -68,7 +34,7 @@ def agent(local_server: LocalServer) -> Iterator[ClientConnection]:
 
 
 def applied(ws: ClientConnection, **agent: Any) -> ClientConnection:
-    ws.send(json.dumps(settings(**agent)))
+    ws.send(json.dumps(agent_settings(**agent)))
     assert json.loads(ws.recv(timeout=5)) == {"type": "SettingsApplied"}
     return ws
 
@@ -76,7 +42,7 @@ def applied(ws: ClientConnection, **agent: Any) -> ClientConnection:
 def test_injected_user_message_gets_the_recorded_sequence(agent: ClientConnection) -> None:
     applied(agent)
     agent.send(json.dumps({"type": "InjectUserMessage", "content": "What is 2 + 2?"}))
-    messages, audio = until(agent, "AgentAudioDone")
+    audio, messages = read_until(agent, "AgentAudioDone")
     assert types(messages) == [
         "ConversationText",
         "History",
@@ -96,28 +62,27 @@ def test_injected_user_message_gets_the_recorded_sequence(agent: ClientConnectio
 def test_user_speech_becomes_a_turn(agent: ClientConnection) -> None:
     applied(agent)
     speech = synthesize_words(["hello", "there"], 16000) + silence(1.0)
-    for offset in range(0, len(speech), 3200):
-        agent.send(speech[offset : offset + 3200])
-    messages, audio = until(agent, "AgentAudioDone")
+    send_chunked(agent, speech)
+    audio, messages = read_until(agent, "AgentAudioDone")
     assert types(messages)[:3] == ["UserStartedSpeaking", "ConversationText", "History"]
     assert messages[1]["content"] == "hello there"
     assert [w.text for w in transcribe(audio, 16000)] == ["You", "said:", "hello", "there."]
 
 
 def test_history_off_sends_no_history(agent: ClientConnection) -> None:
-    message = settings()
+    message = agent_settings()
     message["flags"] = {"history": False}
     agent.send(json.dumps(message))
     agent.recv(timeout=5)
     agent.send(json.dumps({"type": "InjectUserMessage", "content": "hi"}))
-    messages, _ = until(agent, "AgentAudioDone")
+    _, messages = read_until(agent, "AgentAudioDone")
     assert "History" not in types(messages)
 
 
 def test_client_side_function_call_waits_for_the_response(agent: ClientConnection) -> None:
     applied(agent, think={"provider": {"type": "open_ai", "model": "gpt-4o-mini"}, "functions": [WEATHER]})
     agent.send(json.dumps({"type": "InjectUserMessage", "content": "get weather for New York"}))
-    messages, _ = until(agent, "FunctionCallRequest")
+    _, messages = read_until(agent, "FunctionCallRequest")
     assert types(messages) == [
         "ConversationText",
         "History",
@@ -133,7 +98,7 @@ def test_client_side_function_call_waits_for_the_response(agent: ClientConnectio
             {"type": "FunctionCallResponse", "id": call["id"], "name": "get_weather", "content": "sunny"}
         )
     )
-    messages, _ = until(agent, "AgentAudioDone")
+    _, messages = read_until(agent, "AgentAudioDone")
     assert messages[0]["function_calls"][0] == {**call, "response": "sunny"}
     assert messages[1] == {
         "type": "ConversationText",
@@ -145,7 +110,7 @@ def test_client_side_function_call_waits_for_the_response(agent: ClientConnectio
 def test_unmatched_function_response_is_warned(agent: ClientConnection) -> None:
     applied(agent)
     agent.send(json.dumps({"type": "FunctionCallResponse", "id": "nope", "name": "x", "content": "y"}))
-    messages, _ = until(agent, "Warning")
+    _, messages = read_until(agent, "Warning")
     assert messages[-1]["code"] == "UNEXPECTED_FUNCTION_CALL_RESPONSE"
 
 
@@ -153,7 +118,7 @@ def test_server_side_function_gets_a_canned_result(agent: ClientConnection) -> N
     function = {**WEATHER, "endpoint": {"url": "https://api.example.com/weather", "method": "post"}}
     applied(agent, think={"provider": {"type": "open_ai", "model": "gpt-4o-mini"}, "functions": [function]})
     agent.send(json.dumps({"type": "InjectUserMessage", "content": "get_weather in Paris"}))
-    messages, _ = until(agent, "AgentAudioDone")
+    _, messages = read_until(agent, "AgentAudioDone")
     assert types(messages)[3:7] == ["AgentThinking", "FunctionCallRequest", "FunctionCallResponse", "History"]
     assert messages[4]["functions"][0]["client_side"] is False
 
@@ -190,16 +155,16 @@ def test_update_think_declares_new_functions(agent: ClientConnection) -> None:
             {"type": "UpdateThink", "think": {"provider": {"type": "open_ai"}, "functions": [WEATHER]}}
         )
     )
-    until(agent, "ThinkUpdated")
+    read_until(agent, "ThinkUpdated")
     agent.send(json.dumps({"type": "InjectUserMessage", "content": "get_weather for Oslo"}))
-    messages, _ = until(agent, "FunctionCallRequest")
+    _, messages = read_until(agent, "FunctionCallRequest")
     assert json.loads(messages[-1]["functions"][0]["arguments"]) == {"location": "Oslo"}
 
 
 def test_inject_agent_message_speaks_without_started_speaking(agent: ClientConnection) -> None:
     applied(agent)
     agent.send(json.dumps({"type": "InjectAgentMessage", "message": "Injected hello."}))
-    messages, audio = until(agent, "AgentAudioDone")
+    audio, messages = read_until(agent, "AgentAudioDone")
     assert types(messages) == ["ConversationText", "History", "AgentAudioDone"]
     assert [w.text for w in transcribe(audio, 16000)] == ["Injected", "hello."]
 
@@ -218,13 +183,13 @@ def test_force_end_turn_ends_the_user_turn(agent: ClientConnection) -> None:
     applied(agent)
     agent.send(synthesize_words(["now"], 16000) + silence(0.1))
     agent.send(json.dumps({"type": "ForceEndTurn"}))
-    messages, _ = until(agent, "AgentAudioDone")
+    _, messages = read_until(agent, "AgentAudioDone")
     assert messages[1] == {"type": "ConversationText", "role": "user", "content": "now"}
 
 
 def test_greeting_is_spoken_after_settings_applied(agent: ClientConnection) -> None:
     applied(agent, greeting="Hello! How can I help?")
-    messages, audio = until(agent, "AgentAudioDone")
+    audio, messages = read_until(agent, "AgentAudioDone")
     assert [m.get("content") for m in messages if m["type"] == "ConversationText"] == [
         "Hello! How can I help?"
     ]
@@ -232,12 +197,12 @@ def test_greeting_is_spoken_after_settings_applied(agent: ClientConnection) -> N
 
 
 def test_mulaw_output_at_8000(agent: ClientConnection) -> None:
-    message = settings()
+    message = agent_settings()
     message["audio"]["output"] = {"encoding": "mulaw", "sample_rate": 8000}
     agent.send(json.dumps(message))
     agent.recv(timeout=5)
     agent.send(json.dumps({"type": "InjectUserMessage", "content": "hi"}))
-    _, audio = until(agent, "AgentAudioDone")
+    audio, _ = read_until(agent, "AgentAudioDone")
     assert len(audio) == len(DeterministicSynthesizer().synthesize("You said: hi.", 8000)) // 2
 
 
@@ -261,7 +226,7 @@ def test_settings_must_be_first(agent: ClientConnection, first: str | bytes) -> 
 def test_invalid_settings_get_an_error_naming_the_field(
     agent: ClientConnection, mutate: Any, field: str
 ) -> None:
-    message = settings()
+    message = agent_settings()
     mutate(message)
     agent.send(json.dumps(message))
     error = json.loads(agent.recv(timeout=5))
@@ -294,6 +259,6 @@ def test_unanswered_function_call_warns_slow_think(
     monkeypatch.setattr(agent_v1, "SLOW_THINK_SECONDS", 0.2)
     applied(agent, think={"provider": {"type": "open_ai", "model": "gpt-4o-mini"}, "functions": [WEATHER]})
     agent.send(json.dumps({"type": "InjectUserMessage", "content": "get_weather for Lima"}))
-    until(agent, "FunctionCallRequest")
-    messages, _ = until(agent, "Warning")
+    read_until(agent, "FunctionCallRequest")
+    _, messages = read_until(agent, "Warning")
     assert messages[-1]["code"] == "SLOW_THINK_REQUEST"

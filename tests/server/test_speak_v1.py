@@ -14,21 +14,7 @@ from websockets.sync.client import ClientConnection
 from actors.server import LocalServer
 from actors.server.engines.deterministic import DeterministicSynthesizer, transcribe
 from actors.server.speak_v1 import SpeakV1Endpoint
-from tests.server.streaming import open_ws
-
-
-def read_until(ws: ClientConnection, kind: str, timeout: float = 5.0) -> tuple[bytes, list[dict[str, Any]]]:
-    """Read frames until a JSON message of ``kind``; return the audio and the messages seen."""
-    audio = bytearray()
-    messages: list[dict[str, Any]] = []
-    while True:
-        frame = ws.recv(timeout=timeout)
-        if isinstance(frame, bytes):
-            audio += frame
-            continue
-        messages.append(json.loads(frame))
-        if messages[-1]["type"] == kind:
-            return bytes(audio), messages
+from tests.server.streaming import open_ws, read_until
 
 
 def drain(ws: ClientConnection) -> tuple[bytes, list[dict[str, Any]], int | None, str]:

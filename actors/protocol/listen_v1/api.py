@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from actors.protocol.apis import ApiSpec
-from actors.protocol.codec import Codec
 from actors.protocol.listen_v1.messages import CLIENT_MESSAGES, SERVER_MESSAGES
 from actors.protocol.listen_v1.options import ListenV1Options
+from actors.protocol.production_api import production_api
 
 __all__ = ["LISTEN_V1"]
 
-LISTEN_V1 = ApiSpec(
-    name="listen.v1",
-    path="/v1/listen",
-    host="production",
-    options_type=ListenV1Options,
-    server_codec=Codec(SERVER_MESSAGES, name="listen.v1 server"),
-    client_codec=Codec(CLIENT_MESSAGES, name="listen.v1 client"),
-    server_sends_binary=False,
-    client_sends_binary=True,
+LISTEN_V1 = production_api(
+    "listen.v1",
+    "/v1/listen",
+    ListenV1Options,
+    server_messages=SERVER_MESSAGES,
+    client_messages=CLIENT_MESSAGES,
+    audio_from="client",
 )
 """Live speech-to-text (Nova models)."""

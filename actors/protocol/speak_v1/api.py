@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from actors.protocol.apis import ApiSpec
-from actors.protocol.codec import Codec
+from actors.protocol.production_api import production_api
 from actors.protocol.speak_v1.messages import CLIENT_MESSAGES, SERVER_MESSAGES
 from actors.protocol.speak_v1.options import SpeakV1Options
 
 __all__ = ["SPEAK_V1"]
 
-SPEAK_V1 = ApiSpec(
-    name="speak.v1",
-    path="/v1/speak",
-    host="production",
-    options_type=SpeakV1Options,
-    server_codec=Codec(SERVER_MESSAGES, name="speak.v1 server"),
-    client_codec=Codec(CLIENT_MESSAGES, name="speak.v1 client"),
-    server_sends_binary=True,
-    client_sends_binary=False,
+SPEAK_V1 = production_api(
+    "speak.v1",
+    "/v1/speak",
+    SpeakV1Options,
+    server_messages=SERVER_MESSAGES,
+    client_messages=CLIENT_MESSAGES,
+    audio_from="server",
 )
 """Streaming text-to-speech (Aura voices)."""

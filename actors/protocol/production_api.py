@@ -1,0 +1,46 @@
+"""Building the :class:`ApiSpec` of an API served on the production host with plain codecs.
+
+Listen V1, Listen V2 and Speak V1 differ only in name, path, options class, message classes and
+which way audio flows; this is the one place that turns those into an ``ApiSpec``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Literal
+
+from actors.errors import OptionsError
+from actors.protocol.apis import ApiSpec
+from actors.protocol.base import Message
+from actors.protocol.codec import Codec
+from actors.protocol.options import ConnectOptions
+
+__all__ = ["production_api"]
+
+
+def production_api(
+    name: str,
+    path: str,
+    options_type: type[ConnectOptions],
+    *,
+    server_messages: Iterable[type[Message]],
+    client_messages: Iterable[type[Message]],
+    audio_from: Literal["client", "server"],
+) -> ApiSpec:
+    """The ``ApiSpec`` of API ``name`` (``"listen.v1"``) at ``path`` on the production host.
+
+    Its codecs are named ``"<name> server"`` / ``"<name> client"``; binary frames (audio) flow
+    only from ``audio_from``.
+    """
+    if audio_from not in ("client", "server"):
+        raise OptionsError("audio_from", f"expected 'client' or 'server', got {audio_from!r}", audio_from)
+    return ApiSpec(
+        name=name,
+        path=path,
+        host="production",
+        options_type=options_type,
+        server_codec=Codec(server_messages, name=f"{name} server"),
+        client_codec=Codec(client_messages, name=f"{name} client"),
+        server_sends_binary=audio_from == "server",
+        client_sends_binary=audio_from == "client",
+    )
