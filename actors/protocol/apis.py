@@ -13,12 +13,13 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
-from actors.protocol.codec import Codec
-from actors.protocol.options import ConnectOptions
-
 if TYPE_CHECKING:
+    # Codec and ConnectOptions are only annotations (attrs keeps them as strings), so importing
+    # this module does not import the codec.
+    from actors.protocol.codec import Codec
     from actors.protocol.listen_v1.api import LISTEN_V1
     from actors.protocol.listen_v2.api import LISTEN_V2
+    from actors.protocol.options import ConnectOptions
     from actors.protocol.speak_v1.api import SPEAK_V1
 
     AGENT_V1: ApiSpec

@@ -12,6 +12,7 @@ service sends a field this version does not model.
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, Any, TypeVar, cast, dataclass_transform
 
 import attrs
@@ -34,8 +35,40 @@ WIRE_NAME = "actors.wire_name"
 
 @dataclass_transform(kw_only_default=True, field_specifiers=(attrs.field,))
 def wire_object(cls: _C) -> _C:
-    """Turn ``cls`` (a WireObject subclass) into a keyword-only, slotted attrs class."""
-    return attrs.define(kw_only=True, slots=True)(cls)
+    """Turn ``cls`` (a WireObject subclass) into a keyword-only, slotted attrs class.
+
+    The class inherits :meth:`WireObject.__repr__` (the same text as attrs' generated repr)
+    instead of getting a generated one: a third less work per class, so importing an API's
+    message classes is faster (cold start).
+    """
+    return attrs.define(kw_only=True, slots=True, repr=False)(cls)
+
+
+#: Ids of the wire objects whose repr is being built on this thread (recursion guard, as attrs).
+_REPRING = threading.local()
+
+
+def _wire_repr(obj: Any) -> str:
+    """``ClassName(field=value, ...)`` exactly as attrs' generated ``__repr__`` writes it."""
+    working: set[int] | None = getattr(_REPRING, "ids", None)
+    if working is None:
+        working = _REPRING.ids = set()
+    elif id(obj) in working:
+        return "..."
+    working.add(id(obj))
+    try:
+        parts = []
+        for field in type(obj).__attrs_attrs__:
+            shown = field.repr
+            if shown is False:
+                continue
+            value = getattr(obj, field.name, attrs.NOTHING)
+            text = repr(value) if shown is True else shown(value)
+            parts.append(f"{field.name}={text}")
+        name = type(obj).__qualname__.rsplit(">.", 1)[-1]
+        return f"{name}({', '.join(parts)})"
+    finally:
+        working.discard(id(obj))
 
 
 def wire_field(*, wire: str | None = None, default: Any = attrs.NOTHING, factory: Any = None) -> Any:
@@ -86,6 +119,9 @@ class WireObject:
     @unknown_fields.setter
     def unknown_fields(self, value: dict[str, Any]) -> None:
         self._unknown_fields = value
+
+    def __repr__(self) -> str:
+        return _wire_repr(self)
 
     if not TYPE_CHECKING:
         # Hidden from type checkers so typos in typed code are still caught.

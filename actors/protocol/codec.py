@@ -36,13 +36,10 @@ import threading
 import types
 import typing
 from collections.abc import Callable, Iterable
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import attrs
-import cattrs
 import orjson
-from cattrs.preconf.orjson import OrjsonConverter
-from cattrs.preconf.orjson import make_converter as make_orjson_converter
 
 from actors.errors import FieldError, ProtocolError
 from actors.protocol.base import (
@@ -53,6 +50,11 @@ from actors.protocol.base import (
     UnknownMessage,
     WireObject,
 )
+
+if TYPE_CHECKING:
+    # cattrs is imported when a converter is first made (not to decode or encode): cold start.
+    import cattrs
+    from cattrs.preconf.orjson import OrjsonConverter
 
 __all__ = [
     "Codec",
@@ -510,9 +512,13 @@ class WireHooks:
     :func:`make_converter` creates one per converter and registers :meth:`structure_hook` and
     :meth:`unstructure_hook` as the converter's hook factories for WireObject subclasses. Hooks
     are generated on first use and cached; generation is thread-safe.
+
+    ``converter=None`` is the process-wide default set (shared by every codec without a private
+    converter, and registered in :func:`default_converter` once that is made): nested classes are
+    resolved among its own generated hooks, so decoding and encoding never need cattrs.
     """
 
-    def __init__(self, converter: cattrs.Converter) -> None:
+    def __init__(self, converter: cattrs.Converter | None = None) -> None:
         self.converter = converter
         self._structure: dict[type, StructureHook] = {}
         self._unstructure: dict[type, UnstructureHook] = {}
@@ -543,15 +549,21 @@ class WireHooks:
 
     def nested_structure_hook(self, cls: type) -> StructureHook:
         """The converter's structure hook for ``cls`` (a user's hook if one is registered)."""
+        if self.converter is None:
+            return self.structure_hook(cls)
         return self.converter.get_structure_hook(cls, cache_result=False)
 
     def nested_unstructure_hook(self, cls: type) -> UnstructureHook:
         """The converter's unstructure hook for ``cls`` (a user's hook if one is registered)."""
+        if self.converter is None:
+            return self.unstructure_hook(cls)
         return self.converter.get_unstructure_hook(cls, cache_result=False)
 
     def unstructure_value(self, value: Any) -> Any:
         """Unstructure a value whose static type is a union: dispatch on its runtime type."""
         if isinstance(value, WireObject):
+            if self.converter is None:
+                return self.unstructure_hook(type(value))(value)
             return self.converter.unstructure(value)
         if isinstance(value, list | tuple):
             return [self.unstructure_value(x) for x in value]
@@ -617,7 +629,10 @@ def configure_converter(converter: cattrs.Converter) -> None:
     Hooks registered in ``converter`` afterwards for WireObject classes take precedence, as usual
     in cattrs; register them before creating a :class:`Codec` on the converter.
     """
-    hooks = WireHooks(converter)
+    _register_hooks(converter, WireHooks(converter))
+
+
+def _register_hooks(converter: cattrs.Converter, hooks: WireHooks) -> None:
     converter.register_structure_hook_factory(_is_wire_class, hooks.structure_hook)
     converter.register_unstructure_hook_factory(_is_wire_class, hooks.unstructure_hook)
     converter.register_unstructure_hook(UnknownMessage, lambda m: dict(m.raw))
@@ -629,23 +644,50 @@ def make_converter(**kwargs: Any) -> OrjsonConverter:
     ``kwargs`` go to ``cattrs.preconf.orjson.make_converter``. Register hooks for your own types
     on it as with any cattrs converter; pass it to ``Codec(..., converter=...)``.
     """
+    from cattrs.preconf.orjson import make_converter as make_orjson_converter
+
     converter = make_orjson_converter(**kwargs)
     configure_converter(converter)
     return converter
 
 
+#: The generated hooks of the default converter. They exist before it does: codecs on the default
+#: converter decode and encode through them, and cattrs is imported only when a converter is asked
+#: for (``codec.converter``, :func:`default_converter`), which keeps the cold start short.
+_DEFAULT_HOOKS = WireHooks()
 _DEFAULT: OrjsonConverter | None = None
 _DEFAULT_LOCK = threading.Lock()
+#: Tag-dispatch hooks of default-converter codecs made before the converter: (union, hook).
+_PENDING_UNIONS: list[tuple[Any, StructureHook]] = []
 
 
 def default_converter() -> OrjsonConverter:
-    """The process-wide converter shared by every codec created without ``converter=``."""
+    """The process-wide converter shared by every codec created without ``converter=``.
+
+    Made on first call; its WireObject hooks are the ones the default codecs already use.
+    """
     global _DEFAULT
     if _DEFAULT is None:
         with _DEFAULT_LOCK:
             if _DEFAULT is None:
-                _DEFAULT = make_converter()
+                from cattrs.preconf.orjson import make_converter as make_orjson_converter
+
+                converter = make_orjson_converter()
+                _register_hooks(converter, _DEFAULT_HOOKS)
+                for union, hook in _PENDING_UNIONS:
+                    converter.register_structure_hook(union, hook)
+                _PENDING_UNIONS.clear()
+                _DEFAULT = converter
     return _DEFAULT
+
+
+def _register_default_union(union: Any, hook: StructureHook) -> None:
+    """Register ``hook`` for ``union`` in the default converter, now or when it is made."""
+    with _DEFAULT_LOCK:
+        if _DEFAULT is None:
+            _PENDING_UNIONS.append((union, hook))
+            return
+    _DEFAULT.register_structure_hook(union, hook)
 
 
 def _direct_hook(converter: cattrs.Converter, cls: type) -> Callable[[Any], Any]:
@@ -662,6 +704,8 @@ def _direct_hook(converter: cattrs.Converter, cls: type) -> Callable[[Any], Any]
 def structure(cls: type[WireObject], data: Any) -> Any:
     """Build a ``cls`` from plain JSON data; raises ProtocolError naming the class and bad field."""
     try:
+        if _is_wire_class(cls):
+            return _DEFAULT_HOOKS.structure_hook(cls)(data)
         return default_converter().structure(data, cls)
     except FieldError as e:
         raise ProtocolError(f"{cls.__name__}: {e}") from None
@@ -669,16 +713,23 @@ def structure(cls: type[WireObject], data: Any) -> Any:
 
 def unstructure(obj: WireObject) -> dict[str, Any]:
     """Plain JSON-ready data for ``obj`` (unset optional fields omitted, unknown fields re-emitted)."""
+    if isinstance(obj, WireObject):
+        found: dict[str, Any] = _DEFAULT_HOOKS.unstructure_hook(type(obj))(obj)
+        return found
     result: dict[str, Any] = default_converter().unstructure(obj)
     return result
 
 
-def _to_dict(converter: cattrs.Converter, msg: Any) -> dict[str, Any]:
+def _to_dict(converter: cattrs.Converter | None, msg: Any) -> dict[str, Any]:
+    """``msg`` as plain data through ``converter``'s hooks (None: the default hooks, no cattrs)."""
     if type(msg) is UnknownMessage:
         return dict(msg.raw)
     if not isinstance(msg, WireObject):
         raise ProtocolError(f"cannot encode {type(msg).__name__}: not a wire message")
     try:
+        if converter is None:
+            found: dict[str, Any] = _DEFAULT_HOOKS.unstructure_hook(type(msg))(msg)
+            return found
         result: dict[str, Any] = converter.unstructure(msg)
         return result
     except AttributeError as e:
@@ -687,7 +738,7 @@ def _to_dict(converter: cattrs.Converter, msg: Any) -> dict[str, Any]:
 
 def to_dict(msg: Message | UnknownMessage) -> dict[str, Any]:
     """Plain data for any message (an UnknownMessage gives back its raw object)."""
-    return _to_dict(default_converter(), msg)
+    return _to_dict(None, msg)
 
 
 def from_dict(cls: type[WireObject], data: Any) -> Any:
@@ -703,6 +754,10 @@ class Codec:
     ``converter`` is the cattrs converter whose hooks the codec uses (default:
     :func:`default_converter`); the codec registers a tag-dispatching hook for
     ``message_type`` (the union of its classes) in it.
+
+    Creating a codec is cheap: a class's hook is generated when the first frame of its tag is
+    decoded, and a codec on the default converter neither makes that converter nor imports cattrs
+    until ``codec.converter`` is read.
     """
 
     def __init__(
@@ -713,8 +768,10 @@ class Codec:
         converter: cattrs.Converter | None = None,
     ) -> None:
         self.name = name
-        self.converter: cattrs.Converter = converter if converter is not None else default_converter()
+        #: The private converter, or None for the default one (made on first ``self.converter``).
+        self._converter: cattrs.Converter | None = converter
         self._by_tag: dict[str, type[Message]] = {}
+        # Filled per tag on first decode (_load_decoder): creating a codec generates no hooks.
         self._decoders: dict[str, Callable[[Any], Any]] = {}
         for cls in classes:
             tag = cls.wire_type()
@@ -724,14 +781,35 @@ class Codec:
                     f"{self._by_tag[tag].__name__} and {cls.__name__}"
                 )
             self._by_tag[tag] = cls
-            self._decoders[tag] = self._decoder_for(cls)
         # Tags decode() may hand straight to their hook (a subclass removes the ones it selects).
         self._fast: dict[str, Callable[[Any], Any]] = self._decoders
         self.message_type: Any = self._register_message_union(self._all_classes())
 
+    @property
+    def converter(self) -> cattrs.Converter:
+        """The cattrs converter whose hooks this codec uses (the default one is made on first read)."""
+        if self._converter is None:
+            return default_converter()
+        return self._converter
+
     def _decoder_for(self, cls: type[Message]) -> Callable[[Any], Any]:
         """The converter's structure hook for ``cls`` as a one-argument function (looked up once)."""
-        return _direct_hook(self.converter, cls)
+        if self._converter is None:
+            return _DEFAULT_HOOKS.structure_hook(cls)
+        return _direct_hook(self._converter, cls)
+
+    def _load_decoder(self, tag: str) -> Callable[[Any], Any] | None:
+        """The decoder of ``tag``, generated now if it is a known tag never decoded before.
+
+        Only called for tags that may take the fast path (a subclass's selected tags never get here).
+        """
+        cls = self._by_tag.get(tag)
+        if cls is None:
+            return None
+        decoder = self._decoder_for(cls)
+        self._decoders[tag] = decoder
+        self._fast[tag] = decoder
+        return decoder
 
     @staticmethod
     def _run_decoder(decoder: Callable[[Any], Any], data: dict[str, Any], frame: Any, tag: str) -> Decoded:
@@ -758,7 +836,10 @@ class Codec:
             return None
         union: Any = typing.Union[tuple(classes)]  # noqa: UP007
         if _union_args(union) is not None:  # a single class is its own (class) hook already
-            self.converter.register_structure_hook(union, self._structure_tagged)
+            if self._converter is None:
+                _register_default_union(union, self._structure_tagged)
+            else:
+                self._converter.register_structure_hook(union, self._structure_tagged)
         return union
 
     def _structure_tagged(self, data: Any, _type: Any = None) -> Message | UnknownMessage:
@@ -812,19 +893,24 @@ class Codec:
             return DecodeError(reason=reason, raw=_raw_text(frame, data))
         decoder = self._decoders.get(tag)
         if decoder is None:
-            return UnknownMessage(type=tag, raw=data)
+            try:
+                decoder = self._load_decoder(tag)
+            except Exception as e:  # e.g. a field type the codec does not support
+                return self._failure(e, data, frame, tag)
+            if decoder is None:
+                return UnknownMessage(type=tag, raw=data)
         return self._run_decoder(decoder, data, frame, tag)
 
     def encode(self, msg: Message | UnknownMessage) -> str:
         """Compact JSON text for ``msg``; raises ProtocolError if a field cannot be serialised."""
         try:
-            return orjson.dumps(_to_dict(self.converter, msg)).decode()
+            return orjson.dumps(_to_dict(self._converter, msg)).decode()
         except orjson.JSONEncodeError as e:
             raise ProtocolError(f"cannot encode {type(msg).__name__}: {e}") from None
 
     def to_dict(self, msg: Message | UnknownMessage) -> dict[str, Any]:
         """Plain JSON-ready data for ``msg`` (what :meth:`encode` serialises)."""
-        return _to_dict(self.converter, msg)
+        return _to_dict(self._converter, msg)
 
     def from_dict(self, data: dict[str, Any]) -> Message | UnknownMessage:
         """Build the message for plain data; raises ProtocolError when it is malformed."""
