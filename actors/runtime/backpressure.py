@@ -107,6 +107,11 @@ class SendBuffer:
         """Audio bytes currently queued."""
         return self._audio_bytes
 
+    @property
+    def idle(self) -> bool:
+        """True when nothing is queued and no consumer wake-up is outstanding."""
+        return not self._wake_pending and not self._items
+
     def put_audio(self, data: bytes) -> bool:
         """Queue audio under the policy; return True when the consumer must be woken.
 

@@ -77,6 +77,13 @@ class ConnectionConfig:
     * ``queue_put_timeout`` -- the longest a full subscriber queue may stall the reader per event.
     * ``coalesce_audio`` / ``max_frame_bytes`` -- audio queued while the socket was busy is sent
       as one frame of at most ``max_frame_bytes``.
+    * ``audio_flush_interval`` -- seconds (0 to 1). ``0`` = immediate: ``send_audio`` writes the
+      frame on the caller's thread when nothing is queued ahead of it (else the connection's
+      actor writes it), adding no latency. ``t > 0`` = a coalescing window: audio is queued and
+      written, as one frame, ``t/2``..``t`` seconds later by the one shared flusher thread
+      (:mod:`actors.runtime.flusher`) -- far less CPU per stream for many streams, at the cost of
+      up to ``t`` of added latency. ``None`` = the runtime's default: immediate for a
+      ``Connection``; the ``Supervisor``'s own ``audio_flush_interval`` for supervised streams.
     * ``bytes_per_second`` -- audio byte rate, derived from the options when None.
 
     The repr never shows the credentials or secret headers.
@@ -99,6 +106,7 @@ class ConnectionConfig:
     coalesce_audio: bool = True
     max_frame_bytes: int = 256 * 1024
     bytes_per_second: float | None = None
+    audio_flush_interval: float | None = None
 
     def __attrs_post_init__(self) -> None:
         name = getattr(self.api, "name", None)
@@ -113,6 +121,12 @@ class ConnectionConfig:
             raise TypeError(
                 f"ConnectionConfig.options must be an options object with to_query() "
                 f"(e.g. ListenV1Options.from_kwargs(...)), got {type(self.options).__name__}"
+            )
+        interval = self.audio_flush_interval
+        if interval is not None and not (isinstance(interval, int | float) and 0 <= interval <= 1.0):
+            raise ValueError(
+                "ConnectionConfig.audio_flush_interval must be None or 0..1 seconds (0 = write at once), "
+                f"got {interval!r}"
             )
         if self.max_frame_bytes < 1:
             raise ValueError(f"ConnectionConfig.max_frame_bytes must be >= 1, got {self.max_frame_bytes!r}")

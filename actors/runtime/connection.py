@@ -3,15 +3,26 @@
 Threads (the budget is two per live stream, both named ``actors-conn-<stream>`` and
 ``actors-read-<stream>``, both joined when the connection ends):
 
-* the actor thread connects, writes every frame (audio, control, keepalive, close) and runs the
-  close handshake -- it never reads the socket;
+* the actor thread connects, writes control, keepalive and finish frames, runs the close
+  handshake and takes over any write that must block -- it never reads the socket;
 * the reader thread (:mod:`actors.runtime.reader`) is the only reader; it broadcasts decoded
   messages straight to the subscribers and tells the actor when the socket ends or is idle.
 
-Audio does not travel through the actor's mailbox chunk by chunk: ``send_audio`` appends to a
-bounded :class:`~actors.runtime.backpressure.SendBuffer` and wakes the actor only when the buffer
-goes from empty to non-empty; the actor then writes everything queued, coalescing consecutive
-audio into one frame. Under load this turns many mailbox hops into one.
+Audio does not travel through the actor's mailbox. Every write holds the socket's write lock
+(:class:`~actors.runtime.transport.SocketWriter`), which keeps frames whole and ordered:
+
+* ``audio_flush_interval == 0`` (immediate, the default for a plain ``Connection``):
+  ``send_audio`` writes the frame on the caller's thread, without blocking, when nothing is
+  queued ahead of it and the lock is free. Otherwise the chunk goes into the bounded
+  :class:`~actors.runtime.backpressure.SendBuffer` behind what is queued and the actor is told to
+  drain it (once per batch, not per chunk). A write the kernel does not take whole is finished
+  by the actor (it may block up to ``send_timeout``).
+* ``audio_flush_interval > 0`` (a coalescing window): ``send_audio`` only queues; the shared
+  flusher thread (:mod:`actors.runtime.flusher`) writes everything queued as one frame per
+  window, for all connections in one wake-up.
+
+Control messages always go into the buffer (after the audio queued before them) and the actor
+drains it, so their order with the audio is kept.
 
 Events reach subscribers in this order: ``Opened``, server messages in wire order, then
 ``ConnectionFailed`` (only for an abnormal end) and exactly one ``Closed``.
@@ -36,12 +47,14 @@ from actors.runtime.backpressure import SendBuffer
 from actors.runtime.classify import ConnectionState, Outcome, check_transition, classify_close
 from actors.runtime.config import ConnectionConfig
 from actors.runtime.events import Backpressure, Closed, ConnectionFailed, Opened
+from actors.runtime.flusher import AudioFlusher, shared_flusher
+from actors.runtime.frames import OP_PING, OP_TEXT, encode_batch, encode_frame
 from actors.runtime.keepalive import KeepaliveClock
 from actors.runtime.metrics import MetricsRecorder, MetricsSnapshot
 from actors.runtime.profiles import ApiProfile, FinishMode, profile_for
 from actors.runtime.reader import CloseHandshake, KeepaliveDue, Reader, ReaderEnded
 from actors.runtime.subscribers import SubscriberSet
-from actors.runtime.transport import open_socket
+from actors.runtime.transport import SendTimeout, SocketWriter, open_socket
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +122,13 @@ class _Abort:
     reason: str
 
 
+@attrs.frozen(slots=True)
+class _SendFailed:
+    """A write on another thread (caller or flusher) failed; the actor ends the connection."""
+
+    error: BaseException
+
+
 _DRAIN = _Drain()
 
 
@@ -135,9 +155,40 @@ class _Shared:
         self.result: FinishResult | None = None  # actor, before ``closed`` is set
         self.open_error: BaseException | None = None  # actor, when the handshake failed
         self.ws: websocket.WebSocket | None = None  # actor, once connected
+        self.writer: SocketWriter | None = None  # actor, once connected
+        self.clock: KeepaliveClock | None = None  # actor, once connected (None: no keepalive)
+        # Whether threads other than the actor may write (caller, flusher). Set by the actor once
+        # open; cleared by whoever sees the connection going away.
+        self.write_ok = False
+        self.flush_interval: float = config.audio_flush_interval or 0.0
+        self.flusher: AudioFlusher | None = None  # acquired by Connection.start when flushing
         self.abort: _Abort | None = None  # handle: a deadline passed, drop the socket
         self.actor_thread: threading.Thread | None = None  # actor, in on_start
         self.reader_thread: threading.Thread | None = None  # actor
+
+    def write_items(
+        self, writer: SocketWriter, items: list[bytes | str], queued_at: float, *, blocking: bool
+    ) -> bool:
+        """Encode queued items and write them in one go (``writer.lock`` held by the caller).
+
+        Returns False when a non-blocking write left a backlog (the actor must finish it).
+        Raises ``OSError`` (``SendTimeout`` included) when the socket fails.
+        """
+        config = self.config
+        batch = encode_batch(items, config.coalesce_audio, config.max_frame_bytes)
+        if blocking:
+            writer.send_blocking(batch.data)
+            done = True
+        else:
+            done = writer.send_nowait(batch.data)
+        now = time.monotonic()
+        self.metrics.record_batch_sent(
+            batch.audio_bytes, batch.audio_frames, batch.control_frames, queued_at, now
+        )
+        clock = self.clock
+        if clock is not None:
+            clock.note_sent(now)
+        return done
 
     def _count_dropped_event(self) -> None:
         self.metrics.events_dropped += 1
@@ -160,6 +211,7 @@ class ConnectionActor(pykka.ThreadingActor):
         super().__init__()
         self._s = shared
         self._ws: websocket.WebSocket | None = None
+        self._writer: SocketWriter | None = None
         self._reader: Reader | None = None
         self._close_handshake: CloseHandshake | None = None
         self._clock: KeepaliveClock | None = None
@@ -193,6 +245,8 @@ class ConnectionActor(pykka.ThreadingActor):
                 self._close(message.code, message.reason)
             elif isinstance(message, _Abort):
                 self._do_abort(message)
+            elif isinstance(message, _SendFailed):
+                self._on_send_failed(message.error)
             else:
                 log.warning("connection %s ignored unexpected message %r", self._s.stream_id, message)
         except Exception as error:
@@ -219,19 +273,24 @@ class ConnectionActor(pykka.ThreadingActor):
             s.open_error = error
             self._end(1006, f"could not connect: {error}", error)
             return
+        sock = opened.ws.sock
+        assert sock is not None
         self._ws = opened.ws
         s.ws = opened.ws
+        self._writer = SocketWriter(sock, s.config.send_timeout)
         s.request_id = opened.request_id
         s.state = check_transition(s.state, ConnectionState.OPEN)
         now = time.monotonic()
         s.metrics.opened_at = now
         plan = s.config.keepalive_plan()
         self._clock = KeepaliveClock(plan, now) if plan is not None else None
-        self._close_handshake = CloseHandshake(opened.ws)
+        s.clock = self._clock
+        self._close_handshake = CloseHandshake(self._writer)
         s.subscribers.broadcast(Opened(opened.request_id, opened.url_path, s.stream_id))
         decode = s.config.api.server_codec.decode
         self._reader = Reader(
-            ws=opened.ws,
+            sock=sock,
+            writer=self._writer,
             decode=decode,
             subscribers=s.subscribers,
             metrics=s.metrics,
@@ -243,7 +302,11 @@ class ConnectionActor(pykka.ThreadingActor):
         )
         s.reader_thread = self._reader.thread
         self._reader.start()
+        s.writer = self._writer
+        s.write_ok = s.abort is None
         s.opened.set()
+        if not s.buffer.idle:
+            self._drain()  # sent before the handshake finished (normally already told as _Drain)
 
     def _tell_self(self, message: object) -> None:
         # ActorDeadError: the connection already ended; nothing left to tell.
@@ -260,77 +323,49 @@ class ConnectionActor(pykka.ThreadingActor):
         )
 
     def _drain(self) -> None:
+        """Write everything queued (and any unfinished write), blocking up to ``send_timeout``."""
         s = self._s
-        items, queued_at = s.buffer.take_all()
         dropped = s.buffer.take_dropped()
         if dropped:
             s.metrics.bytes_dropped += dropped
             s.subscribers.broadcast(Backpressure("drop_oldest", dropped, s.buffer.audio_bytes))
-        if not items or not self._can_send():
+        writer = self._writer
+        if writer is None or not self._can_send():
+            s.buffer.take_all()  # the connection is going away: nothing queued will be sent
             return
-        ws = self._ws
-        assert ws is not None
-        metrics = s.metrics
-        coalesce = s.config.coalesce_audio
-        max_frame = s.config.max_frame_bytes
-        pending: list[bytes] = []
-        pending_size = 0
-        try:
-            for item in items:
-                if isinstance(item, bytes):
-                    if coalesce and pending and pending_size + len(item) <= max_frame:
-                        pending.append(item)
-                        pending_size += len(item)
-                        continue
-                    if pending:
-                        self._write_audio(ws, pending, pending_size, queued_at, metrics)
-                    pending, pending_size = [item], len(item)
+        with writer.lock:
+            items, queued_at = s.buffer.take_all()
+            if not items and not writer.has_backlog:
+                return
+            try:
+                if items:
+                    s.write_items(writer, items, queued_at, blocking=True)
                 else:
-                    if pending:
-                        self._write_audio(ws, pending, pending_size, queued_at, metrics)
-                        pending, pending_size = [], 0
-                    ws.send(item)
-                    now = time.monotonic()
-                    metrics.record_control_sent(now)
-                    self._note_sent(now)
-            if pending:
-                self._write_audio(ws, pending, pending_size, queued_at, metrics)
-        except (websocket.WebSocketException, OSError) as error:
-            self._on_send_failed(error)
+                    writer.send_blocking()
+            except OSError as error:
+                self._on_send_failed(error)
 
-    def _write_audio(
-        self,
-        ws: websocket.WebSocket,
-        chunks: list[bytes],
-        size: int,
-        queued_at: float,
-        metrics: MetricsRecorder,
-    ) -> None:
-        ws.send_bytes(chunks[0] if len(chunks) == 1 else b"".join(chunks))
-        now = time.monotonic()
-        metrics.record_audio_sent(size, queued_at, now)
-        self._note_sent(now)
-
-    def _note_sent(self, now: float) -> None:
-        if self._clock is not None:
-            self._clock.note_sent(now)
+    def _write_control(self, frame: bytes) -> None:
+        """Write one control frame after anything unfinished (blocking; the lock is taken here)."""
+        writer = self._writer
+        assert writer is not None
+        with writer.lock:
+            writer.send_blocking(frame)
 
     def _send_keepalive(self) -> None:
         clock = self._clock
         if clock is None or not self._can_send() or self._s.state is not ConnectionState.OPEN:
             return
-        ws = self._ws
-        assert ws is not None
         now = time.monotonic()
         try:
             if clock.plan.kind == "ping":
-                ws.ping(b"actors")
+                self._write_control(encode_frame(OP_PING, b"actors"))
                 clock.note_ping(now)
             else:
                 assert clock.plan.frame is not None
-                ws.send(clock.plan.frame)
+                self._write_control(encode_frame(OP_TEXT, clock.plan.frame.encode("utf-8")))
                 clock.note_sent(now)
-        except (websocket.WebSocketException, OSError) as error:
+        except OSError as error:
             self._on_send_failed(error, what="keepalive")
             return
         self._s.metrics.keepalives_sent += 1
@@ -343,25 +378,25 @@ class ConnectionActor(pykka.ThreadingActor):
         if not self._can_send():
             return
         s.state = check_transition(s.state, ConnectionState.FINISHING)
+        s.write_ok = False  # stray audio after the finish goes through the actor, as before
         s.metrics.finish_requested_at = time.monotonic()
         frames = s.profile.finish_frames[mode]
         if not frames:
             assert self._close_handshake is not None
             self._close_handshake.send(1000)
             return
-        ws = self._ws
-        assert ws is not None
         try:
             for frame in frames:
-                ws.send(frame)
+                self._write_control(encode_frame(OP_TEXT, frame.encode("utf-8")))
                 s.metrics.record_control_sent(time.monotonic())
-        except (websocket.WebSocketException, OSError) as error:
+        except OSError as error:
             self._on_send_failed(error, what="finish")
 
     def _close(self, code: int, reason: str) -> None:
         if self._s.state is ConnectionState.CLOSED or self._client_closed:
             return
         self._client_closed = True
+        self._s.write_ok = False
         if self._close_handshake is not None and self._send_error is None:
             self._close_handshake.send(code, reason)
 
@@ -369,6 +404,7 @@ class ConnectionActor(pykka.ThreadingActor):
         if self._ended or self._abort is not None:
             return
         self._abort = abort
+        self._s.write_ok = False
         if self._reader is None:
             self._end(1006, abort.reason, abort.error)
             return
@@ -377,9 +413,10 @@ class ConnectionActor(pykka.ThreadingActor):
             self._ws.abort()
 
     def _on_send_failed(self, error: BaseException, what: str = "send") -> None:
+        self._s.write_ok = False
         if self._send_error is not None:
             return
-        if isinstance(error, websocket.WebSocketTimeoutException):
+        if isinstance(error, SendTimeout):
             message = (
                 f"{what} blocked for more than {self._s.config.send_timeout}s: the server stopped reading"
             )
@@ -422,6 +459,7 @@ class ConnectionActor(pykka.ThreadingActor):
         self._ended = True
         s = self._s
         s.state = ConnectionState.CLOSED
+        s.write_ok = False
         s.buffer.close(lambda: ConnectionClosedError(code, reason or "the connection is closed"))
         ws, reader = self._ws, self._reader
         if reader is not None:
@@ -432,6 +470,9 @@ class ConnectionActor(pykka.ThreadingActor):
                 log.warning("reader of %s did not stop in time (a subscriber may be blocking)", s.stream_id)
         if ws is not None:
             ws.shutdown()
+        flusher, s.flusher = s.flusher, None
+        if flusher is not None:
+            flusher.release()  # the last flushing connection joins the flusher thread here
         s.metrics.closed_at = time.monotonic()
         if error is not None:
             s.subscribers.broadcast(ConnectionFailed(error))
@@ -480,7 +521,14 @@ class Connection:
             raise TypeError(f"config must be a ConnectionConfig, got {type(config).__name__}")
         name = stream_id if stream_id is not None else f"stream-{next(_stream_numbers)}"
         shared = _Shared(config, name, list(subscribers))
-        ref = ConnectionActor.start(shared)
+        if shared.flush_interval > 0:
+            shared.flusher = shared_flusher().acquire()  # released by the actor when the connection ends
+        try:
+            ref = ConnectionActor.start(shared)
+        except BaseException:
+            if shared.flusher is not None:
+                shared.flusher.release()
+            raise
         ref.tell(_Connect())
         return cls(shared, ref)
 
@@ -588,8 +636,56 @@ class Connection:
             return
         if self._finishing:
             raise self._refusal("audio")
-        if self._s.buffer.put_audio(data):
+        s = self._s
+        interval = s.flush_interval
+        if interval:
+            if s.buffer.put_audio(data):
+                flusher = s.flusher
+                if not (s.write_ok and flusher is not None and flusher.schedule(self, interval)):
+                    self._tell(_DRAIN)  # not open yet (or going away): the actor decides
+            return
+        writer = s.writer
+        if s.write_ok and writer is not None and s.buffer.idle and writer.lock.acquire(blocking=False):
+            try:
+                # Re-checked under the lock: nothing queued ahead, nothing half-written.
+                if s.write_ok and s.buffer.idle and not writer.has_backlog:
+                    self._write_now(writer, [data])
+                    return
+            finally:
+                writer.lock.release()
+        if s.buffer.put_audio(data):
             self._tell(_DRAIN)
+
+    def flush_queued_audio(self) -> None:
+        """Write the queued audio as one frame without blocking (called by the audio flusher).
+
+        When the socket is busy or cannot take it all, the connection's actor finishes the job.
+        """
+        s = self._s
+        writer = s.writer
+        if not s.write_ok or writer is None or not writer.lock.acquire(blocking=False):
+            self._tell(_DRAIN)
+            return
+        try:
+            if writer.has_backlog or s.buffer.dropped_unreported:
+                self._tell(_DRAIN)  # the actor finishes the write / reports the dropped audio
+                return
+            items, queued_at = s.buffer.take_all()
+            if items:
+                self._write_now(writer, items, queued_at)
+        finally:
+            writer.lock.release()
+
+    def _write_now(
+        self, writer: SocketWriter, items: list[bytes | str], queued_at: float | None = None
+    ) -> None:
+        # Caller or flusher thread, writer lock held: never blocks.
+        try:
+            if not self._s.write_items(writer, items, queued_at or time.monotonic(), blocking=False):
+                self._tell(_DRAIN)  # the kernel took part of it: the actor writes the rest
+        except OSError as error:
+            self._s.write_ok = False
+            self._tell(_SendFailed(error))
 
     def send(self, message: Any) -> None:
         """Encode a control message with the API's codec and queue it, in order with audio.
@@ -606,7 +702,8 @@ class Connection:
             raise TypeError(f"send_text takes a str, got {type(frame).__name__}")
         if self._finishing:
             raise self._refusal("control messages")
-        if self._s.buffer.put_text(frame):
+        # With a flush window the control message must not wait for the next tick.
+        if self._s.buffer.put_text(frame) or self._s.flush_interval:
             self._tell(_DRAIN)
 
     def subscribe(self, subscriber: object) -> None:
@@ -711,6 +808,7 @@ class Connection:
         # that stopped reading, and would only see a told _Abort after send_timeout.
         if self._s.abort is None:
             self._s.abort = abort
+        self._s.write_ok = False
         ws = self._s.ws
         if ws is not None:
             ws.abort()

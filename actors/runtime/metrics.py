@@ -1,8 +1,10 @@
 """Per-stream metrics: latency to the first result, finalize latency, audio lag and volumes.
 
-:class:`MetricsRecorder` is written by the connection's two threads without locks: the actor
-thread owns the send-side fields, the reader thread the receive-side fields, so each field has
-one writer. :meth:`MetricsRecorder.snapshot` gives an immutable :class:`MetricsSnapshot`.
+:class:`MetricsRecorder` is written without locks of its own: the send-side fields are written
+only while the connection's socket write lock is held (by whichever thread writes: the actor,
+the caller of ``send_audio`` or the audio flusher), the receive-side fields only by the reader
+thread, so each field has one writer at a time. :meth:`MetricsRecorder.snapshot` gives an
+immutable :class:`MetricsSnapshot`.
 """
 
 from __future__ import annotations
@@ -84,6 +86,21 @@ class MetricsRecorder:
         self.audio_lag = lag
         if self.max_audio_lag is None or lag > self.max_audio_lag:
             self.max_audio_lag = lag
+
+    def record_batch_sent(
+        self, audio_bytes: int, audio_frames: int, control_frames: int, queued_at: float, now: float
+    ) -> None:
+        """Account one write of several frames; its oldest audio was queued at ``queued_at``."""
+        self.bytes_sent += audio_bytes
+        self.frames_sent += audio_frames + control_frames
+        self.control_messages_sent += control_frames
+        if self.first_send_at is None:
+            self.first_send_at = now
+        if audio_frames:
+            lag = now - queued_at if now > queued_at else 0.0
+            self.audio_lag = lag
+            if self.max_audio_lag is None or lag > self.max_audio_lag:
+                self.max_audio_lag = lag
 
     def record_control_sent(self, now: float) -> None:
         """Account one control frame (not a keepalive) written at ``now``."""

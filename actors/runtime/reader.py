@@ -1,9 +1,11 @@
 """The reader thread: the only thread that reads a connection's socket.
 
 It waits for the socket to become readable with a timeout taken from the keepalive clock, so an
-idle connection wakes it to ask the actor for a keepalive -- no extra timer thread. Frames are
-read with ``recv_frame`` (not ``recv_data_frame``) so the close handshake is ours: a close frame
-is answered once, with the server's code echoed, and its code and reason are kept.
+idle connection wakes it to ask the actor for a keepalive -- no extra timer thread. It reads the
+(non-blocking) socket in large chunks and parses frames itself (:mod:`actors.runtime.frames`):
+one ``recv`` per wake-up instead of websocket-client's several small reads per frame. Pings are
+answered with a pong, fragmented messages are joined, and the close handshake is ours: a close
+frame is answered once, with the server's code echoed, and its code and reason are kept.
 
 Text frames are decoded with the API's server codec and broadcast as typed messages; binary
 frames become :class:`~actors.runtime.events.AudioChunk`. When the socket ends, the reader tells
@@ -14,28 +16,45 @@ from __future__ import annotations
 
 import logging
 import select
-import struct
+import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 import attrs
-import websocket
-from websocket import ABNF
 
 from actors.errors import ConnectionClosedError
 from actors.runtime.events import AudioChunk
+from actors.runtime.frames import (
+    OP_BINARY,
+    OP_CLOSE,
+    OP_CONT,
+    OP_PING,
+    OP_PONG,
+    OP_TEXT,
+    FrameError,
+    FrameParser,
+    MessageAssembler,
+    close_payload,
+    encode_frame,
+    parse_close_payload,
+)
 from actors.runtime.keepalive import KeepaliveClock
 from actors.runtime.metrics import MetricsRecorder
 from actors.runtime.profiles import ApiProfile
 from actors.runtime.subscribers import SubscriberSet
+from actors.runtime.transport import SocketWriter
 
 log = logging.getLogger(__name__)
 
 _POLL_IN = select.POLLIN | select.POLLPRI | select.POLLHUP | select.POLLERR
 # With no keepalive the reader still wakes this often to notice a stop request.
 _IDLE_WAKE = 5.0
+#: One read takes up to this much; the bytes object shrinks to what arrived.
+READ_SIZE = 64 * 1024
+_WOULD_BLOCK = (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
 
 
 @attrs.frozen(slots=True)
@@ -57,32 +76,33 @@ class KeepaliveDue:
     """Told to the owner when the connection has been silent for a keepalive interval."""
 
 
-def parse_close_payload(data: bytes) -> tuple[int, str]:
-    """Close frame payload -> (code, reason); an empty payload is 1005 ("no status received")."""
-    if len(data) < 2:
-        return 1005, ""
-    (code,) = struct.unpack("!H", data[:2])
-    return code, data[2:].decode("utf-8", "replace")
-
-
 class CloseHandshake:
     """Makes sure exactly one close frame is sent per connection, by whichever thread is first."""
 
-    def __init__(self, ws: websocket.WebSocket) -> None:
-        self._ws = ws
+    def __init__(self, writer: SocketWriter) -> None:
+        self._writer = writer
         self._lock = threading.Lock()
         self.sent = False
 
     def send(self, code: int, reason: str = "") -> bool:
-        """Send our close frame unless one was sent already; True if this call sent it."""
+        """Send our close frame unless one was sent already; True if this call sent it.
+
+        Waits at most the writer's ``send_timeout`` for a write in progress on another thread.
+        """
         with self._lock:
             if self.sent:
                 return False
             self.sent = True
+        writer = self._writer
+        if not writer.lock.acquire(timeout=writer.send_timeout):
+            log.debug("close frame not sent: another write held the socket for %ss", writer.send_timeout)
+            return True
         try:
-            self._ws.send_close(code, reason.encode("utf-8")[:123])
-        except (websocket.WebSocketException, OSError):
+            writer.send_blocking(encode_frame(OP_CLOSE, close_payload(code, reason)))
+        except OSError:  # SendTimeout included: the socket is going away anyway
             log.debug("close frame could not be sent", exc_info=True)
+        finally:
+            writer.lock.release()
         return True
 
 
@@ -94,7 +114,8 @@ class Reader:
 
     def __init__(
         self,
-        ws: websocket.WebSocket,
+        sock: socket.socket,
+        writer: SocketWriter,
         decode: Callable[[bytes], Any],
         subscribers: SubscriberSet,
         metrics: MetricsRecorder,
@@ -104,7 +125,8 @@ class Reader:
         tell_owner: Callable[[object], None],
         name: str,
     ) -> None:
-        self._ws = ws
+        self._sock = sock
+        self._writer = writer
         self._decode = decode
         self._subscribers = subscribers
         self._metrics = metrics
@@ -144,15 +166,19 @@ class Reader:
         self._tell_owner(ended)
 
     def _loop(self) -> ReaderEnded:
-        ws = self._ws
-        sock = ws.sock
-        if sock is None:
+        sock = self._sock
+        try:
+            fileno = sock.fileno()
+        except OSError:
+            fileno = -1
+        if fileno < 0:
             return ReaderEnded(1006, "socket already closed", False, None)
         poller = select.poll()
-        poller.register(sock.fileno(), _POLL_IN)
+        poller.register(fileno, _POLL_IN)
         pending = getattr(sock, "pending", None)  # TLS sockets may hold decrypted bytes poll cannot see
-        text = ABNF.OPCODE_TEXT
-        binary = ABNF.OPCODE_BINARY
+        parser = FrameParser()
+        assembler = MessageAssembler()
+        recv = sock.recv
         while True:
             if self._stop.is_set():
                 return ReaderEnded(1006, "stopped by the client", False, None)
@@ -162,37 +188,57 @@ class Reader:
                     return overdue
                 continue
             try:
-                frame = ws.recv_frame()
-            except websocket.WebSocketTimeoutException:
-                continue  # a partial frame is kept by websocket-client; keep reading
-            except (websocket.WebSocketException, OSError) as error:
-                if self._stop.is_set():
-                    return ReaderEnded(1006, "stopped by the client", False, None)
-                reason = "connection dropped without a close frame"
-                return ReaderEnded(1006, reason, False, ConnectionClosedError(1006, f"{reason} ({error})"))
-            opcode = frame.opcode
-            if frame.fin and opcode in (text, binary):
-                self._deliver(opcode, frame.data)
-            elif opcode in (text, binary, ABNF.OPCODE_CONT):
-                ws.cont_frame.validate(frame)
-                ws.cont_frame.add(frame)
-                if ws.cont_frame.is_fire(frame):
-                    op, data = ws.cont_frame.extract(frame)
-                    self._deliver(op, data)
-            elif opcode == ABNF.OPCODE_CLOSE:
-                code, reason = parse_close_payload(frame.data)
-                # Echo the server's code (RFC 6455 5.5.1); 1005 must never be sent on the wire.
-                self._close.send(1000 if code in (1005, 1006, 1015) else code)
-                return ReaderEnded(code, reason, True, None)
-            elif opcode == ABNF.OPCODE_PING:
-                try:
-                    ws.pong(frame.data)
-                except (websocket.WebSocketException, OSError) as error:
-                    return ReaderEnded(
-                        1006, "pong failed", False, ConnectionClosedError(1006, f"pong failed: {error}")
-                    )
-            elif opcode == ABNF.OPCODE_PONG and self._keepalive is not None:
-                self._keepalive.note_pong()
+                data = recv(READ_SIZE)
+            except _WOULD_BLOCK:
+                continue  # woken without a whole TLS record, or spuriously: wait again
+            except OSError as error:
+                return self._dropped(error)
+            if not data:
+                return self._dropped(None)
+            try:
+                for frame in parser.feed(data):
+                    opcode = frame.opcode
+                    if opcode in (OP_CONT, OP_TEXT, OP_BINARY):
+                        message = assembler.add(frame)
+                        if message is not None:
+                            self._deliver(message[0], message[1])
+                    elif opcode == OP_CLOSE:
+                        code, reason = parse_close_payload(frame.payload)
+                        # Echo the server's code (RFC 6455 5.5.1); 1005 must never be sent on the wire.
+                        self._close.send(1000 if code in (1005, 1006, 1015) else code)
+                        return ReaderEnded(code, reason, True, None)
+                    elif opcode == OP_PING:
+                        failed = self._pong(frame.payload)
+                        if failed is not None:
+                            return failed
+                    elif opcode == OP_PONG and self._keepalive is not None:
+                        self._keepalive.note_pong()
+            except FrameError as error:
+                self._close.send(error.code, str(error))
+                reason = f"protocol error from the server: {error}"
+                return ReaderEnded(1006, reason, False, ConnectionClosedError(error.code, reason))
+
+    def _dropped(self, error: OSError | None) -> ReaderEnded:
+        if self._stop.is_set():
+            return ReaderEnded(1006, "stopped by the client", False, None)
+        reason = "connection dropped without a close frame"
+        detail = f"{reason} ({error})" if error is not None else reason
+        return ReaderEnded(1006, reason, False, ConnectionClosedError(1006, detail))
+
+    def _pong(self, payload: bytes) -> ReaderEnded | None:
+        writer = self._writer
+        try:
+            if not writer.lock.acquire(timeout=writer.send_timeout):
+                raise TimeoutError(f"the socket stayed busy for {writer.send_timeout}s")
+            try:
+                writer.send_blocking(encode_frame(OP_PONG, payload))
+            finally:
+                writer.lock.release()
+        except OSError as error:
+            return ReaderEnded(
+                1006, "pong failed", False, ConnectionClosedError(1006, f"pong failed: {error}")
+            )
+        return None
 
     def _wait_ms(self) -> int:
         if self._keepalive is None:
@@ -215,7 +261,7 @@ class Reader:
 
     def _deliver(self, opcode: int, data: bytes) -> None:
         metrics = self._metrics
-        if opcode == ABNF.OPCODE_BINARY:
+        if opcode == OP_BINARY:
             metrics.audio_bytes_received += len(data)
             if self._profile.audio_is_result and metrics.first_result_at is None:
                 metrics.record_result(time.monotonic(), False)

@@ -97,9 +97,28 @@ class StreamMetrics:
     connection: Any = None
 
 
+#: What a stream keeps of its finals for :class:`StreamResult`: all (True), none (False), the last N.
+KeepFinals = bool | int
+
+
+def check_keep_finals(value: object) -> KeepFinals:
+    """Validate a ``keep_finals`` setting; ``OptionsError`` names what was wrong."""
+    if isinstance(value, bool) or (isinstance(value, int) and value >= 0):
+        return value
+    raise OptionsError(
+        "keep_finals", f"must be True (all), False (none) or a count >= 0 (the last N), got {value!r}", value
+    )
+
+
 @attrs.frozen
 class StreamResult:
-    """How a supervised stream ended: its final results, request ids, metrics and error (None if ok)."""
+    """How a supervised stream ended: its final results, request ids, metrics and error (None if ok).
+
+    ``finals`` holds what the stream was told to keep (``open_stream(keep_finals=...)``): every
+    final (True), none (False, the default for supervised streams: a long call would otherwise
+    grow without bound -- subscribers see every final as it arrives), or the last N.
+    ``metrics.finals`` always counts them all.
+    """
 
     stream_id: str
     finals: tuple[Any, ...]
@@ -108,6 +127,7 @@ class StreamResult:
     error: ActorsError | None = None
     close_code: int | None = None
     close_reason: str = ""
+    keep_finals: KeepFinals = True
 
     @property
     def ok(self) -> bool:
@@ -116,7 +136,16 @@ class StreamResult:
 
     @property
     def transcript(self) -> str:
-        """The final transcripts joined with spaces (Listen V1 channel 0 alternative 0, or Flux turns)."""
+        """The final transcripts joined with spaces (Listen V1 channel 0 alternative 0, or Flux turns).
+
+        Raises :class:`ActorsError` when the stream kept no finals (``keep_finals=False``); with
+        ``keep_finals=N`` it is the transcript of the last N finals.
+        """
+        if not self.keep_finals:
+            raise ActorsError(
+                f"stream {self.stream_id} kept no finals, so it has no transcript: open the stream with "
+                "open_stream(..., keep_finals=True), or collect the finals in a subscriber"
+            )
         parts = [text for text in (_transcript_of(m) for m in self.finals) if text]
         return " ".join(parts)
 
@@ -213,8 +242,11 @@ class StreamHandle:
         replay_max_seconds: float = 60.0,
         lossless_required: bool = True,
         replay_speed: float | None = None,
+        keep_finals: KeepFinals = False,
     ) -> None:
         self.stream_id = stream_id
+        #: What this stream keeps of its finals for its result (see :class:`StreamResult`).
+        self.keep_finals = check_keep_finals(keep_finals)
         self.config = config
         self.restart = restart
         self.lossless = lossless
@@ -249,7 +281,8 @@ class StreamHandle:
         self._reconnect_attempt = 0
         self._replayed_seconds = 0.0
         self._audio_bytes = 0
-        self._finals: list[Any] = []
+        self._finals: deque[Any] = deque(maxlen=None if keep_finals is True else int(keep_finals))
+        self._final_count = 0
         self._request_ids: list[str] = []
         self._finishing = False
         self._aborted = False
@@ -296,7 +329,7 @@ class StreamHandle:
                 replayed_seconds=round(self._replayed_seconds, 6),
                 replay_dropped_seconds=buffer.dropped_seconds if buffer is not None else 0.0,
                 audio_seconds=fmt.seconds(self._audio_bytes - len(buffer.header)) if buffer and fmt else 0.0,
-                finals=len(self._finals),
+                finals=self._final_count,
                 duplicate_finals_dropped=self._dedup.dropped,
                 request_ids=tuple(self._request_ids),
                 connection=conn_metrics,
@@ -470,6 +503,7 @@ class StreamHandle:
                 error=self._error,
                 close_code=code,
                 close_reason=reason,
+                keep_finals=self.keep_finals,
             )
 
     def __repr__(self) -> str:
@@ -679,7 +713,9 @@ class StreamHandle:
                     self._buffer.ack(self._dedup.covered_until())
                     self._controls.ack(self._buffer.start)
         if is_final(event):
-            self._finals.append(event)
+            self._final_count += 1
+            if self.keep_finals is not False:
+                self._finals.append(event)
         self._emit(event)
 
     def _connection_closed(self, sink: _Sink, event: events.Closed) -> None:

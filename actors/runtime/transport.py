@@ -9,12 +9,20 @@
   message and the JSON decoder rejects invalid UTF-8 anyway.
 * A refused upgrade becomes :class:`~actors.errors.HandshakeError` with the HTTP status,
   ``dg-error``, ``dg-request-id`` and body. Network errors are ``OSError`` subclasses.
+* After the handshake websocket-client steps aside: the socket is made non-blocking and frames
+  are written by :class:`SocketWriter` (and read by the reader with
+  :class:`~actors.runtime.frames.FrameParser`). A blocking socket with a timeout makes CPython
+  poll before every send and recv, and websocket-client reads each frame in several small
+  recv calls -- each a GIL hand-off and a syscall on the audio hot path.
 """
 
 from __future__ import annotations
 
+import select
+import socket
 import ssl
 import threading
+import time
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -94,7 +102,7 @@ def _handshake_error(exc: websocket.WebSocketBadStatusException) -> HandshakeErr
 
 
 def open_socket(config: ConnectionConfig) -> OpenSocket:
-    """Connect and upgrade; the socket is left with ``send_timeout`` as its blocking timeout.
+    """Connect and upgrade; the socket is left non-blocking (write it with :class:`SocketWriter`).
 
     Raises ``HandshakeError`` when the server refuses the upgrade, ``TimeoutError`` when
     ``connect_timeout`` passes, and ``ConnectionError`` (an ``OSError``) for other network or
@@ -121,11 +129,107 @@ def open_socket(config: ConnectionConfig) -> OpenSocket:
     except BaseException:  # OSError (refused, reset, DNS) and anything else: no socket left behind
         ws.shutdown()
         raise
-    ws.settimeout(config.send_timeout)
+    sock = ws.sock
+    if sock is not None:
+        sock.settimeout(0.0)  # non-blocking from now on: SocketWriter and the reader wait with poll()
     headers = {str(k).lower(): str(v) for k, v in (ws.getheaders() or {}).items()}
     return OpenSocket(
         ws=ws, request_id=headers.get("dg-request-id"), url_path=config.api.path, headers=headers
     )
 
 
-__all__ = ["USER_AGENT", "OpenSocket", "build_headers", "build_url", "open_socket", "shared_ssl_context"]
+_WOULD_BLOCK = (BlockingIOError, InterruptedError, ssl.SSLWantWriteError, ssl.SSLWantReadError)
+_POLL_OUT = select.POLLOUT | select.POLLHUP | select.POLLERR
+
+
+class SendTimeout(TimeoutError):
+    """A socket write could not complete within ``send_timeout``: the peer stopped reading."""
+
+
+class SocketWriter:
+    """Writes encoded frames to a connected non-blocking socket, whole and in order.
+
+    Every write happens with :attr:`lock` held by the caller, so frames never interleave.
+    :meth:`send_nowait` never blocks: what the kernel does not take at once is kept as the
+    *backlog* (always the tail of whole frames already started), and the caller must hand the
+    connection to a thread that may block, which calls :meth:`send_blocking` (it writes the
+    backlog first). A blocking write that makes no progress for ``send_timeout`` seconds raises
+    :class:`SendTimeout`; a broken socket raises ``OSError``.
+    """
+
+    __slots__ = ("_backlog", "_sock", "lock", "send_timeout")
+
+    def __init__(self, sock: socket.socket, send_timeout: float) -> None:
+        self._sock = sock
+        self.send_timeout = send_timeout
+        self._backlog: memoryview | None = None
+        #: Held by whoever writes; also guards the backlog.
+        self.lock = threading.Lock()
+
+    @property
+    def has_backlog(self) -> bool:
+        """True when part of an earlier write still waits to go out (lock held)."""
+        return self._backlog is not None
+
+    def send_nowait(self, data: bytes) -> bool:
+        """Write ``data`` without blocking (lock held; no backlog allowed); False = a backlog is left.
+
+        Raises ``OSError`` when the socket is broken.
+        """
+        assert self._backlog is None, "send_nowait with a backlog: use send_blocking"
+        try:
+            sent = self._sock.send(data)
+        except _WOULD_BLOCK:
+            sent = 0
+        if sent == len(data):
+            return True
+        self._backlog = memoryview(data)[sent:]
+        return False
+
+    def send_blocking(self, data: bytes = b"") -> None:
+        """Write the backlog, then ``data``, waiting for the socket as needed (lock held).
+
+        Raises :class:`SendTimeout` when the socket accepts nothing for ``send_timeout``
+        seconds, ``OSError`` when it is broken.
+        """
+        backlog = self._backlog
+        if backlog is not None:
+            self._write_all(backlog)
+            self._backlog = None
+        if data:
+            self._write_all(memoryview(data))
+
+    def _write_all(self, view: memoryview) -> None:
+        sock = self._sock
+        poller: select.poll | None = None
+        deadline = time.monotonic() + self.send_timeout
+        while view:
+            try:
+                sent = sock.send(view)
+            except _WOULD_BLOCK:
+                sent = 0
+            if sent:
+                view = view[sent:]
+                self._backlog = view  # an exception below leaves the unsent tail, never a torn frame
+                deadline = time.monotonic() + self.send_timeout
+                continue
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise SendTimeout(f"the socket took nothing for {self.send_timeout}s")
+            if poller is None:
+                poller = select.poll()
+                poller.register(sock.fileno(), _POLL_OUT)
+            poller.poll(max(1, int(remaining * 1000)))
+        self._backlog = None
+
+
+__all__ = [
+    "USER_AGENT",
+    "OpenSocket",
+    "SendTimeout",
+    "SocketWriter",
+    "build_headers",
+    "build_url",
+    "open_socket",
+    "shared_ssl_context",
+]

@@ -1,11 +1,17 @@
 """Drive N Listen V1 streams with actors: one Supervisor, one connection actor per stream.
 
 Sending: one pacer thread calls ``send_audio`` on every stream at its due time (``send_audio``
-only queues, so one thread is enough); the connection actors write to the sockets.
+only queues, so one thread is enough); the shared audio flusher writes each stream's queued audio
+once per ``audio_flush_interval`` (the Supervisor's default, 50 ms). Results are not kept by the
+streams (``keep_finals=False``, the default): the probe subscriber counts them.
+
+``ACTORS_BENCH_FLUSH=<seconds>`` overrides the flush window (0 = write each chunk at once on the
+pacer thread), for comparing the two write paths.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -28,7 +34,7 @@ class ActorsDriver:
         from actors.protocol.auth import Auth
         from actors.protocol.listen_v1.options import ListenV1Options
         from actors.runtime import ConnectionConfig
-        from actors.runtime.supervisor import Supervisor
+        from actors.runtime.supervisor import DEFAULT_AUDIO_FLUSH_INTERVAL, Supervisor
 
         self.audio = audio
         self.probes = probes
@@ -38,7 +44,8 @@ class ActorsDriver:
             options=ListenV1Options(model="nova-3", encoding="linear16", sample_rate=SAMPLE_RATE),
             auth=Auth.token("bench-key"),
         )
-        self.supervisor = Supervisor(max_connections=max(1, len(probes)))
+        flush = float(os.environ.get("ACTORS_BENCH_FLUSH", DEFAULT_AUDIO_FLUSH_INTERVAL))
+        self.supervisor = Supervisor(max_connections=max(1, len(probes)), audio_flush_interval=flush)
         self.handles: list[Any] = []
         self._pacer: threading.Thread | None = None
 

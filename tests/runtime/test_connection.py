@@ -310,8 +310,10 @@ def test_flux_close_stream_ends_normally(local_server: LocalServer) -> None:
 
 
 def test_a_burst_of_tiny_chunks_is_coalesced_without_losing_a_byte(local_server: LocalServer) -> None:
+    # With a flush window the whole burst is queued within one window: a handful of frames.
     log = EventLog()
-    conn = Connection.open(listen_config(local_server.url), subscribers=[log.queue])
+    cfg = listen_config(local_server.url, audio_flush_interval=0.2)
+    conn = Connection.open(cfg, subscribers=[log.queue])
     pcm = synthesize_words(["many", "small", "chunks"], sample_rate=RATE)
     chunks = [pcm[i : i + 320] for i in range(0, len(pcm), 320)]
     for chunk in chunks:
@@ -319,7 +321,22 @@ def test_a_burst_of_tiny_chunks_is_coalesced_without_losing_a_byte(local_server:
     result = conn.finish()
     assert transcript(log.until_closed()) == ["many", "small", "chunks"]
     assert result.metrics.bytes_sent == len(pcm)
-    assert result.metrics.frames_sent - result.metrics.control_messages_sent < len(chunks)
+    assert result.metrics.frames_sent - result.metrics.control_messages_sent <= 3 < len(chunks)
+
+
+def test_immediate_mode_writes_each_chunk_at_once_as_its_own_frame(local_server: LocalServer) -> None:
+    log = EventLog()
+    conn = Connection.open(listen_config(local_server.url), subscribers=[log.queue])
+    pcm = synthesize_words(["no", "added", "latency"], sample_rate=RATE)
+    chunks = [pcm[i : i + 640] for i in range(0, len(pcm), 640)]
+    for chunk in chunks:
+        conn.send_audio(chunk)
+        time.sleep(0.001)  # a paced caller: each chunk finds the socket free
+    result = conn.finish()
+    assert transcript(log.until_closed()) == ["no", "added", "latency"]
+    assert result.metrics.bytes_sent == len(pcm)
+    assert result.metrics.frames_sent - result.metrics.control_messages_sent == len(chunks)
+    assert result.metrics.max_audio_lag is not None and result.metrics.max_audio_lag < 0.05
 
 
 def test_agent_finish_closes_with_a_close_frame(local_server: LocalServer) -> None:

@@ -29,7 +29,7 @@ SECOND = ["charlie", "delta"]
 
 
 def test_controls_sent_before_a_connection_go_out_in_order_with_the_audio(local_server: LocalServer) -> None:
-    with Supervisor(max_connections=1) as sup:
+    with Supervisor(keep_finals=True, max_connections=1) as sup:
         blocker = sup.open_stream(listen_config(local_server, "blocker"))
         assert blocker.wait_open(timeout=5)
         handle = sup.open_stream(listen_config(local_server, "queued"))
@@ -50,7 +50,7 @@ def test_controls_sent_before_a_connection_go_out_in_order_with_the_audio(local_
 
 
 def test_close_stream_is_refused_with_a_pointer_to_finish(local_server: LocalServer) -> None:
-    with Supervisor(max_connections=1) as sup:
+    with Supervisor(keep_finals=True, max_connections=1) as sup:
         handle = sup.open_stream(listen_config(local_server, "close"))
         with pytest.raises(OptionsError, match=r"finish\(\)"):
             handle.send(ListenV1CloseStream())
@@ -62,7 +62,7 @@ def test_configure_is_sent_again_on_every_new_connection(make_server: Callable[.
     server.faults.add(FaultRule(kind="drop", match_tag="cfg", after_audio_seconds=1.2, times=1))
     q: queue.Queue[Any] = queue.Queue()
     configure = ListenV2Configure(thresholds=ListenV2ConfigureThresholds(eot_timeout_ms=4000))
-    with Supervisor(max_connections=2, stall_timeout=2.0) as sup:
+    with Supervisor(keep_finals=True, max_connections=2, stall_timeout=2.0) as sup:
         handle = sup.open_stream(
             flux_config(server, "cfg"), subscribers=[q], restart=RestartPolicy.on_failure(backoff=FAST)
         )

@@ -81,7 +81,7 @@ def test_fifty_streams_with_random_faults_lose_and_duplicate_nothing(
 
     policy = RestartPolicy.on_failure(max_restarts=5, within=60.0, backoff=Backoff(initial=0.05, maximum=0.5))
     started = time.monotonic()
-    with Supervisor(max_connections=STREAMS, stall_timeout=1.0) as sup:
+    with Supervisor(keep_finals=True, max_connections=STREAMS, stall_timeout=1.0) as sup:
         handles: list[StreamHandle] = [
             sup.open_stream(listen_config(server, tag), restart=policy, stream_id=tag)
             for tag, _, _, _ in plans
@@ -127,7 +127,7 @@ def test_wav_container_header_is_resent_after_a_drop(make_server: Callable[..., 
     words = ["container", "header", "must", "come", "first", "again", "after", "reconnect"]
     options = ListenV1Options(model="nova-3", tag=["wav"])  # no encoding: the server reads the header
     config = ConnectionConfig(api=LISTEN_V1, base_url=server.url, options=options, auth=Auth.token("k"))
-    with Supervisor(max_connections=2, stall_timeout=2.0) as sup:
+    with Supervisor(keep_finals=True, max_connections=2, stall_timeout=2.0) as sup:
         handle = sup.open_stream(config, restart=RestartPolicy.on_failure(backoff=Backoff(initial=0.02)))
         assert handle.lossless  # WAV is replayable, so lossless is on by default
         send_paced(handle, wav_header() + synthesize_words(words, RATE), speed=8.0)
@@ -146,7 +146,7 @@ def test_flux_turns_survive_a_drop(make_server: Callable[..., LocalServer]) -> N
     options = ListenV2Options(model="flux-general-en", encoding="linear16", sample_rate=RATE, tag=["flux"])
     config = ConnectionConfig(api=LISTEN_V2, base_url=server.url, options=options, auth=Auth.token("k"))
     turns: queue.Queue[Any] = queue.Queue()
-    with Supervisor(max_connections=2, stall_timeout=2.0) as sup:
+    with Supervisor(keep_finals=True, max_connections=2, stall_timeout=2.0) as sup:
         handle = sup.open_stream(config, subscribers=[turns], restart=RestartPolicy.on_failure(backoff=FAST))
         send_paced(handle, audio, speed=8.0)
         result = handle.finish(timeout=10)

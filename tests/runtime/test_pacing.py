@@ -54,7 +54,7 @@ def test_replay_after_a_drop_is_paced_at_replay_speed(make_server: Callable[...,
         return timed
 
     audio = synthesize_words([LONG_WORD], RATE)
-    with Supervisor(max_connections=2, replay_speed=SPEED, opener=opener) as sup:
+    with Supervisor(keep_finals=True, max_connections=2, replay_speed=SPEED, opener=opener) as sup:
         handle = sup.open_stream(
             listen_config(server, "paced"), restart=RestartPolicy.on_failure(backoff=FAST)
         )
@@ -86,7 +86,7 @@ def test_auto_speed_is_unpaced_for_loopback_and_the_service_cap_elsewhere(local_
     assert resolve_replay_speed("auto", "wss://api.deepgram.com") == DEEPGRAM_REALTIME_CAP == 1.25
     assert resolve_replay_speed(2, "wss://api.deepgram.com") == 2.0
     assert resolve_replay_speed(None, "wss://api.deepgram.com") is None
-    with Supervisor(max_connections=1) as sup:
+    with Supervisor(keep_finals=True, max_connections=1) as sup:
         handle = sup.open_stream(listen_config(local_server, "auto"))
         assert handle.replay_speed is None
         override = sup.open_stream(listen_config(local_server, "manual"), replay_speed=1.25)

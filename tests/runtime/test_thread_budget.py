@@ -42,7 +42,7 @@ def test_fifty_live_streams_use_two_threads_each_plus_the_supervisor_budget(serv
     before = threading.active_count()
     audio = synthesize_words(["budget"], RATE)
     with Supervisor(max_connections=STREAMS, connectors=CONNECTORS) as sup:
-        assert sup.thread_budget() == 2 + CONNECTORS  # actor, timer, connectors
+        assert sup.thread_budget() == 3 + CONNECTORS  # actor, timer, connectors, audio flusher
         handles: list[StreamHandle] = [
             sup.open_stream(listen_config(server_url), restart=RestartPolicy.never(), stream_id=f"t-{i}")
             for i in range(STREAMS)
@@ -58,6 +58,7 @@ def test_fifty_live_streams_use_two_threads_each_plus_the_supervisor_budget(serv
         names = [t.name for t in threading.enumerate()]
         assert sum(n.startswith("actors-conn-t-") for n in names) == STREAMS
         assert sum(n.startswith("actors-read-t-") for n in names) == STREAMS
+        assert names.count("actors-audio-flusher") == 1  # one for all the streams
         results = [h.finish(timeout=10) for h in handles]
     assert all(r.ok for r in results), [r.error for r in results if not r.ok][:3]
     assert threading.active_count() <= before

@@ -46,7 +46,7 @@ def test_flux_unrequested_normal_close_reconnects_and_keeps_every_turn(
     server.faults.add(rule)
     words = ["one", "two", "three", "four", "five"]
     q: queue.Queue[Any] = queue.Queue()
-    with Supervisor(max_connections=2, stall_timeout=2.0) as sup:
+    with Supervisor(keep_finals=True, max_connections=2, stall_timeout=2.0) as sup:
         handle = sup.open_stream(
             flux_config(server, "flux-1000"), subscribers=[q], restart=RestartPolicy.on_failure(backoff=FAST)
         )
@@ -67,7 +67,7 @@ def test_never_policy_reports_an_unrequested_normal_close_instead_of_success(
 ) -> None:
     server = make_server()
     server.faults.add(FaultRule(kind="close", match_tag="early", code=1000, after_audio_seconds=0.3))
-    with Supervisor(max_connections=2) as sup:
+    with Supervisor(keep_finals=True, max_connections=2) as sup:
         handle = sup.open_stream(listen_config(server, "early"), restart=RestartPolicy.never())
         handle.send_audio(synthesize_words(WORDS[:3], RATE))
         assert handle.wait_closed(timeout=5)
@@ -76,7 +76,7 @@ def test_never_policy_reports_an_unrequested_normal_close_instead_of_success(
 
 
 def test_normal_close_after_finish_is_success_without_reconnect(local_server: LocalServer) -> None:
-    with Supervisor(max_connections=2) as sup:
+    with Supervisor(keep_finals=True, max_connections=2) as sup:
         handle = sup.open_stream(
             listen_config(local_server, "fine"), restart=RestartPolicy.always(backoff=FAST)
         )

@@ -1,0 +1,149 @@
+"""The audio flusher: ONE named thread that writes the audio queued by many connections.
+
+With ``ConnectionConfig(audio_flush_interval=t)`` (t > 0), ``send_audio`` only queues; the
+first chunk queued after a write schedules the connection here, due ``t`` seconds later. The
+flusher wakes when the earliest connection is due and flushes, in that one wake-up, every
+connection due within the next ``t / 2`` seconds -- so streams that are out of phase share
+wake-ups. Each flush writes everything the connection queued as one frame, without blocking
+(:meth:`Flushable.flush_queued_audio`); a socket that cannot take it is handed to that
+connection's own actor thread. So a call-center process with N streams pays about one wake-up
+per tick for all of them instead of one thread hop per chunk per stream.
+
+The trade-off is latency: audio waits between ``t / 2`` and ``t`` seconds before it is written
+(plus the time to flush the others due in the same tick).
+
+One process-wide instance (:func:`shared_flusher`), reference-counted: connections with an
+interval call :meth:`AudioFlusher.acquire` when they start and :meth:`AudioFlusher.release` when
+they end; the thread (``actors-audio-flusher``) starts with the first user and is stopped and
+joined when the last one leaves.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import threading
+import time
+from typing import Protocol
+
+log = logging.getLogger(__name__)
+
+THREAD_NAME = "actors-audio-flusher"
+
+
+class Flushable(Protocol):
+    """What the flusher drives: a connection with queued audio."""
+
+    def flush_queued_audio(self) -> None:
+        """Write what is queued without blocking (hand the rest to the connection's own thread)."""
+
+
+class AudioFlusher:
+    """Runs due flushes of many connections on one thread; see the module docstring."""
+
+    def __init__(self, name: str = THREAD_NAME) -> None:
+        self.name = name
+        self._heap: list[tuple[float, int, float, Flushable]] = []
+        self._seq = itertools.count()
+        self._cond = threading.Condition(threading.Lock())
+        self._life = threading.Lock()
+        self._users = 0
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+        #: Wake-ups that flushed something, and flushes done (for tests and diagnostics).
+        self.ticks = 0
+        self.flushes = 0
+
+    @property
+    def thread(self) -> threading.Thread | None:
+        """The running thread, or None while nobody uses the flusher."""
+        return self._thread
+
+    @property
+    def users(self) -> int:
+        """How many connections (or other owners) currently hold the flusher."""
+        return self._users
+
+    def acquire(self) -> AudioFlusher:
+        """Become a user; the first user starts the thread. Returns self."""
+        with self._life:
+            self._users += 1
+            if self._users == 1:
+                with self._cond:
+                    self._stopping = False
+                    self._heap.clear()
+                thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+                self._thread = thread
+                thread.start()
+        return self
+
+    def release(self) -> None:
+        """Stop being a user; the last user stops the thread and joins it."""
+        with self._life:
+            if self._users <= 0:
+                raise RuntimeError("AudioFlusher.release() without a matching acquire()")
+            self._users -= 1
+            if self._users:
+                return
+            thread, self._thread = self._thread, None
+            with self._cond:
+                self._stopping = True
+                self._heap.clear()
+                self._cond.notify()
+            if thread is not None and thread is not threading.current_thread():
+                thread.join()
+
+    def schedule(self, target: Flushable, interval: float) -> bool:
+        """Flush ``target`` in ``interval / 2`` to ``interval`` seconds (sharing a wake-up with others).
+
+        Returns False (scheduling nothing) when the flusher is not running -- its last user
+        released it, e.g. the connection ended meanwhile; the caller then writes another way.
+        """
+        due = time.monotonic() + interval
+        with self._cond:
+            if self._stopping or self._thread is None:
+                return False
+            first = not self._heap or due < self._heap[0][0]
+            heapq.heappush(self._heap, (due, next(self._seq), interval / 2, target))
+            if first:
+                self._cond.notify()
+        return True
+
+    def _run(self) -> None:
+        heap = self._heap
+        cond = self._cond
+        while True:
+            with cond:
+                while not self._stopping:
+                    if heap:
+                        wait = heap[0][0] - time.monotonic()
+                        if wait <= 0:
+                            break
+                        cond.wait(wait)
+                    else:
+                        cond.wait()
+                if self._stopping:
+                    return
+                now = time.monotonic()
+                batch: list[Flushable] = []
+                while heap and heap[0][0] - heap[0][2] <= now:
+                    batch.append(heapq.heappop(heap)[3])
+            self.ticks += 1
+            self.flushes += len(batch)
+            for target in batch:
+                try:
+                    target.flush_queued_audio()
+                except Exception:  # one broken connection must not stop the others' audio
+                    log.exception("audio flush of %r failed", target)
+
+
+_shared = AudioFlusher()
+
+
+def shared_flusher() -> AudioFlusher:
+    """The process-wide flusher every connection with an ``audio_flush_interval`` uses."""
+    return _shared
+
+
+__all__ = ["THREAD_NAME", "AudioFlusher", "Flushable", "shared_flusher"]
