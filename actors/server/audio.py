@@ -61,6 +61,8 @@ class AudioDecoder:
     def decode(self, data: bytes) -> list[bytes]:
         """Decode one client frame; returns one linear16 chunk per channel (maybe empty)."""
         self.bytes_received += len(data)
+        if not self._pending and self.encoding == "linear16" and self.channels == 1 and not len(data) % 2:
+            return [data]  # the common case: already mono linear16, nothing carried over
         data = self._pending + data
         self._pending = b""
         if self._header_pending:
@@ -154,6 +156,9 @@ class StepSplitter:
 
     def push(self, pcm: bytes) -> list[bytes]:
         """Add audio; return the whole steps now available."""
+        step = self.step_bytes
+        if not self._pending and len(pcm) % step == 0:  # whole steps, nothing carried: no copy
+            return [pcm] if len(pcm) == step else [pcm[i : i + step] for i in range(0, len(pcm), step)]
         self._pending += pcm
         count = len(self._pending) // self.step_bytes
         if not count:

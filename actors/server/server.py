@@ -1,26 +1,28 @@
-"""`LocalServer`: the Deepgram-compatible WebSocket server, in-process, thread per connection.
+"""`LocalServer`: the Deepgram-compatible WebSocket server, in-process, on one event loop.
 
-Built on ``websockets.sync.server``: one accept thread (owned and joined by the server) and,
-per connection, websockets' handler thread plus its reader (both renamed after the request id).
+Built on ``websockets.asyncio.server``: one loop thread (``actors-server-loop-<port>``, owned and
+joined by the server) accepts, handshakes and reads every connection. Endpoint hooks run on that
+loop when the engine never blocks, else on one thread per connection
+(``actors-server-<path>-<rid8>``); see ``actors.server.transport``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections.abc import Collection, Sequence
 from types import TracebackType
 from typing import Any
 
+from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
-from websockets.sync.server import Server, ServerConnection, serve
 from websockets.typing import Subprotocol
 
 from actors.errors import OptionsError
 from actors.server.faults import FaultRegistry
 from actors.server.handshake import (
-    Accepted,
     Rejected,
     evaluate,
     find_credential,
@@ -30,6 +32,7 @@ from actors.server.handshake import (
 )
 from actors.server.log_redaction import websockets_server_logger
 from actors.server.session import Endpoint, SessionContext, load_endpoints
+from actors.server.transport import EndpointConnection, InlineTransport, ThreadedTransport
 
 log = logging.getLogger("actors.server")
 
@@ -80,10 +83,11 @@ class LocalServer:
         self._engine: Any = None
         self._endpoints: dict[str, type[Endpoint]] = {}
         self._server: Server | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
+        self._port = 0
         self._stopping = threading.Event()
-        self._accepted: dict[int, Accepted] = {}
-        self._accepted_lock = threading.Lock()
+        self._live: set[InlineTransport | ThreadedTransport] = set()
 
     def __repr__(self) -> str:
         state = f"port={self.port}" if self._server else "stopped"
@@ -98,26 +102,41 @@ class LocalServer:
         self._engine = _load_engine(self.engine_name)
         self._endpoints = load_endpoints()
         self._stopping.clear()
-        self._server = serve(
+        loop = asyncio.new_event_loop()
+        thread = threading.Thread(target=loop.run_forever, name="actors-server-loop", daemon=True)
+        thread.start()
+        try:
+            server = asyncio.run_coroutine_threadsafe(self._open(), loop).result()
+        except BaseException:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join()
+            loop.close()
+            engine, self._engine = self._engine, None
+            if engine is not None:
+                engine.close()
+            raise
+        self._loop, self._thread, self._server = loop, thread, server
+        self._port = int(server.sockets[0].getsockname()[1])
+        thread.name = f"actors-server-loop-{self._port}"
+        log.info("local server listening on %s", self.url)
+        return self
+
+    async def _open(self) -> Server:
+        return await serve(
             self._handle,
             self.host,
             self._requested_port,
+            create_connection=EndpointConnection,
             process_request=self._process_request,
             process_response=self._process_response,
             select_subprotocol=self._select_subprotocol,
             compression=None,  # Deepgram audio does not compress; deflate would cost CPU per frame
-            ping_interval=None,  # no keepalive thread per connection; pings are still answered
+            ping_interval=None,  # no keepalive timer per connection; pings are still answered
             close_timeout=self._close_timeout,
             max_size=8 * 2**20,
             server_header=None,
             logger=websockets_server_logger(),  # its DEBUG header lines would show client keys
         )
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name=f"actors-server-accept-{self.port}", daemon=True
-        )
-        self._thread.start()
-        log.info("local server listening on %s", self.url)
-        return self
 
     def stop(self) -> None:
         """Close every connection (1001), stop accepting, join the accept thread. Idempotent."""
@@ -125,13 +144,23 @@ class LocalServer:
         if server is None:
             return
         self._stopping.set()
-        server.shutdown()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
+        loop, self._loop = self._loop, None
+        thread, self._thread = self._thread, None
+        assert loop is not None and thread is not None
+        asyncio.run_coroutine_threadsafe(self._close(server), loop).result()
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join()
+        loop.close()
         engine, self._engine = self._engine, None
         if engine is not None:
             engine.close()
+
+    async def _close(self, server: Server) -> None:
+        """Every endpoint closes (1001) and ends, then websockets closes the rest and the listener."""
+        for transport in list(self._live):
+            transport.shutdown()
+        server.close(close_connections=True, code=1001, reason="server shutting down")
+        await server.wait_closed()
 
     def __enter__(self) -> LocalServer:
         return self.start()
@@ -149,7 +178,7 @@ class LocalServer:
         """The bound TCP port (raises ``RuntimeError`` before :meth:`start`)."""
         if self._server is None:
             raise RuntimeError("LocalServer is not started; call start() first")
-        return int(self._server.socket.getsockname()[1])
+        return self._port
 
     @property
     def url(self) -> str:
@@ -171,26 +200,19 @@ class LocalServer:
 
     def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         request_id = new_request_id()
-        # websockets starts the handler and reader threads unnamed ("Thread-N (handler)")
-        threading.current_thread().name = f"actors-server-handshake-{request_id[:8]}"
-        connection.recv_events_thread.name = f"actors-server-recv-{request_id[:8]}"
         try:
             accepted = evaluate(request, self._endpoints, self.api_keys, self.faults, request_id)
         except Rejected as rejected:
             log.info("handshake refused: %s %s", rejected.status, rejected.err_code)
             return rejection_response(rejected, request_id)
-        with self._accepted_lock:
-            self._accepted[id(connection)] = accepted
+        if isinstance(connection, EndpointConnection):
+            connection.accepted = accepted
         return None
 
     def _process_response(
         self, connection: ServerConnection, request: Request, response: Response
     ) -> Response | None:
-        with self._accepted_lock:
-            if response.status_code == 101:
-                accepted = self._accepted.get(id(connection))
-            else:  # refused after acceptance (e.g. shutting down): forget it
-                accepted = self._accepted.pop(id(connection), None)
+        accepted = getattr(connection, "accepted", None)
         if "dg-request-id" not in response.headers:
             response.headers["dg-request-id"] = accepted.request_id if accepted else new_request_id()
         return None
@@ -212,16 +234,19 @@ class LocalServer:
 
     # -- connections ----------------------------------------------------------------------------
 
-    def _handle(self, connection: ServerConnection) -> None:
-        with self._accepted_lock:
-            accepted = self._accepted.pop(id(connection), None)
-        if accepted is None:  # pragma: no cover - process_request always records acceptance
-            connection.close(1011, "NET-0000")
+    async def _handle(self, connection: ServerConnection) -> None:
+        accepted = getattr(connection, "accepted", None)
+        if accepted is None or not isinstance(connection, EndpointConnection):  # pragma: no cover
+            await connection.close(1011, "NET-0000")  # process_request always records acceptance
             return
-        threading.current_thread().name = f"actors-server-{accepted.path}-{accepted.request_id[:8]}"
-        connection.recv_events_thread.name = f"actors-server-recv-{accepted.request_id[:8]}"
+        transport: InlineTransport | ThreadedTransport
+        if accepted.endpoint.runs_inline(self._engine):
+            transport = InlineTransport(connection, self._stopping)
+        else:
+            name = f"actors-server-{accepted.path}-{accepted.request_id[:8]}"
+            transport = ThreadedTransport(connection, self._stopping, name)
         context = SessionContext(
-            connection=connection,
+            connection=transport,
             request_id=accepted.request_id,
             path=accepted.path,
             query=accepted.query,
@@ -233,4 +258,8 @@ class LocalServer:
             stopping=self._stopping,
             stamp_send_time=self.stamp_send_time,
         )
-        accepted.endpoint(context).run()
+        self._live.add(transport)
+        try:
+            await transport.serve(accepted.endpoint(context))
+        finally:
+            self._live.discard(transport)

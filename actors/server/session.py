@@ -1,7 +1,6 @@
 """The per-connection endpoint base class of the local server, and the path registry.
 
-One :class:`Endpoint` instance serves one WebSocket connection on its own thread. The server
-calls :meth:`Endpoint.run`, which calls the hooks in order::
+One :class:`Endpoint` instance serves one WebSocket connection. Its hooks are called in order::
 
     on_open()                         right after the handshake
     on_text(text) / on_binary(data)   for every client frame
@@ -14,6 +13,12 @@ Endpoints talk back with :meth:`send_message` (a JSON object), :meth:`send_binar
 ``@register_endpoint("/v1/speak")``; the server imports the modules named in
 ``ENDPOINT_MODULES`` when it starts.
 
+Where the hooks run (``actors.server.transport``): when the engine never blocks
+(``engine.nonblocking``, the deterministic engine) they run on the server's event-loop thread, one
+call per frame, with loop timers for ticks and the idle timeout; otherwise :meth:`Endpoint.run`
+runs them on a thread of the connection's own. Either way one connection's hooks never run
+concurrently, so endpoint state needs no locks -- and a hook must not block when it runs inline.
+
 Endpoints keep :attr:`Endpoint.audio_seconds` up to date (audio received, or for Speak sent):
 the fault rule of the connection fires on it.
 """
@@ -25,14 +30,14 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, ClassVar, TypeVar, cast
+from typing import Any, ClassVar, TypeVar
 
 import attrs
 import orjson
 from websockets.exceptions import ConnectionClosed
-from websockets.sync.server import ServerConnection
 
 from actors.server.faults import FaultRule
+from actors.server.transport import TransportClosed
 
 log = logging.getLogger("actors.server")
 
@@ -55,7 +60,8 @@ class SessionContext:
     ``options`` is whatever the endpoint's :meth:`Endpoint.parse_query` returned.
     """
 
-    connection: ServerConnection
+    #: The endpoint's way to its WebSocket: an ``actors.server.transport`` Inline/ThreadedTransport.
+    connection: Any
     request_id: str
     path: str
     query: list[tuple[str, str]]
@@ -88,7 +94,17 @@ class Endpoint:
         self.audio_seconds = 0.0
         self.closed = False
         self._fault = context.fault
-        self._last_frame_at = time.monotonic()
+        #: ``time.monotonic()`` of the latest client frame (the idle timeout counts from it).
+        self.last_frame_at = time.monotonic()
+
+    @classmethod
+    def runs_inline(cls, engine: Any) -> bool:
+        """Whether this endpoint's hooks may run on the server's event loop (they never block).
+
+        Default: when the engine says its calls never block (``engine.nonblocking``). An endpoint
+        whose hooks block for other reasons overrides this to return False.
+        """
+        return bool(getattr(engine, "nonblocking", False))
 
     # -- query validation (runs at handshake, before the endpoint exists) --------------------
 
@@ -132,20 +148,12 @@ class Endpoint:
 
     def send_text(self, text: str) -> None:
         """Send one raw text frame (no-op once closed)."""
-        if self.closed:
-            return
-        try:
-            self.connection.send(text)
-        except ConnectionClosed:
+        if not self.closed and not self.connection.send(text):
             self.closed = True
 
     def send_binary(self, data: bytes) -> None:
         """Send one binary frame (no-op once closed)."""
-        if self.closed:
-            return
-        try:
-            self.connection.send(data)
-        except ConnectionClosed:
+        if not self.closed and not self.connection.send(bytes(data)):
             self.closed = True
 
     def close(self, code: int | None = 1000, reason: str = "") -> None:
@@ -153,8 +161,7 @@ class Endpoint:
         if self.closed:
             return
         self.closed = True
-        # websockets' signature says int, but its protocol layer sends an empty close frame for None.
-        cast(Any, self.connection).close(code, reason)
+        self.connection.close(code, reason)
 
     def drop(self) -> None:
         """Cut the TCP connection without a close frame (the client sees 1006)."""
@@ -169,10 +176,53 @@ class Endpoint:
             return None
         return value if isinstance(value, dict) else None
 
-    # -- the loop -----------------------------------------------------------------------------
+    # -- inline driving (called by InlineTransport on the loop thread) --------------------------
+
+    def open_inline(self) -> None:
+        """``on_open`` and a fault due at once (the inline counterpart of :meth:`run`'s start)."""
+        self._guarded(self.on_open)
+        self._check_fault()
+
+    def deliver(self, frame: bytes | str) -> None:
+        """One client frame: its hook, then the fault check (no-op once closed)."""
+        if self.closed:
+            return
+        self.last_frame_at = time.monotonic()
+        if type(frame) is bytes:
+            self._guarded(self.on_binary, frame)
+        else:
+            self._guarded(self.on_text, frame)
+        self._check_fault()
+
+    def tick_inline(self) -> None:
+        """A tick timer fired."""
+        if not self.closed:
+            self._guarded(self.on_tick)
+            self._check_fault()
+
+    def idle_timeout_inline(self) -> None:
+        """The idle timer expired: ``on_idle_timeout``; the connection ends after it."""
+        if not self.closed:
+            self._guarded(self.on_idle_timeout)
+
+    def end_inline(self) -> None:
+        """The connection is over: close it if the endpoint did not (1001 when the server stops,
+        else 1000 as websockets does when a handler returns), then ``on_finish``."""
+        try:
+            if not self.closed and self.context.stopping.is_set():
+                self.close(1001, "server shutting down")
+            elif not self.closed:
+                self.close()
+        finally:
+            try:
+                self.on_finish()
+            except Exception:
+                log.exception("endpoint %s: on_finish failed", self.path)
+
+    # -- the threaded loop ----------------------------------------------------------------------
 
     def run(self) -> None:
-        """Serve the connection until it closes; always calls ``on_finish``."""
+        """Serve the connection on the calling thread until it closes; always calls ``on_finish``."""
         try:
             self._guarded(self.on_open)
             self._check_fault()
@@ -191,22 +241,22 @@ class Endpoint:
         next_tick = time.monotonic() + tick if tick else float("inf")
         while not self.closed and not self.context.stopping.is_set():
             now = time.monotonic()
-            wake = min(self._last_frame_at + idle_timeout, next_tick)
+            wake = min(self.last_frame_at + idle_timeout, next_tick)
             try:
                 frame = self.connection.recv(timeout=max(0.0, wake - now))
             except TimeoutError:
                 frame = None
-            except ConnectionClosed:
+            except (TransportClosed, ConnectionClosed):
                 self.closed = True
                 break
             now = time.monotonic()
             if frame is not None:
-                self._last_frame_at = now
+                self.last_frame_at = now
                 if isinstance(frame, bytes):
                     self._guarded(self.on_binary, frame)
                 else:
                     self._guarded(self.on_text, frame)
-            elif now - self._last_frame_at >= idle_timeout:
+            elif now - self.last_frame_at >= idle_timeout:
                 self._guarded(self.on_idle_timeout)
                 break
             if tick and now >= next_tick and not self.closed:
@@ -218,7 +268,7 @@ class Endpoint:
         """Run a hook; a bug in it closes the connection with 1011 instead of hanging the client."""
         try:
             hook(*args)
-        except ConnectionClosed:
+        except (TransportClosed, ConnectionClosed):
             self.closed = True
         except Exception:
             log.exception("endpoint %s: %s failed", self.path, getattr(hook, "__name__", hook))
@@ -237,9 +287,9 @@ class Endpoint:
             self.drop()
         elif fault.kind == "close":
             self.close(fault.code, fault.reason)
-        elif fault.kind == "stall":
-            self.context.stopping.wait(fault.duration)
-            self._last_frame_at = time.monotonic()
+        elif fault.kind == "stall":  # threaded: blocks here; inline: reading pauses, hooks wait
+            self.connection.stall(fault.duration)
+            self.last_frame_at = time.monotonic()
         elif fault.kind == "garbage":
             self.send_text(GARBAGE_FRAME)
         elif fault.kind == "unknown_type":

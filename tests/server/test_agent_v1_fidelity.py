@@ -15,11 +15,19 @@ from websockets.sync.client import ClientConnection
 
 from actors.server import LocalServer
 from actors.server.engines.deterministic import silence, synthesize_words
-from tests.server.streaming import open_ws
-from tests.server.test_agent_v1 import WEATHER, applied, settings, types, until
+from tests.server.streaming import open_ws, read_until
+from tests.server.test_agent_v1 import applied, types
+from tests.support.agent import WEATHER
+from tests.support.agent import agent_settings as settings
 
 RECORDED = Path("/work/shared/reference/recorded/agent/websocket")
 THINK = {"provider": {"type": "open_ai", "model": "gpt-4o-mini"}, "functions": [WEATHER]}
+
+
+def until(ws: Any, kind: str) -> tuple[list[dict[str, Any]], bytes]:
+    """Messages up to and including the first of ``kind``, and the audio received meanwhile."""
+    audio, messages = read_until(ws, kind)
+    return messages, audio
 
 
 def _recorded_settings_error(config: Path) -> str | None:

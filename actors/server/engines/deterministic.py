@@ -276,7 +276,9 @@ class DeterministicRecognizer:
         """Consume linear16 mono PCM of any length; results do not depend on chunking."""
         if self._closed:
             raise RuntimeError("DeterministicRecognizer.feed called after close()")
-        data = self._odd_byte + bytes(pcm) if self._odd_byte else bytes(pcm)
+        data = pcm if type(pcm) is bytes else bytes(pcm)
+        if self._odd_byte:
+            data = self._odd_byte + data
         if len(data) % 2:
             self._odd_byte = data[-1:]
             data = data[:-1]
@@ -360,6 +362,8 @@ class DeterministicEngine:
     """The cheap, exact engine used by tests and load runs."""
 
     name = "deterministic"
+    #: No call ever blocks (pure CPU, microseconds), so the server runs its endpoints inline on the loop.
+    nonblocking = True
 
     def __init__(self) -> None:
         self._synthesizer = DeterministicSynthesizer()
