@@ -56,7 +56,12 @@ class Synthesizer(Protocol):
 
 
 class Engine(Protocol):
-    """A speech engine chosen once per server start (``"deterministic"`` or ``"real"``)."""
+    """A speech engine chosen once per server start (``"deterministic"`` or ``"real"``).
+
+    An engine may also set a class attribute ``nonblocking = True`` to promise that its recognizer
+    and synthesizer calls never block; the server then runs endpoint hooks inline on its event loop
+    (no thread per connection). Engines without it get a named thread per connection.
+    """
 
     name: str
 
