@@ -96,7 +96,11 @@ class SendBuffer:
         self._wake_pending = False
         self._oldest_at = 0.0
         self._closed_error: Callable[[], BaseException] | None = None
-        self._cond = threading.Condition(threading.Lock())
+        # Hot paths take the plain lock directly (``with Condition`` costs two Python calls);
+        # waiting and notifying go through the condition built on the same lock.
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
+        self._blocked = 0  # producers waiting in ``block`` for room (take_all wakes them)
         #: Audio bytes discarded by ``drop_oldest`` and not yet reported by the consumer.
         self.dropped_unreported = 0
         #: Audio bytes discarded over the buffer's life.
@@ -119,41 +123,47 @@ class SendBuffer:
         ``ConnectionClosedError`` once the buffer is closed.
         """
         size = len(data)
-        with self._cond:
-            self._raise_if_closed()
+        with self._lock:
+            if self._closed_error is not None:
+                raise self._closed_error()
             limit = self.limit
             if limit is not None and self._audio_bytes and self._audio_bytes + size > limit:
                 self._make_room(size, limit)
             self._items.append(data)
             self._audio_bytes += size
-            return self._mark_pending()
+            if self._wake_pending:
+                return False
+            self._wake_pending = True
+            self._oldest_at = time.monotonic()
+            return True
 
     def put_text(self, frame: str) -> bool:
         """Queue an encoded control frame (never bounded, never dropped); True = wake the consumer."""
-        with self._cond:
+        with self._lock:
             self._raise_if_closed()
             self._items.append(frame)
             return self._mark_pending()
 
     def take_all(self) -> tuple[list[Frame], float]:
         """Remove and return everything queued, with the time the oldest item was queued."""
-        with self._cond:
+        with self._lock:
             items = list(self._items)
             self._items.clear()
             self._audio_bytes = 0
             self._wake_pending = False
-            self._cond.notify_all()
+            if self._blocked:
+                self._cond.notify_all()
             return items, self._oldest_at
 
     def take_dropped(self) -> int:
         """Audio bytes dropped since the last call (for reporting once per batch)."""
-        with self._cond:
+        with self._lock:
             dropped, self.dropped_unreported = self.dropped_unreported, 0
             return dropped
 
     def close(self, make_error: Callable[[], BaseException]) -> None:
         """Refuse further puts and wake blocked producers; each gets a fresh ``make_error()``."""
-        with self._cond:
+        with self._lock:
             if self._closed_error is None:
                 self._closed_error = make_error
             self._items.clear()
@@ -189,7 +199,11 @@ class SendBuffer:
                     f"send buffer stayed full for {self.policy.block_timeout}s ({self._audio_bytes} of "
                     f"{limit} bytes queued): the server or network is not keeping up"
                 )
-            self._cond.wait(remaining)
+            self._blocked += 1
+            try:
+                self._cond.wait(remaining)
+            finally:
+                self._blocked -= 1
             self._raise_if_closed()
 
     def _drop_oldest(self, excess: int) -> None:

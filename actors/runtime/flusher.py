@@ -46,7 +46,8 @@ class AudioFlusher:
         self.name = name
         self._heap: list[tuple[float, int, float, Flushable]] = []
         self._seq = itertools.count()
-        self._cond = threading.Condition(threading.Lock())
+        self._lock = threading.Lock()  # taken directly on the hot path (schedule)
+        self._cond = threading.Condition(self._lock)
         self._life = threading.Lock()
         self._users = 0
         self._stopping = False
@@ -54,6 +55,11 @@ class AudioFlusher:
         #: Wake-ups that flushed something, and flushes done (for tests and diagnostics).
         self.ticks = 0
         self.flushes = 0
+        #: Seconds spent flushing, the longest wake-up, and the latest a flush ran after its due
+        #: time (diagnostics: a flusher that cannot keep up shows here first).
+        self.busy_seconds = 0.0
+        self.max_tick_seconds = 0.0
+        self.max_late_seconds = 0.0
 
     @property
     def thread(self) -> threading.Thread | None:
@@ -101,7 +107,7 @@ class AudioFlusher:
         released it, e.g. the connection ended meanwhile; the caller then writes another way.
         """
         due = time.monotonic() + interval
-        with self._cond:
+        with self._lock:
             if self._stopping or self._thread is None:
                 return False
             first = not self._heap or due < self._heap[0][0]
@@ -126,6 +132,7 @@ class AudioFlusher:
                 if self._stopping:
                     return
                 now = time.monotonic()
+                late = now - heap[0][0] if heap else 0.0
                 batch: list[Flushable] = []
                 while heap and heap[0][0] - heap[0][2] <= now:
                     batch.append(heapq.heappop(heap)[3])
@@ -136,6 +143,12 @@ class AudioFlusher:
                     target.flush_queued_audio()
                 except Exception:  # one broken connection must not stop the others' audio
                     log.exception("audio flush of %r failed", target)
+            took = time.monotonic() - now
+            self.busy_seconds += took
+            if took > self.max_tick_seconds:
+                self.max_tick_seconds = took
+            if late + took > self.max_late_seconds:  # the last target of the batch was this late
+                self.max_late_seconds = late + took
 
 
 _shared = AudioFlusher()

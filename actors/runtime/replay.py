@@ -145,7 +145,11 @@ class ReplayBuffer:
         self._prefix = bytearray()  # bytes seen before the WAV header is complete
         self._data = bytearray()
         self._start = 0  # logical position of _data[0]
+        self._limit = self._limit_for(fmt)  # bytes kept at most (0 until the format is known)
         self.dropped_bytes = 0
+
+    def _limit_for(self, fmt: AudioFormat | None) -> int:
+        return int(self.max_seconds * fmt.sample_rate) * fmt.frame_bytes if fmt is not None else 0
 
     @property
     def start(self) -> int:
@@ -175,27 +179,41 @@ class ReplayBuffer:
         """Seconds of audio dropped because the buffer was full."""
         return self._seconds(self.dropped_bytes)
 
-    def append(self, data: bytes) -> None:
-        """Add audio sent (or about to be sent) on the stream."""
+    def append(self, data: bytes) -> int:
+        """Add audio sent (or about to be sent) on the stream; return the new :attr:`end`.
+
+        Raises :class:`OptionsError` when the stream's first bytes are not a replayable WAV
+        header (only for a buffer created without a format).
+        """
+        buf = self._data
         if self.format is None:
-            self._prefix += data
-            parsed = parse_wav_header(bytes(self._prefix))
-            if parsed is None:
-                return
-            header_len, self.format = parsed
-            self.header = bytes(self._prefix[:header_len])
-            data = bytes(self._prefix[header_len:])
-            self._prefix.clear()
-        self._data += data
-        self._enforce_bound()
+            data = self._sniff(data)
+        buf += data  # the hot path: one copy into the buffer, one comparison
+        if len(buf) > self._limit:
+            self._enforce_bound()
+        return self._start + len(buf)
+
+    def _sniff(self, data: bytes) -> bytes:
+        """Collect the WAV header; return the audio after it (empty while it is incomplete)."""
+        self._prefix += data
+        parsed = parse_wav_header(bytes(self._prefix))
+        if parsed is None:
+            return b""
+        header_len, self.format = parsed
+        self._limit = self._limit_for(self.format)
+        self.header = bytes(self._prefix[:header_len])
+        rest = bytes(self._prefix[header_len:])
+        self._prefix.clear()
+        return rest
 
     def _enforce_bound(self) -> None:
-        assert self.format is not None
-        limit = int(self.max_seconds * self.format.sample_rate) * self.format.frame_bytes
-        excess = len(self._data) - limit
+        fmt = self.format
+        if fmt is None:
+            return
+        excess = len(self._data) - self._limit
         if excess > 0:
             # Drop whole frames so the replay still starts on a frame boundary.
-            excess += (-excess) % self.format.frame_bytes
+            excess += (-excess) % fmt.frame_bytes
             self._drop(excess)
             self.dropped_bytes += excess
 

@@ -60,6 +60,7 @@ if TYPE_CHECKING:
     from actors.runtime.connection import Connection
 
 log = logging.getLogger("actors.runtime.stream")
+_monotonic = time.monotonic
 
 LOSSLESS_APIS = ("listen.v1", "listen.v2")
 #: Replayed audio goes out in frames of at most this many seconds (Deepgram: 20-250 ms per message).
@@ -345,46 +346,56 @@ class StreamHandle:
         Raises :class:`StreamFailed` if the stream failed, :class:`OptionsError` if it is finishing
         or closed, and ``TypeError`` for anything but bytes.
         """
-        if not isinstance(data, bytes | bytearray | memoryview):
-            raise TypeError(f"send_audio needs bytes, got {type(data).__name__}")
-        chunk = bytes(data)
-        if not chunk:
+        # The hot path (one call per 20 ms chunk per stream, 50,000/s for 1,000 streams): one
+        # lock, one copy into the replay buffer, one put into the connection's send buffer.
+        if type(data) is not bytes:
+            if not isinstance(data, bytearray | memoryview):
+                raise TypeError(f"send_audio needs bytes, got {type(data).__name__}")
+            data = bytes(data)
+        if not data:
             return  # an empty frame would end a Listen stream: use finish()
         with self._lock:
-            self._check_can_send("send_audio")
-            self._audio_bytes += len(chunk)
-            catching_up = self._pacer is not None  # the pacer sends it, after what is queued before it
-            self._buffer_audio(chunk)
+            if self._finishing or self._state is StreamState.CLOSED:
+                self._check_can_send("send_audio")
+            self._audio_bytes += len(data)
+            buffer = self._buffer
+            if buffer is not None and buffer.format is not None:
+                end = buffer.append(data)  # cannot fail: the format is known
+            else:
+                end = self._buffer_audio(data)
             conn = self._conn
-            if conn is None or catching_up:
-                return
-            self._last_audio_at = time.monotonic()
+            if conn is None or self._pacer is not None:
+                return  # kept for the next connection, or the pacer sends it after the replay
+            self._last_audio_at = _monotonic()
             try:
-                conn.send_audio(chunk)
+                conn.send_audio(data)
             except Exception as exc:  # the connection is dying: its Closed event drives the restart
                 log.debug("stream %s: send on a dying connection: %r", self.stream_id, exc)
                 return
-            if self._buffer is None:
+            if end < 0:
                 self._pending.clear()
                 return
-            self._cursor = self._buffer.end
-            if not self.lossless:
+            self._cursor = end
+            if not self.lossless and self._buffer is not None:
                 self._buffer.discard_all()
 
-    def _buffer_audio(self, chunk: bytes) -> None:
-        if self._buffer is None:
+    def _buffer_audio(self, chunk: bytes) -> int:
+        """Keep ``chunk`` for replay; return the replay buffer's new end (-1: no replay buffer)."""
+        buffer = self._buffer
+        if buffer is None:
             self._pending.append(chunk)
-            return
+            return -1
         try:
-            self._buffer.append(chunk)
+            return buffer.append(chunk)
         except OptionsError:
             if self._lossless_required:
                 raise
             # lossless was only a default and the audio is not WAV: carry on without replay
             log.info("stream %s: audio is not replayable; lossless reconnect is off", self.stream_id)
             self.lossless = self._timeline = False
-            self._pending.append(self._buffer.snapshot().header)
+            self._pending.append(buffer.snapshot().header)
             self._buffer = None
+            return -1
 
     def send(self, message: Any) -> None:
         """Send a control message (Finalize, Configure, ForceEndTurn, KeepAlive...) in order with the audio.
