@@ -88,6 +88,8 @@ def run(client: str, url: str, streams: int, seconds: float, chunk_ms: int) -> d
         "threads_peak": sampler.peak_threads,
         # The sampler thread is the benchmark's own; every other thread belongs to the client.
         "threads_per_stream": (sampler.peak_threads - base.threads - 1) / streams,
+        # Threads that do not grow with N (actors: the supervisor's and the pacer; the SDK: none).
+        "fixed_threads": getattr(driver, "fixed_threads", 0),
         "delay_p50_ms": _ms(percentile(delay_values, 50)),
         "delay_p99_ms": _ms(percentile(delay_values, 99)),
         "delay_samples": len(delay_values),

@@ -50,6 +50,11 @@ class ActorsDriver:
         self.handles: list[Any] = []
         self._pacer: threading.Thread | None = None
 
+    @property
+    def fixed_threads(self) -> int:
+        """Threads that do not grow with the stream count: the supervisor's and this driver's pacer."""
+        return self.supervisor.thread_budget() + 1
+
     def open_all(self) -> None:
         """Open every stream; return once all are connected (raises on a failed one)."""
         self.supervisor.start()
