@@ -331,6 +331,9 @@ def test_connect_refuse_finish_cycle_logs_no_secret(
                 stream_id="hr-refused",
             )
             good.send_audio(audio)
+            # Wait for the refusal: a stream finished before its first handshake and without
+            # audio just ends ("finished before any audio was sent"), with no error to check.
+            assert refused.wait_closed(timeout=10.0), "the refused stream did not end"
             good_result, refused_result = good.finish(timeout=10.0), refused.finish(timeout=10.0)
             seen += [sup, good, refused, good_result, refused_result, refused.error]
         # the CLI, with the key in the environment and the local server as --url

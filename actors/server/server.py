@@ -11,13 +11,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import weakref
 from collections.abc import Collection, Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
+from websockets.protocol import State
 from websockets.typing import Subprotocol
 
 from actors.errors import OptionsError
@@ -88,6 +90,7 @@ class LocalServer:
         self._port = 0
         self._stopping = threading.Event()
         self._live: set[InlineTransport | ThreadedTransport] = set()
+        self._connections: weakref.WeakSet[EndpointConnection] = weakref.WeakSet()
 
     def __repr__(self) -> str:
         state = f"port={self.port}" if self._server else "stopped"
@@ -126,7 +129,8 @@ class LocalServer:
             self._handle,
             self.host,
             self._requested_port,
-            create_connection=EndpointConnection,
+            # serve() only calls the factory as it would call the class.
+            create_connection=cast("type[ServerConnection]", self._new_connection),
             process_request=self._process_request,
             process_response=self._process_response,
             select_subprotocol=self._select_subprotocol,
@@ -155,12 +159,42 @@ class LocalServer:
         if engine is not None:
             engine.close()
 
+    def _new_connection(self, *args: Any, **kwargs: Any) -> EndpointConnection:
+        """websockets' connection factory: an ``EndpointConnection``, remembered for :meth:`_close`."""
+        connection = EndpointConnection(*args, **kwargs)
+        self._connections.add(connection)
+        return connection
+
     async def _close(self, server: Server) -> None:
-        """Every endpoint closes (1001) and ends, then websockets closes the rest and the listener."""
+        """Every endpoint closes (1001) and ends, then websockets closes the rest and the listener.
+
+        Connections still in their opening handshake are cut: websockets would wait up to its
+        open timeout (10 s) for their request, and one accepted while the listener closes only
+        gets its handler task after websockets' close is done -- a task the loop would then
+        destroy pending. So the loop is left only when no task but this one remains.
+        """
         for transport in list(self._live):
             transport.shutdown()
         server.close(close_connections=True, code=1001, reason="server shutting down")
+        loop = asyncio.get_running_loop()
+        # Bounded so a task that is not the server's cannot hold stop() forever; handlers are
+        # still waited for below, as websockets does (a threaded endpoint's thread is joined).
+        deadline = loop.time() + self._close_timeout + 1.0
+        this = asyncio.current_task()
+        while loop.time() < deadline:
+            self._abort_handshakes()
+            others = [task for task in asyncio.all_tasks() if task is not this]
+            if not others:
+                break
+            await asyncio.wait(others, timeout=0.05)
         await server.wait_closed()
+
+    def _abort_handshakes(self) -> None:
+        """Cut the TCP connection of every connection still in its opening handshake."""
+        for connection in list(self._connections):
+            transport = getattr(connection, "transport", None)
+            if connection.protocol.state is State.CONNECTING and transport is not None:
+                transport.abort()
 
     def __enter__(self) -> LocalServer:
         return self.start()

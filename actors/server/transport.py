@@ -227,7 +227,11 @@ class InlineTransport:
             endpoint.end_inline()
 
     def shutdown(self) -> None:
-        """The server is stopping: let the endpoint close with 1001 and end."""
+        """The server is stopping: let the endpoint close with 1001 and end; a stall ends here."""
+        if self.stalled and not self.connection.paused:
+            # Read again so the client's answer to our 1001 is seen: a paused socket made every
+            # stop wait the whole close_timeout. Frames still go to the backlog, never delivered.
+            self.connection.transport.resume_reading()
         self._finish()
 
     def on_frame(self, frame: bytes | str) -> None:

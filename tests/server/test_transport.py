@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
+import socket
 import threading
+import time
 from collections.abc import Callable
 
 import pytest
@@ -107,6 +110,29 @@ def test_stop_closes_open_streams_with_1001(
             while True:
                 ws.recv(timeout=5)
         assert (ws.close_code, ws.close_reason) == (1001, "server shutting down")
+
+
+def test_stop_cuts_connections_still_in_their_handshake_at_once() -> None:
+    """stop() used to wait websockets' 10 s open timeout for a handshake that never came, and a
+    connection accepted while the listener closed left a task the closed loop destroyed pending."""
+    server = LocalServer()
+    server.start()
+    silent = socket.create_connection(("127.0.0.1", server.port), timeout=5)  # sends nothing
+    partial = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+    partial.sendall(b"GET /v1/listen HTTP/1.1\r\nHost: x\r\n")  # request never completed
+    loop = server._loop
+    assert loop is not None
+    started = time.monotonic()
+    server.stop()
+    assert time.monotonic() - started < 2.0
+    assert not asyncio.all_tasks(loop), "stop() left tasks behind on the server loop"
+    for client in (silent, partial):
+        with client:
+            try:
+                answer = client.recv(1024)
+            except ConnectionResetError:  # a reset if the cut came before the server read the bytes
+                answer = b""
+            assert answer == b""  # the server hung up (no 503 for a stopping server)
 
 
 def test_idle_threaded_stream_gets_net_0001(make_server: Callable[..., LocalServer]) -> None:

@@ -338,9 +338,28 @@ class SphinxPool:
             return list(self._workers)
 
     def recognizer(self, sample_rate: int) -> SphinxRecognizer:
-        """Open a stream on the next worker (starting the workers on first use)."""
+        """Open a stream on the next worker (starting the workers on first use).
+
+        A worker that dies between the liveness check and the stream's ``open`` (a kill is not
+        instant) is replaced and the stream opened on another: nothing of it was lost yet. Each
+        failed ``open`` marks its worker dead, so after ``size`` of them a new worker is tried.
+        """
         if sample_rate < 1000:
             raise ActorsError(f"sample_rate must be at least 1000 Hz, got {sample_rate}")
+        retries = self.size
+        while True:
+            worker, stream_id = self._next_worker()
+            try:
+                worker.call("open", stream_id, sample_rate)
+            except ActorsError:
+                if worker.failure is None or retries == 0:
+                    raise  # the worker answered with an error (not a death), or new ones die too
+                retries -= 1
+                continue
+            return SphinxRecognizer(worker, stream_id, sample_rate)
+
+    def _next_worker(self) -> tuple[_Worker, int]:
+        """Replace dead workers, then pick the next one round-robin with a new stream id."""
         dead: list[_Worker] = []
         with self._lock:
             if self._closed:
@@ -355,8 +374,7 @@ class SphinxPool:
             worker = self._workers[stream_id % len(self._workers)]
         for gone in dead:
             gone.stop(timeout=1.0)
-        worker.call("open", stream_id, sample_rate)
-        return SphinxRecognizer(worker, stream_id, sample_rate)
+        return worker, stream_id
 
     def close(self) -> None:
         """Stop and join every worker process. Idempotent."""
