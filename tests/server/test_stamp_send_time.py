@@ -14,10 +14,10 @@ PARAMS = {"encoding": "linear16", "sample_rate": 16000}
 
 
 def _stream(server: LocalServer) -> list[dict[str, Any]]:
-    ws = open_ws(server, "/v1/listen", PARAMS)
-    send_chunked(ws, synthesize_words(["alpha", "bravo"], 16000))
-    ws.send('{"type": "CloseStream"}')
-    return collect(ws)
+    with open_ws(server, "/v1/listen", PARAMS) as ws:
+        send_chunked(ws, synthesize_words(["alpha", "bravo"], 16000))
+        ws.send('{"type": "CloseStream"}')
+        return collect(ws)
 
 
 def test_stamped_messages_carry_their_send_time(make_server: Callable[..., LocalServer]) -> None:
