@@ -7,8 +7,9 @@ are resolved lazily (module ``__getattr__``), so importing one API's modules (e.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from actors._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from actors.protocol.auth import Auth
@@ -28,14 +29,4 @@ _EXPORTS = {
 __all__ = ["Auth", "Codec", "DecodeError", "Message", "UnknownMessage", "WireObject"]
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later lookups skip __getattr__
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS])
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)

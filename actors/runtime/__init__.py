@@ -12,8 +12,9 @@ supervisor, its streams, replay or policy modules.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from actors._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from actors.runtime import events
@@ -83,16 +84,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name == "events":
-        return importlib.import_module("actors.runtime.events")
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later lookups skip __getattr__
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS, "events"])
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS, submodules=("events",))
