@@ -6,13 +6,8 @@ The server runs in its own process so every thread counted here is the client's.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import threading
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from actors.runtime import Connection, Offload
 from actors.runtime.dispatch import DispatchPool
@@ -22,21 +17,6 @@ from tests.runtime.runtime_support import RATE, listen_config
 
 CONNECTIONS = 200
 POOL_SIZE = 3
-
-
-@pytest.fixture
-def server_url() -> Iterator[str]:
-    """A local server in a child process (deterministic engine); its URL, stopped at teardown."""
-    command = [sys.executable, "-m", "actors", "serve", "--port", "0", "--engine", "deterministic"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()  # "serving on ws://127.0.0.1:PORT (engine ...)"
-        assert line.startswith("serving on ws://"), line
-        yield line.split()[2]
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 class Tally:

@@ -6,12 +6,7 @@ the client's: the budget is asserted for the whole process, not for threads pick
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import threading
-from collections.abc import Iterator
-
-import pytest
 
 from actors.runtime.policy import RestartPolicy
 from actors.runtime.stream import StreamHandle
@@ -21,21 +16,6 @@ from tests.runtime.runtime_support import RATE, listen_config
 
 STREAMS = 50
 CONNECTORS = 4
-
-
-@pytest.fixture
-def server_url() -> Iterator[str]:
-    """A local server in a child process (deterministic engine); its URL, stopped at teardown."""
-    command = [sys.executable, "-m", "actors", "serve", "--port", "0", "--engine", "deterministic"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()  # "serving on ws://127.0.0.1:PORT (engine ...)"
-        assert line.startswith("serving on ws://"), line
-        yield line.split()[2]
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def test_fifty_live_streams_use_two_threads_each_plus_the_supervisor_budget(server_url: str) -> None:
