@@ -99,7 +99,10 @@ def test_bad_policies_name_the_field(kwargs: dict[str, Any], field: str) -> None
         SendBufferPolicy(**kwargs)
 
 
-def test_a_stalled_server_fails_the_connection_instead_of_blocking_forever(make_server: Any) -> None:
+@pytest.mark.parametrize("interval", [0.0, 0.05], ids=["immediate-writes", "flush-window"])
+def test_a_stalled_server_fails_the_connection_instead_of_blocking_forever(
+    make_server: Any, interval: float
+) -> None:
     server = make_server(close_timeout=0.5)
     server.faults.add(FaultRule(kind="stall", match_tag="stall", duration=30.0))
     log = EventLog()
@@ -107,6 +110,7 @@ def test_a_stalled_server_fails_the_connection_instead_of_blocking_forever(make_
         server.url,
         extra_query={"tag": "stall"},
         send_timeout=0.5,
+        audio_flush_interval=interval,
         send_buffer=SendBufferPolicy(max_bytes=512 * 1024, on_full="drop_oldest"),
     )
     conn = Connection.open(cfg, subscribers=[log.queue])
@@ -121,7 +125,7 @@ def test_a_stalled_server_fails_the_connection_instead_of_blocking_forever(make_
     assert failed and "stopped reading" in str(failed[0].error)
     assert any(isinstance(e, Backpressure) and e.dropped_bytes > 0 for e in events)
     assert conn.result is not None and conn.result.metrics.bytes_dropped > 0
-    assert not any(t.is_alive() for t in conn.threads)
+    assert conn.wait_closed(5.0) and not any(t.is_alive() for t in conn.threads)
 
 
 def test_fail_policy_surfaces_to_the_sender_while_the_server_stalls(make_server: Any) -> None:

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
 
 import pytest
 
-from actors.errors import ActorsError, ConnectionClosedError, OptionsError
+from actors.errors import ActorsError, OptionsError
 from actors.protocol.listen_v1.messages import ListenV1Finalize
-from actors.runtime import Connection, SendBufferPolicy, Supervisor
-from actors.runtime.events import ConnectionFailed
+from actors.runtime import Connection, Supervisor
 from actors.runtime.flusher import THREAD_NAME, AudioFlusher, shared_flusher
-from actors.server import FaultRule, LocalServer
+from actors.server import LocalServer
 from actors.server.engines.deterministic import synthesize_words
 from tests.runtime.runtime_support import RATE, EventLog, listen_config, transcript
 
@@ -90,32 +88,6 @@ def test_paced_audio_with_a_window_goes_out_in_fewer_frames_within_the_window(
     assert result.metrics.bytes_sent == len(pcm)
     assert audio_frames <= len(chunks) // 2
     assert result.metrics.max_audio_lag is not None and result.metrics.max_audio_lag < 0.5
-
-
-@pytest.mark.parametrize("interval", [0.0, 0.05])
-def test_a_stalled_server_fails_the_connection_with_either_write_path(
-    make_server: Any, interval: float
-) -> None:
-    server = make_server(close_timeout=0.5)
-    server.faults.add(FaultRule(kind="stall", match_tag="stall-hp", duration=30.0))
-    log = EventLog()
-    cfg = listen_config(
-        server.url,
-        extra_query={"tag": "stall-hp"},
-        send_timeout=0.5,
-        audio_flush_interval=interval,
-        send_buffer=SendBufferPolicy(max_bytes=512 * 1024, on_full="drop_oldest"),
-    )
-    conn = Connection.open(cfg, subscribers=[log.queue])
-    chunk = b"\x00\x01" * 32 * 1024
-    started = time.monotonic()
-    with pytest.raises(ConnectionClosedError):
-        while time.monotonic() - started < 20.0:
-            conn.send_audio(chunk)
-            time.sleep(0.0005)
-    failed = [e for e in log.until_closed() if isinstance(e, ConnectionFailed)]
-    assert failed and "stopped reading" in str(failed[0].error)
-    assert conn.wait_closed(5.0) and not any(t.is_alive() for t in conn.threads)
 
 
 def test_supervised_streams_share_one_flusher_and_keep_no_finals_by_default(
