@@ -111,12 +111,7 @@ class LocalServer:
         try:
             server = asyncio.run_coroutine_threadsafe(self._open(), loop).result()
         except BaseException:
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join()
-            loop.close()
-            engine, self._engine = self._engine, None
-            if engine is not None:
-                engine.close()
+            self._release(loop, thread)
             raise
         self._loop, self._thread, self._server = loop, thread, server
         self._port = int(server.sockets[0].getsockname()[1])
@@ -152,6 +147,10 @@ class LocalServer:
         thread, self._thread = self._thread, None
         assert loop is not None and thread is not None
         asyncio.run_coroutine_threadsafe(self._close(server), loop).result()
+        self._release(loop, thread)
+
+    def _release(self, loop: asyncio.AbstractEventLoop, thread: threading.Thread) -> None:
+        """Stop the loop, join its thread, close it, then close the engine (worker processes)."""
         loop.call_soon_threadsafe(loop.stop)
         thread.join()
         loop.close()
