@@ -24,12 +24,6 @@ RECORDED = Path("/work/shared/reference/recorded/agent/websocket")
 THINK = {"provider": {"type": "open_ai", "model": "gpt-4o-mini"}, "functions": [WEATHER]}
 
 
-def until(ws: Any, kind: str) -> tuple[list[dict[str, Any]], bytes]:
-    """Messages up to and including the first of ``kind``, and the audio received meanwhile."""
-    audio, messages = read_until(ws, kind)
-    return messages, audio
-
-
 def _recorded_settings_error(config: Path) -> str | None:
     """The description of the Error the live service sent for this run's Settings, if it refused it."""
     error_file = config.with_name(config.name.replace("-config.json", "-error.json"))
@@ -120,7 +114,7 @@ def test_latency_report_follows_each_user_turn(local_server: LocalServer) -> Non
     with open_agent(local_server) as ws:
         applied(ws)
         ws.send(json.dumps({"type": "InjectUserMessage", "content": "hi"}))
-        messages, _ = until(ws, "LatencyReport")
+        _, messages = read_until(ws, "LatencyReport")
         assert types(messages)[-2:] == ["AgentAudioDone", "LatencyReport"]
         started, report = messages[-3], messages[-1]
         assert started["type"] == "AgentStartedSpeaking"
@@ -136,7 +130,7 @@ def test_latency_report_follows_each_user_turn(local_server: LocalServer) -> Non
         # an injected agent message is not a turn: no AgentStartedSpeaking, no LatencyReport
         ws.send(json.dumps({"type": "InjectAgentMessage", "message": "Just saying."}))
         ws.send(json.dumps({"type": "InjectUserMessage", "content": "again"}))
-        messages, _ = until(ws, "LatencyReport")
+        _, messages = read_until(ws, "LatencyReport")
         assert types(messages).count("AgentAudioDone") == 2
         assert types(messages).count("AgentStartedSpeaking") == 1
 
@@ -145,14 +139,14 @@ def test_latency_report_of_a_function_turn_has_tool_latency(local_server: LocalS
     with open_agent(local_server) as ws:
         applied(ws, think=THINK)
         ws.send(json.dumps({"type": "InjectUserMessage", "content": "get weather for Oslo"}))
-        messages, _ = until(ws, "FunctionCallRequest")
+        _, messages = read_until(ws, "FunctionCallRequest")
         (call,) = messages[-1]["functions"]
         ws.send(
             json.dumps(
                 {"type": "FunctionCallResponse", "id": call["id"], "name": call["name"], "content": "x"}
             )
         )
-        messages, _ = until(ws, "LatencyReport")
+        _, messages = read_until(ws, "LatencyReport")
         report = messages[-1]
         assert 0 <= report["ttt_tool_latency"] == report["ttt_token_latency"] <= report["ttt_text_latency"]
 
@@ -161,10 +155,10 @@ def test_barge_in_cancels_a_pending_client_side_function_call(local_server: Loca
     with open_agent(local_server) as ws:
         applied(ws, think=THINK)
         ws.send(json.dumps({"type": "InjectUserMessage", "content": "get weather for Lima"}))
-        messages, _ = until(ws, "FunctionCallRequest")
+        _, messages = read_until(ws, "FunctionCallRequest")
         (call,) = messages[-1]["functions"]
         ws.send(synthesize_words(["stop"], 16000))
-        messages, _ = until(ws, "FunctionCallCancelled")
+        _, messages = read_until(ws, "FunctionCallCancelled")
         assert types(messages) == ["UserStartedSpeaking", "FunctionCallCancelled"]
         assert messages[-1]["functions"] == [{"id": call["id"], "name": "get_weather"}]
         # the late answer is refused with a Warning, and does not produce a reply
@@ -178,7 +172,7 @@ def test_barge_in_cancels_a_pending_client_side_function_call(local_server: Loca
         assert re.search(r"cancelled", warning["description"]) and call["id"] in warning["description"]
         # the interrupting speech is the next turn
         ws.send(silence(1.0, 16000))
-        messages, _ = until(ws, "LatencyReport")
+        _, messages = read_until(ws, "LatencyReport")
         assert messages[0] == {"type": "ConversationText", "role": "user", "content": "stop"}
         assert "get_weather returned" not in json.dumps(messages)
 
@@ -187,5 +181,5 @@ def test_speech_without_a_pending_call_cancels_nothing(local_server: LocalServer
     with open_agent(local_server) as ws:
         applied(ws, think=THINK)
         ws.send(synthesize_words(["hello"], 16000) + silence(1.0, 16000))
-        messages, _ = until(ws, "LatencyReport")
+        _, messages = read_until(ws, "LatencyReport")
         assert "FunctionCallCancelled" not in types(messages)
