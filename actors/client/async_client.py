@@ -115,7 +115,10 @@ class AsyncApiVersionClient(Generic[A]):
 class AsyncDeepgramClient(ClientBase):
     """The async client, shaped as Deepgram's SDK ``AsyncDeepgramClient``; same arguments as
     :class:`actors.client.client.DeepgramClient`, including the keepalive default (as the SDK:
-    no automatic ``KeepAlive`` on Listen V1 / Agent; ``keepalive=True`` turns it on).
+    no automatic ``KeepAlive`` on Listen V1 / Agent; ``keepalive=True`` turns it on), the routing
+    (a credential and no ``environment``: Deepgram's hosts; neither: the embedded local server,
+    started by the first connect in a worker thread) and ``client.environment`` (None = embedded;
+    reading it starts nothing).
     """
 
     _repr_name = "AsyncDeepgramClient"

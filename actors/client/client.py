@@ -4,9 +4,13 @@
 ``client.speak.v1.connect(...)`` and ``client.agent.v1.connect()`` open one connection each
 (a :class:`actors.runtime.Connection`) and return a socket client usable in a ``with`` block.
 
-Credentials: ``api_key`` (``Authorization: Token``), ``access_token`` (``Authorization: bearer``)
-or ``$DEEPGRAM_API_KEY``. With none of them and no ``environment``, the client talks to the
-embedded local server (:mod:`actors.client.embedded`), so it works offline.
+Where it connects: with a credential -- ``api_key`` (``Authorization: Token``), ``access_token``
+(``Authorization: Bearer``) or ``$DEEPGRAM_API_KEY`` -- and no ``environment``, Deepgram's hosts
+(``DeepgramClientEnvironment.PRODUCTION``: ``wss://api.deepgram.com``, agent
+``wss://agent.deepgram.com``). With no credential at all and no ``environment``, the embedded
+local server (:mod:`actors.client.embedded`), started on the first connect, so it works offline.
+``client.environment`` says which, without starting anything. TLS uses the shared default
+context (system trust store, or ``SSL_CERT_FILE``) unless ``ssl_context=`` is given.
 
 Keepalive: by default (``keepalive=None``) the facade behaves as Deepgram's SDK does: no
 automatic ``KeepAlive`` messages on Listen V1 and Agent V1 (an idle stream is closed by the
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import os
 import queue
+import ssl
 import uuid
 from collections.abc import Mapping
 from typing import Any, ClassVar, Generic, TypeVar
@@ -66,7 +71,8 @@ SESSION_ID_HEADER = "x-deepgram-session-id"
 class ClientSettings:
     """What every connection of one client shares; built once by the client constructor.
 
-    ``environment`` None means "the embedded local server, started on first connect".
+    ``environment`` None means "the embedded local server, started on first connect" (only
+    when the client has no credential). ``ssl_context`` None means the shared default context.
     ``headers`` are sent with every handshake (the custom headers, then
     ``x-deepgram-session-id: <session_id>``). ``keepalive`` None means the SDK's behaviour:
     WebSocket pings where the API uses them (Listen V2, Speak), no automatic ``KeepAlive``
@@ -81,6 +87,7 @@ class ClientSettings:
     keepalive_interval: float | None = None
     finish_timeout: float = DEFAULT_FINISH_TIMEOUT
     connect_timeout: float | None = None
+    ssl_context: ssl.SSLContext | None = attrs.field(default=None, repr=False)
 
     def resolved_environment(self) -> DeepgramClientEnvironment:
         """The environment to connect to, starting the embedded server if this client uses it."""
@@ -103,11 +110,14 @@ def resolve_settings(
     finish_timeout: float,
     sdk_kwargs: Mapping[str, Any],
     keepalive_interval: float | None = None,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> ClientSettings:
     """Validate the client constructor's arguments (shared by the sync and async clients).
 
-    Raises ``OptionsError`` naming a bad argument, and ``ApiError`` (as the SDK does) when a
-    non-local ``environment`` is given without any credential.
+    A credential and no ``environment`` means Deepgram (``PRODUCTION``); no credential and no
+    ``environment`` means the embedded local server. Raises ``OptionsError`` naming a bad
+    argument, and ``ApiError`` (as the SDK does) when a non-local ``environment`` -- including an
+    explicit ``PRODUCTION`` -- is given without any credential.
     """
     from actors.client.embedded import EMBEDDED_API_KEY
     from actors.protocol.auth import Auth
@@ -141,16 +151,21 @@ def resolve_settings(
             f"expected seconds > 0 or None, got {keepalive_interval!r}",
             keepalive_interval,
         )
+    if ssl_context is not None and not isinstance(ssl_context, ssl.SSLContext):
+        raise OptionsError(
+            "ssl_context", f"expected an ssl.SSLContext or None, got {type(ssl_context).__name__}"
+        )
     if session_id is not None and (not isinstance(session_id, str) or not session_id or "\n" in session_id):
         raise OptionsError("session_id", f"expected a non-empty single-line string, got {session_id!r}")
 
     key = api_key if api_key is not None else os.environ.get("DEEPGRAM_API_KEY") or None
     if access_token is not None:
         auth = Auth.bearer(access_token)
+        environment = environment if environment is not None else DeepgramClientEnvironment.PRODUCTION
     elif key is not None:
         auth = Auth.token(key)
-    elif environment is None or environment == DeepgramClientEnvironment.PRODUCTION:
-        environment = None  # the embedded local server
+        environment = environment if environment is not None else DeepgramClientEnvironment.PRODUCTION
+    elif environment is None:  # no credential, no environment: the embedded local server
         auth = Auth.token(EMBEDDED_API_KEY)
     elif environment.is_local:
         auth = Auth.token(LOCAL_PLACEHOLDER_KEY)
@@ -170,6 +185,7 @@ def resolve_settings(
         keepalive_interval=float(keepalive_interval) if keepalive_interval is not None else None,
         finish_timeout=float(finish_timeout),
         connect_timeout=float(timeout) if timeout is not None else None,
+        ssl_context=ssl_context,
     )
 
 
@@ -256,6 +272,8 @@ def build_config(
         kwargs["connect_timeout"] = timeout
     if settings.keepalive_interval is not None:
         kwargs["keepalive_interval"] = settings.keepalive_interval
+    if settings.ssl_context is not None:
+        kwargs["ssl_context"] = settings.ssl_context
     return ConnectionConfig(
         api=api,
         base_url=base_url,
@@ -370,6 +388,7 @@ class ClientBase:
         keepalive: bool | None = None,
         keepalive_interval: float | None = None,
         finish_timeout: float = DEFAULT_FINISH_TIMEOUT,
+        ssl_context: ssl.SSLContext | None = None,
         **sdk_kwargs: Any,
     ) -> None:
         self._settings = resolve_settings(
@@ -383,6 +402,7 @@ class ClientBase:
             keepalive_interval=keepalive_interval,
             finish_timeout=finish_timeout,
             sdk_kwargs=sdk_kwargs,
+            ssl_context=ssl_context,
         )
         self._bind_apis(self._settings)
 
@@ -394,6 +414,22 @@ class ClientBase:
     def session_id(self) -> str:
         """The ``x-deepgram-session-id`` sent with every connection of this client (as the SDK's)."""
         return self._settings.session_id
+
+    @property
+    def environment(self) -> DeepgramClientEnvironment | None:
+        """The hosts this client connects to; None means the embedded local server.
+
+        ``DeepgramClientEnvironment.PRODUCTION`` for a client with a credential and no
+        ``environment``, the ``environment`` given otherwise, and None for a client with neither
+        (its server starts on the first connect, so its URL is not known before). Reading this
+        never starts anything.
+        """
+        return self._settings.environment
+
+    @property
+    def uses_embedded_server(self) -> bool:
+        """True when connections go to the process-wide embedded local server (no credential given)."""
+        return self._settings.environment is None
 
     def __repr__(self) -> str:
         where = (
@@ -408,8 +444,10 @@ class DeepgramClient(ClientBase):
     """The sync client, shaped as Deepgram's SDK ``DeepgramClient``.
 
     ``api_key`` (else ``$DEEPGRAM_API_KEY``) or ``access_token``; ``environment`` chooses the
-    hosts (``DeepgramClientEnvironment.local(url)`` for a local server); with no credential and
-    no environment, the embedded local server is used. ``headers`` go with every handshake,
+    hosts: Deepgram's (``PRODUCTION``) when it is not given and there is a credential,
+    ``DeepgramClientEnvironment.local(url)`` for a local server; with no credential and no
+    environment, the embedded local server is used. ``client.environment`` tells which (None =
+    embedded) without starting anything. ``headers`` go with every handshake,
     followed by ``x-deepgram-session-id: <session_id>`` (a new UUID per client when not given;
     the same for all its connections; readable as ``client.session_id``). ``timeout`` bounds
     each handshake.
@@ -423,6 +461,9 @@ class DeepgramClient(ClientBase):
       and Agent every 8 s, pings on the others); ``False``: none at all, not even pings.
     * ``keepalive_interval`` -- seconds between automatic keepalives (None: the API defaults).
     * ``finish_timeout`` -- the deadline of the graceful finish when a ``with`` block ends.
+    * ``ssl_context`` -- an ``ssl.SSLContext`` for ``wss://`` connections (a private CA or a
+      corporate TLS proxy: ``ssl.create_default_context(cafile=...)``). None: one context shared
+      by all connections, trusting the system store or ``$SSL_CERT_FILE``.
 
     SDK arguments that concern HTTP only are accepted and ignored.
     """
@@ -435,11 +476,6 @@ class DeepgramClient(ClientBase):
         )
         self.speak = SpeakNamespace(ApiVersionClient(settings, SpeakV1SocketClient))
         self.agent = AgentNamespace(ApiVersionClient(settings, AgentV1SocketClient))
-
-    @property
-    def environment(self) -> DeepgramClientEnvironment:
-        """The hosts this client connects to (starts the embedded server if the client uses it)."""
-        return self._settings.resolved_environment()
 
 
 __all__ = [

@@ -3,7 +3,8 @@
 ``DeepgramClient()`` with no ``api_key``, no ``access_token`` and no ``DEEPGRAM_API_KEY`` works
 offline against this server. Its engine is ``ACTORS_ENGINE`` (default ``"real"``: pocketsphinx
 and espeak-ng; ``"deterministic"`` for tests and demos). The server is started once per process,
-on an ephemeral port, and stopped at interpreter exit.
+on an ephemeral port, and stopped at interpreter exit. A client with any credential never
+starts it (it connects to Deepgram); :func:`running_embedded_server` tells whether it runs.
 """
 
 from __future__ import annotations
@@ -60,6 +61,12 @@ def embedded_server() -> LocalServer:
         return server
 
 
+def running_embedded_server() -> LocalServer | None:
+    """The embedded server if it is running, else None; never starts it."""
+    with _lock:
+        return _server
+
+
 def stop_embedded_server() -> None:
     """Stop the embedded server if it is running (idempotent; a later client starts a new one)."""
     global _server
@@ -69,4 +76,10 @@ def stop_embedded_server() -> None:
         server.stop()
 
 
-__all__ = ["EMBEDDED_API_KEY", "embedded_engine", "embedded_server", "stop_embedded_server"]
+__all__ = [
+    "EMBEDDED_API_KEY",
+    "embedded_engine",
+    "embedded_server",
+    "running_embedded_server",
+    "stop_embedded_server",
+]

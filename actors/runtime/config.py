@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -85,6 +86,9 @@ class ConnectionConfig:
       up to ``t`` of added latency. ``None`` = the runtime's default: immediate for a
       ``Connection``; the ``Supervisor``'s own ``audio_flush_interval`` for supervised streams.
     * ``bytes_per_second`` -- audio byte rate, derived from the options when None.
+    * ``ssl_context`` -- the ``ssl.SSLContext`` for a ``wss://`` connection (a private CA bundle,
+      a corporate TLS proxy, client certificates). None (default) = one context shared by every
+      connection: the system trust store, or ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` when set.
 
     The repr never shows the credentials or secret headers.
     """
@@ -107,6 +111,7 @@ class ConnectionConfig:
     max_frame_bytes: int = 256 * 1024
     bytes_per_second: float | None = None
     audio_flush_interval: float | None = None
+    ssl_context: ssl.SSLContext | None = attrs.field(default=None, repr=False)
 
     def __attrs_post_init__(self) -> None:
         name = getattr(self.api, "name", None)
@@ -127,6 +132,11 @@ class ConnectionConfig:
             raise ValueError(
                 "ConnectionConfig.audio_flush_interval must be None or 0..1 seconds (0 = write at once), "
                 f"got {interval!r}"
+            )
+        if self.ssl_context is not None and not isinstance(self.ssl_context, ssl.SSLContext):
+            raise TypeError(
+                f"ConnectionConfig.ssl_context must be an ssl.SSLContext or None, got "
+                f"{type(self.ssl_context).__name__}"
             )
         if self.max_frame_bytes < 1:
             raise ValueError(f"ConnectionConfig.max_frame_bytes must be >= 1, got {self.max_frame_bytes!r}")

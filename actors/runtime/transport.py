@@ -4,7 +4,11 @@
 * Credentials go in the ``Authorization`` header (or the ``token, <key>`` subprotocol form); they
   never appear in a URL, a log line or an exception message.
 * ``wss://`` connections share one ``SSLContext`` (building one per socket costs ~46 ms and
-  ~850 KiB, STACK.md 2.1).
+  ~850 KiB, STACK.md 2.1): the system trust store, or the bundle named by ``SSL_CERT_FILE`` /
+  ``SSL_CERT_DIR`` (read when a connection opens; one shared context per value). A connection
+  whose ``ConnectionConfig.ssl_context`` is set uses that context instead (a private CA, a
+  corporate TLS proxy, client certificates). A certificate that does not verify raises
+  ``ssl.SSLCertVerificationError`` naming the host and the reason.
 * UTF-8 validation in websocket-client is skipped: its pure-Python check costs ~1 ms per
   message and the JSON decoder rejects invalid UTF-8 anyway.
 * A refused upgrade becomes :class:`~actors.errors.HandshakeError` with the HTTP status,
@@ -18,6 +22,7 @@
 
 from __future__ import annotations
 
+import os
 import select
 import socket
 import ssl
@@ -34,17 +39,50 @@ from actors.runtime.config import ConnectionConfig
 
 USER_AGENT = "actors/0.1 (websocket-client)"
 
-_ssl_context: ssl.SSLContext | None = None
+#: The shared client contexts, one per (``SSL_CERT_FILE``, ``SSL_CERT_DIR``) value seen.
+_ssl_contexts: dict[tuple[str | None, str | None], ssl.SSLContext] = {}
 _ssl_lock = threading.Lock()
+_TRUST_ENV_VARS = ("SSL_CERT_FILE", "SSL_CERT_DIR")
 
 
 def shared_ssl_context() -> ssl.SSLContext:
-    """The process-wide TLS client context (system trust store, hostname checking on)."""
-    global _ssl_context
+    """The process-wide TLS client context (hostname checking on) for the current trust settings.
+
+    Trusts the system store, or what ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` name (OpenSSL reads
+    them when the context is built). The variables are looked at on every call, so setting them
+    after a first connection takes effect; each distinct value builds one context, once.
+    """
+    key = (os.environ.get(_TRUST_ENV_VARS[0]), os.environ.get(_TRUST_ENV_VARS[1]))
+    context = _ssl_contexts.get(key)
+    if context is not None:
+        return context
     with _ssl_lock:
-        if _ssl_context is None:
-            _ssl_context = ssl.create_default_context()
-        return _ssl_context
+        context = _ssl_contexts.get(key)
+        if context is None:
+            context = _ssl_contexts[key] = ssl.create_default_context()
+        return context
+
+
+def _tls_context(config: ConnectionConfig) -> ssl.SSLContext:
+    return config.ssl_context if config.ssl_context is not None else shared_ssl_context()
+
+
+def _verification_error(config: ConnectionConfig, exc: ssl.SSLCertVerificationError) -> ssl.SSLError:
+    host = urlsplit(config.base_url).hostname or config.base_url
+    reason = exc.verify_message or exc.reason or "the certificate was not accepted"
+    if config.ssl_context is not None:
+        trusted = "the ssl_context given"
+    else:
+        named = [f"{name}={os.environ[name]}" for name in _TRUST_ENV_VARS if os.environ.get(name)]
+        trusted = f"the default trust store ({', '.join(named)})" if named else "the system trust store"
+    error = ssl.SSLCertVerificationError(
+        exc.errno or 1,
+        f"TLS certificate verification failed for {host}: {reason} (trusting {trusted}; to trust a "
+        "private CA pass ssl_context=... or set SSL_CERT_FILE to its bundle)",
+    )
+    error.verify_code = exc.verify_code
+    error.verify_message = exc.verify_message
+    return error
 
 
 def build_url(config: ConnectionConfig) -> str:
@@ -105,12 +143,13 @@ def open_socket(config: ConnectionConfig) -> OpenSocket:
     """Connect and upgrade; the socket is left non-blocking (write it with :class:`SocketWriter`).
 
     Raises ``HandshakeError`` when the server refuses the upgrade, ``TimeoutError`` when
-    ``connect_timeout`` passes, and ``ConnectionError`` (an ``OSError``) for other network or
+    ``connect_timeout`` passes, ``ssl.SSLCertVerificationError`` when the server's certificate
+    does not verify, and ``ConnectionError`` (an ``OSError``) for other network or
     protocol failures during the handshake.
     """
     url = build_url(config)
     header, subprotocols = build_headers(config)
-    sslopt: dict[str, Any] = {"context": shared_ssl_context()} if url.startswith("wss:") else {}
+    sslopt: dict[str, Any] = {"context": _tls_context(config)} if url.startswith("wss:") else {}
     ws = websocket.WebSocket(skip_utf8_validation=True, enable_multithread=True, sslopt=sslopt)
     ws.settimeout(config.connect_timeout)
     try:
@@ -123,6 +162,9 @@ def open_socket(config: ConnectionConfig) -> OpenSocket:
         raise TimeoutError(
             f"connecting to {_where(config)} took longer than {config.connect_timeout}s"
         ) from None
+    except ssl.SSLCertVerificationError as exc:
+        ws.shutdown()
+        raise _verification_error(config, exc) from None
     except websocket.WebSocketException as exc:
         ws.shutdown()
         raise ConnectionError(f"WebSocket handshake with {_where(config)} failed: {exc}") from None

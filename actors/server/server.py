@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import threading
 import weakref
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from types import TracebackType
 from typing import Any, cast
 
@@ -33,6 +34,7 @@ from actors.server.handshake import (
     rejection_response,
 )
 from actors.server.log_redaction import websockets_server_logger
+from actors.server.observed import HandshakeSeen, ServerNames
 from actors.server.session import Endpoint, SessionContext, load_endpoints
 from actors.server.transport import EndpointConnection, InlineTransport, ThreadedTransport
 
@@ -55,6 +57,11 @@ class LocalServer:
     ``idle_timeout`` is how long a connection may stay without a client frame (Deepgram: ~10 s).
     ``stamp_send_time=True`` (benchmarks) adds ``actors_sent_at`` (wall-clock send time) to every
     JSON message the server sends.
+    ``ssl_context`` (a server-side ``ssl.SSLContext`` with a certificate loaded) serves TLS:
+    :attr:`url` is then ``wss://``. ``on_handshake`` is called (on the server's loop; keep it
+    quick) with a :class:`~actors.server.observed.HandshakeSeen` for every upgrade request --
+    path, headers, and the TLS server name (SNI; to learn it the server installs an
+    ``sni_callback`` on ``ssl_context``, keeping any callback already set).
     Use as a context manager, or call :meth:`start` and :meth:`stop`.
     """
 
@@ -67,6 +74,8 @@ class LocalServer:
         idle_timeout: float = 10.0,
         close_timeout: float = 5.0,
         stamp_send_time: bool = False,
+        ssl_context: ssl.SSLContext | None = None,
+        on_handshake: Callable[[HandshakeSeen], None] | None = None,
     ) -> None:
         if engine not in ENGINE_NAMES:
             raise OptionsError("engine", f"expected one of {', '.join(ENGINE_NAMES)}, got {engine!r}", engine)
@@ -80,6 +89,11 @@ class LocalServer:
         self.idle_timeout = float(idle_timeout)
         self.stamp_send_time = bool(stamp_send_time)
         self.faults = FaultRegistry()
+        if ssl_context is not None and not isinstance(ssl_context, ssl.SSLContext):
+            raise OptionsError("ssl_context", f"expected an ssl.SSLContext, got {type(ssl_context).__name__}")
+        self.ssl_context = ssl_context
+        self.on_handshake = on_handshake
+        self._server_names = ServerNames(ssl_context) if ssl_context and on_handshake else None
         self._requested_port = port
         self._close_timeout = close_timeout
         self._engine: Any = None
@@ -129,6 +143,7 @@ class LocalServer:
             process_request=self._process_request,
             process_response=self._process_response,
             select_subprotocol=self._select_subprotocol,
+            ssl=self.ssl_context,
             compression=None,  # Deepgram audio does not compress; deflate would cost CPU per frame
             ping_interval=None,  # no keepalive timer per connection; pings are still answered
             close_timeout=self._close_timeout,
@@ -215,9 +230,9 @@ class LocalServer:
 
     @property
     def url(self) -> str:
-        """Base WebSocket URL, e.g. ``ws://127.0.0.1:PORT`` (no trailing slash)."""
+        """Base WebSocket URL, e.g. ``ws://127.0.0.1:PORT`` (``wss://`` with TLS; no trailing slash)."""
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"ws://{host}:{self.port}"
+        return f"{'wss' if self.ssl_context is not None else 'ws'}://{host}:{self.port}"
 
     @property
     def engine(self) -> Any:
@@ -233,6 +248,8 @@ class LocalServer:
 
     def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         request_id = new_request_id()
+        if self.on_handshake is not None:
+            self._report_handshake(connection, request)
         try:
             accepted = evaluate(request, self._endpoints, self.api_keys, self.faults, request_id)
         except Rejected as rejected:
@@ -241,6 +258,20 @@ class LocalServer:
         if isinstance(connection, EndpointConnection):
             connection.accepted = accepted
         return None
+
+    def _report_handshake(self, connection: ServerConnection, request: Request) -> None:
+        ssl_object = connection.transport.get_extra_info("ssl_object")
+        seen = HandshakeSeen(
+            path=request.path,
+            headers={name.lower(): value for name, value in request.headers.raw_items()},
+            server_name=self._server_names.name_of(ssl_object) if self._server_names else None,
+            tls=ssl_object is not None,
+        )
+        try:
+            assert self.on_handshake is not None
+            self.on_handshake(seen)
+        except Exception as exc:  # an observer's bug must not break the handshake
+            log.error("on_handshake callback failed: %s", type(exc).__name__)
 
     def _process_response(
         self, connection: ServerConnection, request: Request, response: Response
