@@ -1,13 +1,19 @@
 """Where the CLI connects: Deepgram, the embedded local server, or a URL the user gives.
 
 Rules (the issue's): ``--url`` wins; otherwise ``--local`` or no ``DEEPGRAM_API_KEY`` starts the
-embedded local server (real offline engines) for the duration of the command; otherwise Deepgram.
+embedded local server (real offline engines) for the duration of the command; otherwise Deepgram
+(``wss://api.deepgram.com``, agent ``wss://agent.deepgram.com``).
+
+TLS (Deepgram, or a ``wss://`` ``--url``): certificates are verified against the system trust
+store; set ``SSL_CERT_FILE`` (or ``SSL_CERT_DIR``) to a CA bundle to trust a private CA, e.g. a
+corporate TLS proxy. A certificate that does not verify fails the command with an error naming it.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import ssl
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -52,13 +58,17 @@ class Target:
         if self.kind == "embedded":
             return f"using the embedded local server at {self.url} (offline engines; no DEEPGRAM_API_KEY)"
         if self.kind == "deepgram":
-            return "using Deepgram (DEEPGRAM_API_KEY is set)"
+            return f"using Deepgram at {self.url} (DEEPGRAM_API_KEY is set)"
         return f"using {self.url}"
 
 
 def add_target_arguments(parser: argparse.ArgumentParser) -> None:
     """Add ``--local``, ``--url`` and ``--api-key-env`` to a sub-command's parser."""
-    group = parser.add_argument_group("where to connect")
+    group = parser.add_argument_group(
+        "where to connect",
+        "TLS certificates are checked against the system trust store; set SSL_CERT_FILE to a CA "
+        "bundle to trust a private CA (e.g. a corporate TLS proxy).",
+    )
     exclusive = group.add_mutually_exclusive_group()
     exclusive.add_argument(
         "--local",
@@ -121,13 +131,16 @@ def run_on_target(args: argparse.Namespace, work: Callable[[Target], T]) -> T | 
     """Open the command's target, say where it goes (on stderr) and return ``work(target)``.
 
     Returns None after printing ``error: ...`` on stderr when the work failed with an
-    ``ActorsError`` or the server could not be reached (``OSError``); the command then exits 1.
+    ``ActorsError``, the server's TLS certificate did not verify, or the server could not be
+    reached (``OSError``); the command then exits 1.
     """
     try:
         with open_target(args) as target:
             print(target.describe(), file=sys.stderr)
             return work(target)
     except ActorsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+    except ssl.SSLCertVerificationError as exc:  # reached, but its certificate is not trusted
         print(f"error: {exc}", file=sys.stderr)
     except OSError as exc:
         print(f"error: cannot reach the server: {exc}", file=sys.stderr)

@@ -12,6 +12,7 @@ No threads, no sockets: the connection actor and the supervisor both use these.
 from __future__ import annotations
 
 import enum
+import ssl
 
 import websocket
 
@@ -113,7 +114,8 @@ def classify_error(error: BaseException | None) -> Outcome:
     * ``ConnectionClosedError`` -- fatal for the codes in :data:`FATAL_CLOSE_CODES`, else
       retryable. An *error* carrying 1000/1005 is retryable too: a normal close code reported as a
       failure means the server ended a stream the client had not finished.
-    * Bad options and a full send buffer under the ``fail`` policy -- fatal.
+    * Bad options, a full send buffer under the ``fail`` policy, and a TLS certificate that does
+      not verify (retrying would meet the same certificate) -- fatal.
     * Network errors, timeouts, finish timeouts, undecodable frames, and any ``ActorsError``
       with a true ``retryable`` attribute -- retryable.
     * Anything else (a bug, a bad argument) -- fatal, so it is reported instead of retried in a loop.
@@ -124,7 +126,7 @@ def classify_error(error: BaseException | None) -> Outcome:
         return classify_status(error.status)
     if isinstance(error, ConnectionClosedError):
         return Outcome.FATAL if error.code in FATAL_CLOSE_CODES else Outcome.RETRYABLE
-    if isinstance(error, OptionsError | BackpressureError):
+    if isinstance(error, OptionsError | BackpressureError | ssl.SSLCertVerificationError):
         return Outcome.FATAL
     if isinstance(error, FinishTimeout | ProtocolError | TimeoutError) or _is_network_error(error):
         return Outcome.RETRYABLE
