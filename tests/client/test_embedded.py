@@ -7,7 +7,12 @@ from collections.abc import Iterator
 import pytest
 
 from actors import DeepgramClient
-from actors.client.embedded import ENGINE_ENV_VAR, embedded_engine, stop_embedded_server
+from actors.client.embedded import (
+    ENGINE_ENV_VAR,
+    embedded_engine,
+    running_embedded_server,
+    stop_embedded_server,
+)
 from actors.errors import OptionsError
 from actors.listen.v1.types import ListenV1Results
 from actors.server.engines.deterministic import silence, synthesize_words
@@ -33,7 +38,8 @@ def test_default_engine_is_real_and_overridable(no_credentials: pytest.MonkeyPat
 def test_client_without_key_transcribes_on_the_embedded_server(no_credentials: pytest.MonkeyPatch) -> None:
     no_credentials.setenv(ENGINE_ENV_VAR, "deterministic")
     client = DeepgramClient()
-    assert client.environment.is_local
+    assert client.environment is None and client.uses_embedded_server
+    assert running_embedded_server() is None  # started by the first connect, not before
     with client.listen.v1.connect(model="nova-3", encoding="linear16", sample_rate=16000) as socket:
         socket.send_listen_v_1_media(synthesize_words(["works", "offline"], 16000) + silence(0.2))
     words = [
@@ -43,8 +49,20 @@ def test_client_without_key_transcribes_on_the_embedded_server(no_credentials: p
         for w in m.channel.alternatives[0].words
     ]
     assert words == ["works", "offline"]
+    server = running_embedded_server()
+    assert server is not None and server.url.startswith("ws://127.0.0.1:")
     # One shared server per process: a second client reuses it.
-    assert DeepgramClient().environment == client.environment
+    with DeepgramClient().speak.v1.connect():
+        pass
+    assert running_embedded_server() is server
+
+
+def test_a_key_never_starts_the_embedded_server(no_credentials: pytest.MonkeyPatch) -> None:
+    no_credentials.setenv("DEEPGRAM_API_KEY", "some-key")
+    client = DeepgramClient()
+    assert not client.uses_embedded_server
+    assert client.environment is not None and client.environment.production == "wss://api.deepgram.com"
+    assert running_embedded_server() is None
 
 
 def test_unknown_engine_names_the_variable(no_credentials: pytest.MonkeyPatch) -> None:

@@ -180,7 +180,7 @@ def test_client_reads_the_key_from_the_environment_and_never_shows_it(
 def test_client_without_anything_uses_the_embedded_server_lazily(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DEEPGRAM_API_KEY", raising=False)
     client = DeepgramClient()
-    assert client._settings.environment is None  # nothing started yet
+    assert client.environment is None  # nothing started yet
     assert "embedded" in repr(client)
 
 
