@@ -2,7 +2,9 @@
 
 Shaped like the SDK's ``deepgram.environment.DeepgramClientEnvironment`` (``base``,
 ``production``, ``agent``, ``agent_rest``; ``PRODUCTION`` default), plus :meth:`local` to point
-every API at one server such as ``actors.server.LocalServer``.
+every API at one server such as ``actors.server.LocalServer``. A client with a credential and no
+``environment`` uses ``PRODUCTION``; one with neither uses the embedded local server (its
+``client.environment`` is None).
 """
 
 from __future__ import annotations

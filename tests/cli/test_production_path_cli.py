@@ -119,7 +119,7 @@ def test_transcribe_with_a_key_goes_to_deepgram(
     )
     assert done.returncode == 0, done.stderr
     assert "using Deepgram at wss://api.deepgram.com" in done.stderr
-    assert "embedded" not in done.stderr
+    assert "embedded" not in done.stderr  # no local server was started by the command
     assert (out / "call.txt").read_text().split()[-3:] == ["routed", "to", "deepgram"]
     check_handshakes(recorder.take(), API_HOST, "/v1/listen")
     assert KEY not in done.stdout + done.stderr
@@ -133,6 +133,7 @@ def test_speak_with_a_key_goes_to_deepgram(
     done = run_child(["speak", "hello from the cli", "-o", str(out)], tls_server, tmp_path, pki.ca_cert)
     assert done.returncode == 0, done.stderr
     assert "using Deepgram at wss://api.deepgram.com" in done.stderr
+    assert "embedded" not in done.stderr  # no local server was started by the command
     with wave.open(str(out)) as w:
         assert w.getnframes() > 0
     check_handshakes(recorder.take(), API_HOST, "/v1/speak")
@@ -145,6 +146,7 @@ def test_agent_with_a_key_goes_to_deepgrams_agent_host(
     done = run_child(["agent", "--say", "Hello there."], tls_server, tmp_path, pki.ca_cert)
     assert done.returncode == 0, done.stderr
     assert "using Deepgram at wss://api.deepgram.com" in done.stderr
+    assert "embedded" not in done.stderr  # no local server was started by the command
     check_handshakes(recorder.take(), AGENT_HOST, "/v1/agent/converse")
 
 

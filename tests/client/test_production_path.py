@@ -24,6 +24,7 @@ from actors.client.embedded import running_embedded_server, stop_embedded_server
 from actors.environment import DeepgramClientEnvironment
 from actors.listen.v2.types import ListenV2Connected
 from actors.runtime.classify import Outcome, classify_error
+from actors.runtime.transport import shared_ssl_context
 from actors.server import LocalServer
 from actors.server.observed import HandshakeSeen
 from actors.speak.v1.types import SpeakV1Flushed, SpeakV1Text
@@ -179,6 +180,7 @@ def check_seen(seen: list[HandshakeSeen], api: str, authorization: str) -> None:
     assert seen[0].headers["host"] == host  # port 443 is implied, as for Deepgram
     assert seen[0].headers["authorization"] == authorization
     assert seen[0].path.startswith(f"/v{api[-1]}/{api.split('.')[0]}")
+    assert authorization.split()[1] not in repr(seen[0])  # the record's repr masks the credential
 
 
 @pytest.mark.parametrize("mode", ["sync", "async"])
@@ -218,6 +220,20 @@ def test_the_default_trust_store_honours_ssl_cert_file(
     monkeypatch.delenv("SSL_CERT_DIR", raising=False)
     sync_exchange(DeepgramClient(api_key=KEY), "speak.v1")
     check_seen(deepgram.take(), "speak.v1", f"Token {KEY}")
+
+
+def test_the_shared_context_is_built_once_per_trust_setting(
+    monkeypatch: pytest.MonkeyPatch, pki: ThrowawayPki
+) -> None:
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    system = shared_ssl_context()
+    assert shared_ssl_context() is system
+    monkeypatch.setenv("SSL_CERT_FILE", str(pki.ca_cert))
+    private = shared_ssl_context()
+    assert private is not system and shared_ssl_context() is private
+    monkeypatch.delenv("SSL_CERT_FILE")
+    assert shared_ssl_context() is system
 
 
 def verification_failure(connect: Callable[[], Any]) -> ssl.SSLCertVerificationError:
