@@ -93,7 +93,9 @@ class LocalServer:
             raise OptionsError("ssl_context", f"expected an ssl.SSLContext, got {type(ssl_context).__name__}")
         self.ssl_context = ssl_context
         self.on_handshake = on_handshake
-        self._server_names = ServerNames(ssl_context) if ssl_context and on_handshake else None
+        self._server_names = (
+            ServerNames(ssl_context) if ssl_context is not None and on_handshake is not None else None
+        )
         self._requested_port = port
         self._close_timeout = close_timeout
         self._engine: Any = None
