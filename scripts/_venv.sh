@@ -20,3 +20,19 @@ ensure_venv() {
     touch "$stamp"
   fi
 }
+
+# ensure_apt_tools CMD:PACKAGE ...: install each Debian PACKAGE whose CMD is missing (one apt-get run).
+ensure_apt_tools() {
+  local pair missing=()
+  for pair in "$@"; do
+    command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "installing Debian packages: ${missing[*]} ..." >&2
+  local log="${TMPDIR:-/tmp}/actors-apt.log"
+  if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"; } >"$log" 2>&1; then
+    cat "$log" >&2
+    echo "installing ${missing[*]} failed (the log above is also in $log)" >&2
+    return 1
+  fi
+}
