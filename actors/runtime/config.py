@@ -85,6 +85,13 @@ class ConnectionConfig:
       up to ``t`` of added latency. ``None`` = the runtime's default: immediate for a
       ``Connection``; the ``Supervisor``'s own ``audio_flush_interval`` for supervised streams.
     * ``bytes_per_second`` -- audio byte rate, derived from the options when None.
+    * ``read_timeout`` -- seconds (default 10). A server that stops in the *middle of a frame*
+      (a header promising N bytes, part of them, then nothing while the socket stays open) fails
+      the connection after this long with no new byte: ``ConnectionClosedError(1006, ...)``,
+      retryable. It is not an idle timeout: a healthy connection may stay silent *between* frames
+      for any time (that is what keepalive and, for ping keepalives, ``pong_timeout`` watch). The
+      clock restarts with every byte received, so a slow but moving frame is never cut; 10 s
+      outlasts several TCP retransmissions.
 
     The repr never shows the credentials or secret headers.
     """
@@ -107,6 +114,7 @@ class ConnectionConfig:
     max_frame_bytes: int = 256 * 1024
     bytes_per_second: float | None = None
     audio_flush_interval: float | None = None
+    read_timeout: float = attrs.field(default=10.0, validator=_positive("read_timeout"))
 
     def __attrs_post_init__(self) -> None:
         name = getattr(self.api, "name", None)

@@ -299,6 +299,7 @@ class ConnectionActor(pykka.ThreadingActor):
             keepalive=self._clock,
             tell_owner=self._tell_self,
             name=f"actors-read-{s.stream_id}",
+            read_timeout=s.config.read_timeout,
         )
         s.reader_thread = self._reader.thread
         self._reader.start()
