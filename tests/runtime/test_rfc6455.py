@@ -304,3 +304,37 @@ def test_the_assembler_checks_utf8_on_the_whole_message_only() -> None:
         MessageAssembler().add(Frame(True, OP_TEXT, text[:2]))
     assert info.value.code == 1007
     assert parse_close_payload(struct.pack("!H", 4000) + "✓".encode()) == (4000, "✓")
+
+
+@pytest.mark.parametrize(
+    ("wire", "code"), [(_close(1000), 1000), (server_frame(OP_TEXT, b"\xff"), 1007)], ids=["echo", "failure"]
+)
+def test_no_data_frame_follows_the_clients_close_frame(
+    raw_server: RawWsServer, wire: bytes, code: int
+) -> None:
+    """RFC 6455 5.5.1, while another thread keeps sending audio (it used to slip ~17 frames in)."""
+    conn, peer, _log = _open(raw_server)
+    stop = threading.Event()
+
+    def pump() -> None:
+        while not stop.is_set():
+            try:
+                conn.send_audio(b"\x00" * 640)
+            except ConnectionClosedError:
+                return
+
+    sender = threading.Thread(target=pump, name="test-audio-pump")
+    sender.start()
+    try:
+        for _ in range(20):
+            assert peer.read_frame().opcode == OP_BINARY  # audio is flowing
+        peer.send(wire)
+        while (frame := peer.read_frame()).opcode != OP_CLOSE:
+            assert frame.opcode == OP_BINARY
+        assert struct.unpack("!H", frame.payload[:2])[0] == code
+        with pytest.raises(EOFError):  # the socket ends with nothing after the close frame
+            peer.read_frame()
+    finally:
+        stop.set()
+        sender.join(5)
+    assert conn.wait_closed(5)
