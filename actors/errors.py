@@ -187,3 +187,19 @@ class AudioFileError(ActorsError, ValueError):
     def __init__(self, path: str, message: str) -> None:
         super().__init__(f"{path}: {message}")
         self.path = path
+
+
+class ProtocolViolation(ConnectionClosedError):
+    """The server broke the WebSocket protocol (RFC 6455), so the client failed the connection.
+
+    A ``ConnectionClosedError`` whose ``code`` is the close code the *client* sent: 1002 (protocol
+    error: masked or RSV-flagged frame, unknown opcode, bad control frame, bad fragment sequence,
+    invalid close code), 1007 (a text message or close reason that is not UTF-8) or 1009 (a
+    message over the size limit). ``reason`` says what the server did. The client does not wait for
+    the server's close answer. Fatal for the supervisor: a new connection to the same server would
+    most likely break the same way (``actors.runtime.classify.FATAL_CLOSE_CODES``).
+    """
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(code, reason)
+        self.args = (f"the server broke the WebSocket protocol: {reason}; the client closed with {code}",)

@@ -70,6 +70,13 @@ class Outcome(enum.Enum):
 #: Close codes that end a stream normally. 1005 ("no status") is how Flux ends after CloseStream.
 NORMAL_CLOSE_CODES = frozenset({1000, 1005})
 #: Close codes after which reconnecting would fail the same way (bad data, policy, protocol, size).
+#: They also cover the client's own verdict on a server that broke RFC 6455
+#: (:class:`~actors.errors.ProtocolViolation`: 1002 bad framing or close code, 1007 text that is
+#: not UTF-8, 1009 too big). That is fatal on purpose: frames cannot be corrupted in transit
+#: unnoticed under TLS, so a violation is the server's (or a proxy's) bug, and a new connection
+#: to it -- with the lossless replay of the same audio -- would most likely break the same way;
+#: retrying would only spend the restart budget and hide the bug. A server that goes silent in
+#: the middle of a frame is a 1006 ``ConnectionClosedError`` instead: retryable, like a drop.
 FATAL_CLOSE_CODES = frozenset({1002, 1003, 1007, 1008, 1009, 1010})
 #: HTTP handshake statuses that retrying cannot fix (every other 4xx but 408/429 is fatal too).
 FATAL_STATUSES = frozenset({400, 401, 402, 403, 404, 405, 413, 415})
@@ -111,9 +118,10 @@ def classify_error(error: BaseException | None) -> Outcome:
     """Classify the error that ended a connection (None means it ended normally).
 
     * ``HandshakeError`` -- by its HTTP status (:func:`classify_status`).
-    * ``ConnectionClosedError`` -- fatal for the codes in :data:`FATAL_CLOSE_CODES`, else
-      retryable. An *error* carrying 1000/1005 is retryable too: a normal close code reported as a
-      failure means the server ended a stream the client had not finished.
+    * ``ConnectionClosedError`` -- fatal for the codes in :data:`FATAL_CLOSE_CODES` (so every
+      ``ProtocolViolation``: the server broke RFC 6455), else retryable. An *error* carrying
+      1000/1005 is retryable too: a normal close code reported as a failure means the server
+      ended a stream the client had not finished.
     * Bad options, a full send buffer under the ``fail`` policy, and a TLS certificate that does
       not verify (retrying would meet the same certificate) -- fatal.
     * Network errors, timeouts, finish timeouts, undecodable frames, and any ``ActorsError``

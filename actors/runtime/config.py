@@ -89,6 +89,13 @@ class ConnectionConfig:
     * ``ssl_context`` -- the ``ssl.SSLContext`` for a ``wss://`` connection (a private CA bundle,
       a corporate TLS proxy, client certificates). None (default) = one context shared by every
       connection: the system trust store, or ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` when set.
+    * ``read_timeout`` -- seconds (default 10). A server that stops in the *middle of a frame*
+      (a header promising N bytes, part of them, then nothing while the socket stays open) fails
+      the connection after this long with no new byte: ``ConnectionClosedError(1006, ...)``,
+      retryable. It is not an idle timeout: a healthy connection may stay silent *between* frames
+      for any time (that is what keepalive and, for ping keepalives, ``pong_timeout`` watch). The
+      clock restarts with every byte received, so a slow but moving frame is never cut; 10 s
+      outlasts several TCP retransmissions.
 
     The repr never shows the credentials or secret headers.
     """
@@ -112,6 +119,7 @@ class ConnectionConfig:
     bytes_per_second: float | None = None
     audio_flush_interval: float | None = None
     ssl_context: ssl.SSLContext | None = attrs.field(default=None, repr=False)
+    read_timeout: float = attrs.field(default=10.0, validator=_positive("read_timeout"))
 
     def __attrs_post_init__(self) -> None:
         name = getattr(self.api, "name", None)

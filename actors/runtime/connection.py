@@ -157,6 +157,7 @@ class _Shared:
         self.ws: websocket.WebSocket | None = None  # actor, once connected
         self.writer: SocketWriter | None = None  # actor, once connected
         self.clock: KeepaliveClock | None = None  # actor, once connected (None: no keepalive)
+        self.close_handshake: CloseHandshake | None = None  # actor, once connected
         # Whether threads other than the actor may write (caller, flusher). Set by the actor once
         # open; cleared by whoever sees the connection going away.
         self.write_ok = False
@@ -172,8 +173,13 @@ class _Shared:
         """Encode queued items and write them in one go (``writer.lock`` held by the caller).
 
         Returns False when a non-blocking write left a backlog (the actor must finish it).
-        Raises ``OSError`` (``SendTimeout`` included) when the socket fails.
+        Raises ``OSError`` (``SendTimeout`` included) when the socket fails. Once our close frame
+        is out (either side started the close), the items are dropped: RFC 6455 5.5.1 forbids
+        data frames after it, and the connection is ending anyway.
         """
+        handshake = self.close_handshake
+        if handshake is not None and handshake.sent:
+            return True
         config = self.config
         batch = encode_batch(items, config.coalesce_audio, config.max_frame_bytes)
         if blocking:
@@ -286,6 +292,7 @@ class ConnectionActor(pykka.ThreadingActor):
         self._clock = KeepaliveClock(plan, now) if plan is not None else None
         s.clock = self._clock
         self._close_handshake = CloseHandshake(self._writer)
+        s.close_handshake = self._close_handshake
         s.subscribers.broadcast(Opened(opened.request_id, opened.url_path, s.stream_id))
         decode = s.config.api.server_codec.decode
         self._reader = Reader(
@@ -299,6 +306,7 @@ class ConnectionActor(pykka.ThreadingActor):
             keepalive=self._clock,
             tell_owner=self._tell_self,
             name=f"actors-read-{s.stream_id}",
+            read_timeout=s.config.read_timeout,
         )
         s.reader_thread = self._reader.thread
         self._reader.start()
@@ -319,6 +327,7 @@ class ConnectionActor(pykka.ThreadingActor):
             and self._send_error is None
             and self._abort is None
             and not self._client_closed
+            and not (self._close_handshake is not None and self._close_handshake.sent)
             and self._s.state in (ConnectionState.OPEN, ConnectionState.FINISHING)
         )
 

@@ -7,6 +7,14 @@ one ``recv`` per wake-up instead of websocket-client's several small reads per f
 answered with a pong, fragmented messages are joined, and the close handshake is ours: a close
 frame is answered once, with the server's code echoed, and its code and reason are kept.
 
+A server breaking RFC 6455 (see :mod:`actors.runtime.frames` for the checks) fails the
+connection: the reader sends the close code the violation calls for (1002, 1007, 1009), does not
+wait for an answer, and ends with :class:`~actors.errors.ProtocolViolation`. A server that goes
+silent in the middle of a frame (part of a frame received, then nothing for ``read_timeout``
+seconds while the socket stays open) ends the connection too, with close 1011 sent if the socket
+takes it at once and ``ConnectionClosedError(1006, ...)``; silence *between* frames is never
+timed here (keepalive and its pong timeout watch an idle connection).
+
 Text frames are decoded with the API's server codec and broadcast as typed messages; binary
 frames become :class:`~actors.runtime.events.AudioChunk`. When the socket ends, the reader tells
 its owner how (:class:`ReaderEnded`) and returns.
@@ -25,7 +33,7 @@ from typing import Any
 
 import attrs
 
-from actors.errors import ConnectionClosedError
+from actors.errors import ConnectionClosedError, ProtocolViolation
 from actors.runtime.events import AudioChunk
 from actors.runtime.frames import (
     OP_BINARY,
@@ -105,11 +113,35 @@ class CloseHandshake:
             writer.lock.release()
         return True
 
+    def try_send(self, code: int, reason: str = "") -> bool:
+        """Send our close frame only if that can be done now without blocking; True if it was sent.
+
+        For a connection being failed on a deadline: no waiting for another thread's write, and
+        nothing is sent while an earlier frame is still half written.
+        """
+        with self._lock:
+            if self.sent:
+                return False
+            writer = self._writer
+            if not writer.lock.acquire(blocking=False):
+                return False
+            self.sent = True
+        try:
+            if writer.has_backlog:
+                return False
+            return writer.send_nowait(encode_frame(OP_CLOSE, close_payload(code, reason)))
+        except OSError:
+            log.debug("close frame could not be sent", exc_info=True)
+            return False
+        finally:
+            writer.lock.release()
+
 
 class Reader:
     """Reads one socket on a named thread until it ends; see the module docstring.
 
     ``tell_owner`` receives :class:`KeepaliveDue` and, exactly once, :class:`ReaderEnded`.
+    ``read_timeout`` bounds how long a frame may stay half received with nothing arriving.
     """
 
     def __init__(
@@ -124,6 +156,7 @@ class Reader:
         keepalive: KeepaliveClock | None,
         tell_owner: Callable[[object], None],
         name: str,
+        read_timeout: float = 10.0,
     ) -> None:
         self._sock = sock
         self._writer = writer
@@ -134,6 +167,7 @@ class Reader:
         self._close = close_handshake
         self._keepalive = keepalive
         self._tell_owner = tell_owner
+        self._read_timeout = read_timeout
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
@@ -179,10 +213,17 @@ class Reader:
         parser = FrameParser()
         assembler = MessageAssembler()
         recv = sock.recv
+        # When the parser holds part of a frame: the time the last bytes of it arrived (else None).
+        partial_since: float | None = None
         while True:
             if self._stop.is_set():
                 return ReaderEnded(1006, "stopped by the client", False, None)
-            if not (pending is not None and pending()) and not poller.poll(self._wait_ms()):
+            wait_ms = self._wait_ms()
+            if partial_since is not None:
+                wait_ms = min(wait_ms, self._stall_wait_ms(partial_since))
+            if not (pending is not None and pending()) and not poller.poll(wait_ms):
+                if partial_since is not None and time.monotonic() - partial_since >= self._read_timeout:
+                    return self._stalled(parser.buffered)
                 overdue = self._on_idle()
                 if overdue is not None:
                     return overdue
@@ -203,9 +244,9 @@ class Reader:
                         if message is not None:
                             self._deliver(message[0], message[1])
                     elif opcode == OP_CLOSE:
-                        code, reason = parse_close_payload(frame.payload)
+                        code, reason = parse_close_payload(frame.payload)  # FrameError if invalid
                         # Echo the server's code (RFC 6455 5.5.1); 1005 must never be sent on the wire.
-                        self._close.send(1000 if code in (1005, 1006, 1015) else code)
+                        self._close.send(1000 if code == 1005 else code)
                         return ReaderEnded(code, reason, True, None)
                     elif opcode == OP_PING:
                         failed = self._pong(frame.payload)
@@ -215,8 +256,22 @@ class Reader:
                         self._keepalive.note_pong()
             except FrameError as error:
                 self._close.send(error.code, str(error))
-                reason = f"protocol error from the server: {error}"
-                return ReaderEnded(1006, reason, False, ConnectionClosedError(error.code, reason))
+                failure = ProtocolViolation(error.code, str(error))
+                return ReaderEnded(1006, f"protocol error from the server: {error}", False, failure)
+            # Only a read that ends inside a frame costs a clock read; between frames nothing is timed.
+            partial_since = time.monotonic() if parser.buffered else None
+
+    def _stall_wait_ms(self, partial_since: float) -> int:
+        left = self._read_timeout - (time.monotonic() - partial_since)
+        return max(1, int(left * 1000) + 1)
+
+    def _stalled(self, buffered: int) -> ReaderEnded:
+        reason = (
+            f"the server stopped in the middle of a frame: {buffered} byte(s) of it received, "
+            f"then nothing for {self._read_timeout}s (read_timeout)"
+        )
+        self._close.try_send(1011, "read timeout in the middle of a frame")
+        return ReaderEnded(1006, reason, False, ConnectionClosedError(1006, reason))
 
     def _dropped(self, error: OSError | None) -> ReaderEnded:
         if self._stop.is_set():
