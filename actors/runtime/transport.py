@@ -10,7 +10,8 @@
   corporate TLS proxy, client certificates). A certificate that does not verify raises
   ``ssl.SSLCertVerificationError`` naming the host and the reason.
 * UTF-8 validation in websocket-client is skipped: its pure-Python check costs ~1 ms per
-  message and the JSON decoder rejects invalid UTF-8 anyway.
+  message. Our frame layer checks every whole text message in C instead and fails the
+  connection with 1007 (:mod:`actors.runtime.frames`).
 * A refused upgrade becomes :class:`~actors.errors.HandshakeError` with the HTTP status,
   ``dg-error``, ``dg-request-id`` and body. Network errors are ``OSError`` subclasses.
 * After the handshake websocket-client steps aside: the socket is made non-blocking and frames
