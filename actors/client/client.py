@@ -56,7 +56,7 @@ SDK_ONLY_KWARGS = frozenset(
 )
 
 #: ``finish_timeout`` when not given: None = the adaptive deadline of the graceful finish (see
-#: :mod:`actors.client.sockets`: 10 s after the server's last frame + 4x the audio still owed).
+#: :mod:`actors.client.sockets`: 10 s after the server's last frame + 10x the audio still owed).
 DEFAULT_FINISH_TIMEOUT: float | None = None
 #: Placeholder credential for local environments (the local server accepts any key).
 LOCAL_PLACEHOLDER_KEY = "local"
@@ -427,7 +427,7 @@ class DeepgramClient(ClientBase):
       and Agent every 8 s, pings on the others); ``False``: none at all, not even pings.
     * ``keepalive_interval`` -- seconds between automatic keepalives (None: the API defaults).
     * ``finish_timeout`` -- how long the graceful finish may take when a ``with`` block ends.
-      None (default): adaptive -- 10 s after the server's last frame plus 4 s per second of
+      None (default): adaptive -- 10 s after the server's last frame plus 10 s per second of
       audio still owed (sent, not yet covered by a result), so a busy server working through
       the audio is waited for; a number: a hard cap of that many seconds (as before).
 

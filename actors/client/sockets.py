@@ -16,7 +16,7 @@ How long the finish may take (``DeepgramClient(finish_timeout=...)``, or ``finis
 * ``None`` (the default): an adaptive deadline (:class:`actors.runtime.deadline.OwedAudioDeadline`)
   -- ``FINISH_MARGIN`` (10 s) after the server's last frame, plus the audio still owed (sent but
   not yet covered by a result: Listen ``Results`` / Flux ``TurnInfo``) at ``FINISH_MIN_RATE``
-  (a quarter of real time, so 4 s per second owed). A busy server that is working through the
+  (a tenth of real time, so 10 s per second owed). A busy server that is working through the
   audio is waited for; one that went silent is given up on. Speak and Agent owe no audio in
   seconds (Speak's owed work is the text not yet synthesized, Agent's the replies still owed),
   so for them the deadline is the margin after the last frame: it lasts as long as audio or
@@ -68,7 +68,7 @@ UNREAD_GRACE_SECONDS = 1.0
 #: The adaptive finish deadline (``finish_timeout=None``): seconds allowed after the server's
 #: last frame, and the slowest rate (audio seconds per second) assumed for the audio still owed.
 FINISH_MARGIN = 10.0
-FINISH_MIN_RATE = 0.25
+FINISH_MIN_RATE = 0.1
 
 
 class CallbackRegistry:
