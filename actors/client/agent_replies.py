@@ -30,12 +30,15 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from actors.client.send_table import TableSender
 from actors.errors import FinishTimeout
+
+if TYPE_CHECKING:
+    from actors.runtime.deadline import OwedAudioDeadline
 
 #: Request wire type -> the reply types that answer it.
 ANSWERED_BY: dict[str, frozenset[str]] = {
@@ -190,16 +193,22 @@ class PendingReplies:
         with self._changed:
             return [awaited.describe() for awaited in self._pending]
 
-    def wait(self, timeout: float) -> bool:
-        """Block until no request is outstanding or the connection closed; False after ``timeout`` s."""
-        deadline = time.monotonic() + timeout
+    def wait(self, timeout: float | OwedAudioDeadline) -> bool:
+        """Block until no request is outstanding or the connection closed; False after ``timeout``
+        seconds (or once an adaptive deadline passed: it is extended while the server sends)."""
         with self._changed:
-            while self._pending and not self._closed:
+            if not isinstance(timeout, (int, float)):
+                return timeout.wait_until(lambda step: self._changed.wait_for(self._settled, step))
+            deadline = time.monotonic() + timeout
+            while not self._settled():
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
                 self._changed.wait(remaining)
             return True
+
+    def _settled(self) -> bool:
+        return not self._pending or self._closed
 
 
 #: The least time left for the close handshake after the replies arrived late in the deadline.
@@ -228,19 +237,30 @@ class TracksAgentReplies(TableSender):
         with self._replies.awaiting(awaited_for_frame(frame)):
             self._connection.send_text(frame)
 
-    def _replies_timeout(self, timeout: float) -> FinishTimeout:
-        """The ``FinishTimeout`` for replies that did not arrive within ``timeout`` seconds."""
+    def _replies_timeout(self, limit: float | OwedAudioDeadline) -> FinishTimeout:
+        """The ``FinishTimeout`` for replies that did not arrive within ``limit``."""
         waiting = "; ".join(self._replies.outstanding()) or "nothing"
         return FinishTimeout(
-            f"the agent did not answer within {timeout}s of the graceful finish; still waiting for: "
-            f"{waiting}. The connection was closed (messages received so far were delivered); "
-            "raise finish_timeout if the agent needs longer"
+            f"the agent did not answer within {describe_limit(limit)} of the graceful finish; still "
+            f"waiting for: {waiting}. The connection was closed (messages received so far were "
+            "delivered); raise finish_timeout if the agent needs longer"
         )
 
 
-def close_budget(timeout: float, started: float) -> float:
-    """Seconds left of ``timeout`` (begun at monotonic ``started``) for the close handshake."""
-    return max(MIN_CLOSE_SECONDS, timeout - (time.monotonic() - started))
+def describe_limit(limit: float | OwedAudioDeadline) -> str:
+    """``limit`` in words: ``"0.5s"`` or the adaptive deadline's own description."""
+    return f"{limit}s" if isinstance(limit, (int, float)) else limit.describe()
+
+
+def close_budget(limit: float | OwedAudioDeadline, started: float) -> float | OwedAudioDeadline:
+    """What is left of ``limit`` (begun at monotonic ``started``) for the close handshake.
+
+    A flat limit: the seconds left, at least ``MIN_CLOSE_SECONDS``; an adaptive deadline goes on
+    (it was just extended by the reply that ended the wait).
+    """
+    if not isinstance(limit, (int, float)):
+        return limit
+    return max(MIN_CLOSE_SECONDS, limit - (time.monotonic() - started))
 
 
 __all__ = [
@@ -253,5 +273,6 @@ __all__ = [
     "awaited_for_frame",
     "awaited_for_message",
     "close_budget",
+    "describe_limit",
     "reply_key",
 ]

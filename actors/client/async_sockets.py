@@ -9,6 +9,13 @@ Leaving ``async with`` finishes gracefully as the sync socket does (Agent socket
 the replies still owed). Callbacks registered with ``on`` on a socket that was never read (no
 ``start_listening()``, ``recv()`` or ``async for``) get every event -- OPEN, each MESSAGE, ERROR,
 CLOSE, once each -- when the block ends, on the event loop, after the graceful finish.
+
+The finish deadline is the sync sockets' (see :mod:`actors.client.sockets`): adaptive by default
+(follows the audio still owed and the server's progress), a hard cap when ``finish_timeout`` or
+``finish(timeout=...)`` is a number.
+
+Thread safety: an async socket belongs to the event loop it was opened on; use it from coroutines
+on that loop only (from other threads, go through ``asyncio.run_coroutine_threadsafe``).
 """
 
 from __future__ import annotations
@@ -74,7 +81,7 @@ class AsyncSocketClient(SocketBase):
     the socket was never read, then runs the callbacks (see the module docstring).
     """
 
-    def __init__(self, connection: Any, events: asyncio.Queue[Any], finish_timeout: float) -> None:
+    def __init__(self, connection: Any, events: asyncio.Queue[Any], finish_timeout: float | None) -> None:
         super().__init__(connection, finish_timeout)
         self._events = events
         self._read_lock = asyncio.Lock()
@@ -175,8 +182,9 @@ class AsyncSocketClient(SocketBase):
                 log.warning("no CLOSE event before the finish deadline; callbacks got the events so far")
 
     async def finish(self, timeout: float | None = None) -> Any:
-        """Finish gracefully within ``timeout`` seconds, without blocking the loop (see ``finish``)."""
-        limit = self._finish_timeout if timeout is None else timeout
+        """Finish gracefully without blocking the loop; ``timeout`` as for the sync ``finish``
+        (None: the client's ``finish_timeout``, by default the adaptive deadline)."""
+        limit = self._finish_limit(timeout)
         return await asyncio.to_thread(self._connection.finish, timeout=limit)
 
     async def close(self) -> None:
@@ -196,15 +204,17 @@ class AsyncSocketClient(SocketBase):
 
         After a graceful finish, a socket never read runs its callbacks (see the module docstring).
         """
-        deadline = time.monotonic() + self._finish_timeout
+        started = time.monotonic()
         timed_out: FinishTimeout | None = None
         graceful = exc is None or isinstance(exc, Exception)
+        deadline = started
         try:
             if graceful:
                 try:
-                    await self.finish(self._finish_timeout)
+                    await self.finish()
                 except FinishTimeout as error:
                     timed_out = error
+                deadline = self._after_finish(started)
                 if self._listening:
                     try:
                         await asyncio.wait_for(
@@ -247,14 +257,14 @@ class AsyncAgentV1SocketClient(TracksAgentReplies, AsyncAgentV1SendMethods, Asyn
 
     api_name = "agent.v1"
 
-    def __init__(self, connection: Any, events: asyncio.Queue[Any], finish_timeout: float) -> None:
+    def __init__(self, connection: Any, events: asyncio.Queue[Any], finish_timeout: float | None) -> None:
         super().__init__(connection, events, finish_timeout)
         self._track_replies()
 
     async def finish(self, timeout: float | None = None) -> Any:
         """Wait for the replies still owed, then close, within ``timeout`` s, without blocking the
         loop; ``FinishTimeout`` names the requests unanswered (see the sync ``finish``)."""
-        limit = self._finish_timeout if timeout is None else timeout
+        limit = self._finish_limit(timeout)
         started = time.monotonic()
         if not await asyncio.to_thread(self._replies.wait, limit):
             error = self._replies_timeout(limit)

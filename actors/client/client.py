@@ -60,7 +60,9 @@ SDK_ONLY_KWARGS = frozenset(
     }
 )
 
-DEFAULT_FINISH_TIMEOUT = 10.0
+#: ``finish_timeout`` when not given: None = the adaptive deadline of the graceful finish (see
+#: :mod:`actors.client.sockets`: 10 s after the server's last frame + 10x the audio still owed).
+DEFAULT_FINISH_TIMEOUT: float | None = None
 #: Placeholder credential for local environments (the local server accepts any key).
 LOCAL_PLACEHOLDER_KEY = "local"
 #: The header carrying the client's session id, as Deepgram's SDK sends it.
@@ -85,7 +87,7 @@ class ClientSettings:
     headers: dict[str, str] = attrs.field(factory=dict, repr=False)
     keepalive: bool | None = None
     keepalive_interval: float | None = None
-    finish_timeout: float = DEFAULT_FINISH_TIMEOUT
+    finish_timeout: float | None = DEFAULT_FINISH_TIMEOUT
     connect_timeout: float | None = None
     ssl_context: ssl.SSLContext | None = attrs.field(default=None, repr=False)
 
@@ -107,7 +109,7 @@ def resolve_settings(
     session_id: str | None,
     timeout: float | None,
     keepalive: bool | None,
-    finish_timeout: float,
+    finish_timeout: float | None,
     sdk_kwargs: Mapping[str, Any],
     keepalive_interval: float | None = None,
     ssl_context: ssl.SSLContext | None = None,
@@ -129,12 +131,14 @@ def resolve_settings(
         raise OptionsError(
             "environment", f"expected a DeepgramClientEnvironment, got {type(environment).__name__}"
         )
-    if (
+    if finish_timeout is not None and (
         isinstance(finish_timeout, bool)
         or not isinstance(finish_timeout, (int, float))
         or finish_timeout <= 0
     ):
-        raise OptionsError("finish_timeout", f"expected seconds > 0, got {finish_timeout!r}", finish_timeout)
+        raise OptionsError(
+            "finish_timeout", f"expected seconds > 0 or None, got {finish_timeout!r}", finish_timeout
+        )
     if timeout is not None and (
         isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0
     ):
@@ -183,7 +187,7 @@ def resolve_settings(
         headers=handshake_headers(headers, session),
         keepalive=keepalive,
         keepalive_interval=float(keepalive_interval) if keepalive_interval is not None else None,
-        finish_timeout=float(finish_timeout),
+        finish_timeout=float(finish_timeout) if finish_timeout is not None else None,
         connect_timeout=float(timeout) if timeout is not None else None,
         ssl_context=ssl_context,
     )
@@ -387,7 +391,7 @@ class ClientBase:
         timeout: float | None = None,
         keepalive: bool | None = None,
         keepalive_interval: float | None = None,
-        finish_timeout: float = DEFAULT_FINISH_TIMEOUT,
+        finish_timeout: float | None = DEFAULT_FINISH_TIMEOUT,
         ssl_context: ssl.SSLContext | None = None,
         **sdk_kwargs: Any,
     ) -> None:
@@ -460,10 +464,18 @@ class DeepgramClient(ClientBase):
       ``True``: automatic keepalive on every API (``KeepAlive`` messages on Listen V1 every 4 s
       and Agent every 8 s, pings on the others); ``False``: none at all, not even pings.
     * ``keepalive_interval`` -- seconds between automatic keepalives (None: the API defaults).
-    * ``finish_timeout`` -- the deadline of the graceful finish when a ``with`` block ends.
+    * ``finish_timeout`` -- how long the graceful finish may take when a ``with`` block ends.
+      None (default): adaptive -- 10 s after the server's last frame plus 10 s per second of
+      audio still owed (sent, not yet covered by a result), so a busy server working through
+      the audio is waited for; a number: a hard cap of that many seconds (as before).
     * ``ssl_context`` -- an ``ssl.SSLContext`` for ``wss://`` connections (a private CA or a
       corporate TLS proxy: ``ssl.create_default_context(cafile=...)``). None: one context shared
       by all connections, trusting the system store or ``$SSL_CERT_FILE``.
+
+    Thread safety: one client may be shared by any number of threads; each thread opens its
+    own sockets with ``connect`` (the client holds only immutable settings; the embedded server
+    is started once, under a lock). A socket may be sent to from several threads while one
+    thread reads it; see :class:`~actors.client.sockets.SocketClient`.
 
     SDK arguments that concern HTTP only are accepted and ignored.
     """

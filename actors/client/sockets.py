@@ -11,6 +11,24 @@ arrives; Agent: wait until every request that gets a reply was answered -- see
 :mod:`actors.client.agent_replies` -- then close), then waits for a ``start_listening()``
 running elsewhere to deliver CLOSE.
 
+How long the finish may take (``DeepgramClient(finish_timeout=...)``, or ``finish(timeout=...)``):
+
+* ``None`` (the default): an adaptive deadline (:class:`actors.runtime.deadline.OwedAudioDeadline`)
+  -- ``FINISH_MARGIN`` (10 s) after the server's last frame, plus the audio still owed (sent but
+  not yet covered by a result: Listen ``Results`` / Flux ``TurnInfo``) at ``FINISH_MIN_RATE``
+  (a tenth of real time, so 10 s per second owed). A busy server that is working through the
+  audio is waited for; one that went silent is given up on. Speak and Agent owe no audio in
+  seconds (Speak's owed work is the text not yet synthesized, Agent's the replies still owed),
+  so for them the deadline is the margin after the last frame: it lasts as long as audio or
+  replies keep arriving.
+* A number: a hard cap, as before -- the finish never waits longer than that many seconds,
+  whatever is owed.
+
+Thread safety: a socket may be sent to from any number of threads at once (sends are ordered
+as they reach the connection) while ONE thread reads it (``start_listening``, ``recv`` or
+iteration; concurrent readers are serialised and would each see only some of the events). End
+it (``with`` exit, ``finish``, ``close``) from one thread, once the other senders are done.
+
 No thread of your own is needed for callbacks: when callbacks were registered with ``on`` but
 the socket was never read (no ``start_listening()``, ``recv()`` or iteration), leaving the
 block delivers every event to them on the thread leaving it -- OPEN, each MESSAGE, ERROR, CLOSE,
@@ -25,7 +43,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from types import TracebackType
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from actors.client.agent_replies import TracksAgentReplies, close_budget
 from actors.client.send_methods import (
@@ -39,11 +57,18 @@ from actors.client.socket_events import SKIP, SocketEvent, SocketState
 from actors.core.events import EventType
 from actors.errors import FinishTimeout, OptionsError, ReceiveTimeout
 
+if TYPE_CHECKING:
+    from actors.runtime.deadline import OwedAudioDeadline
+
 log = logging.getLogger("actors.client")
 
 Callback = Callable[[Any], Any]
 #: How long leaving a block waits for a CLOSE still on its way when the finish used its deadline.
 UNREAD_GRACE_SECONDS = 1.0
+#: The adaptive finish deadline (``finish_timeout=None``): seconds allowed after the server's
+#: last frame, and the slowest rate (audio seconds per second) assumed for the audio still owed.
+FINISH_MARGIN = 10.0
+FINISH_MIN_RATE = 0.1
 
 
 class CallbackRegistry:
@@ -106,7 +131,7 @@ class SocketBase(TableSender):
 
     api_name: ClassVar[str] = ""
 
-    def __init__(self, connection: Any, finish_timeout: float) -> None:
+    def __init__(self, connection: Any, finish_timeout: float | None) -> None:
         self._connection = connection
         self._finish_timeout = finish_timeout
         self._callbacks = CallbackRegistry()
@@ -128,6 +153,26 @@ class SocketBase(TableSender):
         """The underlying :class:`actors.runtime.Connection` (for advanced use)."""
         return self._connection
 
+    def _finish_limit(self, timeout: float | None) -> float | OwedAudioDeadline:
+        """``timeout``, else the client's ``finish_timeout``, else a new adaptive deadline (started now)."""
+        limit = self._finish_timeout if timeout is None else timeout
+        if limit is not None:
+            return limit
+        from actors.runtime.deadline import OwedAudioDeadline
+
+        return OwedAudioDeadline(
+            self._connection.metrics_recorder, margin=FINISH_MARGIN, min_rate=FINISH_MIN_RATE
+        )
+
+    def _after_finish(self, started: float) -> float:
+        """The monotonic time until which leaving a block waits for a listener, once the finish is over.
+
+        A flat ``finish_timeout``: what is left of it (counted from ``started``); adaptive: the margin.
+        """
+        if self._finish_timeout is not None:
+            return started + self._finish_timeout
+        return time.monotonic() + FINISH_MARGIN
+
 
 class SocketClient(SocketBase):
     """One live connection: ``on``, ``start_listening``, ``recv``, iteration, send methods.
@@ -135,10 +180,11 @@ class SocketClient(SocketBase):
     Made by ``client.<api>.connect(...)``; usable as a context manager (leaving it finishes
     gracefully and, if the socket was never read, runs the callbacks; see the module
     docstring). Thread-safe for sending from any thread while one thread reads
-    (``start_listening``, ``recv`` or iteration).
+    (``start_listening``, ``recv`` or iteration); one thread ends it. Sockets are independent:
+    many threads may each open and use their own socket from one shared client.
     """
 
-    def __init__(self, connection: Any, events: queue.Queue[Any], finish_timeout: float) -> None:
+    def __init__(self, connection: Any, events: queue.Queue[Any], finish_timeout: float | None) -> None:
         super().__init__(connection, finish_timeout)
         self._events = events
         self._read_lock = threading.Lock()
@@ -255,11 +301,13 @@ class SocketClient(SocketBase):
     # -- ending ---------------------------------------------------------------------------------
 
     def finish(self, timeout: float | None = None) -> Any:
-        """Finish gracefully (see the module docstring) within ``timeout`` s; returns the runtime's result.
+        """Finish gracefully (see the module docstring); returns the runtime's result.
 
-        Raises ``FinishTimeout`` if the server did not close in time (results so far are kept).
+        ``timeout``: at most that many seconds; None: the client's ``finish_timeout`` (by default
+        the adaptive deadline that follows the audio still owed). Raises ``FinishTimeout`` if the
+        server did not close in time (results so far are kept).
         """
-        return self._connection.finish(timeout=self._finish_timeout if timeout is None else timeout)
+        return self._connection.finish(timeout=self._finish_limit(timeout))
 
     def close(self) -> None:
         """Close the connection now, without waiting for pending results."""
@@ -280,15 +328,17 @@ class SocketClient(SocketBase):
         of a socket never read; at once (no callbacks) for ``KeyboardInterrupt`` and the like.
         Raises ``FinishTimeout`` only after a clean block.
         """
-        deadline = time.monotonic() + self._finish_timeout
+        started = time.monotonic()
         timed_out: FinishTimeout | None = None
         graceful = exc is None or isinstance(exc, Exception)
+        deadline = started
         try:
             if graceful:
                 try:
-                    self.finish(self._finish_timeout)
+                    self.finish()
                 except FinishTimeout as error:
                     timed_out = error
+            deadline = self._after_finish(started)
             listener = self._listener
             if listener is not None and listener is not threading.current_thread():
                 self._listener_done.wait(max(0.0, deadline - time.monotonic()))
@@ -328,18 +378,19 @@ class AgentV1SocketClient(TracksAgentReplies, AgentV1SendMethods, SocketClient):
 
     api_name = "agent.v1"
 
-    def __init__(self, connection: Any, events: queue.Queue[Any], finish_timeout: float) -> None:
+    def __init__(self, connection: Any, events: queue.Queue[Any], finish_timeout: float | None) -> None:
         super().__init__(connection, events, finish_timeout)
         self._track_replies()
 
     def finish(self, timeout: float | None = None) -> Any:
         """Wait for the replies still owed, then close, all within ``timeout`` s (default: the
-        client's ``finish_timeout``; the close gets at least ``MIN_CLOSE_SECONDS``).
+        client's ``finish_timeout``, by default adaptive: extended while the agent sends; a flat
+        limit leaves the close at least ``MIN_CLOSE_SECONDS``).
 
         Raises ``FinishTimeout`` naming the requests still unanswered (after closing the
         connection) when the agent did not answer in time.
         """
-        limit = self._finish_timeout if timeout is None else timeout
+        limit = self._finish_limit(timeout)
         started = time.monotonic()
         if not self._replies.wait(limit):
             error = self._replies_timeout(limit)

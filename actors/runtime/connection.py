@@ -36,7 +36,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterable
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 import pykka
@@ -55,6 +55,9 @@ from actors.runtime.profiles import ApiProfile, FinishMode, profile_for
 from actors.runtime.reader import CloseHandshake, KeepaliveDue, Reader, ReaderEnded
 from actors.runtime.subscribers import SubscriberSet
 from actors.runtime.transport import SendTimeout, SocketWriter, open_socket
+
+if TYPE_CHECKING:
+    from actors.runtime.deadline import OwedAudioDeadline
 
 log = logging.getLogger(__name__)
 
@@ -725,28 +728,38 @@ class Connection:
 
     # -- ending ---------------------------------------------------------------------------------
 
-    def finish(self, timeout: float = 10.0, mode: Literal["close", "finalize"] = "close") -> FinishResult:
+    def finish(
+        self, timeout: float | OwedAudioDeadline = 10.0, mode: Literal["close", "finalize"] = "close"
+    ) -> FinishResult:
         """Finish gracefully and block until the server closed; return how it ended.
 
         Sends what is queued, then the API's finish messages (Listen ``CloseStream``, preceded by
         ``Finalize`` in mode ``finalize``; Speak ``Flush`` + ``Close``; Flux ``CloseStream``; Agent a
         close frame). Every message the server sent before closing is delivered first. An abnormal
         end is returned in ``result.error`` (``raise_for_error()`` raises it). If the server has not
-        closed within ``timeout`` seconds the connection is dropped and ``FinishTimeout`` is raised.
+        closed within ``timeout`` seconds -- or, given an :class:`~actors.runtime.deadline.OwedAudioDeadline`
+        made from this connection's ``metrics_recorder``, by that deadline (which follows the audio
+        still owed and the server's progress) -- the connection is dropped and ``FinishTimeout`` is
+        raised.
         """
         if mode not in ("close", "finalize"):
             raise ValueError(f"finish mode must be 'close' or 'finalize', got {mode!r}")
-        if not timeout > 0:
+        if isinstance(timeout, (int, float)) and not timeout > 0:
             raise ValueError(f"finish timeout must be > 0 seconds, got {timeout!r}")
         self._refuse_inside_callbacks("finish")
         self._finishing = True
         self._tell(_Finish(mode))
-        if not self._s.closed.wait(timeout):
+        if isinstance(timeout, (int, float)):
+            closed_in_time, limit = self._s.closed.wait(timeout), f"{timeout}s"
+        else:
+            closed_in_time = timeout.wait(self._s.closed)
+            limit = timeout.describe()
+        if not closed_in_time:
             error = FinishTimeout(
-                f"stream {self.stream_id}: the server did not close within {timeout}s of finish(); "
+                f"stream {self.stream_id}: the server did not close within {limit} of finish(); "
                 "the connection was dropped (results received so far were delivered)"
             )
-            self._force_abort(_Abort(error, f"finish timed out after {timeout}s"))
+            self._force_abort(_Abort(error, f"finish timed out after {limit}"))
             self._s.closed.wait(_TEARDOWN_GRACE)
             self._join(_TEARDOWN_GRACE)
             raise error

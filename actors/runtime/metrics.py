@@ -27,6 +27,10 @@ class MetricsSnapshot:
     * ``bytes_sent`` / ``audio_seconds_sent`` -- audio written to the socket (seconds need a known
       byte rate, else None); ``bytes_dropped`` -- audio discarded by ``drop_oldest``.
     * ``reconnects`` / ``seconds_replayed`` -- filled in by the supervisor for supervised streams.
+    * ``results_audio_end`` -- the latest audio time a result reached (Listen ``Results``
+      ``start + duration``, Flux ``TurnInfo`` ``audio_window_end``; interim results count);
+      ``audio_seconds_owed`` -- audio sent but not yet covered by a result
+      (``audio_seconds_sent - results_audio_end``, at least 0; None without a known byte rate).
     """
 
     bytes_sent: int = 0
@@ -46,6 +50,23 @@ class MetricsSnapshot:
     reconnects: int = 0
     seconds_replayed: float = 0.0
     connected_seconds: float | None = None
+    results_audio_end: float = 0.0
+    audio_seconds_owed: float | None = None
+
+
+def result_audio_end(message: object) -> float | None:
+    """The audio time (seconds from the connection's start) up to which ``message`` reports results.
+
+    Listen V1 ``Results``: ``start + duration``; Flux ``TurnInfo``: ``audio_window_end``; None for
+    anything else (duck-typed, so this module needs no protocol import).
+    """
+    end = getattr(message, "audio_window_end", None)
+    if isinstance(end, (int, float)):
+        return float(end)
+    start, duration = getattr(message, "start", None), getattr(message, "duration", None)
+    if isinstance(start, (int, float)) and isinstance(duration, (int, float)):
+        return float(start) + float(duration)
+    return None
 
 
 class MetricsRecorder:
@@ -69,6 +90,7 @@ class MetricsRecorder:
         self.messages_received = 0
         self.audio_bytes_received = 0
         self.first_result_at: float | None = None
+        self.results_audio_end = 0.0
         self.finalized_at: float | None = None
         self.events_dropped = 0
         self.subscriber_errors = 0
@@ -109,12 +131,27 @@ class MetricsRecorder:
         if self.first_send_at is None:
             self.first_send_at = now
 
-    def record_result(self, now: float, from_finalize: bool) -> None:
-        """Account a result message (or first audio) received at ``now``."""
+    def record_result(self, now: float, from_finalize: bool, audio_end: float | None = None) -> None:
+        """Account a result message (or first audio) received at ``now``, reaching ``audio_end`` s."""
+        if audio_end is not None and audio_end > self.results_audio_end:
+            self.results_audio_end = audio_end
         if self.first_result_at is None:
             self.first_result_at = now
         if from_finalize and self.finalized_at is None:
             self.finalized_at = now
+
+    def audio_seconds_owed(self) -> float | None:
+        """Seconds of audio sent but not yet covered by a result (None without a known byte rate).
+
+        Read from any thread: both inputs are single numbers, each with one writer.
+        """
+        if not self.bytes_per_second:
+            return None
+        return max(0.0, self.bytes_sent / self.bytes_per_second - self.results_audio_end)
+
+    def progress_mark(self) -> tuple[int, int]:
+        """Changes whenever the server sent something (a message or audio): for progress checks."""
+        return self.messages_received, self.audio_bytes_received
 
     def snapshot(self) -> MetricsSnapshot:
         """An immutable copy of the current values."""
@@ -148,7 +185,9 @@ class MetricsRecorder:
             reconnects=self.reconnects,
             seconds_replayed=self.seconds_replayed,
             connected_seconds=connected,
+            results_audio_end=self.results_audio_end,
+            audio_seconds_owed=self.audio_seconds_owed(),
         )
 
 
-__all__ = ["MetricsRecorder", "MetricsSnapshot"]
+__all__ = ["MetricsRecorder", "MetricsSnapshot", "result_audio_end"]

@@ -50,7 +50,7 @@ from actors.runtime.frames import (
     parse_close_payload,
 )
 from actors.runtime.keepalive import KeepaliveClock
-from actors.runtime.metrics import MetricsRecorder
+from actors.runtime.metrics import MetricsRecorder, result_audio_end
 from actors.runtime.profiles import ApiProfile
 from actors.runtime.subscribers import SubscriberSet
 from actors.runtime.transport import SocketWriter
@@ -325,5 +325,7 @@ class Reader:
         message = self._decode(data)
         metrics.messages_received += 1
         if getattr(message, "type", None) in self._profile.result_types:
-            metrics.record_result(time.monotonic(), getattr(message, "from_finalize", None) is True)
+            metrics.record_result(
+                time.monotonic(), getattr(message, "from_finalize", None) is True, result_audio_end(message)
+            )
         self._subscribers.broadcast(message)

@@ -459,6 +459,12 @@ class Supervisor:
     ``open_stream`` may override it.
 
     Use as a context manager, or call :meth:`start` and :meth:`stop`.
+
+    Thread safety: one supervisor may be shared by any number of threads -- ``open_stream``,
+    ``streams``, ``stream``, ``stop_stream`` take its lock or tell its actor; ``stop`` may be called
+    from any thread (once the others stopped opening streams). Each
+    :class:`~actors.runtime.stream.StreamHandle` is thread-safe too; audio sent to one stream from
+    several threads at once is interleaved chunk by chunk, in no defined order.
     """
 
     def __init__(
