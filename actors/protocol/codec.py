@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import attrs
 import orjson
 
-from actors.errors import FieldError, ProtocolError
+from actors.errors import FieldError, OptionsError, ProtocolError
 from actors.protocol.base import (
     UNKNOWN_FIELDS_SLOT,
     WIRE_NAME,
@@ -80,6 +80,16 @@ _MISSING = object()
 _GENERATED = "__actors_wire_class__"
 
 
+def _type_label(tp: Any) -> str:
+    """A short name of a field type for messages: ``ThinkSettingsV1``, ``list[SpeakSettingsV1]``."""
+    if isinstance(tp, type):
+        return tp.__name__
+    args = typing.get_args(tp)
+    if typing.get_origin(tp) is list and args:
+        return f"list[{_type_label(args[0])}]"
+    return repr(tp)
+
+
 def _describe(value: Any) -> str:
     text = repr(value)
     if len(text) > 60:
@@ -89,6 +99,18 @@ def _describe(value: Any) -> str:
 
 def _bad(expected: str, value: Any) -> FieldError:
     return FieldError(f"expected {expected}, got {_describe(value)}")
+
+
+#: Attribute set on a FieldError once a union has named the member it was reported for.
+_MEMBER_NOTED = "_actors_member_noted"
+
+
+class _TagMismatch(FieldError):
+    """A ``Literal`` field (a union member's tag, e.g. ``type``) did not match: "not this member"."""
+
+
+def _mismatch(allowed: tuple[Any, ...], value: Any) -> FieldError:
+    return _TagMismatch(f"expected one of {allowed!r}, got {_describe(value)}")
 
 
 def _missing(name: str) -> FieldError:
@@ -161,6 +183,7 @@ _SCALARS: dict[Any, tuple[str, str]] = {
 
 _HELPERS: dict[str, Any] = {
     "_bad": _bad,
+    "_mismatch": _mismatch,
     "_missing": _missing,
     "FieldError": FieldError,
     "_conv_str": _conv_str,
@@ -326,7 +349,7 @@ class _Generator:
             allowed = self.bind("L", typing.get_args(tp))
             lines.append(
                 f"{ind}if {var} not in {allowed} or type({var}) is bool: "
-                f"raise _bad('one of ' + repr({allowed}), {var})"
+                f"raise _mismatch({allowed}, {var})"
             )
         elif typing.get_origin(tp) is list:
             (elem,) = typing.get_args(tp) or (Any,)
@@ -591,16 +614,41 @@ class WireHooks:
         return _compile(lines, gen.ns, "conv", repr(tp))
 
     def union_converter(self, members: list[Any]) -> Callable[[Any], Any]:
-        """A function trying each member type in order; FieldError naming them all if none fits."""
+        """A function trying each member type in order; if none fits, the most telling error.
+
+        That is the error of the member that got deepest into the value (longest field path),
+        leaving out members whose own tag (a ``Literal`` field such as ``type``) did not match:
+        ``provider.model: expected a string`` rather than "expected one of A | B | C". With no
+        such member, a FieldError naming them all. (A provider family's unknown-provider class
+        refuses a known ``type`` with an OptionsError; the known member's error wins over it.)
+        """
         convs = [self.converter_for(m) for m in members]
         names = " | ".join(getattr(m, "__name__", repr(m)) for m in members)
 
+        labels = [_type_label(m) for m in members]
+
         def conv(v: Any) -> Any:
-            for c in convs:
+            best: FieldError | None = None
+            best_label = ""
+            for c, label in zip(convs, labels, strict=True):
                 try:
                     return c(v)
-                except FieldError:
-                    continue
+                except FieldError as e:
+                    path = e.path
+                    if (
+                        path
+                        and (best is None or len(path) > len(best.path))
+                        and not (len(path) == 1 and type(e) is _TagMismatch)
+                    ):
+                        best, best_label = e, label
+                except OptionsError:
+                    if best is None:
+                        raise
+            if best is not None:
+                if not getattr(best, _MEMBER_NOTED, False):  # the innermost union names its member
+                    setattr(best, _MEMBER_NOTED, True)
+                    best.problem = f"{best.problem} (as {best_label})"
+                raise best
             raise _bad(f"one of {names}", v)
 
         return conv
