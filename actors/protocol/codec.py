@@ -348,8 +348,7 @@ class _Generator:
         elif typing.get_origin(tp) is typing.Literal:
             allowed = self.bind("L", typing.get_args(tp))
             lines.append(
-                f"{ind}if {var} not in {allowed} or type({var}) is bool: "
-                f"raise _mismatch({allowed}, {var})"
+                f"{ind}if {var} not in {allowed} or type({var}) is bool: raise _mismatch({allowed}, {var})"
             )
         elif typing.get_origin(tp) is list:
             (elem,) = typing.get_args(tp) or (Any,)
