@@ -90,6 +90,44 @@ def _type_label(tp: Any) -> str:
     return repr(tp)
 
 
+#: A union member's tags: (wire key, accepted values, accepted when absent) per ``Literal`` field.
+_Tags = tuple[tuple[str, tuple[Any, ...], bool], ...]
+
+
+def _tags_of(tp: Any) -> _Tags:
+    """The ``Literal`` fields of WireObject class ``tp`` (none for other types)."""
+    if not _is_wire_class(tp):
+        return ()
+    hints = typing.get_type_hints(tp)
+    found = []
+    for field in attrs.fields(typing.cast(Any, tp)):
+        hint = hints.get(field.name)
+        allowed = [hint] if typing.get_origin(hint) is typing.Literal else list(_union_args(hint) or ())
+        values = tuple(
+            v for a in allowed if typing.get_origin(a) is typing.Literal for v in typing.get_args(a)
+        )
+        if values:
+            key = field.metadata.get(WIRE_NAME) or field.name
+            found.append((key, values, field.default is not attrs.NOTHING))
+    return tuple(found)
+
+
+def _tags_match(tags: _Tags, value: Any) -> bool:
+    """Whether ``value`` carries the tags of a member (so that member's error is the one to report)."""
+    if not tags:
+        return True
+    if type(value) is not dict:
+        return False
+    for key, values, optional in tags:
+        given = value.get(key, _MISSING)
+        if given is _MISSING or given is None:
+            if not optional:
+                return False
+        elif given not in values or type(given) is bool:
+            return False
+    return True
+
+
 def _describe(value: Any) -> str:
     text = repr(value)
     if len(text) > 60:
@@ -103,14 +141,6 @@ def _bad(expected: str, value: Any) -> FieldError:
 
 #: Attribute set on a FieldError once a union has named the member it was reported for.
 _MEMBER_NOTED = "_actors_member_noted"
-
-
-class _TagMismatch(FieldError):
-    """A ``Literal`` field (a union member's tag, e.g. ``type``) did not match: "not this member"."""
-
-
-def _mismatch(allowed: tuple[Any, ...], value: Any) -> FieldError:
-    return _TagMismatch(f"expected one of {allowed!r}, got {_describe(value)}")
 
 
 def _missing(name: str) -> FieldError:
@@ -183,7 +213,6 @@ _SCALARS: dict[Any, tuple[str, str]] = {
 
 _HELPERS: dict[str, Any] = {
     "_bad": _bad,
-    "_mismatch": _mismatch,
     "_missing": _missing,
     "FieldError": FieldError,
     "_conv_str": _conv_str,
@@ -348,7 +377,8 @@ class _Generator:
         elif typing.get_origin(tp) is typing.Literal:
             allowed = self.bind("L", typing.get_args(tp))
             lines.append(
-                f"{ind}if {var} not in {allowed} or type({var}) is bool: raise _mismatch({allowed}, {var})"
+                f"{ind}if {var} not in {allowed} or type({var}) is bool: "
+                f"raise _bad('one of ' + repr({allowed}), {var})"
             )
         elif typing.get_origin(tp) is list:
             (elem,) = typing.get_args(tp) or (Any,)
@@ -615,30 +645,26 @@ class WireHooks:
     def union_converter(self, members: list[Any]) -> Callable[[Any], Any]:
         """A function trying each member type in order; if none fits, the most telling error.
 
-        That is the error of the member that got deepest into the value (longest field path),
-        leaving out members whose own tag (a ``Literal`` field such as ``type``) did not match:
-        ``provider.model: expected a string`` rather than "expected one of A | B | C". With no
-        such member, a FieldError naming them all. (A provider family's unknown-provider class
-        refuses a known ``type`` with an OptionsError; the known member's error wins over it.)
+        That is the error of the member that got deepest into the value (longest field path)
+        among the members whose tags match it (``Literal`` fields such as a provider's ``type``):
+        ``provider.model: expected a string ... (as ThinkSettingsV1Provider_OpenAi)`` rather than
+        "expected one of A | B | C". With no such member, a FieldError naming them all. (A provider
+        family's unknown-provider class refuses a known ``type`` with an OptionsError; the known
+        member's error wins over it.)
         """
         convs = [self.converter_for(m) for m in members]
         names = " | ".join(getattr(m, "__name__", repr(m)) for m in members)
-
         labels = [_type_label(m) for m in members]
+        tags = [_tags_of(m) for m in members]
 
         def conv(v: Any) -> Any:
             best: FieldError | None = None
             best_label = ""
-            for c, label in zip(convs, labels, strict=True):
+            for c, label, tag in zip(convs, labels, tags, strict=True):
                 try:
                     return c(v)
                 except FieldError as e:
-                    path = e.path
-                    if (
-                        path
-                        and (best is None or len(path) > len(best.path))
-                        and not (len(path) == 1 and type(e) is _TagMismatch)
-                    ):
+                    if e.path and (best is None or len(e.path) > len(best.path)) and _tags_match(tag, v):
                         best, best_label = e, label
                 except OptionsError:
                     if best is None:
