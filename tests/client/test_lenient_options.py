@@ -9,10 +9,13 @@ back, before any connection is made.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 
+from actors import AsyncDeepgramClient
+from actors.environment import DeepgramClientEnvironment
 from actors.errors import HandshakeError, OptionsError
 from actors.server import LocalServer
 from tests.client.helpers import client_for
@@ -109,3 +112,20 @@ def test_a_refusal_quoting_a_non_ascii_value_is_still_a_readable_400(local_serve
     assert refused.value.status == 400
     assert refused.value.dg_error is not None and "\\xe9-voice" in refused.value.dg_error
     assert "é-voice" in (refused.value.body or "")  # the JSON body keeps the text as is
+
+
+def test_the_async_client_sends_values_as_given_too(local_server: LocalServer) -> None:
+    async def scenario() -> BaseException:
+        client = AsyncDeepgramClient(
+            api_key="k", environment=DeepgramClientEnvironment.local(local_server.url)
+        )
+        try:
+            async with client.listen.v2.connect(model="flux-general-en", eot_timeout_ms=100):
+                pass
+        except HandshakeError as exc:
+            return exc
+        raise AssertionError("the server accepted eot_timeout_ms=100")
+
+    error = asyncio.run(scenario())
+    assert isinstance(error, HandshakeError) and error.status == 400
+    assert error.dg_error is not None and error.dg_error.startswith("eot_timeout_ms: ")
