@@ -8,6 +8,11 @@ cannot be a Python name, declare the field with :func:`wire_field` and ``wire="t
 Fields the class does not know are kept in ``unknown_fields`` (the codec fills it on decode and
 re-emits it on encode) and can be read as attributes, so ``msg.new_field`` works when a newer
 service sends a field this version does not model.
+
+For code ported from Deepgram's SDK (pydantic models), constructors also take nested plain dicts
+(see :func:`wire_object`), and every object has ``dict()``, ``json()``, ``model_dump()``,
+``model_dump_json()``, ``model_validate()`` / ``parse_obj()``, ``model_copy()`` and
+``model_extra`` with the SDK's output (:class:`_SdkDumps`, :mod:`actors.protocol.sdk_compat`).
 """
 
 from __future__ import annotations
