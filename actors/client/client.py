@@ -229,6 +229,12 @@ def _keepalive_for(api: Any, keepalive: bool | None) -> bool:
     return profile_for(api.name).keepalive.kind == "ping"
 
 
+#: The ``connect()`` keyword turning on strict local checks of connect options (not sent).
+STRICT_OPTIONS_PARAM = "strict_options"
+#: Environment variable doing the same for every connection (``1``/``true``/``yes``).
+STRICT_OPTIONS_ENV_VAR = "ACTORS_STRICT_OPTIONS"
+
+
 def build_config(
     settings: ClientSettings,
     api_name: str,
@@ -238,15 +244,25 @@ def build_config(
 ) -> Any:
     """The ``ConnectionConfig`` for one ``connect(...)`` call.
 
-    Connect parameters are validated by the API's options class (``OptionsError`` names a bad
-    one). ``authorization`` is sent verbatim as the ``Authorization`` header, replacing the
-    client's credential; so is an ``Authorization`` in ``request_options["additional_headers"]``.
+    Connect parameters are checked by the API's options class as Deepgram's SDK does: their
+    types only (``OptionsError`` names a bad one); values go to the service, whose refusal is a
+    ``HandshakeError`` with its status and ``dg-error``. ``strict_options=True`` among the
+    parameters, or ``ACTORS_STRICT_OPTIONS=1`` in the environment, also checks ranges and
+    choices locally (``from_kwargs(..., strict=True)``). ``authorization`` is sent verbatim as
+    the ``Authorization`` header, replacing the client's credential; so is an ``Authorization``
+    in ``request_options["additional_headers"]``.
     """
     from actors.runtime import ConnectionConfig
 
     api = api_spec(api_name)
+    params = dict(params)
+    strict = params.pop(STRICT_OPTIONS_PARAM, None)
+    if strict is None:
+        strict = os.environ.get(STRICT_OPTIONS_ENV_VAR, "").strip().lower() in ("1", "true", "yes")
+    elif not isinstance(strict, bool):
+        raise OptionsError(STRICT_OPTIONS_PARAM, f"expected True or False, got {strict!r}", strict)
     if api.options_type is not None:
-        options = api.options_type.from_kwargs(**params)
+        options = api.options_type.from_kwargs(strict=strict, **params)
     elif params:
         raise OptionsError(
             sorted(params)[0], f"{api_name} connect() takes no query parameters; configure it with messages"

@@ -8,14 +8,27 @@ cannot be a Python name, declare the field with :func:`wire_field` and ``wire="t
 Fields the class does not know are kept in ``unknown_fields`` (the codec fills it on decode and
 re-emits it on encode) and can be read as attributes, so ``msg.new_field`` works when a newer
 service sends a field this version does not model.
+
+For code ported from Deepgram's SDK (pydantic models), constructors also take nested plain dicts
+(see :func:`wire_object`), and every object has ``dict()``, ``json()``, ``model_dump()``,
+``model_dump_json()``, ``model_validate()`` / ``parse_obj()``, ``model_copy()`` and
+``model_extra`` with the SDK's output (:class:`_SdkDumps`, :mod:`actors.protocol.sdk_compat`).
 """
 
 from __future__ import annotations
 
+import builtins
+import copy
+import functools
 import threading
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar, cast, dataclass_transform
 
 import attrs
+import orjson
+
+if TYPE_CHECKING:
+    from typing import Self
 
 __all__ = [
     "UNKNOWN_FIELDS_SLOT",
@@ -28,6 +41,7 @@ __all__ = [
 ]
 
 _C = TypeVar("_C", bound=type)
+_Init = Callable[..., None]
 
 #: Key in attrs field metadata holding the field's wire name when it differs from the Python name.
 WIRE_NAME = "actors.wire_name"
@@ -40,8 +54,37 @@ def wire_object(cls: _C) -> _C:
     The class inherits :meth:`WireObject.__repr__` (the same text as attrs' generated repr)
     instead of getting a generated one: a third less work per class, so importing an API's
     message classes is faster (cold start).
+
+    Its constructor accepts plain data where a field holds WireObject classes (as the SDK's
+    pydantic models do): ``AgentV1Settings(audio={"input": {...}}, agent={...})`` builds the typed
+    objects, raising ``actors.errors.FieldError`` naming the field path for bad data. Which fields
+    need that is worked out on the first construction of the class (type hints are resolved then,
+    not at import); a class without such fields keeps attrs' own ``__init__``.
     """
-    return attrs.define(kw_only=True, slots=True, repr=False)(cls)
+    built = attrs.define(kw_only=True, slots=True, repr=False)(cls)
+    _defer_init(built)
+    return built
+
+
+def _defer_init(cls: type) -> None:
+    """Replace ``cls.__init__`` by a stub that settles the real constructor on first call."""
+    attrs_init: _Init = cls.__init__  # type: ignore[misc]
+
+    @functools.wraps(attrs_init)
+    def first_init(self: Any, **kwargs: Any) -> None:
+        _settle_init(cls, attrs_init)(self, **kwargs)
+
+    cls.__init__ = first_init  # type: ignore[misc]
+
+
+def _settle_init(cls: type, attrs_init: _Init) -> _Init:
+    """Install (and return) ``cls``'s constructor: attrs' own, or one converting plain data first."""
+    from actors.protocol.sdk_compat import converting_init, init_plan
+
+    plan = init_plan(cls)
+    init = converting_init(cls, attrs_init, plan) if plan else attrs_init
+    cls.__init__ = init  # type: ignore[misc]
+    return init
 
 
 #: Ids of the wire objects whose repr is being built on this thread (recursion guard, as attrs).
@@ -92,8 +135,88 @@ def _empty_as_none(value: dict[str, Any] | None) -> dict[str, Any] | None:
     return value or None
 
 
+def _selected(data: builtins.dict[str, Any], include: Any, exclude: Any) -> builtins.dict[str, Any]:
+    """``data`` restricted to the top-level keys in ``include`` and not in ``exclude`` (pydantic's sets)."""
+    if include is not None:
+        data = {k: v for k, v in data.items() if k in include}
+    if exclude is not None:
+        data = {k: v for k, v in data.items() if k not in exclude}
+    return data
+
+
+def _json_text(data: Any, indent: int | None) -> str:
+    """Compact JSON as pydantic writes it (``indent`` spaces per level when given)."""
+    if indent:
+        import json
+
+        return json.dumps(data, indent=indent, ensure_ascii=False)
+    return orjson.dumps(data).decode()
+
+
+class _SdkDumps:
+    """pydantic-style dump methods, as Deepgram's SDK models have them (for ported code).
+
+    Deepgram's SDK overrides ``dict()`` / ``json()`` to dump what is on the wire: fields that were
+    set, plus those with a non-None default (``type``); ``model_dump_json()`` (and
+    ``model_dump(mode="json")``) give the same through its JSON serializer. Here that is the
+    codec's wire form, ``codec.to_dict(msg)``: unset (None) optional fields omitted, unknown
+    fields kept. ``model_dump()`` in its default Python mode is pydantic's: every field, None
+    included. One difference: a field explicitly set to None is omitted here (the SDK keeps it).
+    """
+
+    __slots__ = ()
+
+    def _wire_dict(self) -> builtins.dict[str, Any]:
+        from actors.protocol.codec import to_dict
+
+        return to_dict(cast(Any, self))
+
+    def dict(
+        self, *, by_alias: bool = True, exclude_unset: bool = True, exclude_none: bool = False,
+        include: Iterable[str] | None = None, exclude: Iterable[str] | None = None,
+    ) -> builtins.dict[str, Any]:  # fmt: skip
+        """The wire form as plain data (the SDK's ``dict()``); ``include``/``exclude`` pick top-level keys."""
+        return _selected(self._wire_dict(), include, exclude)
+
+    def model_dump(
+        self, *, mode: str = "python", by_alias: bool = False, exclude_unset: bool = False,
+        exclude_none: bool = False, exclude_defaults: bool = False,
+        include: Iterable[str] | None = None, exclude: Iterable[str] | None = None,
+    ) -> builtins.dict[str, Any]:  # fmt: skip
+        """pydantic's ``model_dump``: every field with None included (``mode="python"``, the default).
+
+        ``mode="json"`` or ``exclude_none``/``exclude_unset``/``exclude_defaults`` give the wire form
+        (:meth:`dict`), as the SDK's JSON serializer does.
+        """
+        if mode not in ("python", "json"):
+            raise ValueError(f"model_dump: mode must be 'python' or 'json', got {mode!r}")
+        if mode == "json" or exclude_none or exclude_unset or exclude_defaults:
+            data = self._wire_dict()
+        else:
+            from actors.protocol.sdk_compat import dump_python
+
+            data = dump_python(self, by_alias)
+        return _selected(data, include, exclude)
+
+    def model_dump_json(
+        self, *, indent: int | None = None, by_alias: bool = True, exclude_unset: bool = True,
+        exclude_none: bool = False, include: Iterable[str] | None = None,
+        exclude: Iterable[str] | None = None,
+    ) -> str:  # fmt: skip
+        """The wire form as compact JSON (the SDK's ``model_dump_json()``; ``indent`` to pretty-print)."""
+        return _json_text(_selected(self._wire_dict(), include, exclude), indent)
+
+    def json(
+        self, *, indent: int | None = None, by_alias: bool = True, exclude_unset: bool = True,
+        exclude_none: bool = False, include: Iterable[str] | None = None,
+        exclude: Iterable[str] | None = None,
+    ) -> str:  # fmt: skip
+        """Same as :meth:`model_dump_json` (the SDK's ``json()``)."""
+        return _json_text(_selected(self._wire_dict(), include, exclude), indent)
+
+
 @wire_object
-class WireObject:
+class WireObject(_SdkDumps):
     """A JSON object on the wire: known fields as attributes, the rest in ``unknown_fields``.
 
     ``unknown_fields`` is a dict of the received fields this class does not model. It is stored
@@ -122,6 +245,63 @@ class WireObject:
 
     def __repr__(self) -> str:
         return _wire_repr(self)
+
+    # --- pydantic-style construction and copies (Deepgram's SDK models have them) -------------
+
+    @classmethod
+    def model_validate(cls, obj: Any) -> Self:
+        """Build a ``cls`` from plain data (or return ``obj`` if it already is one).
+
+        The same validation as decoding; raises ``actors.errors.FieldError`` naming the bad
+        field's path. A typed object of another class is converted through its wire form.
+        """
+        if isinstance(obj, cls):
+            return obj
+        from actors.errors import FieldError
+        from actors.protocol.codec import _DEFAULT_HOOKS
+        from actors.protocol.sdk_compat import to_plain
+
+        try:
+            built: Self = _DEFAULT_HOOKS.structure_hook(cls)(to_plain(obj))
+        except FieldError as e:
+            raise FieldError(f"{e.problem} (validating {cls.__name__})", e.path) from None
+        return built
+
+    @classmethod
+    def model_validate_json(cls, data: str | bytes) -> Self:
+        """:meth:`model_validate` of a JSON text (``FieldError`` for bad data, ValueError for bad JSON)."""
+        return cls.model_validate(orjson.loads(data))
+
+    @classmethod
+    def parse_obj(cls, obj: Any) -> Self:
+        """pydantic v1's name of :meth:`model_validate`."""
+        return cls.model_validate(obj)
+
+    @classmethod
+    def parse_raw(cls, data: str | bytes) -> Self:
+        """pydantic v1's name of :meth:`model_validate_json`."""
+        return cls.model_validate_json(data)
+
+    def model_copy(self, *, update: builtins.dict[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy (``deep`` copies nested objects too) with the fields in ``update`` replaced.
+
+        As in pydantic, ``update`` is not validated; a name that is not a field becomes an unknown field.
+        """
+        copied = copy.deepcopy(self) if deep else copy.copy(self)
+        if copied._unknown_fields is not None and not deep:
+            copied._unknown_fields = builtins.dict(copied._unknown_fields)
+        known = attrs.fields_dict(type(self))  # type: ignore[arg-type]
+        for name, value in (update or {}).items():
+            if name in known and name != UNKNOWN_FIELDS_SLOT:
+                setattr(copied, name, value)
+            else:
+                copied.unknown_fields[name] = value
+        return copied
+
+    @property
+    def model_extra(self) -> builtins.dict[str, Any]:
+        """pydantic's name for :attr:`unknown_fields` (the fields received but not modelled)."""
+        return self.unknown_fields
 
     if not TYPE_CHECKING:
         # Hidden from type checkers so typos in typed code are still caught.
@@ -153,10 +333,11 @@ class Message(WireObject):
 
 
 @attrs.define(kw_only=True, slots=True)
-class UnknownMessage:
+class UnknownMessage(_SdkDumps):
     """A well-formed JSON message whose ``type`` this codec does not know; ``raw`` is the whole object.
 
-    Encoding an UnknownMessage re-emits ``raw`` unchanged, so unknown messages can be forwarded.
+    Encoding an UnknownMessage re-emits ``raw`` unchanged, so unknown messages can be forwarded;
+    ``dict()`` / ``model_dump()`` / ``json()`` give ``raw`` back.
     """
 
     type: str

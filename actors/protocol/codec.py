@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import attrs
 import orjson
 
-from actors.errors import FieldError, ProtocolError
+from actors.errors import FieldError, OptionsError, ProtocolError
 from actors.protocol.base import (
     UNKNOWN_FIELDS_SLOT,
     WIRE_NAME,
@@ -80,6 +80,54 @@ _MISSING = object()
 _GENERATED = "__actors_wire_class__"
 
 
+def _type_label(tp: Any) -> str:
+    """A short name of a field type for messages: ``ThinkSettingsV1``, ``list[SpeakSettingsV1]``."""
+    if isinstance(tp, type):
+        return tp.__name__
+    args = typing.get_args(tp)
+    if typing.get_origin(tp) is list and args:
+        return f"list[{_type_label(args[0])}]"
+    return repr(tp)
+
+
+#: A union member's tags: (wire key, accepted values, accepted when absent) per ``Literal`` field.
+_Tags = tuple[tuple[str, tuple[Any, ...], bool], ...]
+
+
+def _tags_of(tp: Any) -> _Tags:
+    """The ``Literal`` fields of WireObject class ``tp`` (none for other types)."""
+    if not _is_wire_class(tp):
+        return ()
+    hints = typing.get_type_hints(tp)
+    found = []
+    for field in attrs.fields(typing.cast(Any, tp)):
+        hint = hints.get(field.name)
+        allowed = [hint] if typing.get_origin(hint) is typing.Literal else list(_union_args(hint) or ())
+        values = tuple(
+            v for a in allowed if typing.get_origin(a) is typing.Literal for v in typing.get_args(a)
+        )
+        if values:
+            key = field.metadata.get(WIRE_NAME) or field.name
+            found.append((key, values, field.default is not attrs.NOTHING))
+    return tuple(found)
+
+
+def _tags_match(tags: _Tags, value: Any) -> bool:
+    """Whether ``value`` carries the tags of a member (so that member's error is the one to report)."""
+    if not tags:
+        return True
+    if type(value) is not dict:
+        return False
+    for key, values, optional in tags:
+        given = value.get(key, _MISSING)
+        if given is _MISSING or given is None:
+            if not optional:
+                return False
+        elif given not in values or type(given) is bool:
+            return False
+    return True
+
+
 def _describe(value: Any) -> str:
     text = repr(value)
     if len(text) > 60:
@@ -89,6 +137,10 @@ def _describe(value: Any) -> str:
 
 def _bad(expected: str, value: Any) -> FieldError:
     return FieldError(f"expected {expected}, got {_describe(value)}")
+
+
+#: Attribute set on a FieldError once a union has named the member it was reported for.
+_MEMBER_NOTED = "_actors_member_noted"
 
 
 def _missing(name: str) -> FieldError:
@@ -591,16 +643,37 @@ class WireHooks:
         return _compile(lines, gen.ns, "conv", repr(tp))
 
     def union_converter(self, members: list[Any]) -> Callable[[Any], Any]:
-        """A function trying each member type in order; FieldError naming them all if none fits."""
+        """A function trying each member type in order; if none fits, the most telling error.
+
+        That is the error of the member that got deepest into the value (longest field path)
+        among the members whose tags match it (``Literal`` fields such as a provider's ``type``):
+        ``provider.model: expected a string ... (as ThinkSettingsV1Provider_OpenAi)`` rather than
+        "expected one of A | B | C". With no such member, a FieldError naming them all. (A provider
+        family's unknown-provider class refuses a known ``type`` with an OptionsError; the known
+        member's error wins over it.)
+        """
         convs = [self.converter_for(m) for m in members]
         names = " | ".join(getattr(m, "__name__", repr(m)) for m in members)
+        labels = [_type_label(m) for m in members]
+        tags = [_tags_of(m) for m in members]
 
         def conv(v: Any) -> Any:
-            for c in convs:
+            best: FieldError | None = None
+            best_label = ""
+            for c, label, tag in zip(convs, labels, tags, strict=True):
                 try:
                     return c(v)
-                except FieldError:
-                    continue
+                except FieldError as e:
+                    if e.path and (best is None or len(e.path) > len(best.path)) and _tags_match(tag, v):
+                        best, best_label = e, label
+                except OptionsError:
+                    if best is None:
+                        raise
+            if best is not None:
+                if not getattr(best, _MEMBER_NOTED, False):  # the innermost union names its member
+                    setattr(best, _MEMBER_NOTED, True)
+                    best.problem = f"{best.problem} (as {best_label})"
+                raise best
             raise _bad(f"one of {names}", v)
 
         return conv

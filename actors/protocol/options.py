@@ -2,10 +2,22 @@
 query-string serialisation.
 
 Each API declares its parameters as a tuple of :class:`Param` on a :class:`ConnectOptions`
-subclass. Values are validated when the options object is built (never at connect time):
-an unknown name, a wrong type or an out-of-range value raises ``actors.errors.OptionsError``
-naming the parameter. Accepted inputs are native Python values and the strings Deepgram's SDK
-passes (``interim_results="true"``, ``sample_rate="16000"``).
+subclass. Values are checked when the options object is built (never at connect time), in one
+of two modes:
+
+* **lenient** (the default for ``from_kwargs`` and the constructor, as Deepgram's SDK): the
+  *type* of each value is checked -- an unknown name, a missing required parameter, a list for
+  a single-valued parameter, a non-number for a numeric one, ``"yes"`` for a boolean raise
+  ``actors.errors.OptionsError`` naming the parameter -- but *values* are not second-guessed:
+  out-of-range numbers, values outside the documented choices (``callback_method="put"``,
+  ``encoding="opus"`` on Speak), over-long strings go to the service, whose HTTP 400 (with its
+  ``dg-error``) becomes the caller's ``HandshakeError``. An ``int`` for a boolean parameter is
+  sent as its digits (``smart_format=1`` -> ``smart_format=1``), as the SDK's query encoder does.
+* **strict** (``from_kwargs(..., strict=True)``, and ``from_query``, which the local server uses):
+  also ranges, choices, string lengths and formats, as the service documents them.
+
+Accepted inputs are native Python values and the strings Deepgram's SDK passes
+(``interim_results="true"``, ``sample_rate="16000"``).
 
 Serialisation (``to_query``) follows what the service expects: booleans ``true``/``false``,
 integers without a fractional part, list parameters as repeated keys, ``extra`` as ``key:value``.
@@ -54,16 +66,20 @@ class Param:
     required: bool = False
     doc: str = ""
 
-    def parse(self, value: Any, api: str) -> Any:
-        """Validate one value (native or string) and return its normalised Python form."""
+    def parse(self, value: Any, api: str, strict: bool = True) -> Any:
+        """Validate one value (native or string) and return its normalised Python form.
+
+        ``strict=False`` checks only the value's type (see the module docstring).
+        """
+        one = self._parse_one if strict else self._check_one
         if self.repeatable:
             items = self._items(value, api)
             if not items:
                 raise OptionsError(self.name, f"needs at least one value for {api}", value)
-            return [self._parse_one(v, api) for v in items]
+            return [one(v, api) for v in items]
         if isinstance(value, list | tuple | set):
             raise OptionsError(self.name, f"takes a single value for {api}, got a list", value)
-        return self._parse_one(value, api)
+        return one(value, api)
 
     def serialise(self, value: Any) -> list[str]:
         """The query-string values for a normalised value (one per repeated key)."""
@@ -92,6 +108,25 @@ class Param:
             raise OptionsError(
                 self.name, f"is {len(parsed)} characters; the limit is {self.max_length}", value
             )
+        return parsed
+
+    def _check_one(self, value: Any, api: str) -> Any:
+        """The lenient check of one value: its type only; the normalised value, or the value as given."""
+        if not isinstance(value, bool | int | float | str):
+            raise _type_error(self, _EXPECTED[self.kind], value)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise _type_error(self, "a finite number", value)
+        if self.or_false and (value is False or (isinstance(value, str) and value.lower() == "false")):
+            return False
+        if self.or_false and (value is True or (isinstance(value, str) and value.lower() == "true")):
+            return True
+        if self.kind == "bool" and isinstance(value, int) and not isinstance(value, bool):
+            return value  # sent as its digits, as the SDK does (smart_format=1)
+        if self.kind in ("str", "enum"):
+            if isinstance(value, bool):
+                return "true" if value else "false"
+            return value if isinstance(value, str) else _to_text(value)
+        parsed: Any = _PARSERS[self.kind](self, value, api)
         return parsed
 
     def _check_range(self, parsed: float, given: Any) -> None:
@@ -171,6 +206,15 @@ def _parse_str(param: Param, value: Any, api: str) -> str:
     return value
 
 
+#: What each kind of parameter takes, for type errors.
+_EXPECTED = {
+    "bool": "true or false",
+    "int": "an integer",
+    "float": "a number",
+    "str": "a string",
+    "enum": "a string",
+}
+
 _PARSERS = {
     "bool": _parse_bool,
     "int": _parse_int,
@@ -195,8 +239,10 @@ class ConnectOptions:
 
     Build with keyword arguments (``ListenV1Options(model="nova-3", interim_results=True)``) or
     :meth:`from_kwargs`; read a value as an attribute (``opts.model``; None when unset).
-    ``extra_query`` passes parameters this table does not know to the service unvalidated.
-    Instances are immutable, comparable and hashable by content.
+    Values are checked leniently (types only) unless ``strict=True`` (ranges and choices too);
+    see the module docstring. ``extra_query`` passes parameters this table does not know to the
+    service unvalidated. Instances are immutable, comparable and hashable by content (the mode
+    is not part of it); :meth:`updated` checks changes in the mode the object was built with.
     """
 
     API: ClassVar[str] = ""
@@ -204,7 +250,7 @@ class ConnectOptions:
     PARAMS: ClassVar[tuple[Param, ...]] = ()
     _BY_NAME: ClassVar[dict[str, Param]] = {}
 
-    __slots__ = ("_extra_query", "_values")
+    __slots__ = ("_extra_query", "_strict", "_values")
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -214,8 +260,11 @@ class ConnectOptions:
         self,
         *,
         extra_query: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None,
+        strict: bool = False,
         **params: Any,
     ) -> None:
+        if not isinstance(strict, bool):
+            raise OptionsError("strict", f"expected True or False, got {strict!r}", strict)
         values: dict[str, Any] = {}
         for name, value in params.items():
             if value is None:
@@ -223,12 +272,13 @@ class ConnectOptions:
             param = self._BY_NAME.get(name)
             if param is None:
                 raise OptionsError(name, self._unknown_message(name), value)
-            values[name] = param.parse(value, self.PATH)
+            values[name] = param.parse(value, self.PATH, strict)
         missing = [p.name for p in self.PARAMS if p.required and p.name not in values]
         if missing:
             raise OptionsError(missing[0], f"is required for {self.PATH}")
         object.__setattr__(self, "_values", values)
         object.__setattr__(self, "_extra_query", _extra_pairs(extra_query))
+        object.__setattr__(self, "_strict", strict)
 
     @classmethod
     def _unknown_message(cls, name: str) -> str:
@@ -239,16 +289,25 @@ class ConnectOptions:
         )
 
     @classmethod
-    def from_kwargs(cls: type[_O], **params: Any) -> _O:
-        """Validate keyword parameters (native values or SDK-style strings); None means unset."""
-        return cls(**params)
+    def from_kwargs(cls: type[_O], *, strict: bool = False, **params: Any) -> _O:
+        """Check keyword parameters (native values or SDK-style strings); None means unset.
+
+        Lenient by default (types only, values go to the service as given); ``strict=True``
+        also checks ranges and choices. Raises OptionsError naming the first bad parameter.
+        """
+        return cls(strict=strict, **params)
 
     @classmethod
     def from_query(
-        cls: type[_O], pairs: Iterable[tuple[str, str]] | str, *, allow_unknown: bool = False
+        cls: type[_O],
+        pairs: Iterable[tuple[str, str]] | str,
+        *,
+        allow_unknown: bool = False,
+        strict: bool = True,
     ) -> _O:
         """Parse a query string (or its decoded pairs) as the service would; server side.
 
+        Strict by default (the local server refuses what Deepgram documents as invalid).
         Raises OptionsError naming the first bad parameter. Unknown parameters raise unless
         ``allow_unknown``, in which case they are kept in ``extra_query``.
         """
@@ -271,7 +330,7 @@ class ConnectOptions:
                 raise OptionsError(name, f"given {len(values)} times; it takes one value", values)
             else:
                 params[name] = values[0]
-        return cls(extra_query=unknown, **params)
+        return cls(extra_query=unknown, strict=strict, **params)
 
     def get(self, name: str, default: Any = None) -> Any:
         """The normalised value of ``name`` (a known parameter), or ``default`` when unset."""
@@ -290,6 +349,11 @@ class ConnectOptions:
         raise AttributeError(f"{type(self).__name__} is immutable; use updated(...)")
 
     @property
+    def strict(self) -> bool:
+        """Whether values were checked strictly (ranges and choices) or for their types only."""
+        return bool(self._strict)
+
+    @property
     def values(self) -> dict[str, Any]:
         """The set parameters and their normalised values (a copy)."""
         return dict(self._values)
@@ -300,9 +364,9 @@ class ConnectOptions:
         return list(self._extra_query)
 
     def updated(self: _O, **changes: Any) -> _O:
-        """A copy with some parameters changed (None unsets a parameter)."""
+        """A copy with some parameters changed (None unsets a parameter), checked in this object's mode."""
         merged: dict[str, Any] = {**self._values, **changes}
-        return type(self)(extra_query=self._extra_query, **merged)
+        return type(self)(extra_query=self._extra_query, strict=self._strict, **merged)
 
     def to_query(self) -> list[tuple[str, str]]:
         """The query parameters in table order, list values as repeated keys, then extra_query."""

@@ -168,10 +168,19 @@ def rejection_response(rejected: Rejected, request_id: str) -> Response:
             ("Content-Type", "application/json"),
             ("Content-Length", str(len(body))),
             ("dg-request-id", request_id),
-            ("dg-error", rejected.message),
+            ("dg-error", header_text(rejected.message)),
         ]
     )
     return Response(rejected.status, _phrase(rejected.status), headers, body)
+
+
+def header_text(message: str) -> str:
+    """``message`` as a header value: one line of ASCII (other characters as ``\\x..`` escapes).
+
+    A refusal may quote a client's value (``model: 'é' ...``); websockets writes headers as
+    latin-1, which clients reading UTF-8 headers cannot parse. The JSON body keeps the text as is.
+    """
+    return " ".join(message.splitlines()).encode("ascii", "backslashreplace").decode("ascii")
 
 
 def _phrase(status: int) -> str:

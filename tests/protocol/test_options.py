@@ -69,7 +69,8 @@ def test_endpointing_is_milliseconds_or_false() -> None:
     with pytest.raises(OptionsError, match="endpointing: expected an integer or false"):
         ListenV1Options(endpointing="soon")
     with pytest.raises(OptionsError, match="endpointing: must be >= 0"):
-        ListenV1Options(endpointing=-5)
+        ListenV1Options(endpointing=-5, strict=True)
+    assert ListenV1Options(endpointing=-5).to_query() == [("endpointing", "-5")]  # the service decides
 
 
 @pytest.mark.parametrize("extra", ["a:1", ["a:1", "b:x:y"], {"a": 1, "b": "x:y"}])
@@ -79,9 +80,10 @@ def test_extra_accepts_string_list_or_dict(extra: object) -> None:
     assert all(name == "extra" and ":" in value for name, value in pairs)
 
 
-def test_extra_needs_key_value_form() -> None:
+def test_extra_needs_key_value_form_when_strict() -> None:
     with pytest.raises(OptionsError, match="extra: expected 'key:value', got 'novalue'"):
-        ListenV1Options(extra="novalue")
+        ListenV1Options(extra="novalue", strict=True)
+    assert ListenV1Options(extra="novalue").to_query() == [("extra", "novalue")]
 
 
 def test_unknown_parameter_names_the_parameter_and_the_known_ones() -> None:
@@ -93,57 +95,95 @@ def test_unknown_parameter_names_the_parameter_and_the_known_ones() -> None:
     assert "extra_query" in message
 
 
-@pytest.mark.parametrize(
-    ("options_type", "params", "match"),
-    [
-        (
-            ListenV1Options,
-            {"interim_results": "yes"},
-            "interim_results: expected true or false, got str 'yes'",
-        ),
-        (ListenV1Options, {"sample_rate": "fast"}, "sample_rate: expected an integer"),
-        (ListenV1Options, {"sample_rate": 16000.5}, "sample_rate: expected an integer"),
-        (ListenV1Options, {"sample_rate": True}, "sample_rate: expected an integer"),
-        (ListenV1Options, {"channels": 0}, "channels: must be >= 1"),
-        (ListenV1Options, {"encoding": "mp3"}, "encoding: must be one of linear16"),
-        (ListenV1Options, {"redact": ["pci", "everything"]}, "redact: must be one of"),
-        (ListenV1Options, {"model": ""}, "model: must not be empty"),
-        (ListenV1Options, {"model": ["a", "b"]}, "model: takes a single value"),
-        (ListenV1Options, {"tag": "x" * 129}, "tag: is 129 characters; the limit is 128"),
-        (ListenV1Options, {"keyterm": []}, "keyterm: needs at least one value"),
-        (
-            ListenV2Options,
-            {"model": "flux-general-en", "eot_threshold": 0.2},
-            "eot_threshold: must be >= 0.5",
-        ),
-        (
-            ListenV2Options,
-            {"model": "flux-general-en", "eager_eot_threshold": 0.95},
-            "eager_eot_threshold: must be <= 0.9",
-        ),
-        (
-            ListenV2Options,
-            {"model": "flux-general-en", "eot_timeout_ms": 100},
-            "eot_timeout_ms: must be >= 500",
-        ),
-        (ListenV2Options, {"model": "flux-general-en", "redact": "pci"}, "redact: must be one of numbers"),
-        (ListenV2Options, {"encoding": "linear16"}, "model: is required for /v2/listen"),
-        (
-            ListenV2Options,
-            {"model": "flux-general-en", "eot_threshold": "nan"},
-            "eot_threshold: expected a finite number",
-        ),
-        (SpeakV1Options, {"sample_rate": 44100}, "sample_rate: must be one of 8000, 16000"),
-        (SpeakV1Options, {"encoding": "opus"}, "encoding: must be one of linear16, mulaw, alaw"),
-        (SpeakV1Options, {"speed": "quick"}, "speed: expected a number"),
-    ],
-)
-def test_bad_values_raise_naming_the_parameter(
+#: Values of the wrong type: refused in both modes, before any connection.
+TYPE_ERRORS = [
+    (ListenV1Options, {"interim_results": "yes"}, "interim_results: expected true or false, got str 'yes'"),
+    (ListenV1Options, {"sample_rate": "fast"}, "sample_rate: expected an integer"),
+    (ListenV1Options, {"sample_rate": 16000.5}, "sample_rate: expected an integer"),
+    (ListenV1Options, {"sample_rate": True}, "sample_rate: expected an integer"),
+    (ListenV1Options, {"smart_format": 1.5}, "smart_format: expected true or false"),
+    (ListenV1Options, {"tag": object()}, "tag: expected a string"),
+    (ListenV1Options, {"model": ["a", "b"]}, "model: takes a single value"),
+    (ListenV1Options, {"keyterm": []}, "keyterm: needs at least one value"),
+    (ListenV2Options, {"encoding": "linear16"}, "model: is required for /v2/listen"),
+    (ListenV2Options, {"model": "flux-general-en", "eot_threshold": "nan"}, "eot_threshold: expected a fin"),
+    (SpeakV1Options, {"speed": "quick"}, "speed: expected a number"),
+]  # fmt: skip
+
+#: Values of the right type that the service documents as invalid: refused only with strict=True
+#: (by default they are sent, and the service's 400 is the caller's error).
+VALUE_ERRORS = [
+    (ListenV1Options, {"channels": 0}, "channels: must be >= 1"),
+    (ListenV1Options, {"encoding": "mp3"}, "encoding: must be one of linear16"),
+    (ListenV1Options, {"callback_method": "put"}, "callback_method: must be one of POST"),
+    (ListenV1Options, {"smart_format": 1}, "smart_format: expected true or false, got int 1"),
+    (ListenV1Options, {"redact": ["pci", "everything"]}, "redact: must be one of"),
+    (ListenV1Options, {"model": ""}, "model: must not be empty"),
+    (ListenV1Options, {"tag": "x" * 129}, "tag: is 129 characters; the limit is 128"),
+    (ListenV2Options, {"model": "flux-general-en", "eot_threshold": 0.2}, "eot_threshold: must be >= 0.5"),
+    (ListenV2Options, {"model": "flux-general-en", "eot_threshold": 1.5}, "eot_threshold: must be <= 1"),
+    (ListenV2Options, {"model": "flux-general-en", "eager_eot_threshold": 0.95}, "eager_eot_threshold: must"),
+    (ListenV2Options, {"model": "flux-general-en", "eot_timeout_ms": 100}, "eot_timeout_ms: must be >= 500"),
+    (ListenV2Options, {"model": "flux-general-en", "redact": "pci"}, "redact: must be one of numbers"),
+    (SpeakV1Options, {"sample_rate": 44100}, "sample_rate: must be one of 8000, 16000"),
+    (SpeakV1Options, {"sample_rate": 22050}, "sample_rate: must be one of 8000, 16000"),
+    (SpeakV1Options, {"encoding": "opus"}, "encoding: must be one of linear16, mulaw, alaw"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("options_type", "params", "match"), TYPE_ERRORS)
+@pytest.mark.parametrize("strict", [False, True])
+def test_wrong_types_raise_naming_the_parameter(
+    options_type: type[ConnectOptions], params: dict, match: str, strict: bool
+) -> None:
+    with pytest.raises(OptionsError, match=match) as info:
+        options_type.from_kwargs(strict=strict, **params)
+    assert info.value.name in match
+
+
+@pytest.mark.parametrize(("options_type", "params", "match"), VALUE_ERRORS)
+def test_bad_values_raise_naming_the_parameter_when_strict(
     options_type: type[ConnectOptions], params: dict, match: str
 ) -> None:
     with pytest.raises(OptionsError, match=match) as info:
-        options_type.from_kwargs(**params)
+        options_type.from_kwargs(strict=True, **params)
     assert info.value.name in match
+
+
+@pytest.mark.parametrize(("options_type", "params", "match"), VALUE_ERRORS)
+def test_bad_values_are_sent_as_given_by_default(
+    options_type: type[ConnectOptions], params: dict, match: str
+) -> None:
+    opts = options_type.from_kwargs(**params)
+    name = match.split(":")[0]
+    sent = [value for key, value in opts.to_query() if key == name]
+    given = params[name]
+    assert sent == [str(v) for v in (given if isinstance(given, list) else [given])]
+    # The local server (strict, as from_query is by default) refuses the same query.
+    with pytest.raises(OptionsError, match=name):
+        options_type.from_query(opts.to_query())
+
+
+def test_an_int_for_a_boolean_is_sent_as_its_digits_as_the_sdk_does() -> None:
+    import urllib.parse
+
+    from deepgram.core.query_encoder import encode_query
+
+    opts = ListenV1Options.from_kwargs(model="nova-3", smart_format=1, punctuate=0, numerals=True)
+    sdk = urllib.parse.urlencode(encode_query({"model": "nova-3", "numerals": True, "punctuate": 0,
+                                               "smart_format": 1}) or [])  # fmt: skip
+    assert opts.query_string() == sdk == "model=nova-3&numerals=true&punctuate=0&smart_format=1"
+
+
+def test_updated_checks_changes_in_the_mode_the_options_were_built_with() -> None:
+    lenient = ListenV1Options(model="nova-3")
+    assert lenient.updated(channels=0).channels == 0 and not lenient.strict
+    strict = ListenV1Options.from_kwargs(model="nova-3", strict=True)
+    assert strict.strict and strict == lenient
+    with pytest.raises(OptionsError, match="channels: must be >= 1"):
+        strict.updated(channels=0)
+    with pytest.raises(OptionsError, match="strict: expected True or False"):
+        ListenV1Options(strict="yes")
 
 
 def test_from_query_rejects_unknown_and_repeated_single_parameters() -> None:
