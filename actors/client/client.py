@@ -90,6 +90,7 @@ class ClientSettings:
     finish_timeout: float | None = DEFAULT_FINISH_TIMEOUT
     connect_timeout: float | None = None
     ssl_context: ssl.SSLContext | None = attrs.field(default=None, repr=False)
+    strict_options: bool | None = None
 
     def resolved_environment(self) -> DeepgramClientEnvironment:
         """The environment to connect to, starting the embedded server if this client uses it."""
@@ -113,6 +114,7 @@ def resolve_settings(
     sdk_kwargs: Mapping[str, Any],
     keepalive_interval: float | None = None,
     ssl_context: ssl.SSLContext | None = None,
+    strict_options: bool | None = None,
 ) -> ClientSettings:
     """Validate the client constructor's arguments (shared by the sync and async clients).
 
@@ -143,6 +145,10 @@ def resolve_settings(
         isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0
     ):
         raise OptionsError("timeout", f"expected seconds > 0, got {timeout!r}", timeout)
+    if strict_options is not None and not isinstance(strict_options, bool):
+        raise OptionsError(
+            "strict_options", f"expected True, False or None, got {strict_options!r}", strict_options
+        )
     if keepalive is not None and not isinstance(keepalive, bool):
         raise OptionsError("keepalive", f"expected True, False or None, got {keepalive!r}", keepalive)
     if keepalive_interval is not None and (
@@ -190,6 +196,7 @@ def resolve_settings(
         finish_timeout=float(finish_timeout) if finish_timeout is not None else None,
         connect_timeout=float(timeout) if timeout is not None else None,
         ssl_context=ssl_context,
+        strict_options=strict_options,
     )
 
 
@@ -257,6 +264,8 @@ def build_config(
     api = api_spec(api_name)
     params = dict(params)
     strict = params.pop(STRICT_OPTIONS_PARAM, None)
+    if strict is None:
+        strict = settings.strict_options
     if strict is None:
         strict = os.environ.get(STRICT_OPTIONS_ENV_VAR, "").strip().lower() in ("1", "true", "yes")
     elif not isinstance(strict, bool):
@@ -409,6 +418,7 @@ class ClientBase:
         keepalive_interval: float | None = None,
         finish_timeout: float | None = DEFAULT_FINISH_TIMEOUT,
         ssl_context: ssl.SSLContext | None = None,
+        strict_options: bool | None = None,
         **sdk_kwargs: Any,
     ) -> None:
         self._settings = resolve_settings(
@@ -423,6 +433,7 @@ class ClientBase:
             finish_timeout=finish_timeout,
             sdk_kwargs=sdk_kwargs,
             ssl_context=ssl_context,
+            strict_options=strict_options,
         )
         self._bind_apis(self._settings)
 
@@ -487,6 +498,9 @@ class DeepgramClient(ClientBase):
     * ``ssl_context`` -- an ``ssl.SSLContext`` for ``wss://`` connections (a private CA or a
       corporate TLS proxy: ``ssl.create_default_context(cafile=...)``). None: one context shared
       by all connections, trusting the system store or ``$SSL_CERT_FILE``.
+    * ``strict_options`` -- True: check connect-option values (ranges, choices) locally, as
+      ``connect(..., strict_options=True)`` does per call; None (default): ``$ACTORS_STRICT_OPTIONS``,
+      else only types are checked and the service judges the values (as the SDK does).
 
     Thread safety: one client may be shared by any number of threads; each thread opens its
     own sockets with ``connect`` (the client holds only immutable settings; the embedded server

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from actors import AsyncDeepgramClient
+from actors import AsyncDeepgramClient, DeepgramClient
 from actors.environment import DeepgramClientEnvironment
 from actors.errors import HandshakeError, OptionsError
 from actors.server import LocalServer
@@ -129,3 +129,15 @@ def test_the_async_client_sends_values_as_given_too(local_server: LocalServer) -
     error = asyncio.run(scenario())
     assert isinstance(error, HandshakeError) and error.status == 400
     assert error.dg_error is not None and error.dg_error.startswith("eot_timeout_ms: ")
+
+
+def test_a_strict_client_refuses_locally_on_every_connection(local_server: LocalServer) -> None:
+    environment = DeepgramClientEnvironment.local(local_server.url)
+    strict = DeepgramClient(environment=environment, strict_options=True)
+    with pytest.raises(OptionsError, match="channels: must be >= 1"):
+        strict.listen.v1.connect(model="nova-3", channels=0)
+    # The per-call keyword wins over the client's setting.
+    with pytest.raises(HandshakeError):
+        strict.listen.v1.connect(model="nova-3", channels=0, strict_options=False)
+    with pytest.raises(OptionsError, match="strict_options"):
+        DeepgramClient(environment=environment, strict_options="yes")  # type: ignore[arg-type]
