@@ -24,6 +24,8 @@ from typing import Any
 import attrs
 
 from actors.errors import OptionsError
+from actors.protocol.listen_v2.options import ListenV2Options
+from actors.protocol.models import CATALOGS
 from actors.server.audio import AudioDecoder, StepSplitter, UndecodableAudio, mix_down
 from actors.server.handshake import QueryReader
 from actors.server.session import Endpoint, register_endpoint
@@ -31,7 +33,7 @@ from actors.server.session import Endpoint, register_endpoint
 STEP_SECONDS = 0.02
 UPDATE_INTERVAL = 0.25
 CERTAIN_SILENCE_SECONDS = 0.5
-MODELS = ("flux-general-en", "flux-general-multi")
+MODELS = CATALOGS[ListenV2Options.PATH].models
 ENCODINGS = ("linear16", "linear32", "mulaw", "alaw", "opus", "ogg-opus")
 EAGER_RANGE = (0.3, 0.9)
 EOT_RANGE = (0.5, 1.0)
@@ -59,10 +61,7 @@ class ListenV2Settings:
         model = q.text("model")
         if model is None:
             raise OptionsError("model", f"is required on /v2/listen (one of {', '.join(MODELS)})")
-        if model not in MODELS:
-            raise OptionsError(
-                "model", f"{model!r} is not a Flux model; expected one of {', '.join(MODELS)}", model
-            )
+        # An unknown model was refused at the handshake (``handshake.check_model``).
         encoding = q.text("encoding", None, ENCODINGS)
         sample_rate = q.integer("sample_rate", None, 1000, 192000)
         if encoding is not None and sample_rate is None:
