@@ -24,6 +24,8 @@ from typing import Any
 import attrs
 
 from actors.errors import OptionsError
+from actors.protocol.apis import LISTEN_V2
+from actors.protocol.base import DecodeError
 from actors.protocol.listen_v2.options import ListenV2Options
 from actors.protocol.models import CATALOGS
 from actors.server.audio import AudioDecoder, StepSplitter, UndecodableAudio, mix_down
@@ -273,6 +275,9 @@ class ListenV2Endpoint(Endpoint):
 
     def _configure(self, message: dict[str, Any]) -> None:
         try:
+            decoded = LISTEN_V2.client_codec.decode_obj(message)
+            if isinstance(decoded, DecodeError):  # a wrong-typed field, named by the codec
+                raise OptionsError("Configure", decoded.reason.removeprefix("Configure: "))
             eager, eot, timeout = self.eager, self.eot, self.timeout_ms
             thresholds = message.get("thresholds") or {}
             if not isinstance(thresholds, dict):
