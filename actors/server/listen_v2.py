@@ -122,6 +122,8 @@ class ListenV2Endpoint(Endpoint):
         self.splitter: StepSplitter | None = None
         self.turn_index = 0
         self.turn_active = False
+        #: ``audio_window_start`` of every TurnInfo of the current turn (see :meth:`_turn_info`).
+        self.turn_window_start = 0.0
         self.eager_sent = False
         self.last_update = 0.0
         self.decoder: AudioDecoder | None
@@ -216,18 +218,23 @@ class ListenV2Endpoint(Endpoint):
     def _end_turn(self, trigger: str, confidence: float) -> None:
         words = self.recognizer.commit()
         self._turn_info("EndOfTurn", words, confidence, trigger=trigger)
+        self.turn_window_start = self.recognizer.audio_seconds
         self.turn_active = False
         self.eager_sent = False
         self.turn_index += 1
 
     def _turn_info(self, event: str, words: list[Any], confidence: float, trigger: str | None = None) -> None:
+        """Send one TurnInfo. Its audio window starts where the previous turn ended (0 for the first
+        turn) and is the same for every message of a turn, so it never moves backwards and always
+        holds the turn's words, whatever the engine's hypotheses do (the recorded StartOfTurn of a
+        first turn has ``audio_window_start`` 0.0, PROTOCOL.md 4.3)."""
         now = self.recognizer.audio_seconds
         message: dict[str, Any] = {
             "type": "TurnInfo",
             "request_id": self.request_id,
             "event": event,
             "turn_index": self.turn_index,
-            "audio_window_start": round(words[0].start, 3) if words else round(now, 3),
+            "audio_window_start": round(self.turn_window_start, 3),
             "audio_window_end": round(now, 3),
             "transcript": " ".join(w.text for w in words),
             "words": [
