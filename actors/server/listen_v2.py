@@ -225,10 +225,13 @@ class ListenV2Endpoint(Endpoint):
 
     def _turn_info(self, event: str, words: list[Any], confidence: float, trigger: str | None = None) -> None:
         """Send one TurnInfo. Its audio window starts where the previous turn ended (0 for the first
-        turn) and is the same for every message of a turn, so it never moves backwards and always
-        holds the turn's words, whatever the engine's hypotheses do (the recorded StartOfTurn of a
-        first turn has ``audio_window_start`` 0.0, PROTOCOL.md 4.3)."""
+        turn; the recorded StartOfTurn of a first turn has ``audio_window_start`` 0.0, PROTOCOL.md
+        4.3), or at the turn's first word if that began earlier (a word cut by ForceEndTurn), and
+        is fixed at StartOfTurn for every message of the turn: it never moves backwards, whatever
+        the engine's hypotheses do."""
         now = self.recognizer.audio_seconds
+        if event == "StartOfTurn" and words:
+            self.turn_window_start = min(self.turn_window_start, words[0].start)
         message: dict[str, Any] = {
             "type": "TurnInfo",
             "request_id": self.request_id,
