@@ -34,7 +34,7 @@ SAMPLE_RATES = {
     "mulaw": (8000, 16000),
     "alaw": (8000, 16000),
 }
-DEFAULT_MODEL = CATALOGS[SpeakV1Options.PATH].default or "aura-asteria-en"
+DEFAULT_MODEL = str(CATALOGS[SpeakV1Options.PATH].default)
 MODEL_VERSION = "2024-11-19.0"
 MAX_TEXT_CHARS = 2000
 #: Seconds of audio per binary frame sent to the client.
