@@ -1,10 +1,18 @@
-"""`python -m actors serve`: run the local Deepgram-compatible server until interrupted."""
+"""`python -m actors serve`: run the local Deepgram-compatible server until interrupted.
+
+It binds the loopback interface by default. Another ``--host`` (reachable from other machines)
+is refused unless ``--api-key`` restricts who may connect: the server would otherwise accept any
+key from anyone who can reach it. ``--max-connections`` caps concurrent connections (503 beyond).
+Errors are one line on stderr, ``actors serve: ...``, exit status 2.
+"""
 
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
 import signal
+import sys
 import threading
 from typing import Any
 
@@ -18,7 +26,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="run the local Deepgram-compatible server",
         description="Serve /v1/listen, /v2/listen, /v1/speak and /v1/agent/converse locally.",
     )
-    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="interface to bind (default 127.0.0.1); a non-loopback one needs --api-key",
+    )
     parser.add_argument("--port", type=int, default=8765, help="TCP port; 0 picks a free one (default 8765)")
     parser.add_argument(
         "--engine", choices=("deterministic", "real"), default="real", help="speech engine (default real)"
@@ -34,6 +46,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--idle-timeout", type=float, default=10.0, help="seconds without a client frame (10)"
     )
     parser.add_argument(
+        "--max-connections",
+        type=int,
+        default=None,
+        metavar="N",
+        help="refuse (503) a connection beyond N concurrent ones (default: no cap)",
+    )
+    parser.add_argument(
         "--stamp-send-time",
         action="store_true",
         help="add actors_sent_at (wall-clock send time) to every JSON message (benchmarks)",
@@ -42,10 +61,34 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     return parser
 
 
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names only this machine: ``localhost`` or a loopback IP address.
+
+    Any other name (even one that resolves to a loopback address) counts as reachable from
+    elsewhere, so the check does not depend on name resolution.
+    """
+    if host.rstrip(".").lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _fail(message: str) -> int:
+    print(f"actors serve: {message}", file=sys.stderr)
+    return 2
+
+
 def run(args: argparse.Namespace) -> int:
     """Start the server, print its URL, serve until SIGINT/SIGTERM; return the exit status."""
     from actors.server import LocalServer
 
+    if not is_loopback(args.host) and not args.api_keys:
+        return _fail(
+            f"refusing to serve on {args.host!r} without --api-key: it is not a loopback address, so "
+            "anyone who can reach it could use the server; pass --api-key KEY (or --host 127.0.0.1)"
+        )
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
     try:
         server = LocalServer(
@@ -55,17 +98,13 @@ def run(args: argparse.Namespace) -> int:
             api_keys=args.api_keys,
             idle_timeout=args.idle_timeout,
             stamp_send_time=args.stamp_send_time,
+            max_connections=args.max_connections,
         )
         server.start()
     except (OptionsError, OSError) as exc:
-        print(f"actors serve: {exc}")
-        return 2
+        return _fail(str(exc))
     except ImportError as exc:
-        print(
-            f"actors serve: the {args.engine} engine could not be loaded ({exc}); "
-            "pip install 'actors[server]'"
-        )
-        return 2
+        return _fail(f"the {args.engine} engine could not be loaded ({exc}); pip install 'actors[server]'")
     done = threading.Event()
 
     def request_stop(_signum: int, _frame: Any) -> None:

@@ -12,10 +12,15 @@ what the recorded refusals show (``agent.think.functions[0].method`` is named, n
 whatever order the client wrote them). When the codec refuses a value, unknown fields met on the
 way to it are named first, as in the recorded ``agent.listen.model`` refusal of a ``listen`` whose
 ``provider`` was a string.
+
+Every other client message is checked the same way (:func:`client_message_error`): a value of the
+wrong type is named by its path from the message root (``content``, ``speak.provider.model``).
+Unknown fields are refused only in ``Settings`` (the refusals on record are all of ``Settings``).
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import types
 import typing
@@ -26,10 +31,13 @@ import attrs
 
 from actors.errors import ProtocolError
 from actors.protocol.agent_v1 import AgentV1Settings
+from actors.protocol.agent_v1.codec import ShapedCodec
 from actors.protocol.agent_v1.strict import unknown_field_paths
 from actors.protocol.apis import AGENT_V1
-from actors.protocol.base import WIRE_NAME, WireObject
+from actors.protocol.base import WIRE_NAME, DecodeError, WireObject
 from actors.protocol.codec import structure
+
+log = logging.getLogger("actors.server")
 
 PARSE_ERROR = "Error parsing client message. Check the {field} field against the API spec."
 _PATH = re.compile(r"[A-Za-z_][\w.]*")
@@ -37,13 +45,32 @@ _PATH = re.compile(r"[A-Za-z_][\w.]*")
 
 def settings_error(data: dict[str, Any]) -> str | None:
     """The ``Error`` description the live service sends for this ``Settings``; None when it is valid."""
-    decoded = AGENT_V1.client_codec.decode_obj(data)
+    return client_message_error({**data, "type": AgentV1Settings.wire_type()})
+
+
+def client_message_error(data: dict[str, Any]) -> str | None:
+    """The ``Error`` description for a client message the service could not parse; None when it parses.
+
+    ``data`` is a JSON object with a string ``type``. A type the codec does not know is not
+    judged here (None): the endpoint decides what to answer for it.
+    """
+    codec = AGENT_V1.client_codec
+    decoded = codec.decode_obj(data)
     if isinstance(decoded, AgentV1Settings):
         paths = unknown_field_paths(decoded)
         return PARSE_ERROR.format(field=min(paths, key=_path_key)) if paths else None
-    field = _locate(AgentV1Settings, data, "")
+    if not isinstance(decoded, DecodeError):
+        return None
+    tag = str(data.get("type"))
+    shapes = codec.shapes(tag) if isinstance(codec, ShapedCodec) else ()
+    try:
+        cls = _choose(list(shapes), data) if shapes else codec.class_for(tag)
+        field = _locate(cls, data, "") if cls is not None else None
+    except Exception:  # naming the field is best effort; the refusal is sent regardless
+        log.exception("agent: could not locate the bad field of a %s message", tag)
+        field = None
     if field is None:
-        return f"Error parsing client message. {getattr(decoded, 'reason', 'Invalid Settings.')}"
+        return f"Error parsing client message. {decoded.reason}"
     return PARSE_ERROR.format(field=field)
 
 
@@ -64,6 +91,8 @@ def _codec_path(cls: type[WireObject], data: dict[str, Any]) -> str | None:
     except ProtocolError as exc:
         where, sep, _reason = str(exc).removeprefix(f"{cls.__name__}: ").partition(": ")
         return where if sep and _PATH.fullmatch(where) else ""
+    except Exception:  # a validator (the provider unions' known-type check) raises OptionsError
+        return ""  # through the union: refused, at a path the caller finds by walking the data
     return None
 
 
@@ -134,7 +163,41 @@ def _choose(members: list[Any], value: dict[str, Any]) -> type[WireObject] | Non
         if _codec_path(cls, value) is None:
             return cls
     for cls in classes:
-        tag = attrs.fields_dict(typing.cast(Any, cls)).get("type")
-        if tag is not None and tag.default == value.get("type"):
+        if _tags_match(cls, value):
             return cls
     return None
+
+
+def _tags_match(cls: type[WireObject], value: dict[str, Any]) -> bool:
+    """Whether ``value``'s ``type`` (and ``version``, when ``cls`` pins it) are the ones ``cls`` models.
+
+    A provider is chosen by both (Deepgram listen/speak: no ``version`` or ``v1`` -> V1, ``v2`` ->
+    V2), so a V2 provider with a bad field is reported against the V2 class, not the V1 one.
+    """
+    fields = attrs.fields_dict(typing.cast(Any, cls))
+    tag = fields.get("type")
+    if tag is None or tag.default != value.get("type"):
+        return False
+    version = fields.get("version")
+    if version is None:
+        return True
+    allowed = _literal_values(typing.get_type_hints(cls)["version"])
+    if allowed is None:
+        return True
+    if version.default is not attrs.NOTHING:
+        allowed.add(version.default)
+    version_value = value.get("version")
+    return any(version_value == allowed_value for allowed_value in allowed)  # may be unhashable
+
+
+def _literal_values(hint: Any) -> set[Any] | None:
+    """The values a ``Literal`` (or optional ``Literal``) hint allows; None when it is not one."""
+    allowed: set[Any] = set()
+    for member in _members(hint) + ([None] if type(None) in typing.get_args(hint) else []):
+        if member is None:
+            allowed.add(None)
+        elif typing.get_origin(member) is typing.Literal:
+            allowed.update(typing.get_args(member))
+        else:
+            return None
+    return allowed

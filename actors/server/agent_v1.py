@@ -14,11 +14,14 @@ engine's synthesizer at ``audio.output``.
 ``Settings`` is checked with the protocol codec like the live service does
 (:mod:`actors.server.agent_settings`): an unknown field or a wrong value gets ``Error``
 ``UNPARSABLE_CLIENT_MESSAGE`` "Error parsing client message. Check the <path> field against the
-API spec." and no ``SettingsApplied``. Every reply to a user turn ends with a ``LatencyReport``
-after ``AgentAudioDone`` (the service sends one after each turn, unasked). When the user starts
-speaking while a client-side ``FunctionCallRequest`` is unanswered (barge-in), the call is
-abandoned with ``FunctionCallCancelled``; a late ``FunctionCallResponse`` for it gets a
-``Warning`` and no reply.
+API spec." and no ``SettingsApplied``. Every other client message is decoded the same way first
+(a wrong-typed field gets that ``Error`` naming it, path from the message root); non-JSON text, a
+JSON value that is not an object with a string ``type``, and an unknown ``type`` get
+``UNPARSABLE_CLIENT_MESSAGE`` too. The session stays open after any of these. Every reply to a
+user turn ends with a ``LatencyReport`` after ``AgentAudioDone`` (the service sends one after each
+turn, unasked). When the user starts speaking while a client-side ``FunctionCallRequest`` is
+unanswered (barge-in), the call is abandoned with ``FunctionCallCancelled``; a late
+``FunctionCallResponse`` for it gets a ``Warning`` and no reply.
 
 With voice input, ``UserStartedSpeaking`` is sent when the user starts a turn; the turn ends after
 :data:`END_OF_TURN_SECONDS` of silence (audio time, so chunking does not matter) or on
@@ -33,7 +36,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
-from actors.server.agent_settings import settings_error
+from actors.server.agent_settings import client_message_error
 from actors.server.audio import AudioDecoder, StepSplitter, UndecodableAudio
 from actors.server.engines.base import Recognizer
 from actors.server.responder import Call, FunctionSpec, Responder, Say, functions_from_think
@@ -127,6 +130,10 @@ class AgentV1Endpoint(Endpoint):
         if handler is None:
             self._error(f"Error parsing client message. Unknown message type {kind!r}.")
             return
+        problem = client_message_error(message)
+        if problem is not None:
+            self._error(problem)
+            return
         try:
             handler(message)
         except SettingsInvalid as invalid:
@@ -197,10 +204,6 @@ class AgentV1Endpoint(Endpoint):
         if self.applied:
             self._error("Settings may only be sent once per session.", code="SETTINGS_ALREADY_APPLIED")
             return
-        problem = settings_error(message)
-        if problem is not None:
-            self._error(problem)
-            return
         audio = _object(message.get("audio"), "audio", required=True)
         audio_in = _object(audio.get("input"), "audio.input")
         audio_out = _object(audio.get("output"), "audio.output")
@@ -263,9 +266,7 @@ class AgentV1Endpoint(Endpoint):
     def _function_response(self, message: dict[str, Any]) -> None:
         name, content, call_id = message.get("name"), message.get("content"), message.get("id")
         if not isinstance(name, str) or not isinstance(content, str):
-            raise SettingsInvalid(
-                "FunctionCallResponse.content" if isinstance(name, str) else "FunctionCallResponse.name"
-            )
+            raise SettingsInvalid("content" if isinstance(name, str) else "name")
         pending = self.pending_call
         if call_id in self.cancelled_calls:
             self.send_message(
@@ -320,7 +321,9 @@ class AgentV1Endpoint(Endpoint):
         self.send_message({"type": "ThinkUpdated"})
 
     def _update(self, message: dict[str, Any], field: str, reply: str) -> None:
-        _object(message.get(field), field, required=True)
+        value = message.get(field)
+        if not (isinstance(value, Mapping) or (field == "speak" and isinstance(value, list) and value)):
+            raise SettingsInvalid(field)  # ``speak`` may be a fallback chain (a list), as in Settings
         self.send_message({"type": reply})
 
     # -- turns ------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
 from actors.errors import OptionsError
+from actors.protocol.models import model_refusal
 from actors.server.faults import FAULT_HEADER, FaultRegistry, FaultRule
 from actors.server.session import Endpoint
 
@@ -127,6 +128,17 @@ def choose_fault(
     return faults.take(path, tags)
 
 
+def check_model(path: str, query: Sequence[tuple[str, str]]) -> None:
+    """Refuse (:class:`Rejected`, 400) a ``model`` the API at ``path`` does not serve, as Deepgram does.
+
+    The known models and the refusals are ``actors.protocol.models``; the last ``model`` wins.
+    """
+    model = next((value for name, value in reversed(query) if name == "model"), None)
+    refusal = model_refusal(path, model)
+    if refusal is not None:
+        raise Rejected(refusal.status, refusal.err_msg, refusal.err_code)
+
+
 def evaluate(
     request: Request,
     endpoints: Mapping[str, type[Endpoint]],
@@ -149,6 +161,7 @@ def evaluate(
     if fault is not None and fault.kind == "reject":
         raise Rejected(fault.status, fault.reason or None)
     credential = check_credential(find_credential(headers, offered_subprotocols(request.headers)), api_keys)
+    check_model(path, query)
     try:
         options = endpoint.parse_query(query)
     except OptionsError as exc:

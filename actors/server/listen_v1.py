@@ -19,6 +19,8 @@ from typing import Any
 import attrs
 
 from actors.errors import OptionsError
+from actors.protocol.apis import LISTEN_V1
+from actors.protocol.base import DecodeError
 from actors.server.audio import AudioDecoder, StepSplitter, UndecodableAudio, mix_down
 from actors.server.formatting import plain_word
 from actors.server.handshake import QueryReader
@@ -207,6 +209,10 @@ class ListenV1Endpoint(Endpoint):
         message = self.decode_json(text)
         kind = message.get("type") if message else None
         if kind == "KeepAlive":
+            return
+        decoded = LISTEN_V1.client_codec.decode_obj(message) if message is not None else None
+        if isinstance(decoded, DecodeError):  # a known message with a wrong-typed field
+            self._schema_error(f"Could not parse the client message: {decoded.reason}.", text)
             return
         if kind == "Finalize" and message is not None:
             self._finalize(message.get("channel"))

@@ -24,6 +24,10 @@ from typing import Any
 import attrs
 
 from actors.errors import OptionsError
+from actors.protocol.apis import LISTEN_V2
+from actors.protocol.base import DecodeError
+from actors.protocol.listen_v2.options import ListenV2Options
+from actors.protocol.models import CATALOGS
 from actors.server.audio import AudioDecoder, StepSplitter, UndecodableAudio, mix_down
 from actors.server.handshake import QueryReader
 from actors.server.session import Endpoint, register_endpoint
@@ -31,7 +35,7 @@ from actors.server.session import Endpoint, register_endpoint
 STEP_SECONDS = 0.02
 UPDATE_INTERVAL = 0.25
 CERTAIN_SILENCE_SECONDS = 0.5
-MODELS = ("flux-general-en", "flux-general-multi")
+MODELS = CATALOGS[ListenV2Options.PATH].models
 ENCODINGS = ("linear16", "linear32", "mulaw", "alaw", "opus", "ogg-opus")
 EAGER_RANGE = (0.3, 0.9)
 EOT_RANGE = (0.5, 1.0)
@@ -59,10 +63,7 @@ class ListenV2Settings:
         model = q.text("model")
         if model is None:
             raise OptionsError("model", f"is required on /v2/listen (one of {', '.join(MODELS)})")
-        if model not in MODELS:
-            raise OptionsError(
-                "model", f"{model!r} is not a Flux model; expected one of {', '.join(MODELS)}", model
-            )
+        # An unknown model was refused at the handshake (``handshake.check_model``).
         encoding = q.text("encoding", None, ENCODINGS)
         sample_rate = q.integer("sample_rate", None, 1000, 192000)
         if encoding is not None and sample_rate is None:
@@ -121,6 +122,8 @@ class ListenV2Endpoint(Endpoint):
         self.splitter: StepSplitter | None = None
         self.turn_index = 0
         self.turn_active = False
+        #: ``audio_window_start`` of every TurnInfo of the current turn (see :meth:`_turn_info`).
+        self.turn_window_start = 0.0
         self.eager_sent = False
         self.last_update = 0.0
         self.decoder: AudioDecoder | None
@@ -215,18 +218,26 @@ class ListenV2Endpoint(Endpoint):
     def _end_turn(self, trigger: str, confidence: float) -> None:
         words = self.recognizer.commit()
         self._turn_info("EndOfTurn", words, confidence, trigger=trigger)
+        self.turn_window_start = self.recognizer.audio_seconds
         self.turn_active = False
         self.eager_sent = False
         self.turn_index += 1
 
     def _turn_info(self, event: str, words: list[Any], confidence: float, trigger: str | None = None) -> None:
+        """Send one TurnInfo. Its audio window starts where the previous turn ended (0 for the first
+        turn; the recorded StartOfTurn of a first turn has ``audio_window_start`` 0.0, PROTOCOL.md
+        4.3), or at the turn's first word if that began earlier (a word cut by ForceEndTurn), and
+        is fixed at StartOfTurn for every message of the turn: it never moves backwards, whatever
+        the engine's hypotheses do."""
         now = self.recognizer.audio_seconds
+        if event == "StartOfTurn" and words:
+            self.turn_window_start = min(self.turn_window_start, words[0].start)
         message: dict[str, Any] = {
             "type": "TurnInfo",
             "request_id": self.request_id,
             "event": event,
             "turn_index": self.turn_index,
-            "audio_window_start": round(words[0].start, 3) if words else round(now, 3),
+            "audio_window_start": round(self.turn_window_start, 3),
             "audio_window_end": round(now, 3),
             "transcript": " ".join(w.text for w in words),
             "words": [
@@ -274,6 +285,9 @@ class ListenV2Endpoint(Endpoint):
 
     def _configure(self, message: dict[str, Any]) -> None:
         try:
+            decoded = LISTEN_V2.client_codec.decode_obj(message)
+            if isinstance(decoded, DecodeError):  # a wrong-typed field, named by the codec
+                raise OptionsError("Configure", decoded.reason.removeprefix("Configure: "))
             eager, eot, timeout = self.eager, self.eot, self.timeout_ms
             thresholds = message.get("thresholds") or {}
             if not isinstance(thresholds, dict):

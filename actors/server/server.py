@@ -62,6 +62,9 @@ class LocalServer:
     quick) with a :class:`~actors.server.observed.HandshakeSeen` for every upgrade request --
     path, headers, and the TLS server name (SNI; to learn it the server installs an
     ``sni_callback`` on ``ssl_context``, keeping any callback already set).
+    ``max_connections`` caps concurrent WebSocket connections (None: no cap): a handshake beyond it
+    is refused with 503 ``dg-error`` "Too many concurrent connections ..."; a slot frees when a
+    connection ends. :attr:`connection_count` is the number of connections holding a slot.
     Use as a context manager, or call :meth:`start` and :meth:`stop`.
     """
 
@@ -76,6 +79,7 @@ class LocalServer:
         stamp_send_time: bool = False,
         ssl_context: ssl.SSLContext | None = None,
         on_handshake: Callable[[HandshakeSeen], None] | None = None,
+        max_connections: int | None = None,
     ) -> None:
         if engine not in ENGINE_NAMES:
             raise OptionsError("engine", f"expected one of {', '.join(ENGINE_NAMES)}, got {engine!r}", engine)
@@ -83,6 +87,13 @@ class LocalServer:
             raise OptionsError("idle_timeout", f"must be > 0 seconds, got {idle_timeout!r}", idle_timeout)
         if not 0 <= port <= 65535:
             raise OptionsError("port", f"must be 0..65535, got {port!r}", port)
+        if max_connections is not None and (isinstance(max_connections, bool) or max_connections < 1):
+            raise OptionsError(
+                "max_connections", f"must be >= 1 or None, got {max_connections!r}", max_connections
+            )
+        self.max_connections = max_connections
+        #: Connections holding a slot (touched only on the loop thread).
+        self._slots: set[ServerConnection] = set()
         self.host = host
         self.engine_name = engine
         self.api_keys = frozenset(api_keys) if api_keys is not None else None
@@ -121,6 +132,7 @@ class LocalServer:
         self._engine = _load_engine(self.engine_name)
         self._endpoints = load_endpoints()
         self._stopping.clear()
+        self._slots.clear()
         loop = asyncio.new_event_loop()
         thread = threading.Thread(target=loop.run_forever, name="actors-server-loop", daemon=True)
         thread.start()
@@ -257,6 +269,9 @@ class LocalServer:
         except Rejected as rejected:
             log.info("handshake refused: %s %s", rejected.status, rejected.err_code)
             return rejection_response(rejected, request_id)
+        if not self._take_slot(connection):
+            log.info("handshake refused: 503, %d connections open (max_connections)", len(self._slots))
+            return rejection_response(Rejected(503, self._full_message()), request_id)
         if isinstance(connection, EndpointConnection):
             connection.accepted = accepted
         return None
@@ -274,6 +289,31 @@ class LocalServer:
             self.on_handshake(seen)
         except Exception as exc:  # an observer's bug must not break the handshake
             log.error("on_handshake callback failed: %s", type(exc).__name__)
+
+    def _take_slot(self, connection: ServerConnection) -> bool:
+        """Count ``connection`` against ``max_connections``; False when the server is full.
+
+        The slot is given back when the TCP connection is lost, however the connection ends
+        (websockets resolves ``connection_lost_waiter`` then, on this loop).
+        """
+        if self.max_connections is None:
+            return True
+        if len(self._slots) >= self.max_connections:
+            return False
+        self._slots.add(connection)
+        connection.connection_lost_waiter.add_done_callback(lambda _done: self._slots.discard(connection))
+        return True
+
+    def _full_message(self) -> str:
+        return (
+            f"Too many concurrent connections: this server accepts at most {self.max_connections} "
+            "(max_connections). Try again when one has closed."
+        )
+
+    @property
+    def connection_count(self) -> int:
+        """Connections currently counted against ``max_connections`` (0 when there is no cap)."""
+        return len(self._slots)
 
     def _process_response(
         self, connection: ServerConnection, request: Request, response: Response

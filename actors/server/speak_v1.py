@@ -23,6 +23,8 @@ from typing import Any, ClassVar
 import attrs
 
 from actors.errors import OptionsError
+from actors.protocol.models import CATALOGS
+from actors.protocol.speak_v1.options import SpeakV1Options
 from actors.server.handshake import QueryReader
 from actors.server.session import Endpoint, register_endpoint
 
@@ -32,7 +34,7 @@ SAMPLE_RATES = {
     "mulaw": (8000, 16000),
     "alaw": (8000, 16000),
 }
-DEFAULT_MODEL = "aura-asteria-en"
+DEFAULT_MODEL = str(CATALOGS[SpeakV1Options.PATH].default)
 MODEL_VERSION = "2024-11-19.0"
 MAX_TEXT_CHARS = 2000
 #: Seconds of audio per binary frame sent to the client.
@@ -52,9 +54,8 @@ class SpeakV1Settings:
     def from_query(cls, query: Sequence[tuple[str, str]]) -> SpeakV1Settings:
         """Parse and validate the query; raise ``OptionsError`` naming the bad parameter (-> 400)."""
         reader = QueryReader(query)
+        # An unknown model was refused at the handshake (``handshake.check_model``).
         model = reader.text("model", DEFAULT_MODEL) or DEFAULT_MODEL
-        if not model.startswith("aura"):
-            raise OptionsError("model", f"No such model/version combination found: {model!r}", model)
         encoding = reader.text("encoding", "linear16", tuple(SAMPLE_RATES)) or "linear16"
         allowed = SAMPLE_RATES[encoding]
         sample_rate = reader.integer("sample_rate", allowed[0])

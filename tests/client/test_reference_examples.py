@@ -1,7 +1,9 @@
 """The eight usage examples of Deepgram's WebSocket reference, run against the local server.
 
-Each example body is the reference code with only two changes: ``deepgram`` renamed to
-``actors``, and ``environment=ENV`` added to the client to point it at the local server. The
+Each example body is the reference code with only these changes: ``deepgram`` renamed to
+``actors``, ``environment=ENV`` added to the client to point it at the local server, and the
+Speak examples' placeholder ``model="aura-2"`` (not a voice: the server answers 400 "No such
+model/version combination found", as Deepgram does) replaced by the voice ``aura-2-thalia-en``. The
 examples ``print``; each test passes a recording ``print`` and asserts on what was printed.
 The async examples ``await listen_task`` without ending the stream (Listen V1, Speak, Agent), so
 they end when the server closes the idle connection: these tests use a 1 s idle timeout.
@@ -214,7 +216,7 @@ def speak_v1_sync(ENV: DeepgramClientEnvironment, print: Callable[..., None]) ->
         environment=ENV,
     )
 
-    with client.speak.v1.connect(model="aura-2", encoding="linear16", sample_rate=24000) as socket:
+    with client.speak.v1.connect(model="aura-2-thalia-en", encoding="linear16", sample_rate=24000) as socket:
 
         def on_message(message: Any) -> None:
             if isinstance(message, str):
@@ -266,7 +268,9 @@ async def speak_v1_async(ENV: DeepgramClientEnvironment, print: Callable[..., No
     )
 
     async def main() -> None:
-        async with client.speak.v1.connect(model="aura-2", encoding="linear16", sample_rate=24000) as socket:
+        async with client.speak.v1.connect(
+            model="aura-2-thalia-en", encoding="linear16", sample_rate=24000
+        ) as socket:
 
             def on_message(message: Any) -> None:
                 if isinstance(message, str):

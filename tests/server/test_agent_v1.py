@@ -152,7 +152,10 @@ def test_update_think_declares_new_functions(agent: ClientConnection) -> None:
     applied(agent)
     agent.send(
         json.dumps(
-            {"type": "UpdateThink", "think": {"provider": {"type": "open_ai"}, "functions": [WEATHER]}}
+            {
+                "type": "UpdateThink",
+                "think": {"provider": {"type": "open_ai", "model": "gpt-4o-mini"}, "functions": [WEATHER]},
+            }
         )
     )
     read_until(agent, "ThinkUpdated")

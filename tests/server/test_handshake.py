@@ -84,7 +84,6 @@ def test_the_key_never_appears_in_a_refusal(make_server: Callable[..., LocalServ
         ("/v1/listen", {"model": "nova-3", "interim_results": "maybe"}, "interim_results"),
         ("/v1/listen", {"model": "nova-3", "channels": "x"}, "channels"),
         ("/v1/listen", {"model": "nova-3", "encoding": "linear16"}, "sample_rate"),
-        ("/v1/listen", {"model": "flux-general-en"}, "model"),
         ("/v2/listen", {"encoding": "linear16", "sample_rate": 16000}, "model"),
         ("/v2/listen", {"model": "flux-general-en", "eot_threshold": "0.2"}, "eot_threshold"),
     ],

@@ -1,4 +1,5 @@
-"""`python -m actors serve` in a subprocess: prints its URL, serves Listen V1, exits 0 on SIGINT."""
+"""`python -m actors serve` in a subprocess: prints its URL, serves Listen V1, exits 0 on SIGINT;
+refuses a non-loopback --host without --api-key; --max-connections caps connections."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ import signal
 import subprocess
 import sys
 
+import pytest
+from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
+from actors.cli.serve import is_loopback
 from actors.server.engines.deterministic import silence, synthesize_words
 
 
@@ -63,4 +67,66 @@ def test_serve_reports_a_taken_port() -> None:
             timeout=30,
         )
     assert result.returncode == 2
-    assert "actors serve:" in result.stdout
+    assert result.stderr.startswith("actors serve:") and result.stdout == ""
+
+
+SERVE = [sys.executable, "-m", "actors", "serve", "--port", "0", "--engine", "deterministic"]
+
+
+def _serve(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*SERVE, *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "example.com"])
+def test_non_loopback_host_without_api_key_is_refused(host: str) -> None:
+    result = _serve("--host", host)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("actors serve: refusing to serve on")
+    assert "--api-key" in lines[0] and repr(host) in lines[0]
+
+
+def test_loopback_hosts() -> None:
+    assert all(map(is_loopback, ["127.0.0.1", "127.9.9.9", "::1", "[::1]", "localhost", "LOCALHOST."]))
+    assert not any(map(is_loopback, ["0.0.0.0", "::", "10.0.0.1", "example.com", "", "localhost.example"]))
+
+
+def test_bad_max_connections_is_a_one_line_error() -> None:
+    result = _serve("--max-connections", "0")
+    assert result.returncode == 2
+    assert result.stderr.startswith("actors serve: ") and "max_connections" in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_any_interface_with_an_api_key_and_a_connection_cap() -> None:
+    proc = subprocess.Popen(
+        [*SERVE, "--host", "0.0.0.0", "--api-key", "k", "--max-connections", "1"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        match = re.search(r"ws://0\.0\.0\.0:(\d+)", line)
+        assert match, line
+        url = f"ws://127.0.0.1:{match.group(1)}/v1/listen?model=nova-3"
+        headers = {"Authorization": "Token k"}
+        with connect(url, additional_headers=headers) as ws:
+            with pytest.raises(InvalidStatus) as info:
+                connect(url, additional_headers=headers).close()
+            assert info.value.response.status_code == 503
+            assert "at most 1" in info.value.response.headers["dg-error"]
+            ws.send(json.dumps({"type": "CloseStream"}))
+            assert json.loads(ws.recv(timeout=5))["type"] == "Metadata"
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -46,7 +46,7 @@ def test_deterministic_engine_runs_endpoints_inline_without_a_thread_per_connect
     with contextlib.ExitStack() as stack:
         connections = [stack.enter_context(open_ws(server, "/v1/listen", RAW)) for _ in range(10)]
         for ws in connections:
-            ws.send(json.dumps({"type": "Sync", "id": "s"}))
+            ws.send(json.dumps({"type": "Sync", "id": 1}))
         for ws in connections:  # every endpoint answered, so every one is running
             assert json.loads(ws.recv(timeout=5))["type"] == "Sync"
         added = _server_threads() - before
@@ -62,8 +62,8 @@ def test_blocking_engine_runs_each_endpoint_on_its_own_named_thread(
     before = _server_threads()
     with open_ws(server, "/v1/listen", RAW) as ws:
         ws.send(silence(0.02))
-        ws.send(json.dumps({"type": "Sync", "id": "s-1"}))  # answered by the endpoint's thread
-        assert json.loads(ws.recv(timeout=5))["id"] == "s-1"
+        ws.send(json.dumps({"type": "Sync", "id": 41}))  # answered by the endpoint's thread
+        assert json.loads(ws.recv(timeout=5))["id"] == 41
         assert ws.response is not None
         request_id = ws.response.headers["dg-request-id"]
         assert f"actors-server-/v1/listen-{request_id[:8]}" in _server_threads() - before
