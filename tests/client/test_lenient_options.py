@@ -108,7 +108,7 @@ def test_valid_options_connect_in_both_modes(local_server: LocalServer) -> None:
 def test_a_refusal_quoting_a_non_ascii_value_is_still_a_readable_400(local_server: LocalServer) -> None:
     # The server's dg-error quotes the value; as a header it must stay ASCII for the client to parse it.
     with pytest.raises(HandshakeError) as refused:
-        _connect(local_server, "speak.v1", {"model": "é-voice"})
+        _connect(local_server, "speak.v1", {"encoding": "é-voice"})
     assert refused.value.status == 400
     assert refused.value.dg_error is not None and "\\xe9-voice" in refused.value.dg_error
     assert "é-voice" in (refused.value.body or "")  # the JSON body keeps the text as is
