@@ -17,6 +17,9 @@ if TYPE_CHECKING:
     from actors.protocol.apis import ApiSpec
     from actors.protocol.auth import Auth
 
+#: Liveness defaults of a plain ``Connection`` (``ConnectionConfig.ping_interval`` / ``ping_timeout``).
+DEFAULT_PING_INTERVAL = 5.0
+DEFAULT_PING_TIMEOUT = 10.0
 _SECRET_HEADERS = frozenset({"authorization", "sec-websocket-protocol", "cookie", "x-api-key"})
 
 
@@ -93,9 +96,17 @@ class ConnectionConfig:
       (a header promising N bytes, part of them, then nothing while the socket stays open) fails
       the connection after this long with no new byte: ``ConnectionClosedError(1006, ...)``,
       retryable. It is not an idle timeout: a healthy connection may stay silent *between* frames
-      for any time (that is what keepalive and, for ping keepalives, ``pong_timeout`` watch). The
+      for any time (that is what keepalive and the liveness pings, ``ping_interval``, watch). The
       clock restarts with every byte received, so a slow but moving frame is never cut; 10 s
       outlasts several TCP retransmissions.
+    * ``ping_interval`` / ``ping_timeout`` -- liveness: when the server has sent nothing at all
+      (no message, no audio, no pong) for ``ping_interval`` s, a WebSocket ping goes out
+      (whatever the client is sending); if nothing comes back within ``ping_timeout`` s the
+      connection fails (1006, "no pong ..."). A server that is alive answers pings even while it
+      has no results to send, so silence or a slow transcriber never ends a connection. None =
+      the runtime's default: 5 s / 10 s for a ``Connection``; for supervised streams, half the
+      ``Supervisor``'s ``stall_timeout`` each (so a dead server is replaced within it).
+      ``ping_interval=0`` turns liveness pings off. Independent of ``keepalive``.
 
     The repr never shows the credentials or secret headers.
     """
@@ -120,6 +131,8 @@ class ConnectionConfig:
     audio_flush_interval: float | None = None
     ssl_context: ssl.SSLContext | None = attrs.field(default=None, repr=False)
     read_timeout: float = attrs.field(default=10.0, validator=_positive("read_timeout"))
+    ping_interval: float | None = None
+    ping_timeout: float | None = None
 
     def __attrs_post_init__(self) -> None:
         name = getattr(self.api, "name", None)
@@ -146,6 +159,19 @@ class ConnectionConfig:
                 f"ConnectionConfig.ssl_context must be an ssl.SSLContext or None, got "
                 f"{type(self.ssl_context).__name__}"
             )
+        if self.ping_interval is not None and not (
+            isinstance(self.ping_interval, int | float) and self.ping_interval >= 0
+        ):
+            raise ValueError(
+                "ConnectionConfig.ping_interval must be None, 0 (no liveness pings) or > 0 seconds, "
+                f"got {self.ping_interval!r}"
+            )
+        if self.ping_timeout is not None and not (
+            isinstance(self.ping_timeout, int | float) and self.ping_timeout > 0
+        ):
+            raise ValueError(
+                f"ConnectionConfig.ping_timeout must be None or > 0 seconds, got {self.ping_timeout!r}"
+            )
         if self.max_frame_bytes < 1:
             raise ValueError(f"ConnectionConfig.max_frame_bytes must be >= 1, got {self.max_frame_bytes!r}")
         # Fail now, not at the first send, when max_seconds cannot be converted.
@@ -170,10 +196,14 @@ class ConnectionConfig:
         return audio_bytes_per_second(enc if isinstance(enc, str) else None, rate, chans)
 
     def keepalive_plan(self) -> KeepalivePlan | None:
-        """The keepalive this connection uses, or None when keepalive is off."""
+        """The keepalive and liveness plan of this connection, or None when both are off."""
+        plan = profile_for(self.api.name).keepalive.with_interval(self.keepalive_interval)
+        ping_after = DEFAULT_PING_INTERVAL if self.ping_interval is None else float(self.ping_interval)
+        timeout = DEFAULT_PING_TIMEOUT if self.ping_timeout is None else float(self.ping_timeout)
+        plan = plan.with_liveness(ping_after or None, timeout)
         if not self.keepalive:
-            return None
-        return profile_for(self.api.name).keepalive.with_interval(self.keepalive_interval)
+            plan = plan.without_idle_keepalive()
+        return plan if plan.active else None
 
 
 __all__ = ["ConnectionConfig", "SendBufferPolicy"]

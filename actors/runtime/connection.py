@@ -159,7 +159,7 @@ class _Shared:
         self.open_error: BaseException | None = None  # actor, when the handshake failed
         self.ws: websocket.WebSocket | None = None  # actor, once connected
         self.writer: SocketWriter | None = None  # actor, once connected
-        self.clock: KeepaliveClock | None = None  # actor, once connected (None: no keepalive)
+        self.clock: KeepaliveClock | None = None  # actor, once connected (None: no keepalive, no liveness)
         self.close_handshake: CloseHandshake | None = None  # actor, once connected
         # Whether threads other than the actor may write (caller, flusher). Set by the actor once
         # open; cleared by whoever sees the connection going away.
@@ -292,7 +292,12 @@ class ConnectionActor(pykka.ThreadingActor):
         now = time.monotonic()
         s.metrics.opened_at = now
         plan = s.config.keepalive_plan()
-        self._clock = KeepaliveClock(plan, now) if plan is not None else None
+        metrics = s.metrics
+        self._clock = (
+            KeepaliveClock(plan, now, lambda: metrics.messages_received + metrics.audio_bytes_received)
+            if plan is not None
+            else None
+        )
         s.clock = self._clock
         self._close_handshake = CloseHandshake(self._writer)
         s.close_handshake = self._close_handshake
@@ -365,22 +370,34 @@ class ConnectionActor(pykka.ThreadingActor):
             writer.send_blocking(frame)
 
     def _send_keepalive(self) -> None:
+        """Send what the clock asked for: the idle keepalive (while open) and/or a liveness ping.
+
+        Liveness pings also go out while finishing: a server that dies then is noticed before the
+        finish deadline.
+        """
         clock = self._clock
-        if clock is None or not self._can_send() or self._s.state is not ConnectionState.OPEN:
+        if clock is None:
             return
+        idle, ping = clock.take_due()
+        state = self._s.state
+        if not self._can_send() or state not in (ConnectionState.OPEN, ConnectionState.FINISHING):
+            return
+        idle = idle and state is ConnectionState.OPEN
+        plan = clock.plan
         now = time.monotonic()
         try:
-            if clock.plan.kind == "ping":
+            if ping or (idle and plan.kind == "ping"):
+                clock.note_ping(now)  # before the write: its pong may be read before the write returns
                 self._write_control(encode_frame(OP_PING, b"actors"))
-                clock.note_ping(now)
-            else:
-                assert clock.plan.frame is not None
-                self._write_control(encode_frame(OP_TEXT, clock.plan.frame.encode("utf-8")))
+            if idle and plan.kind == "message":
+                assert plan.frame is not None
+                self._write_control(encode_frame(OP_TEXT, plan.frame.encode("utf-8")))
                 clock.note_sent(now)
         except OSError as error:
             self._on_send_failed(error, what="keepalive")
             return
-        self._s.metrics.keepalives_sent += 1
+        if idle:
+            self._s.metrics.keepalives_sent += 1
 
     def _finish(self, mode: FinishMode) -> None:
         s = self._s

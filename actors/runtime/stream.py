@@ -60,7 +60,6 @@ if TYPE_CHECKING:
     from actors.runtime.connection import Connection
 
 log = logging.getLogger("actors.runtime.stream")
-_monotonic = time.monotonic
 
 LOSSLESS_APIS = ("listen.v1", "listen.v2")
 #: Replayed audio goes out in frames of at most this many seconds (Deepgram: 20-250 ms per message).
@@ -289,8 +288,6 @@ class StreamHandle:
         self._aborted = False
         self._error: ActorsError | None = None
         self._close: tuple[int, str] | None = None
-        self._last_audio_at = 0.0
-        self._last_event_at = 0.0
 
     # -- the caller's API -------------------------------------------------------------------
 
@@ -366,7 +363,6 @@ class StreamHandle:
             conn = self._conn
             if conn is None or self._pacer is not None:
                 return  # kept for the next connection, or the pacer sends it after the replay
-            self._last_audio_at = _monotonic()
             try:
                 conn.send_audio(data)
             except Exception as exc:  # the connection is dying: its Closed event drives the restart
@@ -485,7 +481,6 @@ class StreamHandle:
                 if sink is self._finish_sent_on:
                     continue
                 self._finish_sent_on = sink
-                self._last_audio_at = time.monotonic()  # a finish awaits an answer, like audio does
             try:
                 conn.finish(timeout=max(0.1, deadline - time.monotonic()))
             except Exception as exc:  # also reported through the connection's own events
@@ -558,7 +553,6 @@ class StreamHandle:
                 recorder.reconnects = self._reconnects
                 recorder.seconds_replayed = round(self._replayed_seconds, 6)
             self._state = StreamState.OPEN
-            self._last_event_at = time.monotonic()
             if self._connections == 1:
                 self._emit(
                     events.Opened(
@@ -648,7 +642,6 @@ class StreamHandle:
         assert buffer is not None and self._cursor is not None
         fmt = buffer.format
         cursor = max(self._cursor, buffer.start)
-        start_cursor = cursor
         frame = max(1, int(REPLAY_FRAME_SECONDS * fmt.bytes_per_second)) if fmt else max(1, upto - cursor)
         try:
             while True:
@@ -664,8 +657,6 @@ class StreamHandle:
         except Exception as exc:  # the connection is dying: its Closed event drives the restart
             log.debug("stream %s: replay into a dying connection: %r", self.stream_id, exc)
         self._cursor = cursor
-        if cursor > start_cursor:
-            self._last_audio_at = time.monotonic()
         if not self.lossless:
             buffer.ack_position(cursor)  # sent and never replayed: forget it
 
@@ -708,7 +699,6 @@ class StreamHandle:
 
     def _process_message(self, event: Any) -> None:
         """Rebase, de-duplicate and deliver one message of the current connection (lock held)."""
-        self._last_event_at = time.monotonic()
         tag = message_type(event)
         if tag in _GREETING_TYPES and self._connections > 1:
             return
@@ -757,20 +747,6 @@ class StreamHandle:
             if self._buffer is None:
                 return bool(self._pending)
             return self._buffer.buffered_bytes > 0
-
-    def _stalled(self, now: float, stall_timeout: float) -> bool:
-        """Whether the open connection sent nothing for ``stall_timeout`` s while we sent to it."""
-        with self._lock:
-            if self._conn is None:
-                return False
-            return now - self._last_event_at >= stall_timeout and self._last_audio_at > self._last_event_at
-
-    def _mark_stalled(self, cause: BaseException) -> None:
-        """Record ``cause`` as the current connection's failure and stop counting it as stalled."""
-        with self._lock:
-            if self._sink is not None and self._sink.failure is None:
-                self._sink.failure = cause
-            self._last_event_at = time.monotonic()  # one abort per stall, not one per check
 
     def _abort_connection(self, cause: BaseException | None) -> None:
         """Kill the current connection at once; ``cause`` becomes its failure (None: a requested stop).

@@ -7,16 +7,26 @@ connection's two threads (``actors-conn-<id>``, ``actors-read-<id>``):
 
 * ``actors-supervisor``: one pykka actor, ``SupervisorActor``, the only owner of restart and
   admission state; it is told (never asked) about every change;
-* ``actors-supervisor-timer``: a timer thread that tells the actor when a backoff ends, when a
-  429 pause ends, and when to look for stalled connections; it also paces replays;
+* ``actors-supervisor-timer``: a timer thread that tells the actor when a backoff ends and when a
+  429 pause ends; it also paces replays;
 * ``actors-connector-N``: a few threads that open connections (handshakes block), so a slow
   handshake never stalls the actor;
 * ``actors-audio-flusher`` (:mod:`actors.runtime.flusher`): writes every stream's queued audio
   once per ``audio_flush_interval``; started by the first flushing connection, joined when the
   last one ends.
 
-Connections are killed with ``Connection.abort`` (no close handshake, never blocks), so stalls and
-stops are handled on the actor itself.
+Connections are killed with ``Connection.abort`` (no close handshake, never blocks), so stops are
+handled on the actor itself.
+
+Liveness: a stream is never restarted for a lack of *results* -- Deepgram may legitimately send
+nothing for a while (a long silence, hold music), and an idle stream gets nothing back at all.
+A dead or black-holed server is noticed by its connection instead (``ConnectionConfig``
+``ping_interval`` / ``ping_timeout``, set from ``stall_timeout``): when the server has sent nothing
+(no message, no pong) for half of ``stall_timeout`` a WebSocket ping goes out, and if nothing at
+all comes back within the other half the connection fails (1006) and is restarted like a drop.
+A server that answers pings but never sends results keeps its stream: audio goes on being sent,
+and lossless replay keeps at most ``replay_max_seconds`` of it (older audio is dropped and counted
+in ``replay_dropped_seconds``).
 
 Audio never goes through an actor: :class:`~actors.runtime.stream.StreamHandle` hands it straight
 to the current connection (queued for the flusher, or written at once with a window of 0).
@@ -99,11 +109,6 @@ class _RestartDue:
 
 @attrs.frozen
 class _Wake:
-    pass
-
-
-@attrs.frozen
-class _CheckStalls:
     pass
 
 
@@ -253,8 +258,6 @@ class SupervisorActor(pykka.ThreadingActor):
         elif isinstance(message, _Wake):
             self._wake_at = None
             self._pump()
-        elif isinstance(message, _CheckStalls):
-            self._check_stalls()
         elif isinstance(message, _StopStream):
             self._stop_stream(message)
         elif isinstance(message, _StopAll):
@@ -397,20 +400,7 @@ class SupervisorActor(pykka.ThreadingActor):
         self._admission.request(message.stream_id, priority=True)
         self._pump()
 
-    # stalls and stops
-
-    def _check_stalls(self) -> None:
-        stall_timeout = self._sup.stall_timeout
-        if stall_timeout is None:
-            return
-        now = time.monotonic()
-        for record in list(self._streams.values()):
-            handle = record.handle
-            if handle.state is StreamState.OPEN and handle._stalled(now, stall_timeout):
-                log.info("stream %s: no response for %.1f s; reconnecting", handle.stream_id, stall_timeout)
-                cause = ConnectionClosedError(1006, f"no response from the server for {stall_timeout:g} s")
-                handle._mark_stalled(cause)
-                handle._abort_connection(cause)
+    # stops
 
     def _stop_stream(self, message: _StopStream) -> None:
         record = self._streams.get(message.stream_id)
@@ -440,8 +430,12 @@ class Supervisor:
     """Runs many supervised streams: admission, restarts with backoff, lossless reconnect.
 
     ``max_connections`` caps concurrent connections (new streams queue beyond it; a 429 pauses
-    admission with ``rate_limit_backoff``). ``stall_timeout`` restarts a connection that sent
-    nothing back for that long while audio was going out (None disables the check).
+    admission with ``rate_limit_backoff``). ``stall_timeout`` bounds how long a dead or
+    black-holed server goes unnoticed: each stream's connection pings the server after
+    ``stall_timeout / 2`` s without hearing anything from it, and fails (and is restarted) when
+    nothing comes back within another ``stall_timeout / 2`` s (configs that set ``ping_interval`` /
+    ``ping_timeout`` keep theirs; None turns the pings off). A server that is alive but sends no
+    results -- silence, hold music, a slow transcriber -- answers the pings and keeps its stream.
     ``connectors`` is how many handshakes may run at once. ``opener`` opens one connection
     (defaults to ``Connection.open``; tests may wrap it). ``replay_speed`` paces the audio
     replayed to a new connection: a multiple of real time, None for no pacing, or ``"auto"``
@@ -528,8 +522,6 @@ class Supervisor:
             self._ref = SupervisorActor.start(self)
         self._timer.start()
         self._connectors.start()
-        if self.stall_timeout is not None:
-            self._schedule_stall_check()
         return self
 
     def __enter__(self) -> Supervisor:
@@ -593,8 +585,8 @@ class Supervisor:
         cannot be replayed, or a bad ``keep_finals`` (True, False or a count; None = the
         supervisor's). A config whose ``audio_flush_interval`` is None gets the supervisor's.
         """
-        if isinstance(config, ConnectionConfig) and config.audio_flush_interval is None:
-            config = attrs.evolve(config, audio_flush_interval=self.audio_flush_interval)
+        if isinstance(config, ConnectionConfig):
+            config = self._supervised_config(config)
         speed_setting = self.replay_speed if replay_speed == "inherit" else replay_speed
         speed = resolve_replay_speed(speed_setting, str(getattr(config, "base_url", "")))
         explicit = lossless is not None
@@ -628,6 +620,23 @@ class Supervisor:
         ref.tell(_Submit(handle))
         return handle
 
+    def _supervised_config(self, config: ConnectionConfig) -> ConnectionConfig:
+        """Fill in what the config leaves to the runtime: flush window and liveness pings."""
+        stall = self.stall_timeout
+        flush = config.audio_flush_interval
+        ping_interval = config.ping_interval
+        ping_timeout = config.ping_timeout
+        if ping_interval is None:
+            ping_interval = 0.0 if stall is None else stall / 2
+        if ping_timeout is None and stall is not None:
+            ping_timeout = stall / 2
+        return attrs.evolve(
+            config,
+            audio_flush_interval=self.audio_flush_interval if flush is None else flush,
+            ping_interval=ping_interval,
+            ping_timeout=ping_timeout,
+        )
+
     def streams(self) -> list[StreamHandle]:
         """The handles of streams not yet ended."""
         with self._lock:
@@ -654,18 +663,6 @@ class Supervisor:
             return
         with contextlib.suppress(pykka.ActorDeadError):
             ref.tell(message)
-
-    def _schedule_stall_check(self) -> None:
-        assert self.stall_timeout is not None
-        interval = min(1.0, self.stall_timeout / 4)
-
-        def check() -> None:
-            if self._ref is None or self._stopped:
-                return
-            self._tell(_CheckStalls())
-            self._timer.call_later(interval, check)
-
-        self._timer.call_later(interval, check)
 
     def _connect(self, handle: StreamHandle, sink: _Sink) -> None:
         """Open one connection for ``handle`` (connector thread) and hand it over."""

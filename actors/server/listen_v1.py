@@ -31,6 +31,13 @@ STEP_SECONDS = 0.02
 INTERIM_INTERVAL = 1.0
 #: Without an endpoint, a final is still cut at the next pause after this much audio.
 MAX_SEGMENT_SECONDS = 5.0
+#: A segment without words (silence, a tone, hold music) is closed by an empty final after this
+#: much audio, as Deepgram does (its empty finals during silence span ~3-3.6 s): the client
+#: learns the audio was heard, and the segment's start/duration cover it.
+EMPTY_SEGMENT_SECONDS = 3.0
+#: Voice activity that has gone on this long without a word is not speech (a tone, music): its
+#: empty segments are closed too. Longer than any deterministic word (6.5 s), so no word is cut.
+NOISE_SECONDS = 8.0
 ENCODINGS = (
     "linear16",
     "linear32",
@@ -302,6 +309,8 @@ class ListenV1Endpoint(Endpoint):
             if words:
                 self._send_final(channel, rec.commit(), speech_final=False)
                 return
+        if now - channel.segment_start >= EMPTY_SEGMENT_SECONDS and self._close_empty_segment(channel):
+            return
         if opts.interim_results and now - channel.last_emit >= INTERIM_INTERVAL:
             self._send_results(channel, rec.hypothesis(), is_final=False, speech_final=False)
             channel.last_emit = now
@@ -323,6 +332,33 @@ class ListenV1Endpoint(Endpoint):
                     "last_word_end": round(channel.last_word_end, 3),
                 }
             )
+
+    def _close_empty_segment(self, channel: _Channel) -> bool:
+        """Close a long segment that has no words with an empty final; True if one was sent.
+
+        In silence the segment ends now and the final is ``speech_final`` when endpointing is on
+        (what Deepgram sends when endpointing fires on silence). While voice activity runs (a
+        tone, music -- or a word arriving) the segment ends where that run began, so a word in
+        progress always lands whole in the next segment; a run that has gone on for
+        ``NOISE_SECONDS`` without a word is not speech, and its segment ends now. Nothing is
+        committed: the recognizer holds no word (its hypothesis is empty).
+        """
+        rec = channel.recognizer
+        now = rec.audio_seconds
+        end = now
+        if rec.in_speech:
+            started = rec.speech_started_at
+            if started is None:
+                return False
+            if now - started < NOISE_SECONDS:
+                end = started
+                if end - channel.segment_start < EMPTY_SEGMENT_SECONDS:
+                    return False
+        if rec.hypothesis():
+            return False
+        speech_final = not rec.in_speech and self.options.endpointing_ms is not None
+        self._send_final(channel, [], speech_final=speech_final, end=end)
+        return True
 
     def _finalize(self, only_channel: Any) -> None:
         for channel in self.channels:
@@ -355,13 +391,19 @@ class ListenV1Endpoint(Endpoint):
         return [channel.index, len(self.channels)]
 
     def _send_final(
-        self, channel: _Channel, words: list[Any], speech_final: bool, from_finalize: bool = False
+        self,
+        channel: _Channel,
+        words: list[Any],
+        speech_final: bool,
+        from_finalize: bool = False,
+        end: float | None = None,
     ) -> None:
+        """A final for the segment up to ``end`` (None: all audio so far); the next segment starts there."""
         self._send_results(
-            channel, words, is_final=True, speech_final=speech_final, from_finalize=from_finalize
+            channel, words, is_final=True, speech_final=speech_final, from_finalize=from_finalize, end=end
         )
         now = channel.recognizer.audio_seconds
-        channel.segment_start = now
+        channel.segment_start = now if end is None else end
         channel.last_emit = now
         if words:
             channel.last_word_end = words[-1].end
@@ -376,8 +418,9 @@ class ListenV1Endpoint(Endpoint):
         is_final: bool,
         speech_final: bool,
         from_finalize: bool = False,
+        end: float | None = None,
     ) -> None:
-        now = channel.recognizer.audio_seconds
+        now = channel.recognizer.audio_seconds if end is None else end
         search: list[dict[str, Any]] | None = None
         entities: list[dict[str, Any]] | None = None
         if self.features is None:

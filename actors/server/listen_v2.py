@@ -11,6 +11,10 @@ divided by ``CERTAIN_SILENCE_SECONDS`` (capped below 1): EndOfTurn ``trigger="mo
 it reaches ``eot_threshold`` (never when the threshold is 1.0), ``trigger="timeout"`` after
 ``eot_timeout_ms`` of silence, ``trigger="manual"`` on ForceEndTurn.
 
+Between turns (silence, non-speech) Flux keeps sending ``Update`` about every 0.25 s of audio with
+an empty transcript (PROTOCOL.md 4.4: "Update about every 0.25 s of transcribed audio unless a
+state change happened"), so a client always sees the audio being heard.
+
 Idle timeout: neither the protocol notes (PROTOCOL.md 4.4) nor the SDK document an ``Error``
 message for an idle Flux stream (``FatalError`` is for server faults), so none is sent: the
 connection closes 1011 with Deepgram's NET-0001 reason, the base endpoint's behaviour.
@@ -194,6 +198,8 @@ class ListenV2Endpoint(Endpoint):
                 self.turn_active = True
                 self.eager_sent = False
                 self._turn_info("StartOfTurn", words, 0.0)
+            elif now - self.last_update >= UPDATE_INTERVAL:
+                self._turn_info("Update", words, 0.0)  # Flux reports silence too (empty Updates)
             return
         silence = now - rec.last_voice_end if (not rec.in_speech and rec.last_voice_end is not None) else 0.0
         confidence = min(0.99, silence / CERTAIN_SILENCE_SECONDS)

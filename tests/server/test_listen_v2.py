@@ -34,6 +34,19 @@ def events(messages: list[dict[str, Any]]) -> list[str]:
     return [m["event"] for m in of_type(messages, "TurnInfo")]
 
 
+def in_turns(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The TurnInfo messages of turns: without the empty Updates Flux sends between turns."""
+    out, active = [], False
+    for m in of_type(messages, "TurnInfo"):
+        if m["event"] == "StartOfTurn":
+            active = True
+        if active or m["event"] != "Update":
+            out.append(m)
+        if m["event"] == "EndOfTurn":
+            active = False
+    return out
+
+
 def test_connected_first_and_sequence_ids_count_every_message(local_server: LocalServer) -> None:
     audio = synthesize_words(["hi", "there"], 16000) + silence(0.6)
     messages = flux_session(local_server, FLUX, audio)
@@ -44,7 +57,7 @@ def test_connected_first_and_sequence_ids_count_every_message(local_server: Loca
 
 def test_turn_starts_updates_and_ends_on_model_confidence(local_server: LocalServer) -> None:
     audio = synthesize_words(["hello", "world", "again"], 16000) + silence(0.6)
-    turn = of_type(flux_session(local_server, FLUX, audio), "TurnInfo")
+    turn = in_turns(flux_session(local_server, FLUX, audio))
     assert turn[0]["event"] == "StartOfTurn" and turn[0]["transcript"] == "hello"
     assert "Update" in events(turn)
     end = turn[-1]
@@ -70,7 +83,7 @@ def test_eager_end_of_turn_then_resumed(local_server: LocalServer) -> None:
     # a 0.3 s pause reaches the eager threshold (0.4 -> 0.2 s of silence) but not eot (0.9 -> 0.45 s)
     audio = synthesize_words(["wait"], 16000, gap_ms=300) + synthesize_words(["more"], 16000) + silence(0.8)
     params = {**FLUX, "eager_eot_threshold": 0.4, "eot_threshold": 0.9}
-    turn = of_type(flux_session(local_server, params, audio), "TurnInfo")
+    turn = in_turns(flux_session(local_server, params, audio))
     sequence = [m["event"] for m in turn if m["event"] != "Update"]
     assert sequence == ["StartOfTurn", "EagerEndOfTurn", "TurnResumed", "EagerEndOfTurn", "EndOfTurn"]
     eager, end = turn[-2] if turn[-2]["event"] == "EagerEndOfTurn" else None, turn[-1]
@@ -81,7 +94,7 @@ def test_eager_end_of_turn_then_resumed(local_server: LocalServer) -> None:
 def test_threshold_one_ends_only_on_timeout(local_server: LocalServer) -> None:
     audio = synthesize_words(["slow"], 16000) + silence(1.0)
     params = {**FLUX, "eot_threshold": 1.0, "eot_timeout_ms": 700}
-    end = of_type(flux_session(local_server, params, audio), "TurnInfo")[-1]
+    end = in_turns(flux_session(local_server, params, audio))[-1]
     assert end["event"] == "EndOfTurn" and end["trigger"] == "timeout"
 
 
@@ -125,7 +138,7 @@ def test_configure_success_reports_active_values_and_failure_on_bad_input(local_
 def test_configure_changes_turn_detection(local_server: LocalServer) -> None:
     audio = synthesize_words(["late"], 16000) + silence(1.0)
     configure = {"type": "Configure", "thresholds": {"eot_threshold": 1.0, "eot_timeout_ms": 600}}
-    end = of_type(flux_session(local_server, FLUX, configure, audio), "TurnInfo")[-1]
+    end = in_turns(flux_session(local_server, FLUX, configure, audio))[-1]
     assert end["trigger"] == "timeout"
 
 
