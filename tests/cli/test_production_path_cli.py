@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import threading
 import wave
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,29 +21,10 @@ from actors.server import LocalServer
 from actors.server.engines.deterministic import synthesize_words
 from actors.server.observed import HandshakeSeen
 from tests.support.resolver import REPO_ROOT, refused_in_child, subprocess_env
-from tests.support.tls import ThrowawayPki, make_test_pki
+from tests.support.tls import AGENT_HOST, API_HOST, Handshakes, ThrowawayPki, make_test_pki
 
-API_HOST = "api.deepgram.com"
-AGENT_HOST = "agent.deepgram.com"
 KEY = "cli-prod-path-key-987654321"
 CHILD_TIMEOUT = 60.0
-
-
-class Recorder:
-    """The server's ``on_handshake``: every upgrade request it saw."""
-
-    def __init__(self) -> None:
-        self.seen: list[HandshakeSeen] = []
-        self._lock = threading.Lock()
-
-    def __call__(self, seen: HandshakeSeen) -> None:
-        with self._lock:
-            self.seen.append(seen)
-
-    def take(self) -> list[HandshakeSeen]:
-        with self._lock:
-            seen, self.seen = self.seen, []
-        return seen
 
 
 @pytest.fixture(scope="module")
@@ -53,12 +33,12 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> ThrowawayPki:
 
 
 @pytest.fixture(scope="module")
-def recorder() -> Recorder:
-    return Recorder()
+def recorder() -> Handshakes:
+    return Handshakes()
 
 
 @pytest.fixture(scope="module")
-def tls_server(pki: ThrowawayPki, recorder: Recorder) -> Iterator[LocalServer]:
+def tls_server(pki: ThrowawayPki, recorder: Handshakes) -> Iterator[LocalServer]:
     with LocalServer(
         engine="deterministic", ssl_context=pki.server_context(), api_keys={KEY}, on_handshake=recorder
     ) as server:
@@ -109,7 +89,7 @@ def mono_wav(path: Path, words: list[str]) -> Path:
 
 
 def test_transcribe_with_a_key_goes_to_deepgram(
-    tls_server: LocalServer, recorder: Recorder, pki: ThrowawayPki, tmp_path: Path
+    tls_server: LocalServer, recorder: Handshakes, pki: ThrowawayPki, tmp_path: Path
 ) -> None:
     recorder.take()
     call = mono_wav(tmp_path / "call.wav", ["routed", "to", "deepgram"])
@@ -126,7 +106,7 @@ def test_transcribe_with_a_key_goes_to_deepgram(
 
 
 def test_speak_with_a_key_goes_to_deepgram(
-    tls_server: LocalServer, recorder: Recorder, pki: ThrowawayPki, tmp_path: Path
+    tls_server: LocalServer, recorder: Handshakes, pki: ThrowawayPki, tmp_path: Path
 ) -> None:
     recorder.take()
     out = tmp_path / "hello.wav"
@@ -140,7 +120,7 @@ def test_speak_with_a_key_goes_to_deepgram(
 
 
 def test_agent_with_a_key_goes_to_deepgrams_agent_host(
-    tls_server: LocalServer, recorder: Recorder, pki: ThrowawayPki, tmp_path: Path
+    tls_server: LocalServer, recorder: Handshakes, pki: ThrowawayPki, tmp_path: Path
 ) -> None:
     recorder.take()
     done = run_child(["agent", "--say", "Hello there."], tls_server, tmp_path, pki.ca_cert)
@@ -152,7 +132,7 @@ def test_agent_with_a_key_goes_to_deepgrams_agent_host(
 
 @pytest.mark.parametrize("trust", ["system", "other-ca"])
 def test_an_untrusted_certificate_fails_the_command_clearly(
-    tls_server: LocalServer, recorder: Recorder, pki: ThrowawayPki, tmp_path: Path, trust: str
+    tls_server: LocalServer, recorder: Handshakes, pki: ThrowawayPki, tmp_path: Path, trust: str
 ) -> None:
     recorder.take()
     ca_file = None if trust == "system" else pki.other_ca_cert
@@ -186,7 +166,7 @@ def test_the_child_resolver_refuses_and_logs_other_names(tmp_path: Path) -> None
 
 
 def test_transcribe_does_not_retry_an_untrusted_certificate(
-    tls_server: LocalServer, recorder: Recorder, pki: ThrowawayPki, tmp_path: Path
+    tls_server: LocalServer, recorder: Handshakes, pki: ThrowawayPki, tmp_path: Path
 ) -> None:
     recorder.take()
     call = mono_wav(tmp_path / "call.wav", ["never", "sent"])

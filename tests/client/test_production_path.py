@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -31,34 +30,14 @@ from actors.speak.v1.types import SpeakV1Flushed, SpeakV1Text
 from tests.client.helpers import PARAMS, WAIT, final_words, speech
 from tests.support.agent import agent_settings
 from tests.support.resolver import loopback_resolver
-from tests.support.tls import ThrowawayPki, make_test_pki
+from tests.support.tls import AGENT_HOST, API_HOST, Handshakes, ThrowawayPki, make_test_pki
 
-API_HOST = "api.deepgram.com"
-AGENT_HOST = "agent.deepgram.com"
 KEY = "prod-path-key-0123456789"
 JWT = "prod-path-jwt-abcdefghij"
 WORDS = ["over", "tls"]
 #: API -> the host its production URL names.
 HOSTS = {"listen.v1": API_HOST, "listen.v2": API_HOST, "speak.v1": API_HOST, "agent.v1": AGENT_HOST}
 FLUX = {"model": "flux-general-en", "encoding": "linear16", "sample_rate": 16000}
-
-
-class Handshakes:
-    """What the TLS server saw, one record per upgrade request (the server's ``on_handshake``)."""
-
-    def __init__(self) -> None:
-        self._seen: list[HandshakeSeen] = []
-        self._lock = threading.Lock()
-
-    def __call__(self, seen: HandshakeSeen) -> None:
-        with self._lock:
-            self._seen.append(seen)
-
-    def take(self) -> list[HandshakeSeen]:
-        """Every record since the last call."""
-        with self._lock:
-            seen, self._seen = self._seen, []
-        return seen
 
 
 @pytest.fixture(scope="module")

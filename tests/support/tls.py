@@ -15,10 +15,17 @@ from __future__ import annotations
 import shutil
 import ssl
 import subprocess
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
 import attrs
+
+from actors.server.observed import HandshakeSeen
+
+#: Deepgram's production host names, which the production-path tests resolve to a local TLS server.
+API_HOST = "api.deepgram.com"
+AGENT_HOST = "agent.deepgram.com"
 
 #: Seconds any one ``openssl`` invocation may take.
 OPENSSL_TIMEOUT = 30.0
@@ -98,3 +105,21 @@ def make_test_pki(directory: Path, hosts: Sequence[str]) -> ThrowawayPki:
 
 
 __all__ = ["ThrowawayPki", "make_test_pki"]
+
+
+class Handshakes:
+    """A ``LocalServer(on_handshake=...)`` recorder: what the server saw, one record per upgrade request."""
+
+    def __init__(self) -> None:
+        self._seen: list[HandshakeSeen] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, seen: HandshakeSeen) -> None:
+        with self._lock:
+            self._seen.append(seen)
+
+    def take(self) -> list[HandshakeSeen]:
+        """Every record since the last call."""
+        with self._lock:
+            seen, self._seen = self._seen, []
+        return seen
