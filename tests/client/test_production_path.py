@@ -289,3 +289,27 @@ def test_resolver_refuses_and_reports_other_names() -> None:
         assert socket.getaddrinfo(API_HOST, 443)[0][4][:2] == ("127.0.0.1", 1)
         assert socket.getaddrinfo("localhost", 80)
     assert socket.getaddrinfo is not guarded  # uninstalled again
+
+
+def test_a_trusted_certificate_for_another_host_is_rejected(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Hostname checking is on: a certificate from a trusted CA that does not name Deepgram's host fails."""
+    monkeypatch.delenv("DEEPGRAM_API_KEY", raising=False)
+    stop_embedded_server()
+    other = make_test_pki(tmp_path_factory.mktemp("other-host-pki"), ["api.example.invalid"])
+    seen = Handshakes()
+    with LocalServer(
+        engine="deterministic", ssl_context=other.server_context(), api_keys={KEY}, on_handshake=seen
+    ) as server:
+        local = ("127.0.0.1", server.port)
+        with loopback_resolver({(API_HOST, 443): local, (AGENT_HOST, 443): local}):
+            client = DeepgramClient(api_key=KEY, ssl_context=other.client_context())
+            error = verification_failure(lambda: client.listen.v1.connect(**PARAMS))
+    message = str(error)
+    assert message.startswith(f"TLS certificate verification failed for {API_HOST}:"), message
+    assert "Hostname mismatch" in message or "doesn't match" in message, message
+    assert KEY not in message
+    assert seen.take() == []  # refused before any HTTP request reached the server
+    assert classify_error(error) is Outcome.FATAL
+    assert running_embedded_server() is None
