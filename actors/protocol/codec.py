@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import attrs
 import orjson
 
-from actors.errors import FieldError, OptionsError, ProtocolError
+from actors.errors import ActorsError, FieldError, OptionsError, ProtocolError
 from actors.protocol.base import (
     UNKNOWN_FIELDS_SLOT,
     WIRE_NAME,
@@ -112,6 +112,37 @@ def _tags_of(tp: Any) -> _Tags:
     return tuple(found)
 
 
+def _tag_defaults(tp: Any) -> dict[str, Any]:
+    """Wire key -> declared default (``attrs.NOTHING`` if required) of each ``Literal`` field of ``tp``."""
+    if not _is_wire_class(tp):
+        return {}
+    hints = typing.get_type_hints(tp)
+    found: dict[str, Any] = {}
+    for field in attrs.fields(typing.cast(Any, tp)):
+        hint = hints.get(field.name)
+        allowed = [hint] if typing.get_origin(hint) is typing.Literal else list(_union_args(hint) or ())
+        if any(typing.get_origin(a) is typing.Literal for a in allowed):
+            found[field.metadata.get(WIRE_NAME) or field.name] = field.default
+    return found
+
+
+def _needs_present(members: list[Any]) -> list[tuple[str, ...]]:
+    """Per member, the tag keys it must find in the value to be tried at all.
+
+    A tag a member defaults to a value (``version: Literal["v2"] = "v2"``) while another member
+    of the union reads its absence as its own (``version: Literal["v1"] | None = None``): an
+    object without that key is the other member's, so when that member refuses it, the error
+    is reported instead of the object passing as this member (a V1 speak provider with a
+    wrong-typed ``speed`` is not a V2 one with an unknown ``speed``).
+    """
+    defaults = [_tag_defaults(m) for m in members]
+    absent_is_none = {key for d in defaults for key, value in d.items() if value is None}
+    return [
+        tuple(k for k, value in d.items() if k in absent_is_none and value not in (None, attrs.NOTHING))
+        for d in defaults
+    ]
+
+
 def _tags_match(tags: _Tags, value: Any) -> bool:
     """Whether ``value`` carries the tags of a member (so that member's error is the one to report)."""
     if not tags:
@@ -145,6 +176,32 @@ _MEMBER_NOTED = "_actors_member_noted"
 
 def _missing(name: str) -> FieldError:
     return FieldError("required field is missing", [name])
+
+
+def _refusal(error: Exception) -> FieldError:
+    """A FieldError (no path yet) for a non-FieldError ``error`` refusing a value.
+
+    Raised by an attrs validator (the provider families' unknown classes refuse a ``type`` they
+    model with an OptionsError) or by a user's cattrs hook inside a union.
+    """
+    if isinstance(error, OptionsError):
+        return FieldError(str(error).removeprefix(f"{error.name}: "))
+    if isinstance(error, ActorsError):
+        return FieldError(str(error))
+    return FieldError(f"{type(error).__name__}: {error}")
+
+
+def _set_checked(obj: Any, name: str, value: Any, key: str) -> None:
+    """``obj.name = value`` for a field with an attrs validator: a refusal is a FieldError at ``key``."""
+    try:
+        setattr(obj, name, value)
+    except FieldError as e:
+        e.path.insert(0, key)
+        raise
+    except Exception as e:
+        refused = _refusal(e)
+        refused.path.insert(0, key)
+        raise refused from None
 
 
 # --- scalar converters (raise FieldError; also used inline by generated code) -------------------
@@ -214,6 +271,7 @@ _SCALARS: dict[Any, tuple[str, str]] = {
 _HELPERS: dict[str, Any] = {
     "_bad": _bad,
     "_missing": _missing,
+    "_set_checked": _set_checked,
     "FieldError": FieldError,
     "_conv_str": _conv_str,
     "_conv_bool": _conv_bool,
@@ -455,7 +513,7 @@ class _Generator:
                 lines.append(f"{ind}    if type({d}) is not dict: _fail_object({d})")
                 lines.append(f"{ind}    raise")
             lines.append(f"{ind}except FieldError as e: e.path.insert(0, {key!r}); raise")
-            lines.append(f"{ind}{o}.{f.name} = {v}")
+            lines.append(f"{ind}{self._assign(o, f, v, key)}")
         lines.append(f"{ind}{x} = len({d}) - {len(required)}")
         scan = f"{o}.{UNKNOWN_FIELDS_SLOT} = ({{k: u for k, u in {d}.items() if k not in {known}}} or None)"
         level = ind
@@ -464,7 +522,10 @@ class _Generator:
             nested = i < _NESTED_OPTIONALS
             if nested:
                 lines.append(f"{level}if not {x}:")
-                lines.extend(f"{level}    {o}.{rest.name} = {defaults[rest.name]}" for rest in optional[i:])
+                lines.extend(
+                    f"{level}    {self._assign(o, rest, defaults[rest.name], wire[rest.name])}"
+                    for rest in optional[i:]
+                )
                 lines.append(f"{level}    {o}.{UNKNOWN_FIELDS_SLOT} = None")
                 lines.append(f"{level}else:")
                 level += "    "
@@ -486,9 +547,20 @@ class _Generator:
             if len(lines) == body_start:
                 lines.append(f"{level}        pass")
             lines.append(f"{level}    except FieldError as e: e.path.insert(0, {key!r}); raise")
-            lines.append(f"{level}{o}.{f.name} = {v}")
+            lines.append(f"{level}{self._assign(o, f, v, key)}")
         lines.append(f"{level}if {x}: {scan}")
         lines.append(f"{level}else: {o}.{UNKNOWN_FIELDS_SLOT} = None")
+
+    @staticmethod
+    def _assign(o: str, field: Any, expr: str, key: str) -> str:
+        """The statement setting field ``field`` of ``o`` to ``expr``.
+
+        Assigning runs the field's attrs validator (and converter), if it has one: that goes
+        through :func:`_set_checked`, so a refusal is a FieldError at ``key`` like any other.
+        """
+        if field.validator is None and field.converter is None:
+            return f"{o}.{field.name} = {expr}"
+        return f"_set_checked({o}, {field.name!r}, {expr}, {key!r})"
 
     def _default(self, field: Any) -> str:
         if field.default is None:
@@ -648,27 +720,38 @@ class WireHooks:
         That is the error of the member that got deepest into the value (longest field path)
         among the members whose tags match it (``Literal`` fields such as a provider's ``type``):
         ``provider.model: expected a string ... (as ThinkSettingsV1Provider_OpenAi)`` rather than
-        "expected one of A | B | C". With no such member, a FieldError naming them all. (A provider
-        family's unknown-provider class refuses a known ``type`` with an OptionsError; the known
-        member's error wins over it.)
+        "expected one of A | B | C". Failing that, a member's other refusal (a user's hook raising
+        something else than a FieldError), as a FieldError; else a FieldError naming them all. So
+        a union only ever raises FieldError. A member is not tried on an object lacking a tag that
+        another member reads as absent (:func:`_needs_present`). (A provider family's unknown
+        class refuses a known ``type`` at its ``version`` field; the known member, tried first,
+        wins the tie.)
         """
         convs = [self.converter_for(m) for m in members]
         names = " | ".join(getattr(m, "__name__", repr(m)) for m in members)
         labels = [_type_label(m) for m in members]
         tags = [_tags_of(m) for m in members]
+        present = _needs_present(members)
 
         def conv(v: Any) -> Any:
             best: FieldError | None = None
             best_label = ""
-            for c, label, tag in zip(convs, labels, tags, strict=True):
+            other: FieldError | None = None
+            for c, label, tag, needed in zip(convs, labels, tags, present, strict=True):
+                if needed and type(v) is dict and any(k not in v for k in needed):
+                    continue
                 try:
                     return c(v)
                 except FieldError as e:
                     if e.path and (best is None or len(e.path) > len(best.path)) and _tags_match(tag, v):
                         best, best_label = e, label
-                except OptionsError:
-                    if best is None:
-                        raise
+                except Exception as e:  # a user's hook: this member does not fit either
+                    if other is None:
+                        other = _refusal(e)
+                        other.problem = f"{other.problem} (as {label})"
+                        setattr(other, _MEMBER_NOTED, True)
+            if best is None and other is not None:
+                raise other
             if best is not None:
                 if not getattr(best, _MEMBER_NOTED, False):  # the innermost union names its member
                     setattr(best, _MEMBER_NOTED, True)

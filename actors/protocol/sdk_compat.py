@@ -82,7 +82,7 @@ def _field_converter(cls: type, name: str, tp: Any) -> Callable[[Any], Any]:
             return structure(to_plain(value))
         except FieldError as e:
             raise FieldError(f"{e.problem} (constructing {cls.__name__})", [name, *e.path]) from None
-        except (ActorsError, TypeError, ValueError) as e:  # e.g. a provider validator's OptionsError
+        except (ActorsError, TypeError, ValueError) as e:  # a user's cattrs hook (validators give FieldError)
             raise FieldError(f"{e} (constructing {cls.__name__})", [name]) from None
 
     return convert

@@ -91,8 +91,6 @@ def _codec_path(cls: type[WireObject], data: dict[str, Any]) -> str | None:
     except ProtocolError as exc:
         where, sep, _reason = str(exc).removeprefix(f"{cls.__name__}: ").partition(": ")
         return where if sep and _PATH.fullmatch(where) else ""
-    except Exception:  # a validator (the provider unions' known-type check) raises OptionsError
-        return ""  # through the union: refused, at a path the caller finds by walking the data
     return None
 
 

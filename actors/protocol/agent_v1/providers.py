@@ -97,6 +97,10 @@ def _reject_known_type(family: dict[str, tuple[type[WireObject], ...]]) -> Any:
     Without it a known provider with a malformed field would silently fall through to the unknown
     class; with it decoding reports a DecodeError naming the provider class to check. A known
     ``type`` with a ``version`` no class accepts is a genuinely new provider and stays unknown.
+
+    Constructing the unknown class directly raises the OptionsError; the codec (decoding, cattrs
+    structuring, constructors given plain data) reports it as a FieldError at the ``version`` field,
+    and in a union the known member's own error wins.
     """
 
     def validate(instance: Any, attribute: Any, value: Any) -> None:
@@ -106,8 +110,8 @@ def _reject_known_type(family: dict[str, tuple[type[WireObject], ...]]) -> Any:
                 raise OptionsError(
                     "provider",
                     f"type {instance.type!r} is modelled by {known.__name__}, but the object does "
-                    "not match it (a required field is missing or has the wrong type); "
-                    f"construct {known.__name__} instead",
+                    "not match it (a required field is missing or has the wrong type): "
+                    f"check it against {known.__name__}",
                     instance.type,
                 )
 
