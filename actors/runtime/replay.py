@@ -133,7 +133,8 @@ class ReplaySnapshot:
 class ReplayBuffer:
     """The tail of a stream's audio that is not yet covered by a final result.
 
-    ``append`` every chunk sent; ``ack(seconds)`` when finals cover the audio up to ``seconds``;
+    ``append`` every chunk sent; ``ack(seconds)`` when finals cover the audio up to ``seconds``
+    (or, on Flux, the server has shown it to be silence: :class:`FluxSilenceTracker`);
     ``snapshot()`` on reconnect gives the header and the audio to replay. At most
     ``max_seconds`` of audio is kept: beyond it the oldest audio is dropped and counted in
     ``dropped_bytes`` (the stream then loses that audio if a reconnect happens, but the timeline

@@ -6,7 +6,8 @@ failure, and the handle stitches them into one stream. Its jobs:
 * the audio hot path: :meth:`StreamHandle.send_audio` appends to the replay buffer and writes
   straight to the current connection under the stream lock -- no supervisor hop per chunk;
 * per-connection events (called on the connection's reader thread): rebase timestamps, drop
-  duplicate finals, trim the replay buffer, forward to the caller's subscribers, and report the
+  duplicate finals, trim the replay buffer (to the finals, and on Flux to the silence its empty
+  between-turn Updates show), forward to the caller's subscribers, and report the
   end of a connection to the supervisor with a tell;
 * :meth:`StreamHandle.finish`: drive the graceful finish from the caller's thread, across
   reconnects, and return a :class:`StreamResult`;
