@@ -7,6 +7,8 @@
   logical stream's timeline (each connection starts counting at 0).
 * :class:`FinalDeduplicator` -- drops finals (and words) already delivered, and tells how far
   the finals cover the audio, i.e. where the replay buffer can be trimmed.
+* :class:`FluxSilenceTracker` -- tells how far Flux's empty between-turn ``Update`` messages show
+  the audio to hold no turn, so a long silence on Flux is trimmed too (Flux has no empty finals).
 
 Positions in the logical stream are byte offsets into the audio payload (the container header
 excluded); times are seconds of audio. Nothing here reads a clock or touches a socket. The
@@ -29,6 +31,11 @@ FIXED_SIZE_ENCODINGS = {"linear16": 2, "linear32": 4, "mulaw": 1, "alaw": 1}
 _WAV_FORMATS = {1, 3, 6, 7}
 _WAV_HEADER_LIMIT = 1 << 16
 _TIME_DIGITS = 6  # rebased timestamps are rounded to the microsecond to hide float noise
+#: How much audio before an empty between-turn Flux ``Update`` is still kept for replay: speech
+#: that has begun is reported only once a word is recognised (the deterministic engine reports a
+#: word when it ends; Deepgram's StartOfTurn comes some hundreds of ms after onset), so an empty
+#: Update at ``t`` proves only that no turn began well before ``t``.
+FLUX_ONSET_GUARD_SECONDS = 3.0
 
 
 @attrs.frozen
@@ -126,7 +133,8 @@ class ReplaySnapshot:
 class ReplayBuffer:
     """The tail of a stream's audio that is not yet covered by a final result.
 
-    ``append`` every chunk sent; ``ack(seconds)`` when finals cover the audio up to ``seconds``;
+    ``append`` every chunk sent; ``ack(seconds)`` when finals cover the audio up to ``seconds``
+    (or, on Flux, the server has shown it to be silence: :class:`FluxSilenceTracker`);
     ``snapshot()`` on reconnect gives the header and the audio to replay. At most
     ``max_seconds`` of audio is kept: beyond it the oldest audio is dropped and counted in
     ``dropped_bytes`` (the stream then loses that audio if a reconnect happens, but the timeline
@@ -442,3 +450,46 @@ class FinalDeduplicator:
         alternatives = list(msg.channel.alternatives)
         alternatives[0] = attrs.evolve(alternatives[0], words=kept, transcript=transcript)
         return attrs.evolve(msg, channel=attrs.evolve(msg.channel, alternatives=alternatives))
+
+
+class FluxSilenceTracker:
+    """How far Flux's between-turn messages show the audio to be outside every turn.
+
+    Flux closes turns with ``EndOfTurn`` (a final) but sends nothing final during silence: only
+    ``Update`` messages with an empty transcript and no words while no turn is open, whose
+    ``audio_window_end`` is how much audio was heard. Such an Update proves no word *ended*
+    before its end; a word that has *started* is not reported yet (and the next turn's
+    ``audio_window_start`` even goes back to the previous turn's end), so only the audio up to
+    ``audio_window_end - guard`` is taken as silence. Anything else -- a turn open, a transcript
+    or words in an Update, an unknown event -- proves nothing. Feed it rebased messages; call
+    :meth:`start_connection` when a new connection starts (its server has no turn open).
+    """
+
+    def __init__(self, guard: float = FLUX_ONSET_GUARD_SECONDS) -> None:
+        if guard < 0:
+            raise ValueError(f"guard must be >= 0, got {guard!r}")
+        self.guard = guard
+        self._turn_open = False
+        self._silent_until = 0.0
+
+    def start_connection(self) -> None:
+        """A new connection starts: its server has no turn open (its replay re-opens one if needed)."""
+        self._turn_open = False
+
+    def silent_until(self) -> float:
+        """Seconds of the logical stream before which no turn can start (never decreases)."""
+        return self._silent_until
+
+    def observe(self, msg: Any) -> float:
+        """Take one rebased message into account; return :meth:`silent_until`."""
+        if message_type(msg) != "TurnInfo":
+            return self._silent_until
+        event = getattr(msg, "event", None)
+        if event == "EndOfTurn":
+            self._turn_open = False
+        elif event != "Update" or msg.transcript or msg.words:
+            self._turn_open = True  # StartOfTurn, Eager/Resumed, unknown, or words: a turn runs
+        elif not self._turn_open:
+            edge = float(msg.audio_window_end) - self.guard
+            self._silent_until = max(self._silent_until, edge)
+        return self._silent_until

@@ -6,7 +6,8 @@ failure, and the handle stitches them into one stream. Its jobs:
 * the audio hot path: :meth:`StreamHandle.send_audio` appends to the replay buffer and writes
   straight to the current connection under the stream lock -- no supervisor hop per chunk;
 * per-connection events (called on the connection's reader thread): rebase timestamps, drop
-  duplicate finals, trim the replay buffer, forward to the caller's subscribers, and report the
+  duplicate finals, trim the replay buffer (to the finals, and on Flux to the silence its empty
+  between-turn Updates show), forward to the caller's subscribers, and report the
   end of a connection to the supervisor with a tell;
 * :meth:`StreamHandle.finish`: drive the graceful finish from the caller's thread, across
   reconnects, and return a :class:`StreamResult`;
@@ -49,6 +50,7 @@ from actors.runtime.policy import RestartPolicy
 from actors.runtime.replay import (
     AudioFormat,
     FinalDeduplicator,
+    FluxSilenceTracker,
     ReplayBuffer,
     TimelineRebaser,
     is_final,
@@ -94,6 +96,8 @@ class StreamMetrics:
     finals: int
     duplicate_finals_dropped: int
     request_ids: tuple[str, ...]
+    #: Seconds of audio held for a lossless replay now (not yet covered by finals or silence).
+    replay_buffered_seconds: float = 0.0
     connection: Any = None
 
 
@@ -268,6 +272,8 @@ class StreamHandle:
         self._pace_base = 0  # the cursor when the paced replay started
         self._rebaser = TimelineRebaser(sequence_ids=api_name == "listen.v2")
         self._dedup = FinalDeduplicator()
+        # Flux sends no final during silence: its empty between-turn Updates trim the replay.
+        self._silence = FluxSilenceTracker() if api_name == "listen.v2" else None
         self._subscribers = SubscriberSet(subscribers, getattr(config, "queue_put_timeout", 5.0))
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
@@ -330,6 +336,7 @@ class StreamHandle:
                 finals=self._final_count,
                 duplicate_finals_dropped=self._dedup.dropped,
                 request_ids=tuple(self._request_ids),
+                replay_buffered_seconds=round(buffer.buffered_seconds, 6) if buffer is not None else 0.0,
                 connection=conn_metrics,
             )
 
@@ -606,6 +613,8 @@ class StreamHandle:
             return 0.0
         snapshot = self._buffer.snapshot()
         self._rebaser.start_connection(snapshot.start_seconds)
+        if self._silence is not None:
+            self._silence.start_connection()
         fmt = self._buffer.format
         self._cursor = snapshot.start
         if snapshot.header:
@@ -706,13 +715,16 @@ class StreamHandle:
             return
         if self._timeline:
             event = self._rebaser.rebase(event)
-            if is_final(event):
+            # Seen before de-duplication: a replayed turn's dropped EndOfTurn still closes it.
+            silent = self._silence.observe(event) if self._silence is not None else 0.0
+            final = is_final(event)
+            if final:
                 event = self._dedup.process(event)
-                if event is None:
-                    return
-                if self._buffer is not None and self.lossless:
-                    self._buffer.ack(self._dedup.covered_until())
-                    self._controls.ack(self._buffer.start)
+            if (final or silent > 0.0) and self._buffer is not None and self.lossless:
+                self._buffer.ack(max(self._dedup.covered_until(), silent))
+                self._controls.ack(self._buffer.start)
+            if event is None:
+                return
         if is_final(event):
             self._final_count += 1
             if self.keep_finals is not False:
