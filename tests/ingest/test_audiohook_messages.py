@@ -170,7 +170,9 @@ def test_server_messages_round_trip() -> None:
                 supported_languages=("en-US",),
             ),
         ),
-        ServerMessage(id=SESSION, seq=2, clientseq=3, parameters=DisconnectParameters("error", "Client Error: x")),
+        ServerMessage(
+            id=SESSION, seq=2, clientseq=3, parameters=DisconnectParameters("error", "Client Error: x")
+        ),
         ServerMessage(
             id=SESSION,
             seq=3,
@@ -188,7 +190,9 @@ def test_server_messages_round_trip() -> None:
         "seq": 1,
         "clientseq": 1,
         "parameters": {
-            "media": [{"type": "audio", "format": "PCMU", "channels": ["external", "internal"], "rate": 8000}],
+            "media": [
+                {"type": "audio", "format": "PCMU", "channels": ["external", "internal"], "rate": 8000}
+            ],
             "startPaused": False,
             "supportedLanguages": ["en-US"],
         },
@@ -197,5 +201,7 @@ def test_server_messages_round_trip() -> None:
 
 
 def test_client_messages_round_trip() -> None:
-    message = ClientMessage(id=SESSION, seq=4, serverseq=2, position=12.2, parameters=PingParameters(rtt=0.25))
+    message = ClientMessage(
+        id=SESSION, seq=4, serverseq=2, position=12.2, parameters=PingParameters(rtt=0.25)
+    )
     assert parse_client_message(dump(message)) == message

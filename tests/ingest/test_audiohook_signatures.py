@@ -153,16 +153,20 @@ def test_unsigned_requests_need_an_empty_secret() -> None:
     assert info.value.kind == "unsigned"
     result = verify_request(target=TARGET, headers=headers, client_secrets={API_KEY: ""}, now=NOW)
     assert not result.signed
-    assert sign_request(
-        target=TARGET,
-        host="h",
-        organization_id=ORG,
-        session_id=SESSION,
-        correlation_id=CORRELATION,
-        api_key=API_KEY,
-        client_secret="",
-        created=0,
-    ).keys().isdisjoint({"Signature", "Signature-Input"})
+    assert (
+        sign_request(
+            target=TARGET,
+            host="h",
+            organization_id=ORG,
+            session_id=SESSION,
+            correlation_id=CORRELATION,
+            api_key=API_KEY,
+            client_secret="",
+            created=0,
+        )
+        .keys()
+        .isdisjoint({"Signature", "Signature-Input"})
+    )
 
 
 def test_signature_from_a_key_with_empty_secret_is_refused() -> None:
@@ -185,7 +189,7 @@ def _input_with(replace: str, by: str) -> dict[str, str]:
         ('"x-api-key"', '"x-api-key" "@query-params"', "Unsupported"),
         ('alg="hmac-sha256"', 'alg="rsa-pss-sha512"', "algorithm"),
         ('alg="hmac-sha256"', 'alg="hmac-sha256";tag="x"', "parameter tag"),
-        (";nonce=", ";nonce=\"short\";x=", "parameter x"),
+        (";nonce=", ';nonce="short";x=', "parameter x"),
         ('keyid="', 'keyid="x', "keyid"),
         ("sig1=(", "sig1=((", "Malformed"),
     ],

@@ -168,7 +168,9 @@ class AudioHookClient:
             raise ClientProtocolError(f"clientseq {message.clientseq} is ahead of our seq {self.seq}")
         if isinstance(message.parameters, PongParameters):
             if message.clientseq != self._pending_ping:
-                raise ClientProtocolError(f"pong clientseq {message.clientseq} != ping seq {self._pending_ping}")
+                raise ClientProtocolError(
+                    f"pong clientseq {message.clientseq} != ping seq {self._pending_ping}"
+                )
             self._pending_ping = None
         if isinstance(message.parameters, OpenedParameters):
             media = message.parameters.media

@@ -319,6 +319,10 @@ class AudioHookSession:
             self.session_id = message.id
         if message.id != self.session_id:
             raise _Violation("Client Error: Session identifier mismatch")
+        if self.state is State.DISCONNECTING:
+            # After our disconnect only the client's close matters; resynchronise instead of re-erroring.
+            self._clientseq = message.seq
+            return
         if message.seq != self._clientseq + 1:
             raise _Violation(f"Client Error: seq {message.seq} does not follow {self._clientseq}")
         if message.serverseq > self._seq:
