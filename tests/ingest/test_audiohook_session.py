@@ -462,3 +462,27 @@ def test_connection_lost_ends_the_call_once() -> None:
     pair.server.connection_lost()
     pair.flush()
     assert pair.of(CallEnd) == [CallEnd(reason="disconnected", position=0.0, detail="connection lost")]
+
+
+def test_transcription_connector_pauses_for_an_unsupported_language_until_update() -> None:
+    pair = Pair(SessionConfig(transcription_connector=True))
+    (opened, pause) = pair.send(pair.client.open(language="xx-XX"))
+    assert opened.type == "opened" and pause.type == "pause"
+    pair.send(pair.client.paused())
+    assert pair.send(pair.client.update("yy-YY")) == []  # still unsupported: stay paused
+    (resume,) = pair.send(pair.client.update("en-us"))  # matching is case-insensitive
+    assert resume.type == "resume"
+    pair.send(pair.client.resumed())
+    assert pair.server.state is State.ACTIVE and pair.server.language == "en-us"
+
+
+def test_transcription_connector_with_a_supported_language_does_not_pause() -> None:
+    pair = Pair(SessionConfig(transcription_connector=True))
+    assert [m.type for m in pair.send(pair.client.open(language="en-US"))] == ["opened"]
+
+
+def test_ping_rtt_is_recorded() -> None:
+    pair = Pair()
+    pair.opened()
+    pair.send(pair.client.ping(rtt=0.04))
+    assert pair.server.rtt == 0.04

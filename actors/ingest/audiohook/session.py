@@ -107,7 +107,13 @@ SessionEvent = CallEvent | CloseReceived | ClientReportedError
 
 @attrs.frozen
 class SessionConfig:
-    """What the service accepts: stereo only or mono too, languages, and the close grace period."""
+    """What the service accepts: stereo only or mono too, languages, and the close grace period.
+
+    ``transcription_connector``: the session serves the Transcription Connector (the service decides by
+    route; INGRESS.md names no flag in ``open``): transcripts are wanted, and a missing or unsupported
+    ``language`` is answered with ``pause`` until an ``update`` names a supported one (then ``resume``),
+    as the reference does. ``supported_languages`` go in ``opened`` when ``open.supportedLanguages``.
+    """
 
     require_stereo: bool = False
     transcription_connector: bool = False
@@ -170,6 +176,8 @@ class AudioHookSession:
         #: Seconds of the client's timeline skipped (``discarded`` and ``resumed.discarded``).
         self.discarded = 0.0
         self.client_position = 0.0
+        #: The last round trip the client reported in ``ping.rtt`` (s).
+        self.rtt: float | None = None
         self._bytes = 0
         self._ended = False
         self._closed_by: float | None = None
@@ -337,6 +345,8 @@ class AudioHookSession:
         elif isinstance(params, CloseParameters):
             self._on_close(params, now)
         elif isinstance(params, PingParameters):
+            if params.rtt is not None:
+                self.rtt = params.rtt
             self._send(PongParameters())
         elif self.state is State.DISCONNECTING:
             return
@@ -358,6 +368,16 @@ class AudioHookSession:
         elif isinstance(params, UpdateParameters):
             self.language = params.language
             self._events.append(CallUpdated(position=self.position, language=params.language))
+            if (
+                self.config.transcription_connector
+                and self.state is State.PAUSED
+                and self._supported(params.language)
+            ):
+                self._send(ResumeParameters())
+
+    def _supported(self, language: str | None) -> bool:
+        wanted = (language or "").lower()
+        return any(wanted == known.lower() for known in self.config.supported_languages)
 
     def _on_open(self, params: OpenParameters, now: float) -> None:
         if self.state is not State.PREPARING:
@@ -409,6 +429,9 @@ class AudioHookSession:
                 metadata=metadata,
             )
         )
+        if self.config.transcription_connector and not self._supported(params.language):
+            # The reference Transcription Connector: no usable language -> ask for a pause until an update.
+            self._send(PauseParameters())
 
     def _on_close(self, params: CloseParameters, now: float) -> None:
         if self.state is State.CLOSING:
