@@ -486,3 +486,23 @@ def test_ping_rtt_is_recorded() -> None:
     pair.opened()
     pair.send(pair.client.ping(rtt=0.04))
     assert pair.server.rtt == 0.04
+
+
+def test_violation_unanswered_drops_the_transport() -> None:
+    pair = Pair()
+    pair.opened()
+    pair.send(b"\xff")
+    assert pair.server.next_deadline() == T0 + 10.0
+    pair.server.tick(T0 + 9.9)
+    assert not pair.server.transport_done
+    pair.server.tick(T0 + 10.0)
+    assert pair.server.transport_done
+
+
+def test_audio_after_close_is_a_violation() -> None:
+    pair = Pair()
+    pair.opened()
+    pair.send(pair.client.close())
+    info = _disconnect(pair.send(b"\xff\xff"))
+    assert "state closing" in (info.info or "")
+    assert len(pair.of(CallEnd)) == 1

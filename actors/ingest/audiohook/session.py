@@ -225,24 +225,26 @@ class AudioHookSession:
         try:
             message = parse_client_message(text)
         except MessageError as exc:
-            self._violation(f"Client Error: {exc}")
+            self._violation(f"Client Error: {exc}", now)
             return
         try:
             self._check_envelope(message)
             self._dispatch(message, now)
         except _Violation as exc:
-            self._violation(exc.info)
+            self._violation(exc.info, now)
 
     def receive_binary(self, data: bytes, now: float) -> None:
         """Handle a binary (audio) frame received at ``now``."""
         if self.state in (State.CLOSED, State.DISCONNECTING) or self.transport_done:
             return
         if self.state is not State.ACTIVE or self.media is None:
-            self._violation(f"Client Error: audio received in state {self.state.value}")
+            self._violation(f"Client Error: audio received in state {self.state.value}", now)
             return
         channels = len(self.media.channels)
         if len(data) % channels:
-            self._violation(f"Client Error: audio frame of {len(data)} bytes is not a multiple of {channels}")
+            self._violation(
+                f"Client Error: audio frame of {len(data)} bytes is not a multiple of {channels}", now
+            )
             return
         if not data:
             return
@@ -314,12 +316,13 @@ class AudioHookSession:
         self._ended = True
         self._events.append(CallEnd(reason=reason, position=self.position, detail=detail))
 
-    def _violation(self, info: str) -> None:
+    def _violation(self, info: str, now: float) -> None:
         if self.state is State.DISCONNECTING:
             return
         self._send(DisconnectParameters(reason="error", info=info))
         self.state = State.DISCONNECTING
-        self._drop_by = None
+        self._closed_by = None
+        self._drop_by = now + DISCONNECT_GRACE
         self._end("error", info)
 
     def _check_envelope(self, message: ClientMessage) -> None:
@@ -391,7 +394,7 @@ class AudioHookSession:
         media = choose_media(params.media, require_stereo=self.config.require_stereo)
         if media is None:
             need = "two channels" if self.config.require_stereo else "PCMU at 8000 Hz"
-            self._violation(f"No supported media offered: the service needs {need}")
+            self._violation(f"No supported media offered: the service needs {need}", now)
             return
         self.open = params
         self.media = media
