@@ -506,3 +506,18 @@ def test_audio_after_close_is_a_violation() -> None:
     info = _disconnect(pair.send(b"\xff\xff"))
     assert "state closing" in (info.info or "")
     assert len(pair.of(CallEnd)) == 1
+
+
+def test_the_test_client_catches_a_misbehaving_server() -> None:
+    from actors.ingest.audiohook.messages import dump
+    from tests.support.audiohook_client import ClientProtocolError
+
+    pair = Pair()
+    pair.opened()
+    pair.client.ping()
+    bad_pong = ServerMessage(id=pair.client.session_id, seq=2, clientseq=1, parameters=PongParameters())
+    with pytest.raises(ClientProtocolError, match="pong clientseq"):
+        pair.client.receive(dump(bad_pong))
+    skipped = ServerMessage(id=pair.client.session_id, seq=5, clientseq=2, parameters=PongParameters())
+    with pytest.raises(ClientProtocolError, match="does not follow"):
+        pair.client.receive(dump(skipped))
