@@ -115,7 +115,7 @@ class TwilioStream:
         )
 
     def media_frames(self, audio: Mapping[str, bytes]) -> list[str]:
-        """``media`` messages for each track's ``audio``, 20 ms each, interleaved in time (tracks in order)."""
+        """``media`` messages for each track's ``audio``, 20 ms each, interleaved in time, tracks in order."""
         longest = max((len(a) for a in audio.values()), default=0)
         frames = []
         for offset in range(0, longest, CHUNK_BYTES):
