@@ -201,9 +201,9 @@ class PlainSession:
         return self._finish("disconnected", None)
 
     def _guard(self, step: Callable[[], list[CallEvent]]) -> list[CallEvent]:
-        if self.state == "ended":
-            raise PlainProtocolError("unexpected_message", "message after the call ended")
         try:
+            if self.state == "ended":
+                raise PlainProtocolError("unexpected_message", "message after the call ended")
             return step()
         except PlainProtocolError as error:
             error.events = tuple(self._finish("error", str(error)))
