@@ -300,6 +300,13 @@ def test_another_streams_media_and_an_undeclared_track() -> None:
     bad(session, stream.media("outbound", b"\x01", 0), CLOSE_POLICY, "'outbound' is not in start.tracks")
 
 
+def test_a_stop_for_another_call_is_refused() -> None:
+    stream, session = started()
+    stop = json.loads(stream.stop())
+    stop["stop"]["callSid"] = "CA-other"
+    bad(session, json.dumps(stop), CLOSE_POLICY, "stop.stop.callSid 'CA-other' is not this stream's")
+
+
 def test_an_unsupported_media_format_and_bad_tracks() -> None:
     stream = TwilioStream()
     start = json.loads(stream.start())

@@ -75,3 +75,9 @@ def test_multi_valued_params_sort_their_values() -> None:
     one = compute_signature(TOKEN, DOC_URL, {"A": ["2", "1"]})
     assert one == compute_signature(TOKEN, DOC_URL + "", {"A": ["1", "2"]})
     assert one != compute_signature(TOKEN, DOC_URL, {"A": "12x"})
+
+
+def test_the_error_does_not_show_a_query_string() -> None:
+    with pytest.raises(SignatureError) as info:
+        check_upgrade(TOKEN, WS_URL + "?token=hush-hush", {SIGNATURE_HEADER: "AAAA"})
+    assert "hush-hush" not in str(info.value) and WS_URL in str(info.value)

@@ -257,6 +257,11 @@ class TwilioSession:
             ]
         if isinstance(message, Mark):
             return [MarkReceived(name=message.name, position=aligner.high / SAMPLE_RATE)]
+        if message.call_sid != self.start.call_sid:
+            raise TwilioProtocolError(
+                f"stop.stop.callSid {message.call_sid!r} is not this stream's {self.start.call_sid!r}",
+                CLOSE_POLICY,
+            )
         return list(self._finish("completed", None))
 
     def _begin(self, start: Start) -> CallStart:

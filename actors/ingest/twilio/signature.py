@@ -104,11 +104,14 @@ def check_upgrade(auth_token: str, public_url: str, headers: Mapping[str, str]) 
     Raises :class:`SignatureError` if the header is missing, empty or does not match ``public_url``.
     """
     signature = next((v for k, v in headers.items() if k.lower() == SIGNATURE_HEADER.lower()), None)
+    # Name the URL without its query: a deployment might (against advice) carry a token there.
+    parts = urlsplit(public_url)
+    shown = urlunsplit((parts.scheme, parts.netloc, parts.path, "?..." if parts.query else "", ""))
     if not signature:
-        raise SignatureError(f"missing {SIGNATURE_HEADER} header on the upgrade request for {public_url}")
+        raise SignatureError(f"missing {SIGNATURE_HEADER} header on the upgrade request for {shown}")
     if not signature_matches(auth_token, public_url, signature):
         raise SignatureError(
-            f"{SIGNATURE_HEADER} does not match {public_url} (wrong auth token, or the URL Twilio dialled "
+            f"{SIGNATURE_HEADER} does not match {shown} (wrong auth token, or the URL Twilio dialled "
             "differs: check scheme wss://, host, port and path)"
         )
 
