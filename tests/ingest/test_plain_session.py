@@ -139,3 +139,15 @@ def test_empty_audio_a_second_start_and_stop_fields() -> None:
     session = PlainSession()
     stream(session, [start_message()])
     refused(session, json.dumps({"type": "stop", "now": True}), "bad_field", 1007, r"stop takes no fields")
+
+
+def test_audio_helpers_interleave_16_bit_samples_and_know_silence() -> None:
+    from actors.ingest.audio import frame_bytes, interleave, silence
+
+    left, right = b"\x01\x02\x03\x04", b"\xa1\xa2\xa3\xa4"
+    assert interleave([left, right], width=2) == b"\x01\x02\xa1\xa2\x03\x04\xa3\xa4"
+    assert interleave([left, right]) == b"\x01\xa1\x02\xa2\x03\xa3\x04\xa4"
+    with pytest.raises(ValueError, match="lengths"):
+        interleave([left, b"\x00"], width=2)
+    assert silence("mulaw", 3) == b"\xff\xff\xff" and silence("linear16", 2) == b"\x00" * 4
+    assert frame_bytes("linear16", 2) == 4 and frame_bytes("mulaw", 2) == 2
