@@ -292,3 +292,21 @@ def test_sigkill_mid_batch_loses_no_reported_segment(store_url: str) -> None:
         assert detail is not None and detail.call.status == "interrupted"
     finally:
         store.close()
+
+
+def test_writer_drops_a_bad_row_and_keeps_the_rest(store: TranscriptStore) -> None:
+    store.start_call(call_start())
+    writer = SegmentWriter(store, interval=0.05, max_rows=100)
+    reported: list[str] = []
+    bad = Segment("call-1", 0, 5.0, 6.0, None)  # type: ignore[arg-type]  # violates NOT NULL
+    try:
+        writer.add(seg("call-1", 0, 1.0), lambda s: reported.append(s.key))
+        writer.add(bad, lambda s: reported.append(s.key))
+        writer.add(seg("call-1", 0, 2.0), lambda s: reported.append(s.key))
+        assert writer.flush(5)
+    finally:
+        assert writer.stop() == 1
+    assert reported == ["0:1000:2000", "0:2000:3000"]
+    assert writer.healthy
+    detail = store.get_call("call-1")
+    assert detail is not None and [s.start for s in detail.segments] == [1.0, 2.0]
