@@ -95,8 +95,11 @@ class Connection(Protocol):
 
     backend: str
 
-    def transaction(self) -> AbstractContextManager[None]:
-        """A context in which statements run in one transaction, committed on a clean exit."""
+    def transaction(self, write: bool = True) -> AbstractContextManager[None]:
+        """A context in which statements run in one transaction, committed on a clean exit.
+
+        ``write=False`` promises only reads (SQLite then does not take the write lock up front).
+        """
 
     def execute(self, sql: str, params: Sequence[Param] = ()) -> list[Row]:
         """Run one statement and return its rows (empty for statements without any)."""
@@ -133,9 +136,9 @@ class SqliteConnection:
         self._path = path
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """``BEGIN IMMEDIATE`` .. ``COMMIT`` (``ROLLBACK`` on an exception)."""
-        self._run("BEGIN IMMEDIATE", ())
+    def transaction(self, write: bool = True) -> Iterator[None]:
+        """``BEGIN IMMEDIATE`` (``BEGIN`` for reads) .. ``COMMIT`` (``ROLLBACK`` on an exception)."""
+        self._run("BEGIN IMMEDIATE" if write else "BEGIN", ())
         try:
             yield
         except BaseException:
@@ -187,8 +190,8 @@ class PostgresConnection:
             ) from None
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """One PostgreSQL transaction, committed on a clean exit."""
+    def transaction(self, write: bool = True) -> Iterator[None]:
+        """One PostgreSQL transaction, committed on a clean exit (``write`` changes nothing here)."""
         try:
             with self._conn.transaction():
                 yield

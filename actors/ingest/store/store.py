@@ -115,14 +115,14 @@ class TranscriptStore:
         return connect(self.url)
 
     @contextmanager
-    def _transaction(self) -> Iterator[Connection]:
+    def _transaction(self, write: bool = True) -> Iterator[Connection]:
         with self._lock:
             if self._conn is None:
                 self._conn = connect(self.url)
             conn = self._conn
             started = time.monotonic()
             try:
-                with conn.transaction():
+                with conn.transaction(write):
                     yield conn
             except StoreUnavailable:
                 conn.close()
@@ -243,7 +243,7 @@ class TranscriptStore:
 
     def get_call(self, call_id: str) -> CallDetail | None:
         """The call and its segments ordered by ``(start, channel)``; None if unknown."""
-        with self._transaction() as conn:
+        with self._transaction(write=False) as conn:
             calls = conn.execute(f"SELECT {_CALL_COLUMNS} FROM calls WHERE id = ?", (call_id,))
             if not calls:
                 return None
