@@ -22,10 +22,23 @@ ensure_venv() {
 }
 
 # ensure_apt_tools CMD:PACKAGE ...: install each Debian PACKAGE whose CMD is missing (one apt-get run).
+# CMD is a command on PATH, or an absolute path glob for tools Debian keeps off PATH
+# (e.g. /usr/lib/postgresql/*/bin/pg_ctl); the glob is satisfied by any executable match.
+_apt_tool_present() {
+  local cmd="$1" match
+  if [ "${cmd#/}" = "$cmd" ]; then
+    command -v "$cmd" >/dev/null 2>&1
+    return
+  fi
+  for match in $cmd; do
+    [ -x "$match" ] && return 0
+  done
+  return 1
+}
 ensure_apt_tools() {
   local pair missing=()
   for pair in "$@"; do
-    command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
+    _apt_tool_present "${pair%%:*}" || missing+=("${pair#*:}")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
   echo "installing Debian packages: ${missing[*]} ..." >&2

@@ -1,0 +1,88 @@
+"""The schema and its migrations: an ordered list, applied by the service itself on open.
+
+``schema_version`` holds one row, the version the database is at. Opening a store applies every
+migration after it, each in its own transaction together with the version bump; a database at a
+version newer than :data:`MIGRATIONS` knows is refused (:class:`SchemaTooNew`).
+"""
+
+from __future__ import annotations
+
+from actors.ingest.store._db import Connection
+from actors.ingest.store.errors import SchemaTooNew
+
+# Timestamps are Unix seconds (DOUBLE PRECISION in both backends); JSON columns are TEXT so the SQL is
+# the same on both (the API reads them whole; nothing queries inside them).
+_V1 = (
+    "CREATE TABLE calls ("
+    " id TEXT PRIMARY KEY,"
+    " platform TEXT NOT NULL,"
+    " platform_ids TEXT NOT NULL,"
+    " started_at DOUBLE PRECISION NOT NULL,"
+    " ended_at DOUBLE PRECISION,"
+    " status TEXT NOT NULL CHECK (status IN ('active', 'completed', 'failed', 'interrupted')),"
+    " request_ids TEXT NOT NULL,"
+    " metadata TEXT NOT NULL,"
+    " language TEXT,"
+    " channels TEXT NOT NULL)",
+    "CREATE INDEX calls_by_status ON calls (status)",
+    "CREATE INDEX calls_by_start ON calls (started_at)",
+    "CREATE TABLE segments ("
+    " call_id TEXT NOT NULL,"
+    " segment_key TEXT NOT NULL,"
+    " channel INTEGER NOT NULL,"
+    " start_s DOUBLE PRECISION NOT NULL,"
+    " end_s DOUBLE PRECISION NOT NULL,"
+    " transcript TEXT NOT NULL,"
+    " words TEXT NOT NULL,"
+    " speaker INTEGER,"
+    " confidence DOUBLE PRECISION,"
+    " PRIMARY KEY (call_id, segment_key))",
+    "CREATE INDEX segments_in_order ON segments (call_id, start_s, channel)",
+)
+
+#: Migration N (1-based) is ``MIGRATIONS[N - 1]``: the statements that take version N-1 to N.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1,)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def current_version(conn: Connection) -> int:
+    """The version the database is at (0 for an empty database)."""
+    if conn.backend == "sqlite":
+        found = conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
+        )
+    else:
+        found = conn.execute("SELECT to_regclass('schema_version')")
+        found = [r for r in found if r[0] is not None]
+    if not found:
+        return 0
+    rows = conn.execute("SELECT version FROM schema_version")
+    return int(str(rows[0][0])) if rows else 0
+
+
+def migrate(conn: Connection, migrations: tuple[tuple[str, ...], ...] = MIGRATIONS) -> int:
+    """Bring the database to ``len(migrations)``; return how many migrations ran (0 when current)."""
+    target = len(migrations)
+    with conn.transaction():
+        conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        if not conn.execute("SELECT version FROM schema_version"):
+            conn.execute("INSERT INTO schema_version (version) VALUES (0)")
+    version = current_version(conn)
+    if version > target:
+        raise SchemaTooNew(
+            f"the store's schema is at version {version}, newer than this service knows ({target}); "
+            "upgrade the service (or open a different store)"
+        )
+    ran = 0
+    for number in range(version + 1, target + 1):
+        with conn.transaction():
+            # Re-check inside the transaction: another process may have migrated meanwhile.
+            lock = " FOR UPDATE" if conn.backend == "postgresql" else ""
+            rows = conn.execute("SELECT version FROM schema_version" + lock)
+            if int(str(rows[0][0])) >= number:
+                continue
+            for statement in migrations[number - 1]:
+                conn.execute(statement)
+            conn.execute("UPDATE schema_version SET version = ?", (number,))
+        ran += 1
+    return ran
