@@ -14,7 +14,7 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from typing import ClassVar, Literal, TypeAlias, cast
+from typing import ClassVar, Literal, Self, TypeAlias, cast
 
 import attrs
 
@@ -319,19 +319,26 @@ class PingParameters:
 
 
 @attrs.frozen
-class PausedParameters:
-    """``paused``: the client paused the audio."""
+class NoParameters:
+    """Parameters of a message type that has none: ``{}`` on the wire, anything else ignored."""
 
-    TYPE: ClassVar[str] = "paused"
+    TYPE: ClassVar[str] = ""
 
     @classmethod
-    def from_json(cls, obj: dict[str, object], field: str) -> PausedParameters:
-        """``paused`` has no parameters."""
+    def from_json(cls, obj: dict[str, object], field: str) -> Self:
+        """A message of this type carries no parameters."""
         return cls()
 
     def to_json(self) -> dict[str, Json]:
-        """The wire form."""
+        """The wire form: ``{}``."""
         return {}
+
+
+@attrs.frozen
+class PausedParameters(NoParameters):
+    """``paused``: the client paused the audio."""
+
+    TYPE: ClassVar[str] = "paused"
 
 
 @attrs.frozen
@@ -493,83 +500,38 @@ class OpenedParameters:
 
 
 @attrs.frozen
-class ClosedParameters:
+class ClosedParameters(NoParameters):
     """``closed``: ends the close transaction (the client then closes the WebSocket)."""
 
     TYPE: ClassVar[str] = "closed"
 
-    @classmethod
-    def from_json(cls, obj: dict[str, object], field: str) -> ClosedParameters:
-        """``closed`` has no parameters."""
-        return cls()
-
-    def to_json(self) -> dict[str, Json]:
-        """The wire form."""
-        return {}
-
 
 @attrs.frozen
-class PongParameters:
+class PongParameters(NoParameters):
     """``pong``: answers a ``ping``."""
 
     TYPE: ClassVar[str] = "pong"
 
-    @classmethod
-    def from_json(cls, obj: dict[str, object], field: str) -> PongParameters:
-        """``pong`` has no parameters."""
-        return cls()
-
-    def to_json(self) -> dict[str, Json]:
-        """The wire form."""
-        return {}
-
 
 @attrs.frozen
-class PauseParameters:
+class PauseParameters(NoParameters):
     """``pause``: asks the client to pause the audio."""
 
     TYPE: ClassVar[str] = "pause"
 
-    @classmethod
-    def from_json(cls, obj: dict[str, object], field: str) -> PauseParameters:
-        """``pause`` has no parameters."""
-        return cls()
-
-    def to_json(self) -> dict[str, Json]:
-        """The wire form."""
-        return {}
-
 
 @attrs.frozen
-class ResumeParameters:
+class ResumeParameters(NoParameters):
     """``resume``: asks the client to resume the audio."""
 
     TYPE: ClassVar[str] = "resume"
 
-    @classmethod
-    def from_json(cls, obj: dict[str, object], field: str) -> ResumeParameters:
-        """``resume`` has no parameters."""
-        return cls()
-
-    def to_json(self) -> dict[str, Json]:
-        """The wire form."""
-        return {}
-
 
 @attrs.frozen
-class UpdatedParameters:
+class UpdatedParameters(NoParameters):
     """``updated``: acknowledges an ``update`` (in the types; the reference server never sends it)."""
 
     TYPE: ClassVar[str] = "updated"
-
-    @classmethod
-    def from_json(cls, obj: dict[str, object], field: str) -> UpdatedParameters:
-        """``updated`` has no parameters."""
-        return cls()
-
-    def to_json(self) -> dict[str, Json]:
-        """The wire form."""
-        return {}
 
 
 @attrs.frozen
