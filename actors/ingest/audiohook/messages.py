@@ -342,16 +342,16 @@ class PausedParameters(NoParameters):
 
 
 @attrs.frozen
-class ResumedParameters:
-    """``resumed``: audio resumes at ``start``; ``discarded`` s of the stream were skipped by the pause."""
+class DiscardSpan:
+    """Parameters naming skipped audio: ``discarded`` s starting at ``start`` (durations on the wire)."""
 
-    TYPE: ClassVar[str] = "resumed"
+    TYPE: ClassVar[str] = ""
     start: float
     discarded: float
 
     @classmethod
-    def from_json(cls, obj: dict[str, object], field: str) -> ResumedParameters:
-        """Validate ``resumed`` parameters."""
+    def from_json(cls, obj: dict[str, object], field: str) -> Self:
+        """Validate the ``start`` and ``discarded`` durations."""
         return cls(
             start=parse_duration(obj.get("start"), f"{field}.start"),
             discarded=parse_duration(obj.get("discarded"), f"{field}.discarded"),
@@ -363,24 +363,17 @@ class ResumedParameters:
 
 
 @attrs.frozen
-class DiscardedParameters:
+class ResumedParameters(DiscardSpan):
+    """``resumed``: audio resumes at ``start``; ``discarded`` s of the stream were skipped by the pause."""
+
+    TYPE: ClassVar[str] = "resumed"
+
+
+@attrs.frozen
+class DiscardedParameters(DiscardSpan):
     """``discarded``: the client dropped ``discarded`` s of audio starting at ``start``."""
 
     TYPE: ClassVar[str] = "discarded"
-    start: float
-    discarded: float
-
-    @classmethod
-    def from_json(cls, obj: dict[str, object], field: str) -> DiscardedParameters:
-        """Validate ``discarded`` parameters."""
-        return cls(
-            start=parse_duration(obj.get("start"), f"{field}.start"),
-            discarded=parse_duration(obj.get("discarded"), f"{field}.discarded"),
-        )
-
-    def to_json(self) -> dict[str, Json]:
-        """The wire form."""
-        return {"start": format_duration(self.start), "discarded": format_duration(self.discarded)}
 
 
 @attrs.frozen
