@@ -8,6 +8,8 @@ import re
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from websockets.exceptions import InvalidStatus
@@ -16,41 +18,36 @@ from websockets.sync.client import connect
 from actors.cli.serve import is_loopback
 from actors.server.engines.deterministic import silence, synthesize_words
 
+SERVE = [sys.executable, "-m", "actors", "serve", "--port", "0", "--engine", "deterministic"]
 
-def test_serve_runs_until_interrupted() -> None:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "actors",
-            "serve",
-            "--port",
-            "0",
-            "--engine",
-            "deterministic",
-            "--api-key",
-            "k",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+
+@contextmanager
+def running_serve(*args: str) -> Iterator[str]:
+    """Run ``serve ARGS``; yield the ``host:port`` it printed; then SIGINT it and expect exit status 0."""
+    proc = subprocess.Popen([*SERVE, *args], stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()
-        match = re.search(r"ws://127\.0\.0\.1:\d+", line)
+        match = re.search(r"ws://([^/\s]+)", line)
         assert match, line
-        url = f"{match.group(0)}/v1/listen?model=nova-3&encoding=linear16&sample_rate=16000"
-        with connect(url, additional_headers={"Authorization": "Token k"}) as ws:
-            ws.send(synthesize_words(["cli"], 16000) + silence(0.2))
-            ws.send(json.dumps({"type": "CloseStream"}))
-            messages = [json.loads(frame) for frame in ws]
-        assert messages[0]["channel"]["alternatives"][0]["transcript"] == "cli"
+        yield match.group(1)
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=10) == 0
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_serve_runs_until_interrupted() -> None:
+    with running_serve("--api-key", "k") as where:
+        assert re.fullmatch(r"127\.0\.0\.1:\d+", where), where
+        url = f"ws://{where}/v1/listen?model=nova-3&encoding=linear16&sample_rate=16000"
+        with connect(url, additional_headers={"Authorization": "Token k"}) as ws:
+            ws.send(synthesize_words(["cli"], 16000) + silence(0.2))
+            ws.send(json.dumps({"type": "CloseStream"}))
+            messages = [json.loads(frame) for frame in ws]
+        assert messages[0]["channel"]["alternatives"][0]["transcript"] == "cli"
 
 
 def test_serve_reports_a_taken_port() -> None:
@@ -68,9 +65,6 @@ def test_serve_reports_a_taken_port() -> None:
         )
     assert result.returncode == 2
     assert result.stderr.startswith("actors serve:") and result.stdout == ""
-
-
-SERVE = [sys.executable, "-m", "actors", "serve", "--port", "0", "--engine", "deterministic"]
 
 
 def _serve(*args: str) -> subprocess.CompletedProcess[str]:
@@ -105,16 +99,9 @@ def test_bad_max_connections_is_a_one_line_error() -> None:
 
 
 def test_any_interface_with_an_api_key_and_a_connection_cap() -> None:
-    proc = subprocess.Popen(
-        [*SERVE, "--host", "0.0.0.0", "--api-key", "k", "--max-connections", "1"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        match = re.search(r"ws://0\.0\.0\.0:(\d+)", line)
-        assert match, line
+    with running_serve("--host", "0.0.0.0", "--api-key", "k", "--max-connections", "1") as where:
+        match = re.fullmatch(r"0\.0\.0\.0:(\d+)", where)
+        assert match, where
         url = f"ws://127.0.0.1:{match.group(1)}/v1/listen?model=nova-3"
         headers = {"Authorization": "Token k"}
         with connect(url, additional_headers=headers) as ws:
@@ -124,9 +111,3 @@ def test_any_interface_with_an_api_key_and_a_connection_cap() -> None:
             assert "at most 1" in info.value.response.headers["dg-error"]
             ws.send(json.dumps({"type": "CloseStream"}))
             assert json.loads(ws.recv(timeout=5))["type"] == "Metadata"
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=10) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
