@@ -157,6 +157,15 @@ class AudioHookClient:
         self.position += total / 8000
         return frames
 
+    def frames(self, audio: bytes) -> list[bytes]:
+        """Real audio (interleaved in the negotiated order) as 200 ms frames; advances the position."""
+        if self.media is None:
+            raise ClientProtocolError("no media negotiated")
+        channels = len(self.media.channels)
+        size = FRAME_BYTES_PER_CHANNEL * channels
+        self.position += len(audio) / (8000 * channels)
+        return [audio[i : i + size] for i in range(0, len(audio), size)]
+
     def receive(self, text: str) -> ServerMessage:
         """Check and record a server message; raises :class:`ClientProtocolError` if it breaks the rules."""
         message = parse_server_message(text)

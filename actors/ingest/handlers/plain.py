@@ -1,0 +1,126 @@
+"""The plain ``/v1/stream`` connection driver (protocol: :mod:`actors.ingest.plain.session`).
+
+After ``stop`` the call is finished and every final committed; then the server sends
+``{"type": "stopped", "call_id": ..., "status": "completed"|"failed", "segments": N}`` and closes
+with 1000 -- so a client knows its transcript is durable before it lets go. Service-side endings
+send ``{"type": "error", "code": ..., "message": ...}`` first: ``capacity`` (close 1013, try again
+later), ``going_away`` (drain, 1001), ``transcription_failed`` (1011), ``duplicate_call`` /
+``unavailable`` at start (1008 / 1013).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from websockets.exceptions import ConnectionClosed
+
+from actors.ingest.calls import CallAudio, CallEnd, CallEvent, CallStart
+from actors.ingest.handlers.base import Abort, CallConnection, Drain, Finished, Frame, Item, Lost
+from actors.ingest.plain.session import PlainProtocolError, PlainSession
+
+log = logging.getLogger("actors.ingest.stream")
+
+CLOSE_NORMAL = 1000
+CLOSE_GOING_AWAY = 1001
+CLOSE_POLICY = 1008
+CLOSE_INTERNAL_ERROR = 1011
+CLOSE_TRY_AGAIN_LATER = 1013
+
+
+def error_frame(code: str, message: str) -> str:
+    """A protocol ``error`` message."""
+    return json.dumps({"type": "error", "code": code, "message": message})
+
+
+class PlainConnection(CallConnection):
+    """One ``/v1/stream`` call on one socket (see the module docstring)."""
+
+    platform = "stream"
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.session = PlainSession()
+        self._stopped = False
+
+    async def consume(self) -> None:
+        """Drive the session until the call is stopped, fails or its socket is gone."""
+        while True:
+            item: Item = await self.inbox.get()
+            if isinstance(item, Lost):
+                if not self.finishing:
+                    await self._events(self.session.connection_lost())
+                return
+            if isinstance(item, Frame):
+                try:
+                    data = item.data
+                    events = (
+                        self.session.receive_text(data) if isinstance(data, str) else self.session.receive_bytes(data)
+                    )
+                except PlainProtocolError as error:
+                    await self.send(self.session.data_to_send())
+                    await self._events(list(error.events))
+                    await self._end(error.close_code, str(error)[:120])
+                    return
+                await self.send(self.session.data_to_send())
+                if not await self._events(events):
+                    return
+            elif isinstance(item, Abort):
+                capacity = item.kind == "capacity"
+                await self.send([error_frame("capacity" if capacity else "transcription_failed", item.reason)])
+                self.finish_call(CallEnd(reason="error", position=self.session.position, detail=item.reason))
+                await self._end(CLOSE_TRY_AGAIN_LATER if capacity else CLOSE_INTERNAL_ERROR, item.reason[:120])
+                return
+            elif isinstance(item, Drain):
+                self.draining = True
+                await self.send([error_frame("going_away", "the service is shutting down")])
+                self.finish_call(CallEnd(reason="completed", position=self.session.position, detail="drain"))
+                await self._end(CLOSE_GOING_AWAY, "the service is shutting down")
+                return
+            elif isinstance(item, Finished) and self._stopped:
+                pipeline = self.pipeline
+                stopped = {
+                    "type": "stopped",
+                    "call_id": self.call_id,
+                    "status": item.status,
+                    "segments": pipeline.segments_stored if pipeline is not None else 0,
+                }
+                await self.send([json.dumps(stopped)])
+                await self._close_socket(CLOSE_NORMAL, "")
+                return
+
+    async def _events(self, events: list[CallEvent]) -> bool:
+        """Apply call events; False when the connection is done (refused at start)."""
+        for event in events:
+            if isinstance(event, CallStart):
+                refusal = await self.start_call(event, transcripts_wanted=False)
+                if refusal is not None:
+                    duplicate = "already exists" in refusal
+                    code = "duplicate_call" if duplicate else "unavailable"
+                    await self.send([error_frame(code, refusal)])
+                    await self._close_socket(CLOSE_POLICY if duplicate else CLOSE_TRY_AGAIN_LATER, refusal[:120])
+                    return False
+            elif self.pipeline is None:
+                continue
+            elif isinstance(event, CallAudio):
+                self.pipeline.audio(event)
+            elif isinstance(event, CallEnd):
+                self._stopped = event.reason == "completed"
+                self.finish_call(event)
+        return True
+
+    async def _end(self, code: int, reason: str) -> None:
+        """Close once the finish (if any) is done."""
+        if self.finishing:
+            while not isinstance(await self.inbox.get(), Finished | Lost):
+                pass
+        await self._close_socket(code, reason)
+
+    async def _close_socket(self, code: int, reason: str) -> None:
+        try:
+            await self.websocket.close(code, reason)
+        except ConnectionClosed:
+            pass
+
+
+__all__ = ["PlainConnection", "error_frame"]

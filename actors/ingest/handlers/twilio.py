@@ -1,0 +1,113 @@
+"""The Twilio Media Streams connection driver (INGRESS.md §2).
+
+The upgrade's ``X-Twilio-Signature`` was checked by the service when a Twilio auth token is set.
+Frames go to a :class:`~actors.ingest.twilio.session.TwilioSession`; its call events run the
+pipeline. Twilio has no message for "refused" or "failed": the service closes the socket --
+1013 (try again later) when refused for capacity or while draining, 1011 when transcription failed,
+the protocol's own code for bad input, 1000 after ``stop`` once every final is committed.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from websockets.exceptions import ConnectionClosed
+
+from actors.ingest.calls import CallAudio, CallEnd, CallPaused, CallStart
+from actors.ingest.handlers.base import Abort, CallConnection, Drain, Finished, Frame, Item, Lost
+from actors.ingest.twilio.messages import TwilioProtocolError
+from actors.ingest.twilio.session import DtmfReceived, TwilioEvent, TwilioSession
+
+log = logging.getLogger("actors.ingest.twilio")
+
+CLOSE_NORMAL = 1000
+CLOSE_GOING_AWAY = 1001
+CLOSE_INTERNAL_ERROR = 1011
+CLOSE_TRY_AGAIN_LATER = 1013
+
+
+class TwilioConnection(CallConnection):
+    """One Twilio Media Stream on one socket (see the module docstring)."""
+
+    platform = "twilio"
+
+    def __init__(self, *args: object, session: TwilioSession | None = None, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.session = session or TwilioSession()
+        self._close: tuple[int, str] | None = None
+
+    async def consume(self) -> None:
+        """Drive the session until the stream stops, fails or its socket is gone."""
+        while True:
+            item: Item = await self.inbox.get()
+            if isinstance(item, Lost):
+                await self._events(self.session.connection_lost())
+                return
+            if isinstance(item, Frame):
+                try:
+                    events = self.session.receive(item.data)
+                except TwilioProtocolError as error:
+                    log.warning("call %s: Twilio protocol error: %s", self.call_id, error)
+                    await self._events(list(error.events))
+                    await self._close_after_finish(error.close_code, str(error)[:120])
+                    return
+                await self._events(events)
+            elif isinstance(item, Abort):
+                code = CLOSE_TRY_AGAIN_LATER if item.kind == "capacity" else CLOSE_INTERNAL_ERROR
+                self.finish_call(CallEnd(reason="error", position=0.0, detail=item.reason))
+                await self._close_after_finish(code, item.reason[:120])
+                return
+            elif isinstance(item, Drain):
+                self.draining = True
+                self.finish_call(CallEnd(reason="completed", position=0.0, detail="drain"))
+                await self._close_after_finish(CLOSE_GOING_AWAY, "the service is shutting down")
+                return
+            elif isinstance(item, Finished):
+                await self._close_socket(CLOSE_NORMAL, "")
+                return
+            if self._close is not None:
+                code, reason = self._close
+                await self._close_socket(code, reason)
+                return
+
+    async def _events(self, events: list[TwilioEvent]) -> None:
+        for event in events:
+            if isinstance(event, CallStart):
+                refusal = await self.start_call(event, transcripts_wanted=False)
+                if refusal is not None:
+                    self._close = (CLOSE_TRY_AGAIN_LATER, refusal[:120])
+                    return
+            elif isinstance(event, DtmfReceived):
+                log.debug("call %s: DTMF %s", self.call_id, event.digit)
+            elif self.pipeline is None:
+                continue
+            elif isinstance(event, CallAudio):
+                self.pipeline.audio(event)
+            elif isinstance(event, CallPaused):
+                self.pipeline.paused()
+            elif isinstance(event, CallEnd):
+                self.finish_call(event)
+                if event.reason == "completed":
+                    await self._wait_finished()
+                    self._close = (CLOSE_NORMAL, "")
+
+    async def _wait_finished(self) -> None:
+        """Wait for the finish (other items keep queueing; after ``stop`` only drains matter)."""
+        while True:
+            item = await self.inbox.get()
+            if isinstance(item, Finished | Lost):
+                return
+
+    async def _close_after_finish(self, code: int, reason: str) -> None:
+        if self.finishing:
+            await self._wait_finished()
+        await self._close_socket(code, reason)
+
+    async def _close_socket(self, code: int, reason: str) -> None:
+        try:
+            await self.websocket.close(code, reason)
+        except ConnectionClosed:
+            pass
+
+
+__all__ = ["TwilioConnection"]

@@ -1,0 +1,397 @@
+"""`IngestService`: the ingestion service -- platform sockets in, durable transcripts out, one port.
+
+Routes (one ``websockets`` asyncio server, one loop thread ``ingest-loop``):
+
+* ``/api/v1/audiohook/ws`` -- Genesys Cloud AudioHook (signed upgrades, §1.2 of INGRESS.md). The
+  Transcription Connector (transcripts sent back as ``event`` messages) is on for
+  ``/api/v1/voicetranscription/ws`` (the reference's route) and for ``/api/v1/audiohook/ws?transcripts=true``.
+* ``/twilio`` -- Twilio Media Streams (``X-Twilio-Signature`` checked when a Twilio auth token is set).
+* ``/v1/stream`` -- the plain ingress (``Authorization: Bearer <api token>`` when a token is set).
+* ``/healthz``, ``/readyz``, ``/metrics``, ``/v1/calls``, ``/v1/calls/{id}`` -- :mod:`actors.ingest.http_api`.
+
+Parts and their threads: the store's :class:`~actors.ingest.store.writer.SegmentWriter`
+(``ingest-segment-writer``), one :class:`~actors.runtime.Supervisor` for every call's Deepgram
+stream (``max_connections`` = ``max_calls``), a worker pool (``ingest-worker_N``) for blocking work
+(database, finishing streams, HTTP answers that read the store), and the loop thread. All are
+started by :meth:`IngestService.start` and joined by :meth:`IngestService.stop`.
+
+Lifecycle: at start, calls left ``active`` by a killed predecessor are marked ``interrupted``.
+:meth:`IngestService.drain` (SIGTERM) stops accepting calls (new upgrades get 503, ``/readyz`` says
+draining), ends every call gracefully (its stream finished, every final committed and, for
+AudioHook, sent), then stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import ssl
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import parse_qs, urlsplit
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.http11 import Request, Response
+
+from actors.errors import ActorsError
+from actors.ingest.admission import Admission
+from actors.ingest.audiohook.session import AudioHookSession, SessionConfig
+from actors.ingest.audiohook.signatures import FAILURE_DELAY, SignatureError, VerifiedRequest, verify_request
+from actors.ingest.call import CallServices, StreamSettings
+from actors.ingest.config import IngestConfig
+from actors.ingest.handlers.audiohook import AudioHookConnection
+from actors.ingest.handlers.base import CallConnection, ConnectionContext, Drain
+from actors.ingest.handlers.plain import PlainConnection
+from actors.ingest.handlers.twilio import TwilioConnection
+from actors.ingest.http_api import HttpAnswer, OpsApi
+from actors.ingest.metrics import IngestMetrics
+from actors.ingest.store.store import TranscriptStore, open_store
+from actors.ingest.store.writer import SegmentWriter
+from actors.ingest.twilio import signature as twilio_signature
+from actors.protocol.auth import Auth
+from actors.runtime.supervisor import Supervisor
+
+log = logging.getLogger("actors.ingest")
+
+AUDIOHOOK_PATH = "/api/v1/audiohook/ws"
+TRANSCRIPTION_PATH = "/api/v1/voicetranscription/ws"
+TWILIO_PATH = "/twilio"
+STREAM_PATH = "/v1/stream"
+#: The largest frame a platform may send (AudioHook's reference limit is 64 KiB; Twilio frames are small).
+MAX_FRAME = 1 << 20
+#: Worker threads for blocking work (database writes of call lifecycles, stream finishes).
+WORKERS = 32
+
+
+class ServiceError(ActorsError):
+    """The service cannot start (bind failed, store unreachable, ...)."""
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class IngestService:
+    """The ingestion service (see the module docstring). ``start``, then ``drain`` or ``stop``.
+
+    ``deepgram_url`` / ``api_key``: where calls are transcribed (Deepgram, or a compatible server);
+    ``deepgram_ssl`` verifies a ``wss://`` Deepgram URL against a private CA (tests);
+    ``server_ssl`` serves the platform endpoints over TLS itself (else terminate TLS in front).
+    """
+
+    def __init__(
+        self,
+        config: IngestConfig,
+        *,
+        deepgram_url: str,
+        api_key: str,
+        deepgram_ssl: ssl.SSLContext | None = None,
+        server_ssl: ssl.SSLContext | None = None,
+    ) -> None:
+        config.check()
+        self.config = config
+        self._settings = StreamSettings(
+            base_url=deepgram_url,
+            auth=Auth.token(api_key),
+            api=config.api,
+            params=tuple(config.params),
+            queue_seconds=config.queue_seconds,
+            ssl_context=deepgram_ssl,
+        )
+        self._server_ssl = server_ssl
+        self.metrics = IngestMetrics()
+        self._store: TranscriptStore | None = None
+        self._writer: SegmentWriter | None = None
+        self._supervisor: Supervisor | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._server: Server | None = None
+        self._admission: Admission | None = None
+        self._ops: OpsApi | None = None
+        self._context: ConnectionContext | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._verified: dict[int, VerifiedRequest] = {}
+        self._port = 0
+        self.interrupted_at_start = 0
+
+    def __repr__(self) -> str:
+        return f"<IngestService {self.url if self._port else 'not started'}>"
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        """The bound TCP port (after :meth:`start`)."""
+        return self._port
+
+    @property
+    def url(self) -> str:
+        """``http://HOST:PORT`` (``https`` with ``server_ssl``) of the running service."""
+        scheme = "https" if self._server_ssl is not None else "http"
+        host = self.config.host if ":" not in self.config.host else f"[{self.config.host}]"
+        return f"{scheme}://{host}:{self._port}"
+
+    @property
+    def store(self) -> TranscriptStore:
+        """The transcript store (after :meth:`start`)."""
+        assert self._store is not None, "IngestService.start() first"
+        return self._store
+
+    def start(self) -> IngestService:
+        """Open the store (marking calls a killed predecessor left active as interrupted), start the
+        writer, the supervisor, the worker pool and the server. Raises :class:`ServiceError` or a
+        :class:`~actors.ingest.store.errors.StoreError` (nothing is left running then)."""
+        config = self.config
+        store = self._store = open_store(config.store, observe_commit=self.metrics.store_commit)
+        try:
+            self.interrupted_at_start = store.mark_interrupted()
+            if self.interrupted_at_start:
+                log.warning("%d call(s) left active by a previous run marked interrupted", self.interrupted_at_start)
+            self._writer = SegmentWriter(store)
+            self._supervisor = Supervisor(max_connections=config.max_calls).start()
+            self._pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="ingest-worker")
+            self._admission = Admission(config.max_calls, config.max_waiting, self.metrics)
+            self._ops = OpsApi(
+                store,
+                self.metrics,
+                self._readiness,
+                api_token=config.api_token,
+                loopback_only=_is_loopback(config.host),
+            )
+            loop = self._loop = asyncio.new_event_loop()
+            self._thread = threading.Thread(target=loop.run_forever, name="ingest-loop", daemon=True)
+            self._thread.start()
+            self._context = ConnectionContext(
+                loop=loop,
+                pool=self._pool,
+                services=CallServices(
+                    supervisor=self._supervisor,
+                    store=store,
+                    writer=self._writer,
+                    metrics=self.metrics,
+                    settings=self._settings,
+                ),
+                admission=self._admission,
+            )
+            try:
+                self._server = asyncio.run_coroutine_threadsafe(self._open(), loop).result(timeout=30)
+            except OSError as exc:
+                raise ServiceError(f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}") from None
+            self._port = self._server.sockets[0].getsockname()[1] if self._server.sockets else config.port
+        except BaseException:
+            self._shutdown()
+            raise
+        self.metrics.set_store_up(True)
+        log.info("listening on %s (store %s, max %d calls)", self.url, store.url.display, config.max_calls)
+        return self
+
+    async def _open(self) -> Server:
+        return await serve(
+            self._handle,
+            self.config.host,
+            self.config.port,
+            process_request=self._process_request,
+            ssl=self._server_ssl,
+            max_size=MAX_FRAME,
+            ping_interval=20,
+            ping_timeout=20,
+        )
+
+    def drain(self, timeout: float | None = None) -> bool:
+        """Stop accepting calls, end every call gracefully within ``timeout`` s, then stop.
+
+        True when every call finished in time and no accepted segment was lost.
+        """
+        limit = self.config.drain_timeout if timeout is None else timeout
+        loop = self._loop
+        if loop is None:
+            return True
+        log.info("draining: no new calls; ending the %d open connection(s)", len(self._tasks))
+        self.metrics.set_draining(True)
+        try:
+            finished = asyncio.run_coroutine_threadsafe(self._drain(limit), loop).result(timeout=limit + 10)
+        except TimeoutError:
+            finished = False
+        lost = self._shutdown()
+        return finished and lost == 0
+
+    async def _drain(self, timeout: float) -> bool:
+        assert self._admission is not None
+        self._admission.draining = True
+        for connection in list(self._admission.connections):
+            connection.inbox.put_nowait(Drain())
+        if not self._tasks:
+            return True
+        _, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
+        if pending:
+            log.error("drain: %d connection(s) still open after %g s", len(pending), timeout)
+        return not pending
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Block until no platform connection is open (every call finished and recorded); False on timeout."""
+        loop = self._loop
+        if loop is None:
+            return True
+
+        async def idle() -> bool:
+            if not self._tasks:
+                return True
+            _, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
+            return not pending
+
+        return asyncio.run_coroutine_threadsafe(idle(), loop).result(timeout=timeout + 5)
+
+    def stop(self) -> None:
+        """Stop at once: close every socket, commit what was accepted, join every thread (idempotent)."""
+        self._shutdown()
+
+    def _shutdown(self) -> int:
+        """Tear down in dependency order; return the number of accepted segments lost."""
+        loop, thread = self._loop, self._thread
+        self._loop = None
+        if loop is not None and thread is not None:
+            if self._server is not None:
+                server = self._server
+                self._server = None
+
+                async def close() -> None:
+                    server.close()
+                    await server.wait_closed()
+                    if self._tasks:
+                        await asyncio.wait(set(self._tasks), timeout=10)
+
+                try:
+                    asyncio.run_coroutine_threadsafe(close(), loop).result(timeout=30)
+                except Exception as exc:  # a stuck close must not keep the threads alive
+                    log.error("closing the server: %r", exc)
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(10)
+            loop.close()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=False)
+            self._pool = None
+        if self._supervisor is not None:
+            self._supervisor.stop()
+            self._supervisor = None
+        lost = 0
+        if self._writer is not None:
+            lost = self._writer.stop()
+            self._writer = None
+        if self._store is not None:
+            self._store.close()
+        return lost
+
+    # -- HTTP side -------------------------------------------------------------------------------
+
+    def _readiness(self) -> str | None:
+        if self._admission is None or self._admission.draining:
+            return "draining"
+        writer = self._writer
+        if writer is not None and not writer.healthy:
+            self.metrics.set_store_up(False)
+            return f"store unavailable: {writer.last_error or 'commit failed'}"
+        if not self.store.ping():
+            self.metrics.set_store_up(False)
+            return "store unavailable"
+        self.metrics.set_store_up(True)
+        return None
+
+    async def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        parts = urlsplit(request.path)
+        path = parts.path
+        headers = {name: value for name, value in request.headers.raw_items()}
+        ops = self._ops
+        assert ops is not None and self._admission is not None and self._context is not None
+        if ops.handles(path):
+            answer = await self._context.loop.run_in_executor(
+                self._context.pool, ops.answer, "GET", request.path, headers
+            )
+            return _response(answer)
+        if path not in (AUDIOHOOK_PATH, TRANSCRIPTION_PATH, TWILIO_PATH, STREAM_PATH):
+            return _text(404, "Not Found", f"no route {path}\n")
+        if self._admission.draining:
+            return _text(503, "Service Unavailable", "the service is shutting down\n")
+        if path in (AUDIOHOOK_PATH, TRANSCRIPTION_PATH):
+            try:
+                verified = verify_request(
+                    target=request.path,
+                    headers=headers,
+                    client_secrets=self.config.audiohook_keys,
+                    now=time.time(),
+                    scheme="wss" if self._server_ssl is not None else "ws",
+                )
+            except SignatureError as exc:
+                await asyncio.sleep(FAILURE_DELAY)  # the reference delays every failure (no timing oracle)
+                self.metrics.call_refused("audiohook", "unauthorized")
+                log.warning("AudioHook upgrade refused (%d): %s", exc.status, exc.info)
+                return _text(exc.status, "Unauthorized" if exc.status == 401 else "Bad Request", f"{exc.info}\n")
+            self._verified[id(connection)] = verified
+        elif path == TWILIO_PATH and self.config.twilio_auth_token:
+            public = self._public_url(request, headers)
+            try:
+                twilio_signature.check_upgrade(self.config.twilio_auth_token, public, headers)
+            except twilio_signature.SignatureError as exc:
+                self.metrics.call_refused("twilio", "unauthorized")
+                log.warning("Twilio upgrade refused: %s", exc)
+                return _text(403, "Forbidden", f"{exc}\n")
+        elif path == STREAM_PATH and (self.config.api_token or not _is_loopback(self.config.host)):
+            if not ops.bearer_ok(headers):
+                self.metrics.call_refused("stream", "unauthorized")
+                return _text(401, "Unauthorized", "a valid Authorization: Bearer <api token> is required\n")
+        return None
+
+    def _public_url(self, request: Request, headers: dict[str, str]) -> str:
+        """The URL Twilio signed: ``--public-url`` + the request's path and query, else from ``Host``."""
+        if self.config.public_url:
+            return self.config.public_url.rstrip("/") + request.path
+        host = next((v for k, v in headers.items() if k.lower() == "host"), f"localhost:{self._port}")
+        return f"wss://{host}{request.path}"
+
+    # -- WebSocket side ----------------------------------------------------------------------------
+
+    async def _handle(self, websocket: ServerConnection) -> None:
+        task = asyncio.current_task()
+        assert task is not None and self._context is not None
+        self._tasks.add(task)  # type: ignore[arg-type]
+        try:
+            connection = self._connection_for(websocket)
+            await connection.run()
+        except Exception:
+            log.exception("connection on %s failed", websocket.request.path if websocket.request else "?")
+        finally:
+            self._tasks.discard(task)  # type: ignore[arg-type]
+            self._verified.pop(id(websocket), None)
+
+    def _connection_for(self, websocket: ServerConnection) -> CallConnection:
+        assert self._context is not None and websocket.request is not None
+        parts = urlsplit(websocket.request.path)
+        if parts.path in (AUDIOHOOK_PATH, TRANSCRIPTION_PATH):
+            verified = self._verified.pop(id(websocket))
+            wanted = parts.path == TRANSCRIPTION_PATH or parse_qs(parts.query).get("transcripts") == ["true"]
+            session = AudioHookSession(verified, SessionConfig(transcription_connector=wanted))
+            return AudioHookConnection(self._context, websocket, session=session)
+        if parts.path == TWILIO_PATH:
+            return TwilioConnection(self._context, websocket)
+        return PlainConnection(self._context, websocket)
+
+
+def _text(status: int, reason: str, body: str) -> Response:
+    headers = Headers([("Content-Type", "text/plain; charset=utf-8"), ("Connection", "close")])
+    return Response(status, reason, headers, body.encode())
+
+
+def _response(answer: HttpAnswer) -> Response:
+    headers = Headers([("Content-Type", answer.content_type), *answer.headers])
+    return Response(answer.status, answer.reason, headers, answer.body)
+
+
+__all__ = ["AUDIOHOOK_PATH", "STREAM_PATH", "TRANSCRIPTION_PATH", "TWILIO_PATH", "IngestService", "ServiceError"]

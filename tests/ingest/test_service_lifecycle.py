@@ -1,0 +1,154 @@
+"""`python -m actors ingest` as a process: SIGKILL mid-call loses no committed segment and the call is
+marked interrupted on restart; SIGTERM drains (the call ends gracefully, its transcripts are sent,
+the process exits 0)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import attrs
+import websockets
+
+from actors.ingest.audiohook.messages import DisconnectParameters, EventParameters
+from actors.ingest.service import TRANSCRIPTION_PATH
+from actors.ingest.store import open_store
+from actors.server import LocalServer
+from tests.support.audiohook_client import AudioHookClient
+from tests.support.ingest import API_KEY, SECRET, conversation, receive, transcript_events
+
+CALL = conversation([(0, ["first", "words", "committed"]), (1, ["then", "the", "crash"])], tail_ms=2000)
+
+
+@attrs.define
+class Running:
+    proc: subprocess.Popen[str]
+    port: int
+    lines: list[str]
+
+
+@contextmanager
+def running_ingest(store: str, deepgram: str, *extra: str) -> Iterator[Running]:
+    """Start the CLI; yield once it listens; its stderr is collected by a named, joined thread."""
+    env = dict(os.environ, ACTORS_INGEST_AUDIOHOOK_KEYS=f"{API_KEY}={SECRET}")
+    env.pop("DEEPGRAM_API_KEY", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "actors", "ingest", "--port", "0", "--store", store, "--url", deepgram, *extra],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert proc.stderr is not None
+    lines: list[str] = []
+    port = 0
+    for line in proc.stderr:
+        lines.append(line)
+        match = re.search(r"listening on https?://[^\s:]+:(\d+)", line)
+        if match:
+            port = int(match.group(1))
+            break
+    assert port, "".join(lines)
+    reader = threading.Thread(target=lambda: lines.extend(proc.stderr or ()), name="test-ingest-stderr")
+    reader.start()
+    try:
+        yield Running(proc, port, lines)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=30)
+        reader.join(timeout=10)
+
+
+async def connect(port: int, client: AudioHookClient) -> websockets.ClientConnection:
+    import time
+
+    headers = client.handshake_headers(
+        target=TRANSCRIPTION_PATH, host=f"127.0.0.1:{port}", api_key=API_KEY, client_secret=SECRET, now=time.time()
+    )
+    return await websockets.connect(f"ws://127.0.0.1:{port}{TRANSCRIPTION_PATH}", additional_headers=headers)
+
+
+async def kill_after_first_transcript(port: int, client: AudioHookClient, proc: subprocess.Popen[str]) -> None:
+    """Send the whole call; once a transcript came back (so a row is committed), SIGKILL the service
+    while the call is still open."""
+    ws = await connect(port, client)
+    await ws.send(client.open())
+    await receive(ws, client)
+    for frame in client.frames(CALL.audio):
+        await ws.send(frame)
+    while not transcript_events(client):
+        await receive(ws, client)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    ws.transport.abort()
+
+
+def test_sigkill_mid_call_keeps_committed_segments_and_restart_marks_it_interrupted(tmp_path: Path) -> None:
+    store_url = f"sqlite:///{tmp_path}/ingest.sqlite3"
+    with LocalServer(engine="deterministic") as deepgram:
+        client = AudioHookClient()
+        with running_ingest(store_url, deepgram.url) as service:
+            asyncio.run(kill_after_first_transcript(service.port, client, service.proc))
+            reported = transcript_events(client)
+        store = open_store(store_url)
+        detail = store.get_call(client.session_id)
+        assert detail is not None and detail.call.status == "active"
+        stored = {(s.channel, s.transcript) for s in detail.segments}
+        for event in reported:
+            text = event["alternatives"][0]["interpretations"][0]["transcript"]
+            assert (event["channelId"], text) in stored or any(
+                c == event["channelId"] and t in text for c, t in stored
+            ), f"reported {text!r} is not in the store"
+        store.close()
+        with running_ingest(store_url, deepgram.url) as service:
+            assert any("marked interrupted" in line for line in service.lines), "".join(service.lines)
+            service.proc.send_signal(signal.SIGTERM)
+            assert service.proc.wait(timeout=30) == 0
+        store = open_store(store_url)
+        after = store.get_call(client.session_id)
+        assert after is not None and after.call.status == "interrupted"
+        assert {(s.channel, s.transcript) for s in after.segments} == stored
+        store.close()
+
+
+def test_sigterm_drains_a_live_call_and_exits_0(tmp_path: Path) -> None:
+    store_url = f"sqlite:///{tmp_path}/ingest.sqlite3"
+
+    async def live_call(port: int, proc: subprocess.Popen[str]) -> AudioHookClient:
+        client = AudioHookClient()
+        async with await connect(port, client) as ws:
+            await ws.send(client.open())
+            await receive(ws, client)
+            for frame in client.frames(CALL.audio):
+                await ws.send(frame)
+            while not transcript_events(client):
+                await receive(ws, client)
+            proc.send_signal(signal.SIGTERM)
+            while not isinstance((await receive(ws, client)).parameters, DisconnectParameters):
+                pass
+            await ws.send(client.close("end"))
+            await receive(ws, client)  # closed
+        return client
+
+    with LocalServer(engine="deterministic") as deepgram:
+        with running_ingest(store_url, deepgram.url) as service:
+            client = asyncio.run(live_call(service.port, service.proc))
+            assert service.proc.wait(timeout=40) == 0, "".join(service.lines)
+    disconnect = next(m for m in client.received if isinstance(m.parameters, DisconnectParameters))
+    assert disconnect.parameters.reason == "completed"  # type: ignore[union-attr]
+    events_before = [m for m in client.received[: client.received.index(disconnect)] if isinstance(m.parameters, EventParameters)]
+    store = open_store(store_url)
+    detail = store.get_call(client.session_id)
+    assert detail is not None and detail.call.status == "completed"
+    words = sorted((s.channel, str(w["word"])) for s in detail.segments for w in s.words)
+    assert words == sorted((w.channel, w.word) for w in CALL.words), "the whole call was sent before the drain"
+    assert sum(len(e.parameters.entities) for e in events_before) >= 2  # type: ignore[union-attr]
+    store.close()

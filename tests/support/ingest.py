@@ -1,0 +1,187 @@
+"""Helpers for the ingestion service's end-to-end tests: calls made of deterministic words, a running
+service in front of the embedded Deepgram-compatible server, and platform drivers over real sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import attrs
+import websockets
+from websockets.asyncio.client import ClientConnection
+
+from actors.ingest.audiohook.messages import ClosedParameters, EventParameters, MediaFormat, ServerMessage
+from actors.ingest.config import IngestConfig
+from actors.ingest.service import IngestService
+from actors.server import LocalServer
+from actors.server.engines.deterministic import expected_words, synthesize_words
+from tests.support.audiohook_client import STEREO, AudioHookClient
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import audioop
+
+API_KEY = "test-audiohook-key"
+SECRET = "TXlTdXBlclNlY3JldEtleVRlbGxOby0xITJAMyM0JDU="  # base64, as Genesys integrations configure it
+
+
+@attrs.frozen
+class ExpectedWord:
+    """A word the deterministic engine must report: channel, text, start and end on the call timeline."""
+
+    channel: int
+    word: str
+    start: float
+    end: float
+
+
+@attrs.frozen
+class Call:
+    """A synthetic call: interleaved audio in ``encoding`` and the words it carries."""
+
+    audio: bytes = attrs.field(repr=False)
+    channels: int
+    encoding: str
+    sample_rate: int
+    words: tuple[ExpectedWord, ...]
+
+    @property
+    def seconds(self) -> float:
+        """The call's length."""
+        width = 1 if self.encoding == "mulaw" else 2
+        return len(self.audio) / (width * self.channels * self.sample_rate)
+
+
+def conversation(
+    turns: Sequence[tuple[int, Sequence[str]]],
+    *,
+    channels: int = 2,
+    sample_rate: int = 8000,
+    encoding: str = "mulaw",
+    pause_ms: int = 400,
+    tail_ms: int = 1000,
+) -> Call:
+    """A call where each ``(channel, words)`` turn follows the previous one after ``pause_ms``."""
+    tracks = [bytearray() for _ in range(channels)]
+    cursor = 0  # samples
+    expected: list[ExpectedWord] = []
+    for channel, words in turns:
+        start = cursor + pause_ms * sample_rate // 1000
+        track = tracks[channel]
+        track.extend(bytes(2 * (start - len(track) // 2)))
+        pcm = synthesize_words(list(words), sample_rate)
+        for w in expected_words(list(words), sample_rate, offset_seconds=start / sample_rate):
+            expected.append(ExpectedWord(channel, w.word, round(w.start, 3), round(w.end, 3)))
+        track.extend(pcm)
+        cursor = len(track) // 2
+    total = cursor + tail_ms * sample_rate // 1000
+    for track in tracks:
+        track.extend(bytes(2 * (total - len(track) // 2)))
+    interleaved = bytearray(2 * total * channels)
+    for index, track in enumerate(tracks):
+        samples = memoryview(track).cast("h")
+        out = memoryview(interleaved).cast("h")
+        out[index::channels] = samples
+    audio = bytes(interleaved)
+    if encoding == "mulaw":
+        audio = audioop.lin2ulaw(audio, 2)
+    return Call(audio, channels, encoding, sample_rate, tuple(expected))
+
+
+def stored_words(service: IngestService, call_id: str) -> list[ExpectedWord]:
+    """Every word stored for ``call_id``, in order of (start, channel)."""
+    detail = service.store.get_call(call_id)
+    assert detail is not None, f"call {call_id} is not in the store"
+    words = [
+        ExpectedWord(s.channel, str(w["word"]), round(float(w["start"]), 3), round(float(w["end"]), 3))  # type: ignore[arg-type]
+        for s in detail.segments
+        for w in s.words
+    ]
+    return sorted(words, key=lambda w: (w.start, w.channel))
+
+
+@contextmanager
+def ingest_service(store: str, **config: Any) -> Iterator[IngestService]:
+    """An :class:`IngestService` on an ephemeral loopback port, transcribing on a deterministic
+    embedded server; AudioHook key :data:`API_KEY` / :data:`SECRET` is configured."""
+    config.setdefault("audiohook_keys", {API_KEY: SECRET})
+    with LocalServer(engine="deterministic") as server:
+        service = IngestService(
+            IngestConfig(host="127.0.0.1", port=0, store=store, **config),
+            deepgram_url=server.url,
+            api_key="local",
+        )
+        service.start()
+        try:
+            yield service
+        finally:
+            service.stop()
+
+
+def ws_url(service: IngestService, path: str) -> str:
+    """The ``ws://`` URL of ``path`` on ``service``."""
+    return f"ws://127.0.0.1:{service.port}{path}"
+
+
+async def audiohook_connect(
+    service: IngestService,
+    client: AudioHookClient,
+    path: str,
+    *,
+    api_key: str = API_KEY,
+    secret: str = SECRET,
+    now: float | None = None,
+) -> ClientConnection:
+    """Open a signed AudioHook socket (as Genesys does)."""
+    import time
+
+    headers = client.handshake_headers(
+        target=path, host=f"127.0.0.1:{service.port}", api_key=api_key, client_secret=secret, now=now or time.time()
+    )
+    return await websockets.connect(ws_url(service, path), additional_headers=headers, max_size=None)
+
+
+async def receive(ws: ClientConnection, client: AudioHookClient, timeout: float = 20.0) -> ServerMessage:
+    """The next server message, checked by the client."""
+    text = await asyncio.wait_for(ws.recv(), timeout)
+    assert isinstance(text, str), "AudioHook servers send text frames only"
+    return client.receive(text)
+
+
+async def audiohook_call(
+    service: IngestService,
+    call: Call,
+    path: str,
+    *,
+    client: AudioHookClient | None = None,
+    media: tuple[MediaFormat, ...] = (STEREO,),
+    realtime: float | None = None,
+) -> AudioHookClient:
+    """A whole AudioHook session: open, the call's audio, close; returns the client (its ``received``)."""
+    client = client or AudioHookClient()
+    async with await audiohook_connect(service, client, path) as ws:
+        await ws.send(client.open(media))
+        await receive(ws, client)
+        assert client.media is not None, f"no media accepted: {client.received[-1]}"
+        for frame in client.frames(call.audio):
+            await ws.send(frame)
+            if realtime:
+                await asyncio.sleep(0.2 / realtime)  # pacing like a live platform, not synchronisation
+        await ws.send(client.close())
+        while not isinstance((await receive(ws, client)).parameters, ClosedParameters):
+            pass
+    return client
+
+
+def transcript_events(client: AudioHookClient) -> list[dict[str, Any]]:
+    """The ``data`` of every transcript entity the client received, in order."""
+    out: list[dict[str, Any]] = []
+    for message in client.received:
+        if isinstance(message.parameters, EventParameters):
+            for entity in message.parameters.entities:
+                if entity.type == "transcript":
+                    out.append(dict(entity.data))  # type: ignore[arg-type]
+    return out
