@@ -180,9 +180,11 @@ def parse_since(value: str) -> float:
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
+        # An unencoded "+HH:MM" offset arrives as " HH:MM" (a query's "+" is a space).
+        hint = "; write a + offset as %2B" if " " in value else ""
         raise BadQuery(
             f"since: {_shown(value)} is neither Unix seconds nor an ISO-8601 date-time "
-            "(e.g. 2026-12-01T10:00:00Z)"
+            f"(e.g. 2026-12-01T10:00:00Z){hint}"
         ) from None
     if moment.tzinfo is None:
         raise BadQuery(f"since: {_shown(value)} has no UTC offset (add Z or +HH:MM)")

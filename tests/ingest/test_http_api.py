@@ -290,6 +290,7 @@ def test_list_calls_limit_defaults_to_100(store: TranscriptStore) -> None:
         ("since=tomorrow", "since: 'tomorrow' is neither Unix seconds nor an ISO-8601 date-time"),
         ("since=2026-12-01T10:00:00", "since: '2026-12-01T10:00:00' has no UTC offset"),
         ("since=2026-12-01", "since: '2026-12-01' has no UTC offset"),
+        ("since=2026-12-01T13:00:00+02:00", "since: '2026-12-01T13:00:00 02:00' is neither Unix seconds"),
         ("since=nan", "since: 'nan' is not a finite number"),
         ("since=1e999", "since: '1e999' is not a finite number"),
         ("limit=0", "limit: '0' is not a whole number from 1 to 1000"),
@@ -308,6 +309,7 @@ def test_list_calls_bad_queries_are_400_naming_parameter_and_value(
     answer = get(ops(store), f"/v1/calls?{query}")
     assert answer.reason == "Bad Request"
     assert error(answer, 400).startswith(message), error(answer, 400)
+    assert error(answer, 400).endswith("write a + offset as %2B") == ("+" in query)
 
 
 def test_get_call_with_segments_in_order_and_channel_labels(store: TranscriptStore) -> None:
