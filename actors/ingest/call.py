@@ -25,6 +25,7 @@ callbacks from the writer thread.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import ssl
@@ -224,7 +225,11 @@ class CallPipeline:
             log.error("call %s: end not recorded: %s", self.call_id, exc)
         metrics = self._services.metrics
         metrics.finalized(time.monotonic() - self._ended_at)
-        outcome = "refused" if self._aborted == "capacity" else end.reason if status == "completed" else "error"
+        outcome: str = end.reason if status == "completed" else "error"
+        if self._aborted == "capacity":
+            outcome = "refused"
+        elif status == "completed" and end.detail == "drain":
+            outcome = "drained"
         metrics.call_ended(self.start.platform, outcome)
         log.info(
             "call %s ended: %s (%s), %.1f s of audio, %d segment(s), request ids %s%s",
@@ -277,10 +282,8 @@ class CallPipeline:
             lanes = list(self._lanes) if self._aborted is None else []
         for lane in lanes:
             if lane.channel is None:
-                try:
+                with contextlib.suppress(StreamFailed, OptionsError):
                     lane.handle.send(ListenV1Finalize())
-                except (StreamFailed, OptionsError):
-                    pass
 
     @property
     def aborted(self) -> AbortKind | None:

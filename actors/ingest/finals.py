@@ -65,7 +65,9 @@ def segment_from_results(call_id: str, results: ListenV1Results, timeline: Timel
     )
 
 
-def segment_from_turn(call_id: str, channel: int, turn: ListenV2TurnInfo, timeline: Timeline) -> Segment | None:
+def segment_from_turn(
+    call_id: str, channel: int, turn: ListenV2TurnInfo, timeline: Timeline
+) -> Segment | None:
     """The store segment of a Flux ``EndOfTurn`` on a one-channel stream (None for other events)."""
     if turn.event != "EndOfTurn" or not turn.transcript.strip():
         return None

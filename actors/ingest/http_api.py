@@ -290,6 +290,11 @@ class OpsApi:
                 return _error(500, "internal error", head)
             return _text(500, "internal error\n", head)
 
+    def bearer_ok(self, headers: Mapping[str, str]) -> bool:
+        """True when ``headers`` may use a token-protected route (the ``/v1/stream`` ingress uses this
+        too): the right bearer token, or no token configured and the service on loopback only."""
+        return self._refusal(headers, False) is None
+
     # -- operations ---------------------------------------------------------------------------------
 
     def _ops(self, path: str, head: bool) -> HttpAnswer:

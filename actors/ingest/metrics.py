@@ -33,7 +33,13 @@ CALL_OUTCOMES: tuple[str, ...] = ("completed", "disconnected", "error", "refused
 #: ``capacity`` (too many calls waiting for a Deepgram slot, or its buffer bound reached),
 #: ``draining`` (the service is shutting down), ``unauthorized`` (the platform's authentication
 #: failed), ``bad_request`` (the platform's opening was malformed or unsupported).
-REFUSAL_REASONS: tuple[str, ...] = ("capacity", "draining", "unauthorized", "bad_request")
+REFUSAL_REASONS: tuple[str, ...] = (
+    "capacity",
+    "draining",
+    "unauthorized",
+    "bad_request",
+    "store_unavailable",
+)
 
 # Bucket upper bounds in seconds. Each spans the range its latency lives in, from 1 ms to 30 s.
 #: Call start to the first Deepgram result: connect + first audio + model latency (tens of ms..s).

@@ -155,7 +155,9 @@ class IngestService:
         try:
             self.interrupted_at_start = store.mark_interrupted()
             if self.interrupted_at_start:
-                log.warning("%d call(s) left active by a previous run marked interrupted", self.interrupted_at_start)
+                log.warning(
+                    "%d call(s) left active by a previous run marked interrupted", self.interrupted_at_start
+                )
             self._writer = SegmentWriter(store)
             self._supervisor = Supervisor(max_connections=config.max_calls).start()
             self._pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="ingest-worker")
@@ -185,7 +187,9 @@ class IngestService:
             try:
                 self._server = asyncio.run_coroutine_threadsafe(self._open(), loop).result(timeout=30)
             except OSError as exc:
-                raise ServiceError(f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}") from None
+                raise ServiceError(
+                    f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}"
+                ) from None
             self._port = self._server.sockets[0].getsockname()[1] if self._server.sockets else config.port
         except BaseException:
             self._shutdown()
@@ -333,7 +337,9 @@ class IngestService:
                 await asyncio.sleep(FAILURE_DELAY)  # the reference delays every failure (no timing oracle)
                 self.metrics.call_refused("audiohook", "unauthorized")
                 log.warning("AudioHook upgrade refused (%d): %s", exc.status, exc.info)
-                return _text(exc.status, "Unauthorized" if exc.status == 401 else "Bad Request", f"{exc.info}\n")
+                return _text(
+                    exc.status, "Unauthorized" if exc.status == 401 else "Bad Request", f"{exc.info}\n"
+                )
             self._verified[id(connection)] = verified
         elif path == TWILIO_PATH and self.config.twilio_auth_token:
             public = self._public_url(request, headers)
@@ -343,10 +349,9 @@ class IngestService:
                 self.metrics.call_refused("twilio", "unauthorized")
                 log.warning("Twilio upgrade refused: %s", exc)
                 return _text(403, "Forbidden", f"{exc}\n")
-        elif path == STREAM_PATH and (self.config.api_token or not _is_loopback(self.config.host)):
-            if not ops.bearer_ok(headers):
-                self.metrics.call_refused("stream", "unauthorized")
-                return _text(401, "Unauthorized", "a valid Authorization: Bearer <api token> is required\n")
+        elif path == STREAM_PATH and not ops.bearer_ok(headers):
+            self.metrics.call_refused("stream", "unauthorized")
+            return _text(401, "Unauthorized", "a valid Authorization: Bearer <api token> is required\n")
         return None
 
     def _public_url(self, request: Request, headers: dict[str, str]) -> str:
@@ -361,14 +366,14 @@ class IngestService:
     async def _handle(self, websocket: ServerConnection) -> None:
         task = asyncio.current_task()
         assert task is not None and self._context is not None
-        self._tasks.add(task)  # type: ignore[arg-type]
+        self._tasks.add(task)
         try:
             connection = self._connection_for(websocket)
             await connection.run()
         except Exception:
             log.exception("connection on %s failed", websocket.request.path if websocket.request else "?")
         finally:
-            self._tasks.discard(task)  # type: ignore[arg-type]
+            self._tasks.discard(task)
             self._verified.pop(id(websocket), None)
 
     def _connection_for(self, websocket: ServerConnection) -> CallConnection:
@@ -385,13 +390,27 @@ class IngestService:
 
 
 def _text(status: int, reason: str, body: str) -> Response:
-    headers = Headers([("Content-Type", "text/plain; charset=utf-8"), ("Connection", "close")])
-    return Response(status, reason, headers, body.encode())
+    data = body.encode()
+    headers = Headers(
+        [
+            ("Content-Type", "text/plain; charset=utf-8"),
+            ("Content-Length", str(len(data))),
+            ("Connection", "close"),
+        ]
+    )
+    return Response(status, reason, headers, data)
 
 
 def _response(answer: HttpAnswer) -> Response:
-    headers = Headers([("Content-Type", answer.content_type), *answer.headers])
+    headers = Headers([*answer.all_headers(), ("Connection", "close")])
     return Response(answer.status, answer.reason, headers, answer.body)
 
 
-__all__ = ["AUDIOHOOK_PATH", "STREAM_PATH", "TRANSCRIPTION_PATH", "TWILIO_PATH", "IngestService", "ServiceError"]
+__all__ = [
+    "AUDIOHOOK_PATH",
+    "STREAM_PATH",
+    "TRANSCRIPTION_PATH",
+    "TWILIO_PATH",
+    "IngestService",
+    "ServiceError",
+]

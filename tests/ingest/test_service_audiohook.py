@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import pytest
-
 from actors.ingest.audiohook.messages import DisconnectParameters, parse_duration
 from actors.ingest.service import AUDIOHOOK_PATH, TRANSCRIPTION_PATH
 from tests.support.audiohook_client import MONO_EXTERNAL, STEREO_INVERTED, AudioHookClient

@@ -4,6 +4,7 @@ unaffected, and what was already transcribed is stored."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from pathlib import Path
 
@@ -60,8 +61,11 @@ def test_missing_api_key_gets_401_and_missing_session_header_400(tmp_path: Path)
     with ingest_service(sqlite_url(tmp_path)) as service:
         client = AudioHookClient()
         headers = client.handshake_headers(
-            target=TRANSCRIPTION_PATH, host=f"127.0.0.1:{service.port}", api_key=API_KEY,
-            client_secret="", now=time.time(),
+            target=TRANSCRIPTION_PATH,
+            host=f"127.0.0.1:{service.port}",
+            api_key=API_KEY,
+            client_secret="",
+            now=time.time(),
         )
         for name in ("X-API-KEY", "Audiohook-Session-Id"):
             partial = {k: v for k, v in headers.items() if k.lower() != name.lower()}
@@ -70,7 +74,9 @@ def test_missing_api_key_gets_401_and_missing_session_header_400(tmp_path: Path)
             assert info.value.response.status_code == (401 if name == "X-API-KEY" else 400)
 
 
-async def session_until_disconnect(service: object, frames: list[str | bytes], client: AudioHookClient) -> DisconnectParameters:
+async def session_until_disconnect(
+    service: object, frames: list[str | bytes], client: AudioHookClient
+) -> DisconnectParameters:
     async with await audiohook_connect(service, client, TRANSCRIPTION_PATH) as ws:  # type: ignore[arg-type]
         for frame in frames:
             await ws.send(frame)
@@ -136,10 +142,8 @@ def test_client_vanishing_mid_call_keeps_what_was_heard(tmp_path: Path) -> None:
         for frame in client.frames(half.audio):
             await ws.send(frame)
         ws.transport.abort()  # no close frame, no AudioHook close: the platform is gone
-        try:
+        with contextlib.suppress(ConnectionClosed):
             await ws.wait_closed()
-        except ConnectionClosed:
-            pass
         return client
 
     with ingest_service(sqlite_url(tmp_path)) as service:

@@ -41,7 +41,19 @@ def running_ingest(store: str, deepgram: str, *extra: str) -> Iterator[Running]:
     env = dict(os.environ, ACTORS_INGEST_AUDIOHOOK_KEYS=f"{API_KEY}={SECRET}")
     env.pop("DEEPGRAM_API_KEY", None)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "actors", "ingest", "--port", "0", "--store", store, "--url", deepgram, *extra],
+        [
+            sys.executable,
+            "-m",
+            "actors",
+            "ingest",
+            "--port",
+            "0",
+            "--store",
+            store,
+            "--url",
+            deepgram,
+            *extra,
+        ],
         stderr=subprocess.PIPE,
         text=True,
         env=env,
@@ -71,12 +83,18 @@ async def connect(port: int, client: AudioHookClient) -> websockets.ClientConnec
     import time
 
     headers = client.handshake_headers(
-        target=TRANSCRIPTION_PATH, host=f"127.0.0.1:{port}", api_key=API_KEY, client_secret=SECRET, now=time.time()
+        target=TRANSCRIPTION_PATH,
+        host=f"127.0.0.1:{port}",
+        api_key=API_KEY,
+        client_secret=SECRET,
+        now=time.time(),
     )
     return await websockets.connect(f"ws://127.0.0.1:{port}{TRANSCRIPTION_PATH}", additional_headers=headers)
 
 
-async def kill_after_first_transcript(port: int, client: AudioHookClient, proc: subprocess.Popen[str]) -> None:
+async def kill_after_first_transcript(
+    port: int, client: AudioHookClient, proc: subprocess.Popen[str]
+) -> None:
     """Send the whole call; once a transcript came back (so a row is committed), SIGKILL the service
     while the call is still open."""
     ws = await connect(port, client)
@@ -138,17 +156,22 @@ def test_sigterm_drains_a_live_call_and_exits_0(tmp_path: Path) -> None:
             await receive(ws, client)  # closed
         return client
 
-    with LocalServer(engine="deterministic") as deepgram:
-        with running_ingest(store_url, deepgram.url) as service:
-            client = asyncio.run(live_call(service.port, service.proc))
-            assert service.proc.wait(timeout=40) == 0, "".join(service.lines)
+    with LocalServer(engine="deterministic") as deepgram, running_ingest(store_url, deepgram.url) as service:
+        client = asyncio.run(live_call(service.port, service.proc))
+        assert service.proc.wait(timeout=40) == 0, "".join(service.lines)
     disconnect = next(m for m in client.received if isinstance(m.parameters, DisconnectParameters))
     assert disconnect.parameters.reason == "completed"  # type: ignore[union-attr]
-    events_before = [m for m in client.received[: client.received.index(disconnect)] if isinstance(m.parameters, EventParameters)]
+    events_before = [
+        m
+        for m in client.received[: client.received.index(disconnect)]
+        if isinstance(m.parameters, EventParameters)
+    ]
     store = open_store(store_url)
     detail = store.get_call(client.session_id)
     assert detail is not None and detail.call.status == "completed"
     words = sorted((s.channel, str(w["word"])) for s in detail.segments for w in s.words)
-    assert words == sorted((w.channel, w.word) for w in CALL.words), "the whole call was sent before the drain"
+    assert words == sorted((w.channel, w.word) for w in CALL.words), (
+        "the whole call was sent before the drain"
+    )
     assert sum(len(e.parameters.entities) for e in events_before) >= 2  # type: ignore[union-attr]
     store.close()

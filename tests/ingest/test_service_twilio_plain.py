@@ -1,8 +1,9 @@
-"""The ingestion service end to end over real sockets: Twilio Media Streams and the plain /v1/stream ingress."""
+"""The ingestion service end to end over real sockets: Twilio Media Streams and the plain /v1/stream."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from pathlib import Path
 
@@ -27,22 +28,24 @@ def tracks_of(call: Call) -> dict[str, bytes]:
     return {"inbound": call.audio[0::2], "outbound": call.audio[1::2]}
 
 
-async def twilio_call(service: object, stream: TwilioStream, call: Call, headers: dict[str, str] | None = None) -> int:
+async def twilio_call(
+    service: object, stream: TwilioStream, call: Call, headers: dict[str, str] | None = None
+) -> int:
     """Send the whole stream; return the close code the service ended it with."""
     async with websockets.connect(ws_url(service, TWILIO_PATH), additional_headers=headers or {}) as ws:  # type: ignore[arg-type]
         for frame in stream.call(tracks_of(call)):
             await ws.send(frame)
-        try:
+        with contextlib.suppress(ConnectionClosed):
             await asyncio.wait_for(ws.recv(), 30)
-        except ConnectionClosed:
-            pass
         assert ws.close_code is not None
         return ws.close_code
 
 
 def test_twilio_both_tracks_become_two_channels(tmp_path: Path) -> None:
     stream = TwilioStream(("inbound", "outbound"), custom_parameters={"queue": "billing"})
-    with ingest_service(sqlite_url(tmp_path), twilio_auth_token=TOKEN, public_url="wss://ingest.example.com") as service:
+    with ingest_service(
+        sqlite_url(tmp_path), twilio_auth_token=TOKEN, public_url="wss://ingest.example.com"
+    ) as service:
         headers = upgrade_headers(TOKEN, f"wss://ingest.example.com{TWILIO_PATH}")
         code = asyncio.run(twilio_call(service, stream, CALL, headers))
         assert code == 1000
@@ -56,7 +59,9 @@ def test_twilio_both_tracks_become_two_channels(tmp_path: Path) -> None:
 
 
 def test_twilio_wrong_signature_is_refused_403(tmp_path: Path) -> None:
-    with ingest_service(sqlite_url(tmp_path), twilio_auth_token=TOKEN, public_url="wss://ingest.example.com") as service:
+    with ingest_service(
+        sqlite_url(tmp_path), twilio_auth_token=TOKEN, public_url="wss://ingest.example.com"
+    ) as service:
 
         async def connect() -> None:
             headers = upgrade_headers("another-token", f"wss://ingest.example.com{TWILIO_PATH}")
@@ -78,10 +83,8 @@ def test_twilio_garbage_frame_closes_with_the_protocol_code_and_keeps_what_was_h
             for frame in [stream.connected(), stream.start(), *stream.media_frames({"inbound": half.audio})]:
                 await ws.send(frame)
             await ws.send("this is not JSON")
-            try:
+            with contextlib.suppress(ConnectionClosed):
                 await asyncio.wait_for(ws.recv(), 30)
-            except ConnectionClosed:
-                pass
             return ws.close_code or 0
 
     with ingest_service(sqlite_url(tmp_path)) as service:
@@ -95,10 +98,14 @@ def plain_headers(token: str | None) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"} if token else {}
 
 
-async def plain_call(service: object, call: Call, call_id: str, token: str | None = None) -> list[dict[str, object]]:
+async def plain_call(
+    service: object, call: Call, call_id: str, token: str | None = None
+) -> list[dict[str, object]]:
     """A whole /v1/stream call; returns every JSON message the server sent."""
     received: list[dict[str, object]] = []
-    async with websockets.connect(ws_url(service, STREAM_PATH), additional_headers=plain_headers(token)) as ws:  # type: ignore[arg-type]
+    async with websockets.connect(
+        ws_url(service, STREAM_PATH), additional_headers=plain_headers(token)
+    ) as ws:  # type: ignore[arg-type]
         await ws.send(
             start_message(
                 call_id,
@@ -109,7 +116,9 @@ async def plain_call(service: object, call: Call, call_id: str, token: str | Non
             )
         )
         width = 1 if call.encoding == "mulaw" else 2
-        for frame in audio_frames(call.audio, frame_bytes=width * call.channels, sample_rate=call.sample_rate):
+        for frame in audio_frames(
+            call.audio, frame_bytes=width * call.channels, sample_rate=call.sample_rate
+        ):
             await ws.send(frame)
         await ws.send(stop_message())
         try:
@@ -125,10 +134,17 @@ def test_plain_stream_linear16_stereo(tmp_path: Path) -> None:
     with ingest_service(sqlite_url(tmp_path)) as service:
         received = asyncio.run(plain_call(service, call, "crm-call-1"))
         assert received[0]["type"] == "started"
-        assert received[-1] == {"type": "stopped", "call_id": "crm-call-1", "status": "completed", "segments": 2}
         assert stored_words(service, "crm-call-1") == list(call.words)
         detail = service.store.get_call("crm-call-1")
         assert detail is not None and detail.call.metadata == {"crm": "42"}
+        assert detail.call.channels == ("agent", "customer")
+        stopped = {
+            "type": "stopped",
+            "call_id": "crm-call-1",
+            "status": "completed",
+            "segments": len(detail.segments),
+        }
+        assert received[-1] == stopped
 
 
 def test_plain_stream_needs_the_bearer_token_when_one_is_set(tmp_path: Path) -> None:

@@ -32,7 +32,14 @@ def test_a_stream_opened_mid_call_starts_at_its_first_audio() -> None:
     assert timeline.to_call(0.1) == pytest.approx(12.1)
 
 
-def results(channel: int, start: float, words: list[tuple[str, float, float]], *, final: bool = True, speech_final: bool = False) -> object:
+def results(
+    channel: int,
+    start: float,
+    words: list[tuple[str, float, float]],
+    *,
+    final: bool = True,
+    speech_final: bool = False,
+) -> object:
     return LISTEN_V1.server_codec.decode_obj(
         {
             "type": "Results",
@@ -50,7 +57,11 @@ def results(channel: int, start: float, words: list[tuple[str, float, float]], *
                     }
                 ]
             },
-            "metadata": {"request_id": "r", "model_info": {"name": "n", "version": "v", "arch": "a"}, "model_uuid": "u"},
+            "metadata": {
+                "request_id": "r",
+                "model_info": {"name": "n", "version": "v", "arch": "a"},
+                "model_uuid": "u",
+            },
         }
     )
 
@@ -73,8 +84,14 @@ def test_interims_and_empty_finals_are_not_segments() -> None:
 def test_flux_end_of_turn_is_a_segment() -> None:
     turn = LISTEN_V2.server_codec.decode_obj(
         {
-            "type": "TurnInfo", "request_id": "r", "sequence_id": 3, "event": "EndOfTurn", "turn_index": 0,
-            "audio_window_start": 0.5, "audio_window_end": 1.5, "transcript": "ok then",
+            "type": "TurnInfo",
+            "request_id": "r",
+            "sequence_id": 3,
+            "event": "EndOfTurn",
+            "turn_index": 0,
+            "audio_window_start": 0.5,
+            "audio_window_end": 1.5,
+            "transcript": "ok then",
             "words": [{"word": "ok", "confidence": 0.8}, {"word": "then", "confidence": 1.0}],
             "end_of_turn_confidence": 0.9,
         }
@@ -84,7 +101,9 @@ def test_flux_end_of_turn_is_a_segment() -> None:
 
 
 def seg(channel: int, start: float, text: str) -> Segment:
-    return Segment(call_id="c", channel=channel, start=start, end=start + 0.5, transcript=text, confidence=1.0)
+    return Segment(
+        call_id="c", channel=channel, start=start, end=start + 0.5, transcript=text, confidence=1.0
+    )
 
 
 def test_utterances_join_finals_up_to_speech_final_per_channel() -> None:

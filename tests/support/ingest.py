@@ -74,7 +74,7 @@ def conversation(
         track.extend(bytes(2 * (start - len(track) // 2)))
         pcm = synthesize_words(list(words), sample_rate)
         for w in expected_words(list(words), sample_rate, offset_seconds=start / sample_rate):
-            expected.append(ExpectedWord(channel, w.word, round(w.start, 3), round(w.end, 3)))
+            expected.append(ExpectedWord(channel, w.text, round(w.start, 3), round(w.end, 3)))
         track.extend(pcm)
         cursor = len(track) // 2
     total = cursor + tail_ms * sample_rate // 1000
@@ -139,7 +139,11 @@ async def audiohook_connect(
     import time
 
     headers = client.handshake_headers(
-        target=path, host=f"127.0.0.1:{service.port}", api_key=api_key, client_secret=secret, now=now or time.time()
+        target=path,
+        host=f"127.0.0.1:{service.port}",
+        api_key=api_key,
+        client_secret=secret,
+        now=now or time.time(),
     )
     return await websockets.connect(ws_url(service, path), additional_headers=headers, max_size=None)
 

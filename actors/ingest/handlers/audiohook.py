@@ -107,7 +107,9 @@ class AudioHookConnection(CallConnection):
         session = self.session
         for event in session.take_events():
             if isinstance(event, CallStart):
-                refusal = await self.start_call(event, transcripts_wanted=session.config.transcription_connector)
+                refusal = await self.start_call(
+                    event, transcripts_wanted=session.config.transcription_connector
+                )
                 if refusal is not None:
                     session.disconnect("error", refusal, time.monotonic())
             elif isinstance(event, CloseReceived):
@@ -117,7 +119,9 @@ class AudioHookConnection(CallConnection):
                 else:
                     session.send_closed()
             elif isinstance(event, ClientReportedError):
-                log.warning("call %s: the client reported error %d: %s", self.call_id, event.code, event.message)
+                log.warning(
+                    "call %s: the client reported error %d: %s", self.call_id, event.code, event.message
+                )
             elif self.pipeline is None:
                 continue
             elif isinstance(event, CallAudio):

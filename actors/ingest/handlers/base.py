@@ -171,7 +171,7 @@ class CallConnection:
             began = await self.blocking(pipeline.begin)
         except StoreError as exc:
             log.error("call %s refused: the store cannot record it: %s", start.call_id, exc)
-            self.context.services.metrics.call_refused(start.platform, "store")
+            self.context.services.metrics.call_refused(start.platform, "store_unavailable")
             return "Service Unavailable: the transcript store is unavailable"
         if not began:
             self.context.services.metrics.call_refused(start.platform, "bad_request")
@@ -203,4 +203,14 @@ class CallConnection:
         return self._finishing is not None
 
 
-__all__ = ["Abort", "CallConnection", "ConnectionContext", "Drain", "Finished", "Frame", "Item", "Lost", "Utterance"]
+__all__ = [
+    "Abort",
+    "CallConnection",
+    "ConnectionContext",
+    "Drain",
+    "Finished",
+    "Frame",
+    "Item",
+    "Lost",
+    "Utterance",
+]

@@ -10,6 +10,7 @@ later), ``going_away`` (drain, 1001), ``transcription_failed`` (1011), ``duplica
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 
@@ -55,7 +56,9 @@ class PlainConnection(CallConnection):
                 try:
                     data = item.data
                     events = (
-                        self.session.receive_text(data) if isinstance(data, str) else self.session.receive_bytes(data)
+                        self.session.receive_text(data)
+                        if isinstance(data, str)
+                        else self.session.receive_bytes(data)
                     )
                 except PlainProtocolError as error:
                     await self.send(self.session.data_to_send())
@@ -67,9 +70,13 @@ class PlainConnection(CallConnection):
                     return
             elif isinstance(item, Abort):
                 capacity = item.kind == "capacity"
-                await self.send([error_frame("capacity" if capacity else "transcription_failed", item.reason)])
+                await self.send(
+                    [error_frame("capacity" if capacity else "transcription_failed", item.reason)]
+                )
                 self.finish_call(CallEnd(reason="error", position=self.session.position, detail=item.reason))
-                await self._end(CLOSE_TRY_AGAIN_LATER if capacity else CLOSE_INTERNAL_ERROR, item.reason[:120])
+                await self._end(
+                    CLOSE_TRY_AGAIN_LATER if capacity else CLOSE_INTERNAL_ERROR, item.reason[:120]
+                )
                 return
             elif isinstance(item, Drain):
                 self.draining = True
@@ -98,7 +105,9 @@ class PlainConnection(CallConnection):
                     duplicate = "already exists" in refusal
                     code = "duplicate_call" if duplicate else "unavailable"
                     await self.send([error_frame(code, refusal)])
-                    await self._close_socket(CLOSE_POLICY if duplicate else CLOSE_TRY_AGAIN_LATER, refusal[:120])
+                    await self._close_socket(
+                        CLOSE_POLICY if duplicate else CLOSE_TRY_AGAIN_LATER, refusal[:120]
+                    )
                     return False
             elif self.pipeline is None:
                 continue
@@ -117,10 +126,8 @@ class PlainConnection(CallConnection):
         await self._close_socket(code, reason)
 
     async def _close_socket(self, code: int, reason: str) -> None:
-        try:
+        with contextlib.suppress(ConnectionClosed):
             await self.websocket.close(code, reason)
-        except ConnectionClosed:
-            pass
 
 
 __all__ = ["PlainConnection", "error_frame"]

@@ -9,6 +9,7 @@ the protocol's own code for bad input, 1000 after ``stop`` once every final is c
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from websockets.exceptions import ConnectionClosed
@@ -104,10 +105,8 @@ class TwilioConnection(CallConnection):
         await self._close_socket(code, reason)
 
     async def _close_socket(self, code: int, reason: str) -> None:
-        try:
+        with contextlib.suppress(ConnectionClosed):
             await self.websocket.close(code, reason)
-        except ConnectionClosed:
-            pass
 
 
 __all__ = ["TwilioConnection"]
