@@ -74,6 +74,10 @@ def _read_only(value: Mapping[str, str]) -> Mapping[str, str]:
     return MappingProxyType(dict(value))
 
 
+def _pairs(value: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    return tuple(value)
+
+
 def _strip_slash(value: str | None) -> str | None:
     return value.rstrip("/") if isinstance(value, str) else value
 
@@ -114,7 +118,7 @@ class IngestConfig:
     queue_seconds: float = 30.0
     drain_timeout: float = 30.0
     api: ApiName = "listen.v1"
-    params: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=tuple)
+    params: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=_pairs)
     log_level: str = "INFO"
 
     @property
