@@ -109,7 +109,9 @@ class IngestConfig:
     host: str = "127.0.0.1"
     port: int = 8080
     store: str = attrs.field(default="sqlite:actors-ingest.sqlite3", repr=redact_url)
-    audiohook_keys: Mapping[str, str] = attrs.field(factory=dict, converter=_read_only, repr=_keys_only)
+    audiohook_keys: Mapping[str, str] = attrs.field(
+        factory=dict, converter=_read_only, repr=_keys_only, hash=False
+    )
     twilio_auth_token: str | None = attrs.field(default=None, repr=_hidden)
     public_url: str | None = attrs.field(default=None, converter=_strip_slash)
     api_token: str | None = attrs.field(default=None, repr=_hidden)

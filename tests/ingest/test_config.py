@@ -185,6 +185,7 @@ def test_audiohook_keys_cannot_be_changed_behind_the_configs_back() -> None:
     assert dict(config.audiohook_keys) == {"k": SECRET}
     with pytest.raises(TypeError):
         config.audiohook_keys["x"] = ""  # type: ignore[index]
+    assert config == IngestConfig(audiohook_keys={"k": SECRET}) and isinstance(hash(config), int)
 
 
 # --- the environment -----------------------------------------------------------------------------------
