@@ -12,7 +12,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-SUBCOMMANDS = ("serve", "transcribe", "speak", "agent")
+SUBCOMMANDS = ("serve", "transcribe", "speak", "agent", "ingest")
 
 
 def build_parser() -> argparse.ArgumentParser:
