@@ -24,7 +24,6 @@ AudioHook, sent), then stops.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import ssl
 import threading
@@ -68,15 +67,6 @@ WORKERS = 32
 
 class ServiceError(ActorsError):
     """The service cannot start (bind failed, store unreachable, ...)."""
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class IngestService:
@@ -167,7 +157,7 @@ class IngestService:
                 self.metrics,
                 self._readiness,
                 api_token=config.api_token,
-                loopback_only=_is_loopback(config.host),
+                loopback_only=config.loopback_only,
             )
             loop = self._loop = asyncio.new_event_loop()
             self._thread = threading.Thread(target=loop.run_forever, name="ingest-loop", daemon=True)
