@@ -5,17 +5,10 @@ the process exits 0)."""
 from __future__ import annotations
 
 import asyncio
-import os
-import re
 import signal
 import subprocess
-import sys
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-import attrs
 import websockets
 
 from actors.ingest.audiohook.messages import DisconnectParameters, EventParameters
@@ -23,60 +16,9 @@ from actors.ingest.service import TRANSCRIPTION_PATH
 from actors.ingest.store import open_store
 from actors.server import LocalServer
 from tests.support.audiohook_client import AudioHookClient
-from tests.support.ingest import API_KEY, SECRET, conversation, receive, transcript_events
+from tests.support.ingest import API_KEY, SECRET, conversation, receive, running_ingest, transcript_events
 
 CALL = conversation([(0, ["first", "words", "committed"]), (1, ["then", "the", "crash"])], tail_ms=2000)
-
-
-@attrs.define
-class Running:
-    proc: subprocess.Popen[str]
-    port: int
-    lines: list[str]
-
-
-@contextmanager
-def running_ingest(store: str, deepgram: str, *extra: str) -> Iterator[Running]:
-    """Start the CLI; yield once it listens; its stderr is collected by a named, joined thread."""
-    env = dict(os.environ, ACTORS_INGEST_AUDIOHOOK_KEYS=f"{API_KEY}={SECRET}")
-    env.pop("DEEPGRAM_API_KEY", None)
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "actors",
-            "ingest",
-            "--port",
-            "0",
-            "--store",
-            store,
-            "--url",
-            deepgram,
-            *extra,
-        ],
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    assert proc.stderr is not None
-    lines: list[str] = []
-    port = 0
-    for line in proc.stderr:
-        lines.append(line)
-        match = re.search(r"listening on https?://[^\s:]+:(\d+)", line)
-        if match:
-            port = int(match.group(1))
-            break
-    assert port, "".join(lines)
-    reader = threading.Thread(target=lambda: lines.extend(proc.stderr or ()), name="test-ingest-stderr")
-    reader.start()
-    try:
-        yield Running(proc, port, lines)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(timeout=30)
-        reader.join(timeout=10)
 
 
 async def connect(port: int, client: AudioHookClient) -> websockets.ClientConnection:

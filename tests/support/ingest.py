@@ -4,6 +4,11 @@ service in front of the embedded Deepgram-compatible server, and platform driver
 from __future__ import annotations
 
 import asyncio
+import os
+import re
+import subprocess
+import sys
+import threading
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -19,6 +24,7 @@ from actors.ingest.service import IngestService
 from actors.server import LocalServer
 from actors.server.engines.deterministic import expected_words, synthesize_words
 from tests.support.audiohook_client import STEREO, AudioHookClient
+from tests.support.resolver import REPO_ROOT
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -121,13 +127,14 @@ def ingest_service(store: str, **config: Any) -> Iterator[IngestService]:
             service.stop()
 
 
-def ws_url(service: IngestService, path: str) -> str:
-    """The ``ws://`` URL of ``path`` on ``service``."""
-    return f"ws://127.0.0.1:{service.port}{path}"
+def ws_url(service: IngestService | int, path: str) -> str:
+    """The ``ws://`` URL of ``path`` on ``service`` (or on a loopback port)."""
+    port = service if isinstance(service, int) else service.port
+    return f"ws://127.0.0.1:{port}{path}"
 
 
 async def audiohook_connect(
-    service: IngestService,
+    service: IngestService | int,
     client: AudioHookClient,
     path: str,
     *,
@@ -140,7 +147,7 @@ async def audiohook_connect(
 
     headers = client.handshake_headers(
         target=path,
-        host=f"127.0.0.1:{service.port}",
+        host=f"127.0.0.1:{service if isinstance(service, int) else service.port}",
         api_key=api_key,
         client_secret=secret,
         now=now or time.time(),
@@ -156,7 +163,7 @@ async def receive(ws: ClientConnection, client: AudioHookClient, timeout: float 
 
 
 async def audiohook_call(
-    service: IngestService,
+    service: IngestService | int,
     call: Call,
     path: str,
     *,
@@ -180,6 +187,11 @@ async def audiohook_call(
     return client
 
 
+async def audiohook_call_to_port(port: int, call: Call, path: str) -> AudioHookClient:
+    """:func:`audiohook_call` against a service in another process, on ``port``."""
+    return await audiohook_call(port, call, path)
+
+
 def transcript_events(client: AudioHookClient) -> list[dict[str, Any]]:
     """The ``data`` of every transcript entity the client received, in order."""
     out: list[dict[str, Any]] = []
@@ -189,3 +201,45 @@ def transcript_events(client: AudioHookClient) -> list[dict[str, Any]]:
                 if entity.type == "transcript":
                     out.append(dict(entity.data))  # type: ignore[arg-type]
     return out
+
+
+@attrs.define
+class Running:
+    """A running ``python -m actors ingest`` child: the process, its port, its stderr lines."""
+
+    proc: subprocess.Popen[str]
+    port: int
+    lines: list[str]
+
+
+@contextmanager
+def running_ingest(
+    store: str, deepgram: str | None, *extra: str, env: dict[str, str] | None = None
+) -> Iterator[Running]:
+    """Run ``python -m actors ingest`` (``--url deepgram`` unless None) with the test AudioHook key;
+    yield once it listens; its stderr is collected by a named thread joined at the end."""
+    child_env = dict(os.environ if env is None else env, ACTORS_INGEST_AUDIOHOOK_KEYS=f"{API_KEY}={SECRET}")
+    if env is None:
+        child_env.pop("DEEPGRAM_API_KEY", None)
+    target = ["--url", deepgram] if deepgram is not None else []
+    argv = [sys.executable, "-m", "actors", "ingest", "--port", "0", "--store", store, *target, *extra]
+    proc = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True, env=child_env, cwd=REPO_ROOT)
+    assert proc.stderr is not None
+    lines: list[str] = []
+    port = 0
+    for line in proc.stderr:
+        lines.append(line)
+        match = re.search(r"listening on https?://[^\s:]+:(\d+)", line)
+        if match:
+            port = int(match.group(1))
+            break
+    assert port, "".join(lines)
+    reader = threading.Thread(target=lambda: lines.extend(proc.stderr or ()), name="test-ingest-stderr")
+    reader.start()
+    try:
+        yield Running(proc, port, lines)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=30)
+        reader.join(timeout=10)
