@@ -65,6 +65,16 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="the base URL platforms dial, e.g. wss://ingest.example.com, when a proxy sits in front "
         f"(Twilio signs it; default: from the request's Host; {_env('public_url')})",
     )
+    listen.add_argument(
+        "--tls-cert",
+        metavar="PEM",
+        help=f"serve TLS (wss://) with this certificate chain; needs --tls-key ({_env('tls_cert')})",
+    )
+    listen.add_argument(
+        "--tls-key",
+        metavar="PEM",
+        help=f"the private key of --tls-cert ({_env('tls_key')})",
+    )
     parser.add_argument(
         "--store",
         metavar="URL",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import re
 from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
@@ -42,6 +43,8 @@ ENV: Mapping[str, str] = MappingProxyType(
             "audiohook_keys",
             "twilio_auth_token",
             "public_url",
+            "tls_cert",
+            "tls_key",
             "api_token",
             "max_calls",
             "max_waiting",
@@ -101,6 +104,8 @@ class IngestConfig:
     Deepgram streams run at once; up to ``max_waiting`` more calls wait for a slot, each buffering at most
     ``queue_seconds`` of audio before it is refused. ``drain_timeout`` bounds the finish on SIGTERM.
     ``api`` is the Deepgram API of every call; ``params`` extra query options for it.
+    ``tls_cert`` / ``tls_key`` (PEM files) make the service serve TLS itself (``wss://``, as Genesys
+    requires); without them, terminate TLS in front of it.
 
     The repr shows the store URL redacted and the AudioHook API keys without their secrets; the Twilio
     auth token and the API token are hidden.
@@ -114,6 +119,8 @@ class IngestConfig:
     )
     twilio_auth_token: str | None = attrs.field(default=None, repr=_hidden)
     public_url: str | None = attrs.field(default=None, converter=_strip_slash)
+    tls_cert: str | None = None
+    tls_key: str | None = None
     api_token: str | None = attrs.field(default=None, repr=_hidden)
     max_calls: int = 100
     max_waiting: int = 100
@@ -153,6 +160,7 @@ class IngestConfig:
         _check_token("twilio_auth_token", self.twilio_auth_token)
         _check_token("api_token", self.api_token)
         _check_public_url(self.public_url)
+        _check_tls(self.tls_cert, self.tls_key)
         _check_int("max_calls", self.max_calls, 1, None, "the number of concurrent Deepgram streams")
         _check_int("max_waiting", self.max_waiting, 0, None, "0 refuses every call beyond max_calls")
         _check_seconds(
@@ -212,6 +220,15 @@ def _check_token(name: str, token: str | None) -> None:
         return
     if not isinstance(token, str) or not token or _WHITESPACE.search(token):
         raise OptionsError(name, "must be a non-empty string without whitespace (value not shown)")
+
+
+def _check_tls(cert: str | None, key: str | None) -> None:
+    if (cert is None) != (key is None):
+        given, missing = ("tls_cert", "tls_key") if key is None else ("tls_key", "tls_cert")
+        raise OptionsError(missing, f"{given} is set but {missing} is not: TLS needs both PEM files")
+    for name, path in (("tls_cert", cert), ("tls_key", key)):
+        if path is not None and not os.path.isfile(path):
+            raise OptionsError(name, f"no such file: {path!r}", path)
 
 
 def _check_public_url(url: str | None) -> None:
@@ -312,6 +329,8 @@ _SCALARS: tuple[tuple[str, Callable[[str, str], object]], ...] = (
     ("store", _parse_str),
     ("twilio_auth_token", _parse_secret),
     ("public_url", _parse_str),
+    ("tls_cert", _parse_str),
+    ("tls_key", _parse_str),
     ("api_token", _parse_secret),
     ("max_calls", _parse_int),
     ("max_waiting", _parse_int),

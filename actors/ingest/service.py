@@ -74,7 +74,8 @@ class IngestService:
 
     ``deepgram_url`` / ``api_key``: where calls are transcribed (Deepgram, or a compatible server);
     ``deepgram_ssl`` verifies a ``wss://`` Deepgram URL against a private CA (tests);
-    ``server_ssl`` serves the platform endpoints over TLS itself (else terminate TLS in front).
+    ``server_ssl`` serves the platform endpoints over TLS itself (else ``config.tls_cert``/``tls_key``
+    do, or TLS is terminated in front).
     """
 
     def __init__(
@@ -96,6 +97,12 @@ class IngestService:
             queue_seconds=config.queue_seconds,
             ssl_context=deepgram_ssl,
         )
+        if server_ssl is None and config.tls_cert is not None and config.tls_key is not None:
+            server_ssl = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            try:
+                server_ssl.load_cert_chain(config.tls_cert, config.tls_key)
+            except (OSError, ssl.SSLError) as exc:
+                raise ServiceError(f"cannot load --tls-cert/--tls-key: {exc}") from None
         self._server_ssl = server_ssl
         self.metrics = IngestMetrics()
         self._store: TranscriptStore | None = None

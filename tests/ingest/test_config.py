@@ -199,6 +199,8 @@ def test_every_setting_comes_from_its_environment_variable() -> None:
         ENV["audiohook_keys"]: f"key-a={SECRET}, key-b=\n key-c={SECRET}",
         ENV["twilio_auth_token"]: TWILIO,
         ENV["public_url"]: "wss://ingest.example.com/",
+        ENV["tls_cert"]: __file__,
+        ENV["tls_key"]: __file__,
         ENV["api_token"]: API_TOKEN,
         ENV["max_calls"]: "7",
         ENV["max_waiting"]: "0",
@@ -217,6 +219,8 @@ def test_every_setting_comes_from_its_environment_variable() -> None:
         audiohook_keys={"key-a": SECRET, "key-b": "", "key-c": SECRET},
         twilio_auth_token=TWILIO,
         public_url="wss://ingest.example.com",
+        tls_cert=__file__,
+        tls_key=__file__,
         api_token=API_TOKEN,
         max_calls=7,
         max_waiting=0,
@@ -378,3 +382,15 @@ def test_a_bad_option_is_named(argv: list[str], name: str, fragment: str) -> Non
 def test_a_store_password_is_redacted_in_the_error() -> None:
     exc = error_of(lambda: load("--store", f"postgresql://u:{PG_PASSWORD}@db:notaport/x"))
     assert exc.name == "--store" and "postgresql://u:***@db:notaport/x" in str(exc)
+
+
+def test_tls_needs_both_files_and_they_must_exist(tmp_path: Path) -> None:
+    cert = tmp_path / "cert.pem"
+    cert.write_text("x")
+    with pytest.raises(OptionsError, match="tls_key is set but tls_cert is not"):
+        IngestConfig(tls_key=str(cert)).check()
+    with pytest.raises(OptionsError, match="tls_cert is set but tls_key is not"):
+        IngestConfig(tls_cert=str(cert)).check()
+    with pytest.raises(OptionsError, match="no such file"):
+        IngestConfig(tls_cert=str(cert), tls_key=str(tmp_path / "missing.pem")).check()
+    IngestConfig(tls_cert=str(cert), tls_key=str(cert)).check()

@@ -15,6 +15,8 @@ from actors.ingest.audiohook.messages import DisconnectParameters, parse_duratio
 from actors.ingest.service import AUDIOHOOK_PATH, TRANSCRIPTION_PATH
 from tests.support.audiohook_client import MONO_EXTERNAL, STEREO_INVERTED, AudioHookClient
 from tests.support.ingest import (
+    API_KEY,
+    SECRET,
     audiohook_call,
     audiohook_connect,
     conversation,
@@ -123,3 +125,47 @@ def test_connection_probe_open_close_without_audio(tmp_path: Path) -> None:
         client = asyncio.run(probe())
         assert client.received[-1].type == "closed"
         assert not any(isinstance(m.parameters, DisconnectParameters) for m in client.received)
+
+
+def test_audiohook_over_tls_with_the_host_name_genesys_dials(tmp_path: Path) -> None:
+    """Genesys connects only over TLS with a certificate for the host it dials; the signature covers
+    that host as ``@authority``. The service serves TLS itself from --tls-cert/--tls-key."""
+    from tests.support.tls import make_test_pki
+
+    host = "audiohook.example.com"
+    pki = make_test_pki(tmp_path / "pki", [host])
+
+    async def call_over_tls() -> AudioHookClient:
+        import ssl
+        import time
+
+        import websockets
+
+        client = AudioHookClient()
+        headers = client.handshake_headers(
+            target=TRANSCRIPTION_PATH, host=host, api_key=API_KEY, client_secret=SECRET, now=time.time()
+        )
+        context = ssl.create_default_context(cafile=str(pki.ca_cert))
+        async with websockets.connect(
+            f"wss://{host}{TRANSCRIPTION_PATH}",
+            additional_headers=headers,
+            ssl=context,
+            host="127.0.0.1",
+            port=service.port,
+        ) as ws:
+            await ws.send(client.open())
+            await receive(ws, client)
+            for frame in client.frames(CALL.audio):
+                await ws.send(frame)
+            await ws.send(client.close())
+            while (await receive(ws, client)).type != "closed":
+                pass
+        return client
+
+    with ingest_service(
+        sqlite_url(tmp_path), tls_cert=str(pki.leaf_cert), tls_key=str(pki.leaf_key)
+    ) as service:
+        assert service.url.startswith("https://")
+        client = asyncio.run(call_over_tls())
+        assert stored_words(service, client.session_id) == list(CALL.words)
+        assert transcript_events(client)
