@@ -133,6 +133,7 @@ class CallPipeline:
         self._report_lock = threading.Lock()  # utterances leave in commit order, from any thread
         self._began_at = time.monotonic()
         self._first_result = False
+        self._first_result_after: float | None = None
         self._aborted: AbortKind | None = None
         self._failure: str | None = None
         self._ended_at: float | None = None
@@ -220,7 +221,7 @@ class CallPipeline:
             for lane in lanes:
                 for request_id in lane.handle.request_ids:
                     store.add_request_id(self.call_id, request_id)
-            store.end_call(self.call_id, status)
+            store.end_call(self.call_id, status, stats=self._stats(lanes))
         except StoreError as exc:
             log.error("call %s: end not recorded: %s", self.call_id, exc)
         metrics = self._services.metrics
@@ -242,6 +243,24 @@ class CallPipeline:
             f"; {self._failure}" if self._failure else "",
         )
         return status
+
+    def _stats(self, lanes: list[_Lane]) -> dict[str, float]:
+        """The call's own figures, stored with it at its end."""
+        metrics = [lane.handle.metrics for lane in lanes]
+        stats: dict[str, float] = {
+            "audio_seconds": round(self.audio_seconds, 3),
+            "segments": self.segments_stored,
+            "streams": len(lanes),
+            "connections": sum(m.connections for m in metrics),
+            "reconnects": sum(m.reconnects for m in metrics),
+            "replayed_seconds": round(sum(m.replayed_seconds for m in metrics), 3),
+            "duplicate_finals_dropped": sum(m.duplicate_finals_dropped for m in metrics),
+        }
+        if self._first_result_after is not None:
+            stats["time_to_first_result_seconds"] = round(self._first_result_after, 3)
+        if self._ended_at is not None:
+            stats["finalize_seconds"] = round(time.monotonic() - self._ended_at, 3)
+        return stats
 
     # -- audio path (event loop; never blocks) -----------------------------------------------------
 
@@ -358,7 +377,8 @@ class CallPipeline:
         if isinstance(event, ListenV1Results | ListenV2TurnInfo):
             if not self._first_result:
                 self._first_result = True
-                self._services.metrics.first_result(time.monotonic() - self._began_at)
+                self._first_result_after = time.monotonic() - self._began_at
+                self._services.metrics.first_result(self._first_result_after)
             if isinstance(event, ListenV1Results):
                 segment = segment_from_results(self.call_id, event, lane.timeline)
                 speech_final = bool(event.speech_final or event.from_finalize)

@@ -138,6 +138,7 @@ def call_json(call: CallRecord) -> dict[str, object]:
         "metadata": dict(call.metadata),
         "language": call.language,
         "channels": list(call.channels),
+        "stats": dict(call.stats),
     }
 
 

@@ -78,6 +78,10 @@ def test_call_lifecycle_round_trips(store: TranscriptStore) -> None:
     assert store.end_call("call-1", "completed", ended_at=160.0)
     detail = store.get_call("call-1")
     assert detail is not None and (detail.call.status, detail.call.ended_at) == ("completed", 160.0)
+    assert detail.call.stats == {}
+    assert store.end_call("call-1", "completed", ended_at=161.0, stats={"audio_seconds": 59.5, "segments": 3})
+    detail = store.get_call("call-1")
+    assert detail is not None and detail.call.stats == {"audio_seconds": 59.5, "segments": 3}
     assert not store.end_call("nope", "failed")
     with pytest.raises(StoreError, match="'active' is not one of"):
         store.end_call("call-1", "active")
@@ -232,6 +236,28 @@ def test_a_later_migration_applies_on_open(store_url: str) -> None:
         assert migrate(conn, v2) == 0
     finally:
         conn.close()
+
+
+def test_a_version_1_database_with_calls_migrates_to_stats(store_url: str) -> None:
+    from actors.ingest.store import MIGRATIONS, StoreURL
+
+    conn = connect(StoreURL.parse(store_url))
+    try:
+        assert migrate(conn, MIGRATIONS[:1]) == 1  # as the first release left it
+        with conn.transaction():
+            conn.execute(
+                "INSERT INTO calls (id, platform, platform_ids, started_at, ended_at, status, request_ids,"
+                " metadata, language, channels)"
+                " VALUES ('v1', 'twilio', '{}', 1.0, NULL, 'active', '[]', '{}', NULL, '[\"inbound\"]')"
+            )
+    finally:
+        conn.close()
+    store = open_store(store_url)
+    try:
+        detail = store.get_call("v1")
+        assert detail is not None and detail.call.stats == {} and detail.call.channels == ("inbound",)
+    finally:
+        store.close()
 
 
 CHILD = """

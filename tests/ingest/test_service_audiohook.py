@@ -44,6 +44,10 @@ def test_stereo_call_lands_in_the_store_and_comes_back_as_transcripts(tmp_path: 
         assert detail.call.channels == ("external", "internal")
         assert detail.call.platform_ids["conversation_id"] == client.conversation_id
         assert detail.call.request_ids, "the Deepgram request id is recorded"
+        stats = detail.call.stats
+        assert stats["audio_seconds"] == round(CALL.seconds, 3) and stats["segments"] == len(detail.segments)
+        assert (stats["streams"], stats["reconnects"]) == (1, 0)
+        assert stats["time_to_first_result_seconds"] > 0
         events = transcript_events(client)
         assert events, "the Transcription Connector gets transcripts"
         assert all(e["isFinal"] for e in events)

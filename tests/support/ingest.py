@@ -229,7 +229,7 @@ def running_ingest(
     port = 0
     for line in proc.stderr:
         lines.append(line)
-        match = re.search(r"listening on https?://[^\s:]+:(\d+)", line)
+        match = re.search(r"^actors ingest: listening on https?://[^\s:]+:(\d+)", line)
         if match:
             port = int(match.group(1))
             break

@@ -40,8 +40,11 @@ _V1 = (
     "CREATE INDEX segments_in_order ON segments (call_id, start_s, channel)",
 )
 
+# Version 2: each call keeps its own figures at its end (audio seconds, segments, reconnects, latencies).
+_V2 = ("ALTER TABLE calls ADD COLUMN stats TEXT NOT NULL DEFAULT '{}'",)
+
 #: Migration N (1-based) is ``MIGRATIONS[N - 1]``: the statements that take version N-1 to N.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1,)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -45,7 +45,8 @@ class Segment:
 
 @attrs.frozen
 class CallRecord:
-    """A call as stored: identity, lifecycle, the Deepgram request ids that served it, its metadata."""
+    """A call as stored: identity, lifecycle, the Deepgram request ids that served it, its metadata, and
+    its own figures once it ended (``stats``)."""
 
     id: str
     platform: str
@@ -57,6 +58,7 @@ class CallRecord:
     metadata: Mapping[str, str]
     language: str | None
     channels: tuple[str, ...]
+    stats: Mapping[str, float] = attrs.field(factory=dict)
 
 
 @attrs.frozen

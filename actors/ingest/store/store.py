@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
 from actors.ingest.calls import CallStart
@@ -25,7 +25,8 @@ from actors.ingest.store.models import CALL_STATUSES, CallDetail, CallRecord, Ca
 CommitObserver = Callable[[float], None]
 
 _CALL_COLUMNS = (
-    "id, platform, platform_ids, started_at, ended_at, status, request_ids, metadata, language, channels"
+    "id, platform, platform_ids, started_at, ended_at, status, request_ids, metadata, language, channels,"
+    " stats"
 )
 _SEGMENT_COLUMNS = "call_id, segment_key, channel, start_s, end_s, transcript, words, speaker, confidence"
 INSERT_SEGMENT = (
@@ -71,6 +72,7 @@ def _call(row: Row) -> CallRecord:
         metadata=json.loads(str(row[7])),
         language=None if row[8] is None else str(row[8]),
         channels=tuple(json.loads(str(row[9]))),
+        stats=json.loads(str(row[10])),
     )
 
 
@@ -149,7 +151,8 @@ class TranscriptStore:
         at = time.time() if started_at is None else started_at
         with self._transaction() as conn:
             rows = conn.execute(
-                f"INSERT INTO calls ({_CALL_COLUMNS}) VALUES (?, ?, ?, ?, NULL, 'active', '[]', ?, ?, ?) "
+                f"INSERT INTO calls ({_CALL_COLUMNS}) "
+                "VALUES (?, ?, ?, ?, NULL, 'active', '[]', ?, ?, ?, '{}') "
                 "ON CONFLICT (id) DO NOTHING RETURNING id",
                 (
                     start.call_id,
@@ -163,14 +166,23 @@ class TranscriptStore:
             )
         return bool(rows)
 
-    def end_call(self, call_id: str, status: CallStatus, *, ended_at: float | None = None) -> bool:
-        """Set a call's final ``status`` (not ``active``) and end time; False if the call is unknown."""
+    def end_call(
+        self,
+        call_id: str,
+        status: CallStatus,
+        *,
+        ended_at: float | None = None,
+        stats: Mapping[str, float] | None = None,
+    ) -> bool:
+        """Set a call's final ``status`` (not ``active``), end time and ``stats`` (the call's own
+        figures: audio seconds, segments, reconnects, ...); False if the call is unknown."""
         if status not in CALL_STATUSES or status == "active":
             raise StoreError(f"end_call status: {status!r} is not one of completed, failed, interrupted")
         at = time.time() if ended_at is None else ended_at
         with self._transaction() as conn:
             rows = conn.execute(
-                "UPDATE calls SET status = ?, ended_at = ? WHERE id = ? RETURNING id", (status, at, call_id)
+                "UPDATE calls SET status = ?, ended_at = ?, stats = ? WHERE id = ? RETURNING id",
+                (status, at, _dumps(dict(stats or {})), call_id),
             )
         return bool(rows)
 
