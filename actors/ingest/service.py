@@ -52,6 +52,7 @@ from actors.ingest.store.writer import SegmentWriter
 from actors.ingest.twilio import signature as twilio_signature
 from actors.protocol.auth import Auth
 from actors.runtime.supervisor import Supervisor
+from actors.server.log_redaction import websockets_server_logger
 
 log = logging.getLogger("actors.ingest")
 
@@ -205,6 +206,7 @@ class IngestService:
             max_size=MAX_FRAME,
             ping_interval=20,
             ping_timeout=20,
+            logger=websockets_server_logger(),  # its DEBUG header lines would show keys and tokens
         )
 
     def drain(self, timeout: float | None = None) -> bool:

@@ -10,7 +10,17 @@ import logging
 from typing import Any
 
 #: Handshake headers whose value is a credential (lower-case), masked whole.
-SECRET_HEADERS = frozenset({"authorization", "sec-websocket-protocol", "cookie", "x-api-key"})
+SECRET_HEADERS = frozenset(
+    {
+        "authorization",
+        "sec-websocket-protocol",
+        "cookie",
+        "x-api-key",
+        "signature",
+        "signature-input",
+        "x-twilio-signature",
+    }
+)
 MASK = "***"
 
 

@@ -162,3 +162,45 @@ def test_unknown_route_is_404(tmp_path: Path) -> None:
         with pytest.raises(InvalidStatus) as info:
             asyncio.run(connect())
         assert info.value.response.status_code == 404
+
+
+def test_no_secret_reaches_the_log_even_at_debug(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """AudioHook keys and secrets, bearer tokens and Twilio signatures never appear in any log record."""
+    from tests.support.ingest import SECRET
+    from tests.support.plain_client import stop_message
+    from tests.support.twilio_client import TwilioStream, upgrade_headers
+
+    token = "bearer-token-never-logged-123"
+    twilio = "twilio-token-never-logged-456"
+
+    async def calls() -> None:
+        await audiohook_call(service, CALL, TRANSCRIPTION_PATH)
+        await refused(api_key="wrong-key-never-logged")
+        headers = upgrade_headers(twilio, "wss://ingest.example.com/twilio")
+        async with websockets.connect(ws_url(service, "/twilio"), additional_headers=headers) as ws:
+            stream = TwilioStream(("inbound",))
+            for frame in [stream.connected(), stream.start(), stream.stop()]:
+                await ws.send(frame)
+            with contextlib.suppress(ConnectionClosed):
+                await ws.recv()
+        auth = {"Authorization": f"Bearer {token}"}
+        async with websockets.connect(ws_url(service, "/v1/stream"), additional_headers=auth) as ws:
+            await ws.send(stop_message())
+            with contextlib.suppress(ConnectionClosed):
+                await ws.recv()
+
+    async def refused(**kwargs: str) -> None:
+        with contextlib.suppress(InvalidStatus):
+            ws = await audiohook_connect(service, AudioHookClient(), TRANSCRIPTION_PATH, **kwargs)
+            await ws.close()
+
+    caplog.set_level("DEBUG")
+    with ingest_service(
+        sqlite_url(tmp_path), api_token=token, twilio_auth_token=twilio, public_url="wss://ingest.example.com"
+    ) as service:
+        asyncio.run(calls())
+    ours = [r for r in caplog.records if not r.name.startswith("websockets.client")]  # the test's own client
+    text = "\n".join(r.getMessage() for r in ours)
+    assert "X-API-KEY" in text or "x-api-key" in text.lower(), "debug logging of headers was captured"
+    for secret in (SECRET, API_KEY, token, twilio, "wrong-key-never-logged"):
+        assert secret not in text
