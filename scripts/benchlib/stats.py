@@ -69,3 +69,26 @@ class MillisHistogram:
         """The largest recorded duration in milliseconds; None when empty."""
         with self._lock:
             return max(self._counts) if self._counts else None
+
+
+def histogram_quantile(q: float, buckets: Sequence[tuple[float, float]]) -> float | None:
+    """The ``q``-quantile (0..1) of a Prometheus histogram, as PromQL's ``histogram_quantile`` does it.
+
+    ``buckets`` are ``(upper bound, cumulative count)`` in order, the last one ``+Inf``. The value is
+    interpolated linearly inside the bucket that holds the rank (a bucket's lower bound is the previous
+    bound, 0 for the first); a rank in the ``+Inf`` bucket gives the largest finite bound. None when the
+    histogram is empty.
+    """
+    if not buckets or buckets[-1][1] <= 0:
+        return None
+    total = buckets[-1][1]
+    rank = q * total
+    lower, below = 0.0, 0.0
+    for bound, cumulative in buckets:
+        if cumulative >= rank:
+            if math.isinf(bound):
+                return lower
+            inside = cumulative - below
+            return lower + (bound - lower) * ((rank - below) / inside if inside else 1.0)
+        lower, below = bound, cumulative
+    return lower
