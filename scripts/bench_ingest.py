@@ -58,7 +58,7 @@ def run_load(port: int, args: argparse.Namespace, work: Path, name: str) -> tupl
     cmd = [
         sys.executable, "-m", "benchlib.audiohook_load", "--port", str(port), "--calls", str(args.calls),
         "--seconds", str(args.seconds), "--stagger", str(args.stagger), "--path", TRANSCRIPTION_PATH,
-        "--out", str(out),
+        "--out", str(out), *(["--no-deflate"] if args.no_deflate else []),
     ]  # fmt: skip
     timeout = args.seconds + args.stagger + 240
     with err.open("w") as stderr:
@@ -185,6 +185,11 @@ def _f(value: float | None, spec: str = "{:.1f}") -> str:
     return "-" if value is None else spec.format(value)
 
 
+def _pcts(figures: dict[str, Any], name: str, which: tuple[str, ...]) -> str:
+    """``"p50 / p99 / max"`` of ``{name}_{p}_ms`` figures."""
+    return " / ".join(_f(figures.get(f"{name}_{p}_ms")) for p in which)
+
+
 def _ratio(a: float, b: float) -> str:
     return f"{a / b:.1f}x" if b else "-"
 
@@ -220,8 +225,7 @@ def report(run: dict[str, Any]) -> str:
         ],
         [
             "final -> committed row p50 / p99 / max (ms, exact)",
-            f"{_f(sv['final_to_commit_p50_ms'])} / {_f(sv['final_to_commit_p99_ms'])} / "
-            f"{_f(sv['final_to_commit_max_ms'])}",
+            _pcts(sv, "final_to_commit", ("p50", "p99", "max")),
             "",
             "",
         ],
@@ -229,6 +233,18 @@ def report(run: dict[str, Any]) -> str:
             "  same from the histogram, p50 / p99 (ms, interpolated in buckets)",
             f"{_f(s['final_to_commit_hist_p50_ms'])} / {_f(s['final_to_commit_hist_p99_ms'])}",
             "",
+            "",
+        ],
+        [
+            "store transaction p50 / p99 / max (ms, exact)",
+            _pcts(sv, "store_commit", ("p50", "p99", "max")),
+            "",
+            "",
+        ],
+        [
+            "client open -> opened p50 / p99 (ms)",
+            f"{_f(s['load']['open_p50_ms'])} / {_f(s['load']['open_p99_ms'])}",
+            f"{_f(f['load']['open_p50_ms'])} / {_f(f['load']['open_p99_ms'])}",
             "",
         ],
         [
@@ -290,6 +306,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--json", nargs="?", const="-", metavar="FILE",
         help="also write the measurements as JSON to FILE (to stdout when no FILE is given)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--no-deflate", action="store_true",
+        help="clients do not offer permessage-deflate (by default they do, as websockets clients and "
+        "browsers do; the service and the sink accept it)",
     )  # fmt: skip
     parser.add_argument("--keep", action="store_true", help="keep the work directory (store, logs)")
     args = parser.parse_args(argv)

@@ -155,7 +155,9 @@ async def _reader(ws: Any, call: AudioHookCall) -> None:
         call.receive(text)
 
 
-async def run_call(record: CallRecord, bench_call: BenchCall, port: int, path: str, start_at: float) -> None:
+async def run_call(
+    record: CallRecord, bench_call: BenchCall, port: int, path: str, start_at: float, deflate: bool = True
+) -> None:
     """One whole session, starting at loop time ``start_at``; failures are kept in ``record.error``."""
     from actors.ingest.audiohook.signatures import sign_request
 
@@ -176,7 +178,11 @@ async def run_call(record: CallRecord, bench_call: BenchCall, port: int, path: s
     try:
         began = loop.time()
         async with websockets.connect(
-            f"ws://127.0.0.1:{port}{path}", additional_headers=headers, max_size=None, open_timeout=30
+            f"ws://127.0.0.1:{port}{path}",
+            additional_headers=headers,
+            max_size=None,
+            open_timeout=30,
+            compression="deflate" if deflate else None,
         ) as ws:
             record.connect_s = loop.time() - began
             reader = asyncio.create_task(_reader(ws, call))
@@ -224,7 +230,9 @@ async def _wait(event: asyncio.Event, reader: asyncio.Task[None], timeout: float
     raise TimeoutError(f"no {what!r} within {timeout:g} s")
 
 
-async def run_all(calls: list[BenchCall], port: int, path: str, stagger: float) -> list[CallRecord]:
+async def run_all(
+    calls: list[BenchCall], port: int, path: str, stagger: float, deflate: bool = True
+) -> list[CallRecord]:
     """Run every call (call ``i`` starts ``i * stagger / N`` s after the first); return their records."""
     loop = asyncio.get_running_loop()
     t0 = loop.time() + 0.1
@@ -234,7 +242,10 @@ async def run_all(calls: list[BenchCall], port: int, path: str, stagger: float) 
     ]
     step = stagger / len(calls)
     await asyncio.gather(
-        *(run_call(r, c, port, path, t0 + r.index * step) for r, c in zip(records, calls, strict=True))
+        *(
+            run_call(r, c, port, path, t0 + r.index * step, deflate)
+            for r, c in zip(records, calls, strict=True)
+        )
     )
     return records
 
@@ -254,6 +265,8 @@ def summary(records: list[CallRecord], wall: float) -> dict[str, Any]:
         "first_errors": errors[:5],
         "lag_p99_ms": _ms(percentile(lags, 99)),
         "lag_max_ms": _ms(max(lags, default=None)),
+        "connect_p99_ms": _ms(percentile([r.connect_s for r in records if r.connect_s is not None], 99)),
+        "open_p50_ms": _ms(percentile(opens, 50)),
         "open_p99_ms": _ms(percentile(opens, 99)),
         "close_p50_ms": _ms(percentile(closes, 50)),
         "close_p99_ms": _ms(percentile(closes, 99)),
@@ -275,11 +288,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--path", default="/api/v1/voicetranscription/ws")
     parser.add_argument("--stagger", type=float, default=1.5, help="spread of the call starts (s)")
     parser.add_argument("--out", type=Path, required=True, help="every call's record, as JSON")
+    parser.add_argument(
+        "--no-deflate", action="store_true", help="do not offer permessage-deflate (websockets offers it)"
+    )
     args = parser.parse_args(argv)
     calls = [build_call(i, args.seconds) for i in range(args.calls)]
     sys.stderr.write(f"{time.strftime('%H:%M:%S')} load: {args.calls} calls built, starting\n")
     started, cpu0 = time.monotonic(), cpu_seconds()
-    records = asyncio.run(run_all(calls, args.port, args.path, args.stagger))
+    records = asyncio.run(run_all(calls, args.port, args.path, args.stagger, not args.no_deflate))
     wall, cpu = time.monotonic() - started, cpu_seconds() - cpu0
     args.out.write_text(json.dumps([r.as_json() for r in records]))
     sys.stdout.write(json.dumps(dict(summary(records, wall), cpu_seconds=round(cpu, 3))) + "\n")

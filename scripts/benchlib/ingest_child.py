@@ -5,8 +5,9 @@ SQLite store in ``--store-dir``, the benchmark's AudioHook key, ``max_calls`` = 
 the Deepgram-compatible server at ``--url``; logs at INFO on stderr. Prints ``{"port": P}`` once
 listening, serves until stdin closes or SIGTERM, drains, and prints one JSON line of final figures:
 the service's own metrics (finals stored, calls by outcome, refusals, reconnects, the
-``actors_ingest_final_to_commit_seconds`` histogram buckets) plus the exact final -> commit and
-finalize latencies, recorded by a metrics subclass at the same points the histograms observe.
+``actors_ingest_final_to_commit_seconds`` histogram buckets) plus the exact final -> commit,
+finalize and store-transaction durations, recorded by a metrics subclass at the same points the
+histograms observe.
 """
 
 from __future__ import annotations
@@ -41,12 +42,19 @@ class RecordingMetrics(IngestMetrics):
         self._lock = threading.Lock()
         self.final_to_commit: list[float] = []
         self.finalize: list[float] = []
+        self.store_commits: list[float] = []
 
     def final_committed(self, seconds: float) -> None:
         """Observe as the service does, and keep the value."""
         super().final_committed(seconds)
         with self._lock:
             self.final_to_commit.append(seconds)
+
+    def store_commit(self, seconds: float) -> None:
+        """Observe as the service does, and keep the value."""
+        super().store_commit(seconds)
+        with self._lock:
+            self.store_commits.append(seconds)
 
     def finalized(self, seconds: float) -> None:
         """Observe as the service does, and keep the value."""
@@ -83,6 +91,7 @@ def final_figures(metrics: RecordingMetrics, drained: bool) -> dict[str, Any]:
     value = metrics.value
     usage = resource.getrusage(resource.RUSAGE_SELF)
     ftc, fin = sorted(metrics.final_to_commit), sorted(metrics.finalize)
+    commits = sorted(metrics.store_commits)
     return {
         "drained": drained,
         "finals_stored": value("actors_ingest_finals_stored_total"),
@@ -91,6 +100,9 @@ def final_figures(metrics: RecordingMetrics, drained: bool) -> dict[str, Any]:
         "reconnects": value("actors_ingest_reconnects_total"),
         "audio_seconds": value("actors_ingest_audio_seconds_total", platform="audiohook"),
         "store_commits": value("actors_ingest_store_commit_seconds_count"),
+        "store_commit_p50_ms": _ms(percentile(commits, 50)),
+        "store_commit_p99_ms": _ms(percentile(commits, 99)),
+        "store_commit_max_ms": _ms(commits[-1] if commits else None),
         "final_to_commit_buckets": buckets(metrics, FINAL_TO_COMMIT),
         "final_to_commit_count": len(ftc),
         "final_to_commit_p50_ms": _ms(percentile(ftc, 50)),
