@@ -273,6 +273,18 @@ def report(run: dict[str, Any]) -> str:
     return table(["", "service", "floor (bare sink)", "service/floor"], rows)
 
 
+def thread_line(groups: dict[str, float], top: int = 6) -> str:
+    """Where the service's CPU went while it ran, by thread group (sampled once a second in the child)."""
+    total = sum(groups.values())
+    if total <= 0:
+        return "service CPU by thread: -"
+    parts = [f"{name} {cpu / total:.0%}" for name, cpu in list(groups.items())[:top]]
+    return (
+        f"service CPU by thread group ({total:.1f} s, sampled each second from listening to drain; a thread "
+        f"that ended misses its last second; bench-thread-cpu is that sampler): " + ", ".join(parts)
+    )
+
+
 def failures(run: dict[str, Any]) -> list[str]:
     """Why the run does not count (empty when it does)."""
     s = run["service"]
@@ -349,6 +361,7 @@ def main(argv: list[str] | None = None) -> int:
         f"one service instance (deterministic engine; SQLite; {run['machine']}) =="
     )
     print(report(run))
+    print(thread_line(service["service"]["cpu_by_thread"]))
     problems = failures(run)
     for line in problems:
         print(f"FAILED: {line}")

@@ -16,12 +16,15 @@ import argparse
 import contextlib
 import json
 import logging
+import re
 import resource
 import signal
 import sys
 import threading
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 from actors.ingest.config import IngestConfig
 from actors.ingest.metrics import CALL_OUTCOMES, REFUSAL_REASONS, IngestMetrics
@@ -63,6 +66,55 @@ class RecordingMetrics(IngestMetrics):
             self.finalize.append(seconds)
 
 
+class ThreadCpu:
+    """A named thread noting every thread's CPU seconds once a second, so threads that ended still count.
+
+    :meth:`totals` groups them by name, a call's own suffix replaced by ``*`` (``actors-read-*``).
+    """
+
+    def __init__(self, interval: float = 1.0) -> None:
+        self._seen: dict[int, tuple[str, float]] = {}
+        self._base: dict[int, float] = {}
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="bench-thread-cpu", daemon=True)
+
+    def start(self) -> ThreadCpu:
+        """Take the baseline and start sampling."""
+        self._base = self._cpu()
+        self._thread.start()
+        return self
+
+    def stop(self) -> dict[str, float]:
+        """Take the last sample, join, return CPU seconds by thread group (largest first); idempotent."""
+        if not self._stop.is_set():
+            self._stop.set()
+            self._thread.join()
+            self._sample()
+        totals: dict[str, float] = {}
+        for tid, (name, cpu) in self._seen.items():
+            group = _GROUP_SUFFIX.sub("*", name)
+            totals[group] = totals.get(group, 0.0) + cpu - self._base.get(tid, 0.0)
+        return dict(sorted(((g, round(c, 3)) for g, c in totals.items()), key=lambda gc: -gc[1]))
+
+    @staticmethod
+    def _cpu() -> dict[int, float]:
+        return {t.id: t.user_time + t.system_time for t in psutil.Process().threads()}
+
+    def _sample(self) -> None:
+        names = {t.native_id: t.name for t in threading.enumerate() if t.native_id is not None}
+        for tid, cpu in self._cpu().items():
+            name = names.get(tid) or self._seen.get(tid, ("(unnamed)", 0.0))[0]
+            self._seen[tid] = (name, cpu)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            self._sample()
+
+
+_GROUP_SUFFIX = re.compile(r"(?<=[-_])([0-9a-f]{8}-[0-9a-f-]{27}\S*|\d+)$")
+
+
 class Stop(Exception):
     """SIGTERM arrived."""
 
@@ -86,7 +138,7 @@ def _ms(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds * 1000, 2)
 
 
-def final_figures(metrics: RecordingMetrics, drained: bool) -> dict[str, Any]:
+def final_figures(metrics: RecordingMetrics, drained: bool, threads: dict[str, float]) -> dict[str, Any]:
     """Everything the benchmark reports from inside the service."""
     value = metrics.value
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -112,6 +164,7 @@ def final_figures(metrics: RecordingMetrics, drained: bool) -> dict[str, Any]:
         "finalize_p99_ms": _ms(percentile(fin, 99)),
         "cpu_user_s": usage.ru_utime,
         "cpu_system_s": usage.ru_stime,
+        "cpu_by_thread": threads,
     }  # fmt: skip
 
 
@@ -141,15 +194,19 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _raise_stop)
     service.start()
     drained = False
+    sampler = ThreadCpu().start()
+    threads: dict[str, float] = {}
     try:
         sys.stdout.write(json.dumps({"port": service.port}) + "\n")
         sys.stdout.flush()
         with contextlib.suppress(Stop):
             sys.stdin.read()  # until the benchmark closes our stdin
+        threads = sampler.stop()
         drained = service.drain(args.drain_timeout)
     finally:
+        sampler.stop()
         service.stop()
-    sys.stdout.write(json.dumps(final_figures(metrics, drained)) + "\n")
+    sys.stdout.write(json.dumps(final_figures(metrics, drained, threads)) + "\n")
     return 0
 
 
