@@ -50,6 +50,7 @@ from actors.protocol.apis import LISTEN_V1, LISTEN_V2
 from actors.protocol.auth import Auth
 from actors.protocol.listen_v1.messages import ListenV1Finalize, ListenV1Results
 from actors.protocol.listen_v2.messages import ListenV2TurnInfo
+from actors.protocol.listen_v2.options import LISTEN_V2_MODELS
 from actors.runtime import ConnectionConfig, events
 from actors.runtime.policy import RestartPolicy
 from actors.runtime.stream import StreamHandle, StreamState
@@ -61,6 +62,8 @@ log = logging.getLogger("actors.ingest.call")
 AbortKind = Literal["capacity", "failed"]
 #: Query options the service sets per call from the platform's media (a ``--param`` may not).
 PER_CALL_OPTIONS = frozenset({"encoding", "sample_rate", "channels", "multichannel"})
+#: The Flux model when ``--param model=...`` names none (``/v2/listen`` requires a model).
+DEFAULT_FLUX_MODEL = LISTEN_V2_MODELS[0]
 
 
 @attrs.frozen
@@ -144,12 +147,18 @@ class CallPipeline:
 
     def begin(self) -> bool:
         """Record the call and open its stream(s); False (and ``on_abort`` not called) if the call id
-        is already in the store. Raises :class:`StoreError` when the database cannot record it."""
+        is already in the store. Raises :class:`StoreError` when the database cannot record it, and
+        :class:`OptionsError` (the call then stored ``failed``) when Deepgram's options are invalid."""
         if not self._services.store.start_call(self.start):
             return False
         self._services.metrics.call_started(self.start.platform)
-        with self._lock:
-            self._lanes = self._open_lanes()
+        try:
+            with self._lock:
+                self._lanes = self._open_lanes()
+        except OptionsError:  # the service's options are wrong for this call: close its row, then say so
+            self._services.store.end_call(self.call_id, "failed")
+            self._services.metrics.call_ended(self.start.platform, "error")
+            raise
         log.info(
             "call %s started: platform %s, %d channel(s) %s %d Hz, language %s",
             self.call_id,
@@ -317,6 +326,8 @@ class CallPipeline:
             query.append(("channels", str(channels)))
             if channels > 1:
                 query.append(("multichannel", "true"))
+        if settings.api == "listen.v2" and "model" not in dict(settings.params):
+            query.append(("model", DEFAULT_FLUX_MODEL))  # Flux requires one; Listen V1 has a default
         language = self._language or dict(settings.params).get("language")
         if language and settings.api == "listen.v1":
             query.append(("language", language))
