@@ -21,6 +21,9 @@ from actors.ingest.audiohook.messages import (
 )
 from actors.ingest.audiohook.session import DEFAULT_LANGUAGES
 from actors.ingest.service import TRANSCRIPTION_PATH, IngestService
+from actors.server import LocalServer
+from actors.server.faults import FaultRule
+from actors.server.observed import HandshakeSeen
 from tests.support.audiohook_client import AudioHookClient
 from tests.support.ingest import (
     audiohook_call,
@@ -179,31 +182,55 @@ def test_supported_languages_are_listed_when_asked(tmp_path: Path) -> None:
         assert isinstance(opened, OpenedParameters) and opened.supported_languages is None
 
 
+async def pause_until_update(service: IngestService) -> AudioHookClient:
+    """TC open in ``xx-YY``: expect ``pause``, pause, ``update`` to en-US, expect ``resume``, resume after
+    skipping 1 s, stream :data:`FIRST`, close."""
+    async with live_session(service, TRANSCRIPTION_PATH, language="xx-YY") as s:
+        await s.until(PauseParameters)
+        await s.send(s.client.paused())
+        await s.send(s.client.update("en-US"))
+        await s.until(ResumeParameters)
+        await s.send(s.client.resumed(discarded=1.0))
+        await s.audio(FIRST.audio)
+        await s.close()
+        return s.client
+
+
+def check_transcribed_after_update(service: IngestService, client: AudioHookClient) -> None:
+    got = stored_words(service, client.session_id)
+    assert same_words(got, shifted(FIRST.words, 1.0)), got
+    detail = service.store.get_call(client.session_id)
+    assert detail is not None and detail.call.language == "en-US"
+    assert detail.call.status == "completed"
+    assert any(isinstance(m.parameters, EventParameters) for m in client.received)
+    assert_events_match_store(service, client)
+    assert_closed_last(client)
+
+
 def test_unsupported_language_pauses_until_an_update_names_a_supported_one(tmp_path: Path) -> None:
     """TC open with an unsupported language -> ``pause``; the client pauses; ``update`` to en-US ->
     ``resume``; the audio that follows is transcribed (on the call timeline) and reported."""
-
-    async def run() -> AudioHookClient:
-        async with live_session(service, TRANSCRIPTION_PATH, language="xx-YY") as s:
-            await s.until(PauseParameters)
-            await s.send(s.client.paused())
-            await s.send(s.client.update("en-US"))
-            await s.until(ResumeParameters)
-            await s.send(s.client.resumed(discarded=1.0))
-            await s.audio(FIRST.audio)
-            await s.close()
-            return s.client
-
     with ingest_service(sqlite_url(tmp_path)) as service:
-        client = asyncio.run(run())
-        got = stored_words(service, client.session_id)
-        assert same_words(got, shifted(FIRST.words, 1.0)), got
-        detail = service.store.get_call(client.session_id)
-        assert detail is not None and detail.call.language == "en-US"
-        assert detail.call.status == "completed"
-        assert any(isinstance(m.parameters, EventParameters) for m in client.received)
-        assert_events_match_store(service, client)
-        assert_closed_last(client)
+        check_transcribed_after_update(service, asyncio.run(pause_until_update(service)))
+
+
+def test_unsupported_language_rejected_by_deepgram_does_not_fail_the_call(tmp_path: Path) -> None:
+    """The same, with a Deepgram that refuses the handshake of a stream in ``xx-YY`` (400, as Deepgram
+    does for a language it does not know): the refused first stream carried no audio and does not
+    make the call fail."""
+    handshakes: list[str] = []
+
+    def refuse_unknown_language(seen: HandshakeSeen) -> None:
+        handshakes.append(seen.path)
+        if "language=xx-YY" in seen.path:  # runs before the server evaluates faults for this handshake
+            deepgram.faults.add(FaultRule(kind="reject", status=400, times=1))
+
+    with (
+        LocalServer(engine="deterministic", on_handshake=refuse_unknown_language) as deepgram,
+        ingest_service(sqlite_url(tmp_path), deepgram=deepgram) as service,
+    ):
+        check_transcribed_after_update(service, asyncio.run(pause_until_update(service)))
+    assert any("language=xx-YY" in path for path in handshakes), handshakes
 
 
 def test_flux_stereo_call_gets_one_stream_per_channel(tmp_path: Path) -> None:

@@ -105,11 +105,18 @@ def stored_words(service: IngestService, call_id: str) -> list[ExpectedWord]:
 
 
 @contextmanager
-def ingest_service(store: str, **config: Any) -> Iterator[IngestService]:
+def ingest_service(
+    store: str, *, deepgram: LocalServer | None = None, **config: Any
+) -> Iterator[IngestService]:
     """An :class:`IngestService` on an ephemeral loopback port, transcribing on a deterministic
-    embedded server; AudioHook key :data:`API_KEY` / :data:`SECRET` is configured."""
+    embedded server (or on ``deepgram``, a started server the caller owns, e.g. with faults or a
+    handshake hook); AudioHook key :data:`API_KEY` / :data:`SECRET` is configured."""
     config.setdefault("audiohook_keys", {API_KEY: SECRET})
-    with LocalServer(engine="deterministic") as server:
+    with (
+        contextlib.nullcontext(deepgram)
+        if deepgram is not None
+        else LocalServer(engine="deterministic") as server
+    ):
         service = IngestService(
             IngestConfig(host="127.0.0.1", port=0, store=store, **config),
             deepgram_url=server.url,
