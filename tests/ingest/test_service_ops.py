@@ -1,23 +1,26 @@
 """The service's plain-HTTP routes over its real port (http.client, no test client of the API object):
-/healthz, /readyz (503 "draining" while a drain runs), /metrics after a call, and the JSON API
-/v1/calls[/{id}] with and without the bearer token, on SQLite and PostgreSQL."""
+/healthz, /readyz (503 "draining" while a drain runs, 503 "store unavailable" when the database is
+gone), /metrics during and after a call, and the JSON API /v1/calls[/{id}] with and without the
+bearer token, on SQLite and PostgreSQL; plus the drain of Twilio and plain calls."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import http.client
 import json
 import threading
 from pathlib import Path
 from urllib.parse import quote
 
+import psycopg
 import pytest
 import websockets
 from prometheus_client.parser import text_string_to_metric_families
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from actors.ingest.audiohook.messages import DisconnectParameters, PongParameters
-from actors.ingest.service import TRANSCRIPTION_PATH, IngestService
+from actors.ingest.service import STREAM_PATH, TRANSCRIPTION_PATH, TWILIO_PATH, IngestService
 from tests.support.audiohook_client import AudioHookClient
 from tests.support.ingest import (
     audiohook_call,
@@ -28,6 +31,9 @@ from tests.support.ingest import (
     stored_words,
     ws_url,
 )
+from tests.support.plain_client import audio_frames, start_message
+from tests.support.postgres import PostgresServer
+from tests.support.twilio_client import TwilioStream
 
 CALL = conversation([(0, ["where", "is", "my", "parcel"]), (1, ["it", "ships", "today"])])
 TOKEN = "ops-api-token-for-tests"
@@ -194,3 +200,80 @@ def test_unknown_http_path_is_404(tmp_path: Path) -> None:
 
         with pytest.raises(InvalidStatus):
             asyncio.run(upgrade())
+
+
+def test_drain_ends_twilio_and_plain_calls_gracefully(tmp_path: Path) -> None:
+    """A drain with a Twilio and a plain call open: plain gets ``error`` ``going_away``, both sockets
+    close 1001 once every final is committed; both calls are stored ``completed`` with every word."""
+    stream = TwilioStream(("inbound", "outbound"))
+    outcome: list[bool] = []
+
+    async def run() -> tuple[list[str], int | None, int | None]:
+        received: list[str] = []
+        async with (
+            websockets.connect(ws_url(service, TWILIO_PATH)) as twilio,
+            websockets.connect(ws_url(service, STREAM_PATH)) as plain,
+        ):
+            tracks = {"inbound": CALL.audio[0::2], "outbound": CALL.audio[1::2]}
+            for frame in [stream.connected(), stream.start(), *stream.media_frames(tracks)]:
+                await twilio.send(frame)
+            await plain.send(start_message("plain-drained", encoding="mulaw", sample_rate=8000, channels=2))
+            received.append(str(await plain.recv()))  # started
+            for chunk in audio_frames(CALL.audio, frame_bytes=2, sample_rate=8000):
+                await plain.send(chunk)
+            for ws in (twilio, plain):  # a WebSocket ping round trip: every frame before it was read
+                await asyncio.wait_for(await ws.ping(), 10)
+            drainer = threading.Thread(
+                target=lambda: outcome.append(service.drain(timeout=20)), name="test-drain"
+            )
+            drainer.start()
+            try:
+                with contextlib.suppress(ConnectionClosed):
+                    while True:
+                        received.append(str(await asyncio.wait_for(plain.recv(), 20)))
+                with contextlib.suppress(ConnectionClosed):
+                    await asyncio.wait_for(twilio.recv(), 20)
+            finally:
+                await asyncio.to_thread(drainer.join, 30)
+            return received, twilio.close_code, plain.close_code
+
+    with ingest_service(sqlite_url(tmp_path)) as service:
+        received, twilio_code, plain_code = asyncio.run(run())
+        assert (twilio_code, plain_code) == (1001, 1001)
+        assert json.loads(received[-1])["code"] == "going_away", received
+        assert outcome == [True]
+        for call_id in (stream.call_sid, "plain-drained"):
+            detail = service.store.get_call(call_id)
+            assert detail is not None and detail.call.status == "completed"
+            assert stored_words(service, call_id) == list(CALL.words)
+
+
+def test_store_down_makes_readyz_503_and_new_calls_are_refused(
+    postgres_url: str, postgres_server: PostgresServer
+) -> None:
+    """The PostgreSQL database goes away: /readyz says 503 "store unavailable", a new AudioHook call
+    gets ``disconnect`` ``error`` "Service Unavailable: ...", /v1/calls answers 503."""
+
+    async def refused_call() -> DisconnectParameters:
+        async with live_session(service, TRANSCRIPTION_PATH) as s:
+            message = await s.until(DisconnectParameters)
+            await s.close()
+        assert isinstance(message.parameters, DisconnectParameters)
+        return message.parameters
+
+    with ingest_service(postgres_url) as service:
+        assert get(service, "/readyz")[0] == 200
+        name = postgres_url.rsplit("/", 1)[1]
+        with psycopg.connect(postgres_server.url, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
+        status, _, body = get(service, "/readyz")
+        assert status == 503 and b"store unavailable" in body, body
+        disconnect = asyncio.run(refused_call())
+        assert disconnect.reason == "error"
+        assert (disconnect.info or "").startswith("Service Unavailable"), disconnect.info
+        assert get(service, "/v1/calls")[0] == 503
+        assert service.metrics.value("actors_ingest_store_up") == 0
+        refused = service.metrics.value(
+            "actors_ingest_refused_calls_total", platform="audiohook", reason="store_unavailable"
+        )
+        assert refused == 1
