@@ -316,8 +316,9 @@ class IngestService:
         ops = self._ops
         assert ops is not None and self._admission is not None and self._context is not None
         if ops.handles(path):
+            method = getattr(request, "method", "GET")  # websockets < 14 parses GET requests only
             answer = await self._context.loop.run_in_executor(
-                self._context.pool, ops.answer, "GET", request.path, headers
+                self._context.pool, ops.answer, method, request.path, headers
             )
             return _response(answer)
         if path not in (AUDIOHOOK_PATH, TRANSCRIPTION_PATH, TWILIO_PATH, STREAM_PATH):

@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import http.client
 import json
+import socket
 import threading
 from pathlib import Path
 from urllib.parse import quote
@@ -277,3 +278,25 @@ def test_store_down_makes_readyz_503_and_new_calls_are_refused(
             "actors_ingest_refused_calls_total", platform="audiohook", reason="store_unavailable"
         )
         assert refused == 1
+
+
+def raw_http(service: IngestService, request: bytes) -> bytes:
+    """Send ``request`` on a fresh TCP connection; return every byte until the server closes it."""
+    with socket.create_connection(("127.0.0.1", service.port), timeout=10) as sock:
+        sock.sendall(request)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_head_has_no_body_and_other_methods_get_405(tmp_path: Path) -> None:
+    with ingest_service(sqlite_url(tmp_path)) as service:
+        head = raw_http(service, b"HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        status_line, _, rest = head.partition(b"\r\n")
+        assert status_line == b"HTTP/1.1 200 OK", head
+        headers, _, body = rest.partition(b"\r\n\r\n")
+        assert b"Content-Length: 3" in headers and body == b"", head
+        posted = raw_http(service, b"POST /v1/calls HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+        assert posted.startswith(b"HTTP/1.1 405 "), posted
+        assert b"Allow: GET, HEAD" in posted
