@@ -8,6 +8,7 @@ the ping's ``seq``), and ``closed`` is always the last message, after every tran
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 from actors.ingest.audiohook.messages import (
@@ -18,9 +19,14 @@ from actors.ingest.audiohook.messages import (
     PauseParameters,
     PongParameters,
     ResumeParameters,
+    parse_duration,
 )
 from actors.ingest.audiohook.session import DEFAULT_LANGUAGES
+from actors.ingest.audiohook.transcripts import transcript_entity
+from actors.ingest.finals import UtteranceAssembler, segment_from_turn
 from actors.ingest.service import TRANSCRIPTION_PATH, IngestService
+from actors.ingest.timeline import Timeline
+from actors.protocol.listen_v2.messages import ListenV2TurnInfo
 from actors.server import LocalServer
 from actors.server.faults import FaultRule
 from actors.server.observed import HandshakeSeen
@@ -269,3 +275,41 @@ def test_invalid_deepgram_options_fail_the_call_clearly(tmp_path: Path) -> None:
         detail = service.store.get_call(client.session_id)
         assert detail is not None and detail.call.status == "failed"
         assert service.metrics.value("actors_ingest_active_calls", platform="audiohook") == 0
+
+
+def test_flux_words_without_times_get_ordered_offsets_inside_their_turn() -> None:
+    """Deepgram's Flux may send words as ``{word, confidence}`` only (PROTOCOL.md §4.3; the local server
+    always adds times, so this is checked on the mapping itself): the store keeps the words as sent,
+    and the AudioHook tokens get distinct, ordered offsets inside the turn's window on the call
+    timeline -- not all ``PT0S``."""
+    timeline = Timeline()
+    timeline.sent(position=0.0, seconds=2.0)
+    timeline.sent(position=7.0, seconds=3.0)  # 5 s discarded: stream 2.0 s is call 7.0 s
+    turn = ListenV2TurnInfo.parse_raw(
+        json.dumps(
+            {
+                "type": "TurnInfo",
+                "request_id": "r",
+                "sequence_id": 4,
+                "event": "EndOfTurn",
+                "turn_index": 1,
+                "audio_window_start": 2.5,
+                "audio_window_end": 3.7,
+                "transcript": "Where is my order?",
+                "words": [{"word": w, "confidence": 0.9} for w in ("Where", "is", "my", "order?")],
+                "end_of_turn_confidence": 0.8,
+            }
+        )
+    )
+    segment = segment_from_turn("call", 1, turn, timeline)
+    assert segment is not None and (segment.start, segment.end) == (7.5, 8.7)
+    assert all("start" not in w for w in segment.words), "the store keeps what Deepgram sent"
+    (utterance,) = UtteranceAssembler().add(segment, speech_final=True)
+    data = transcript_entity(utterance, base=0.0).data
+    assert isinstance(data, dict)
+    tokens = data["alternatives"][0]["interpretations"][0]["tokens"]  # type: ignore[index]
+    offsets = [parse_duration(t["offset"], "offset") for t in tokens]
+    assert offsets == sorted(set(offsets)) and len(offsets) == 4, offsets
+    assert offsets[0] >= 7.5 and offsets[-1] < 8.7
+    ends = [o + parse_duration(t["duration"], "duration") for o, t in zip(offsets, tokens, strict=True)]
+    assert max(ends) <= 8.7 + 1e-9
