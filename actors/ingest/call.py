@@ -7,8 +7,8 @@ and fed the call's events. What it promises:
   bytes are forwarded unchanged) opened on the service's :class:`~actors.runtime.Supervisor`, with
   lossless reconnect. With Flux (``listen.v2``, one channel per stream) a stereo call gets one stream
   per channel.
-* **Admission.** The supervisor's ``max_connections`` is the Deepgram concurrency limit: a call over
-  it waits (its audio buffered by the stream). A waiting call that has buffered more than
+* **Admission.** The supervisor's ``max_connections`` is the Deepgram concurrency limit: a call with
+  a stream over it waits (its audio buffered by the stream). A waiting call that has buffered more than
   ``queue_seconds`` of audio is *refused*: ``on_abort("capacity", ...)`` lets the handler answer in
   the platform's own way; the call is stored as ``failed``. Never silently dropped.
 * **Commit before report.** Every non-empty final becomes a store segment through the shared
@@ -275,7 +275,7 @@ class CallPipeline:
                 self._failure = str(exc)
                 self._abort_later("failed", f"transcription failed: {exc}")
                 return
-            waiting = lanes and lanes[0].handle.state is StreamState.QUEUED
+            waiting = any(lane.handle.state is StreamState.QUEUED for lane in lanes)
             over = waiting and lanes[0].timeline.seconds_sent > self._services.settings.queue_seconds
         self._services.metrics.audio_received(start.platform, seconds)
         if over:
@@ -301,9 +301,9 @@ class CallPipeline:
 
     @property
     def waiting(self) -> bool:
-        """True while the call waits for a Deepgram slot (admission)."""
+        """True while one of the call's streams waits for a Deepgram slot (admission)."""
         with self._lock:
-            return bool(self._lanes) and self._lanes[0].handle.state is StreamState.QUEUED
+            return any(lane.handle.state is StreamState.QUEUED for lane in self._lanes)
 
     # -- internals ---------------------------------------------------------------------------------
 

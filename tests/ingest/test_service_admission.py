@@ -197,3 +197,31 @@ def test_a_waiting_call_that_gets_its_slot_in_time_loses_nothing(tmp_path: Path)
             assert detail is not None and detail.call.status == "completed"
             assert stored_words(service, client.session_id) == list(call.words)
         assert any(isinstance(m.parameters, EventParameters) for m in second.received)
+
+
+def test_a_call_with_one_stream_waiting_is_bounded_too(tmp_path: Path) -> None:
+    """Flux with ``max_calls=1`` (two streams per call): a 3-channel plain call has a stream that cannot
+    get a slot while the call runs; its buffered audio is bounded like a waiting call's -- the call is
+    refused (``capacity``, 1013) instead of buffering that channel until the end."""
+
+    async def run() -> tuple[list[dict[str, object]], int]:
+        received: list[dict[str, object]] = []
+        async with websockets.connect(ws_url(service, STREAM_PATH)) as ws:
+            await ws.send(start_message("three-channels", encoding="mulaw", sample_rate=8000, channels=3))
+            for frame in audio_frames(bytes([0xFF]) * (3 * 8000 * 2), frame_bytes=3, sample_rate=8000):
+                await ws.send(frame)
+            with contextlib.suppress(ConnectionClosed):
+                while True:
+                    received.append(json.loads(await asyncio.wait_for(ws.recv(), 20)))
+            assert ws.close_code is not None
+            return received, ws.close_code
+
+    with ingest_service(
+        sqlite_url(tmp_path), api="listen.v2", max_calls=1, max_waiting=0, queue_seconds=1.0
+    ) as service:
+        received, code = asyncio.run(run())
+        assert code == 1013
+        assert [m.get("code") for m in received if m.get("type") == "error"] == ["capacity"], received
+        assert service.wait_idle(10)
+        detail = service.store.get_call("three-channels")
+        assert detail is not None and detail.call.status == "failed"

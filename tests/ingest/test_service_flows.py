@@ -254,6 +254,27 @@ def test_flux_stereo_call_gets_one_stream_per_channel(tmp_path: Path) -> None:
         assert_closed_last(client)
 
 
+def test_flux_stereo_call_with_one_call_slot_hears_both_channels_while_it_runs(tmp_path: Path) -> None:
+    """``max_calls=1`` with Flux: the call's two streams both run (the second does not queue behind the
+    first until the call ends): transcripts of both channels come back before the client closes."""
+
+    async def run() -> AudioHookClient:
+        async with live_session(service, TRANSCRIPTION_PATH) as s:
+            await s.audio(SECOND.audio)
+            heard: set[int] = set()
+            while heard != {0, 1}:
+                message = await s.until(EventParameters, timeout=10)
+                assert isinstance(message.parameters, EventParameters)
+                heard |= {int(e.data["channelId"]) for e in message.parameters.entities}  # type: ignore[index,call-overload]
+            await s.close()
+            return s.client
+
+    with ingest_service(sqlite_url(tmp_path), api="listen.v2", max_calls=1, max_waiting=0) as service:
+        client = asyncio.run(run())
+        assert same_words(stored_words(service, client.session_id), list(SECOND.words))
+        assert_closed_last(client)
+
+
 def test_invalid_deepgram_options_fail_the_call_clearly(tmp_path: Path) -> None:
     """A ``--param`` Deepgram rejects (``smart_format=maybe``): the client gets ``disconnect`` ``error``
     naming the option, and the call's row is closed ``failed`` (not left ``active``)."""
