@@ -225,3 +225,35 @@ def test_a_call_with_one_stream_waiting_is_bounded_too(tmp_path: Path) -> None:
         assert service.wait_idle(10)
         detail = service.store.get_call("three-channels")
         assert detail is not None and detail.call.status == "failed"
+
+
+def test_twilio_and_plain_calls_refused_at_start_without_a_waiting_room(tmp_path: Path) -> None:
+    """``max_waiting=0`` with the one slot taken: Twilio is closed 1013 right after ``start``; plain gets
+    ``error`` ``capacity`` (the same code as a call refused while waiting) and 1013; neither is stored."""
+    stream = TwilioStream(("inbound",))
+
+    async def run() -> tuple[int | None, list[dict[str, object]], int | None]:
+        async with live_session(service, TRANSCRIPTION_PATH) as first:
+            await first.audio(FIRST.audio)
+            await synced(first)
+            async with websockets.connect(ws_url(service, TWILIO_PATH)) as twilio:
+                await twilio.send(stream.connected())
+                await twilio.send(stream.start())
+                with contextlib.suppress(ConnectionClosed):
+                    await asyncio.wait_for(twilio.recv(), 20)
+            received: list[dict[str, object]] = []
+            async with websockets.connect(ws_url(service, STREAM_PATH)) as plain:
+                await plain.send(start_message("refused-plain", encoding="mulaw", sample_rate=8000))
+                with contextlib.suppress(ConnectionClosed):
+                    while True:
+                        received.append(json.loads(await asyncio.wait_for(plain.recv(), 20)))
+            await first.close()
+            return twilio.close_code, received, plain.close_code
+
+    with ingest_service(sqlite_url(tmp_path), max_calls=1, max_waiting=0) as service:
+        twilio_code, received, plain_code = asyncio.run(run())
+        assert (twilio_code, plain_code) == (1013, 1013)
+        assert received[-1]["type"] == "error" and received[-1]["code"] == "capacity", received
+        assert str(received[-1]["message"]).startswith("Service Unavailable")
+        assert refused(service, "twilio") == 1 and refused(service, "stream") == 1
+        assert [c.platform for c in service.store.list_calls()] == ["audiohook"]
