@@ -321,6 +321,8 @@ class IngestService:
         ops = self._ops
         assert ops is not None and self._admission is not None and self._context is not None
         if ops.handles(path):
+            if path == "/metrics":  # the waiting gauge is only set at admissions; refresh it for the scrape
+                self.metrics.set_waiting(self._admission.calls()[1])
             method = getattr(request, "method", "GET")  # websockets < 14 parses GET requests only
             answer = await self._context.loop.run_in_executor(
                 self._context.pool, ops.answer, method, request.path, headers

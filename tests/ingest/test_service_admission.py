@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import http.client
 import json
 from pathlib import Path
 
@@ -43,6 +44,17 @@ def sqlite_url(tmp_path: Path) -> str:
 
 def refused(service: IngestService, platform: str) -> float:
     return service.metrics.value("actors_ingest_refused_calls_total", platform=platform, reason="capacity")
+
+
+def scrape(service: IngestService) -> tuple[int, str]:
+    """``GET /metrics`` on the service's port."""
+    connection = http.client.HTTPConnection("127.0.0.1", service.port, timeout=10)
+    try:
+        connection.request("GET", "/metrics")
+        response = connection.getresponse()
+        return response.status, response.read().decode()
+    finally:
+        connection.close()
 
 
 async def disconnect_of(s: LiveSession) -> DisconnectParameters:
@@ -197,6 +209,8 @@ def test_a_waiting_call_that_gets_its_slot_in_time_loses_nothing(tmp_path: Path)
             assert detail is not None and detail.call.status == "completed"
             assert stored_words(service, client.session_id) == list(call.words)
         assert any(isinstance(m.parameters, EventParameters) for m in second.received)
+        status, body = scrape(service)
+        assert status == 200 and "actors_ingest_waiting_calls 0.0" in body, "the gauge follows the calls"
 
 
 def test_a_call_with_one_stream_waiting_is_bounded_too(tmp_path: Path) -> None:

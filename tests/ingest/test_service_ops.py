@@ -80,6 +80,8 @@ def test_readyz_says_draining_and_upgrades_get_503_while_a_drain_runs(tmp_path: 
     async def run() -> tuple[AudioHookClient, DisconnectParameters, tuple[int, str, bytes], int]:
         async with live_session(service, TRANSCRIPTION_PATH) as s:
             await s.audio(CALL.audio)
+            await s.send(s.client.ping())  # the service has read all the audio before the drain begins
+            await s.until(PongParameters)
             drainer = threading.Thread(
                 target=lambda: outcome.append(service.drain(timeout=20)), name="test-drain"
             )
