@@ -217,7 +217,12 @@ class CallPipeline:
                 lane.handle.wait_closed(timeout=5.0)
                 continue
             result = lane.handle.finish(timeout=max(0.5, deadline - time.monotonic()))
-            if result.error is not None and self._failure is None:
+            if result.error is None:
+                continue
+            if lane.timeline.seconds_sent == 0:
+                # e.g. the stream of a language Deepgram refuses, replaced by an update before any audio
+                log.warning("call %s: a stream that carried no audio failed: %s", self.call_id, result.error)
+            elif self._failure is None:
                 self._failure = str(result.error)
         self._wait_committed(max(0.5, deadline - time.monotonic()))
         self._flush_utterances()
