@@ -283,7 +283,7 @@ class CallPipeline:
             waiting = any(lane.handle.state is StreamState.QUEUED for lane in lanes)
             over = waiting and lanes[0].timeline.seconds_sent > self._services.settings.queue_seconds
         self._services.metrics.audio_received(start.platform, seconds)
-        if over:
+        if over and self._slots_taken():
             self._abort_later(
                 "capacity",
                 f"no transcription capacity: the call waited {self._services.settings.queue_seconds:g} s "
@@ -311,6 +311,14 @@ class CallPipeline:
             return any(lane.handle.state is StreamState.QUEUED for lane in self._lanes)
 
     # -- internals ---------------------------------------------------------------------------------
+
+    def _slots_taken(self) -> bool:
+        """True when every Deepgram slot is held by a stream past ``QUEUED``: only then does a ``QUEUED``
+        stream really wait (one just admitted stays ``QUEUED`` until a connector thread starts it,
+        and fast input can pass ``queue_seconds`` in that time). Checked only once over the bound."""
+        supervisor = self._services.supervisor
+        busy = sum(1 for handle in supervisor.streams() if handle.state is not StreamState.QUEUED)
+        return busy >= supervisor.max_connections
 
     def _abort_later(self, kind: AbortKind, reason: str) -> None:
         """Mark the call aborted (once) and tell the handler; the lock may be held."""

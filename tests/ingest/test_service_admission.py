@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import http.client
 import json
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from pathlib import Path
 
 import websockets
@@ -34,8 +35,8 @@ from tests.support.twilio_client import TwilioStream
 
 FIRST = conversation([(0, ["first", "call", "holds", "the", "slot"]), (1, ["yes", "it", "does"])])
 SECOND = conversation([(1, ["second", "call", "waited"]), (0, ["and", "was", "heard"])])
-#: 1.6 s of silence: more than the 1 s a waiting call may buffer in these tests.
-OVER_BOUND = bytes([0xFF]) * (2 * 8000 * 16 // 10)
+#: 30 s of one channel's silence (PCMU): a waiting call streams it until the service refuses it.
+LONG_TRACK = bytes([0xFF]) * (8000 * 30)
 
 
 def sqlite_url(tmp_path: Path) -> str:
@@ -71,11 +72,41 @@ async def synced(s: LiveSession) -> None:
     await s.until(PongParameters)
 
 
+async def holding(s: LiveSession) -> None:
+    """Stream :data:`FIRST` and wait for its first transcript: its Deepgram stream is connected and
+    holds the slot."""
+    await s.audio(FIRST.audio)
+    await s.until(EventParameters)
+
+
+async def paced(send: Callable[[str | bytes], Awaitable[None]], frames: Iterable[str | bytes]) -> None:
+    """Send ``frames`` like a live platform, about 10x real time for 200 ms of audio per 20 ms of wall
+    time (pacing, not synchronisation), until they run out or the socket closes; cancel it to stop."""
+    with contextlib.suppress(ConnectionClosed):
+        for index, frame in enumerate(frames):
+            await send(frame)
+            if index % 10 == 9:
+                await asyncio.sleep(0.02)
+
+
+@contextlib.asynccontextmanager
+async def streaming(
+    send: Callable[[str | bytes], Awaitable[None]], frames: Iterable[str | bytes]
+) -> AsyncIterator[None]:
+    """Run :func:`paced` in the background while the body waits for the service's answer."""
+    task = asyncio.create_task(paced(send, frames))
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 def test_no_waiting_room_refuses_the_second_call_and_keeps_the_first(tmp_path: Path) -> None:
     async def run() -> tuple[AudioHookClient, DisconnectParameters]:
         async with live_session(service, TRANSCRIPTION_PATH) as first:
-            await first.audio(FIRST.audio)
-            await synced(first)
+            await holding(first)
             async with live_session(service, TRANSCRIPTION_PATH) as second:
                 answer = await disconnect_of(second)  # ``opened`` first: the session opens, then admission
             await first.close()
@@ -95,14 +126,18 @@ def test_no_waiting_room_refuses_the_second_call_and_keeps_the_first(tmp_path: P
 def test_audiohook_call_that_waits_too_long_is_refused_and_stored_failed(tmp_path: Path) -> None:
     async def run() -> tuple[AudioHookClient, AudioHookClient, DisconnectParameters]:
         async with live_session(service, TRANSCRIPTION_PATH) as first:
-            await first.audio(FIRST.audio)
-            await synced(first)
+            await holding(first)
             async with live_session(service, TRANSCRIPTION_PATH) as second:
                 await second.send(*second.client.audio(0.8))
                 await synced(second)
                 assert not any(isinstance(m.parameters, DisconnectParameters) for m in second.client.received)
-                await second.send(*second.client.audio(0.8))  # now 1.6 s buffered: over the 1 s bound
-                answer = await disconnect_of(second)
+                # the call goes on streaming (silence, 200 ms frames) until the service refuses it
+                live = (frame for _ in range(150) for frame in second.client.audio(0.2))
+                async with streaming(second.ws.send, live):
+                    message = await second.until(DisconnectParameters)
+                await second.close()
+                assert isinstance(message.parameters, DisconnectParameters)
+                answer = message.parameters
             await first.close()
             return first.client, second.client, answer
 
@@ -122,18 +157,14 @@ def test_twilio_call_that_waits_too_long_is_closed_1013(tmp_path: Path) -> None:
 
     async def run() -> int:
         async with live_session(service, TRANSCRIPTION_PATH) as first:
-            await first.audio(FIRST.audio)
-            await synced(first)
+            await holding(first)
             async with websockets.connect(ws_url(service, TWILIO_PATH)) as ws:
-                track = OVER_BOUND[: len(OVER_BOUND) // 2]
-                for frame in [
-                    stream.connected(),
-                    stream.start(),
-                    *stream.media_frames({"inbound": track, "outbound": track}),
-                ]:
-                    await ws.send(frame)
-                with contextlib.suppress(ConnectionClosed):
-                    await asyncio.wait_for(ws.recv(), 20)
+                await ws.send(stream.connected())
+                await ws.send(stream.start())
+                frames = stream.media_frames({"inbound": LONG_TRACK, "outbound": LONG_TRACK})
+                async with streaming(ws.send, frames):
+                    with contextlib.suppress(ConnectionClosed):
+                        await asyncio.wait_for(ws.recv(), 20)
                 code = ws.close_code
             await first.close()
             assert code is not None
@@ -151,15 +182,14 @@ def test_plain_call_that_waits_too_long_gets_capacity_and_1013(tmp_path: Path) -
     async def run() -> tuple[list[dict[str, object]], int]:
         received: list[dict[str, object]] = []
         async with live_session(service, TRANSCRIPTION_PATH) as first:
-            await first.audio(FIRST.audio)
-            await synced(first)
+            await holding(first)
             async with websockets.connect(ws_url(service, STREAM_PATH)) as ws:
                 await ws.send(start_message("waiting-plain", encoding="mulaw", sample_rate=8000, channels=2))
-                for frame in audio_frames(OVER_BOUND, frame_bytes=2, sample_rate=8000):
-                    await ws.send(frame)
-                with contextlib.suppress(ConnectionClosed):
-                    while True:
-                        received.append(json.loads(await asyncio.wait_for(ws.recv(), 20)))
+                frames = audio_frames(LONG_TRACK * 2, frame_bytes=2, frame_ms=200, sample_rate=8000)
+                async with streaming(ws.send, frames):
+                    with contextlib.suppress(ConnectionClosed):
+                        while True:
+                            received.append(json.loads(await asyncio.wait_for(ws.recv(), 20)))
                 code = ws.close_code
             await first.close()
             assert code is not None
@@ -183,8 +213,7 @@ def test_a_waiting_call_that_gets_its_slot_in_time_loses_nothing(tmp_path: Path)
 
     async def run() -> tuple[AudioHookClient, AudioHookClient, int]:
         async with live_session(service, TRANSCRIPTION_PATH) as first:
-            await first.audio(FIRST.audio)
-            await synced(first)
+            await holding(first)
             async with live_session(service, TRANSCRIPTION_PATH) as second:
                 await second.audio(SECOND.audio)
                 await synced(second)
@@ -222,11 +251,11 @@ def test_a_call_with_one_stream_waiting_is_bounded_too(tmp_path: Path) -> None:
         received: list[dict[str, object]] = []
         async with websockets.connect(ws_url(service, STREAM_PATH)) as ws:
             await ws.send(start_message("three-channels", encoding="mulaw", sample_rate=8000, channels=3))
-            for frame in audio_frames(bytes([0xFF]) * (3 * 8000 * 2), frame_bytes=3, sample_rate=8000):
-                await ws.send(frame)
-            with contextlib.suppress(ConnectionClosed):
-                while True:
-                    received.append(json.loads(await asyncio.wait_for(ws.recv(), 20)))
+            frames = audio_frames(LONG_TRACK * 3, frame_bytes=3, frame_ms=200, sample_rate=8000)
+            async with streaming(ws.send, frames):
+                with contextlib.suppress(ConnectionClosed):
+                    while True:
+                        received.append(json.loads(await asyncio.wait_for(ws.recv(), 20)))
             assert ws.close_code is not None
             return received, ws.close_code
 
@@ -248,8 +277,7 @@ def test_twilio_and_plain_calls_refused_at_start_without_a_waiting_room(tmp_path
 
     async def run() -> tuple[int | None, list[dict[str, object]], int | None]:
         async with live_session(service, TRANSCRIPTION_PATH) as first:
-            await first.audio(FIRST.audio)
-            await synced(first)
+            await holding(first)
             async with websockets.connect(ws_url(service, TWILIO_PATH)) as twilio:
                 await twilio.send(stream.connected())
                 await twilio.send(stream.start())
