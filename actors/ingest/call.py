@@ -315,7 +315,7 @@ class CallPipeline:
     def _slots_taken(self) -> bool:
         """True when every Deepgram slot is held by a stream past ``QUEUED``: only then does a ``QUEUED``
         stream really wait (one just admitted stays ``QUEUED`` until a connector thread starts it,
-        and fast input can pass ``queue_seconds`` in that time). Checked only once over the bound."""
+        and fast input can pass ``queue_seconds`` in that time). Checked only while over the bound."""
         supervisor = self._services.supervisor
         busy = sum(1 for handle in supervisor.streams() if handle.state is not StreamState.QUEUED)
         return busy >= supervisor.max_connections
