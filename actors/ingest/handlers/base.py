@@ -20,6 +20,7 @@ import attrs
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
+from actors.errors import OptionsError
 from actors.ingest.audiohook import transcripts
 from actors.ingest.call import AbortKind, CallPipeline, CallServices
 from actors.ingest.calls import CallEnd, CallStart
@@ -173,6 +174,9 @@ class CallConnection:
             log.error("call %s refused: the store cannot record it: %s", start.call_id, exc)
             self.context.services.metrics.call_refused(start.platform, "store_unavailable")
             return "Service Unavailable: the transcript store is unavailable"
+        except OptionsError as exc:
+            log.error("call %s failed: Deepgram options rejected: %s", start.call_id, exc)
+            return f"Internal Server Error: the transcription options are invalid: {exc}"
         if not began:
             self.context.services.metrics.call_refused(start.platform, "bad_request")
             return f"a call with id {start.call_id!r} already exists"

@@ -5,7 +5,7 @@ After ``stop`` the call is finished and every final committed; then the server s
 with 1000 -- so a client knows its transcript is durable before it lets go. Service-side endings
 send ``{"type": "error", "code": ..., "message": ...}`` first: ``capacity`` (close 1013, try again
 later), ``going_away`` (drain, 1001), ``transcription_failed`` (1011), ``duplicate_call`` /
-``unavailable`` at start (1008 / 1013).
+``capacity`` / ``unavailable`` at start (1008 / 1013 / 1013).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import logging
 
 from websockets.exceptions import ConnectionClosed
 
+from actors.ingest.admission import CAPACITY_REFUSAL
 from actors.ingest.calls import CallAudio, CallEnd, CallEvent, CallStart
 from actors.ingest.handlers.base import Abort, CallConnection, Drain, Finished, Frame, Item, Lost
 from actors.ingest.plain.session import PlainProtocolError, PlainSession
@@ -104,6 +105,8 @@ class PlainConnection(CallConnection):
                 if refusal is not None:
                     duplicate = "already exists" in refusal
                     code = "duplicate_call" if duplicate else "unavailable"
+                    if refusal.startswith(CAPACITY_REFUSAL):
+                        code = "capacity"  # the same code as a waiting call refused later
                     await self.send([error_frame(code, refusal)])
                     await self._close_socket(
                         CLOSE_POLICY if duplicate else CLOSE_TRY_AGAIN_LATER, refusal[:120]
