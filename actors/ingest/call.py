@@ -181,21 +181,24 @@ class CallPipeline:
         with self._lock:
             if self._aborted or self._ended_at is not None or language == self._language:
                 return []
-            old = self._lanes
             self._language = language
+            if self._services.settings.api == "listen.v2":
+                return []  # Flux takes no language option: the same streams go on
+            old = self._lanes
             self._generation += 1
             self._lanes = self._open_lanes()
             self._retired.extend(old)
         return old
 
     def retire(self, old: list[_Lane]) -> None:
-        """Finish streams replaced by :meth:`switch_language` and report their last utterances (blocks)."""
-        if not old:
-            return
+        """Record the language change; finish the streams :meth:`switch_language` replaced (if any)
+        and report their last utterances (blocks)."""
         try:
             self._services.store.set_language(self.call_id, self._language or "")
         except StoreError as exc:
             log.warning("call %s: language change not recorded: %s", self.call_id, exc)
+        if not old:
+            return
         for lane in old:
             lane.handle.finish(timeout=self._services.settings.finish_timeout)
         self._flush_utterances()

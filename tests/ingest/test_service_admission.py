@@ -295,7 +295,8 @@ def test_twilio_and_plain_calls_refused_at_start_without_a_waiting_room(tmp_path
     with ingest_service(sqlite_url(tmp_path), max_calls=1, max_waiting=0) as service:
         twilio_code, received, plain_code = asyncio.run(run())
         assert (twilio_code, plain_code) == (1013, 1013)
-        assert received[-1]["type"] == "error" and received[-1]["code"] == "capacity", received
+        assert [m["type"] for m in received] == ["error"], "a refused call is never told it started"
+        assert received[-1]["code"] == "capacity", received
         assert str(received[-1]["message"]).startswith("Service Unavailable")
         assert refused(service, "twilio") == 1 and refused(service, "stream") == 1
         assert [c.platform for c in service.store.list_calls()] == ["audiohook"]

@@ -127,8 +127,7 @@ class AudioHookConnection(CallConnection):
                 self.pipeline.paused()
             elif isinstance(event, CallUpdated):
                 old = self.pipeline.switch_language(event.language)
-                if old:
-                    self.context.pool.submit(self.pipeline.retire, old)
+                self.context.pool.submit(self.pipeline.retire, old)
             elif isinstance(event, CallEnd):
                 self.finish_call(attrs.evolve(event, detail="drain") if self.draining else event)
 

@@ -66,9 +66,10 @@ class PlainConnection(CallConnection):
                     await self._events(list(error.events))
                     await self._end(error.close_code, str(error)[:120])
                     return
-                await self.send(self.session.data_to_send())
+                outgoing = self.session.data_to_send()  # ``started`` only once the call is admitted
                 if not await self._events(events):
                     return
+                await self.send(outgoing)
             elif isinstance(item, Abort):
                 capacity = item.kind == "capacity"
                 await self.send(
