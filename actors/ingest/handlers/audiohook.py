@@ -17,11 +17,9 @@ import asyncio
 import logging
 import time
 
-import attrs
-
 from actors.ingest.audiohook.session import AudioHookSession, ClientReportedError, CloseReceived, State
 from actors.ingest.audiohook.transcripts import transcript_entity
-from actors.ingest.calls import CallAudio, CallEnd, CallPaused, CallStart, CallUpdated
+from actors.ingest.calls import CallStart
 from actors.ingest.handlers.base import (
     Abort,
     CallConnection,
@@ -119,17 +117,8 @@ class AudioHookConnection(CallConnection):
                 log.warning(
                     "call %s: the client reported error %d: %s", self.call_id, event.code, event.message
                 )
-            elif self.pipeline is None:
-                continue
-            elif isinstance(event, CallAudio):
-                self.pipeline.audio(event)
-            elif isinstance(event, CallPaused):
-                self.pipeline.paused()
-            elif isinstance(event, CallUpdated):
-                old = self.pipeline.switch_language(event.language)
-                self.context.pool.submit(self.pipeline.retire, old)
-            elif isinstance(event, CallEnd):
-                self.finish_call(attrs.evolve(event, detail="drain") if self.draining else event)
+            else:
+                self.feed(event)
 
 
 __all__ = ["AudioHookConnection"]

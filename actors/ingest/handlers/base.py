@@ -23,7 +23,7 @@ from websockets.exceptions import ConnectionClosed
 from actors.errors import OptionsError
 from actors.ingest.audiohook import transcripts
 from actors.ingest.call import AbortKind, CallPipeline, CallServices
-from actors.ingest.calls import CallEnd, CallStart
+from actors.ingest.calls import CallAudio, CallEnd, CallPaused, CallStart, CallUpdated
 from actors.ingest.store.errors import StoreError
 from actors.ingest.store.models import CallStatus
 
@@ -182,6 +182,21 @@ class CallConnection:
             return f"a call with id {start.call_id!r} already exists"
         self.pipeline = pipeline
         return None
+
+    def feed(self, event: object) -> None:
+        """Hand an in-call event to the pipeline: audio, a pause, a language change, the end (a drain's
+        end is marked so). A no-op before the call started (or when it was refused)."""
+        pipeline = self.pipeline
+        if pipeline is None:
+            return
+        if isinstance(event, CallAudio):
+            pipeline.audio(event)
+        elif isinstance(event, CallPaused):
+            pipeline.paused()
+        elif isinstance(event, CallUpdated):
+            self.context.pool.submit(pipeline.retire, pipeline.switch_language(event.language))
+        elif isinstance(event, CallEnd):
+            self.finish_call(attrs.evolve(event, detail="drain") if self.draining else event)
 
     def finish_call(self, end: CallEnd) -> None:
         """Finish the call on the worker pool (once); :class:`Finished` is posted when it is done."""

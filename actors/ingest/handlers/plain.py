@@ -17,7 +17,7 @@ import logging
 from websockets.exceptions import ConnectionClosed
 
 from actors.ingest.admission import CAPACITY_REFUSAL
-from actors.ingest.calls import CallAudio, CallEnd, CallEvent, CallStart
+from actors.ingest.calls import CallEnd, CallEvent, CallStart
 from actors.ingest.handlers.base import Abort, CallConnection, Drain, Finished, Frame, Item, Lost
 from actors.ingest.plain.session import PlainProtocolError, PlainSession
 
@@ -113,13 +113,10 @@ class PlainConnection(CallConnection):
                         CLOSE_POLICY if duplicate else CLOSE_TRY_AGAIN_LATER, refusal[:120]
                     )
                     return False
-            elif self.pipeline is None:
-                continue
-            elif isinstance(event, CallAudio):
-                self.pipeline.audio(event)
-            elif isinstance(event, CallEnd):
-                self._stopped = event.reason == "completed"
-                self.finish_call(event)
+            else:
+                if isinstance(event, CallEnd):
+                    self._stopped = event.reason == "completed" and self.pipeline is not None
+                self.feed(event)
         return True
 
     async def _end(self, code: int, reason: str) -> None:
