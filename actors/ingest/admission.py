@@ -16,6 +16,10 @@ if TYPE_CHECKING:
     from actors.ingest.handlers.base import CallConnection
 
 
+#: How every capacity refusal begins (drivers that have a code for it look for this prefix).
+CAPACITY_REFUSAL = "Service Unavailable: no transcription capacity"
+
+
 class Admission:
     """The live connections, the drain flag, and the refusal rule (see the module docstring)."""
 
@@ -45,11 +49,8 @@ class Admission:
         self.metrics.set_waiting(waiting)
         if running >= self.max_calls and waiting >= self.max_waiting:
             self.metrics.call_refused(platform, "capacity")
-            return (
-                f"Service Unavailable: no transcription capacity ({self.max_calls} calls running, "
-                f"{waiting} waiting)"
-            )
+            return f"{CAPACITY_REFUSAL} ({self.max_calls} calls running, {waiting} waiting)"
         return None
 
 
-__all__ = ["Admission"]
+__all__ = ["CAPACITY_REFUSAL", "Admission"]

@@ -7,8 +7,8 @@ and fed the call's events. What it promises:
   bytes are forwarded unchanged) opened on the service's :class:`~actors.runtime.Supervisor`, with
   lossless reconnect. With Flux (``listen.v2``, one channel per stream) a stereo call gets one stream
   per channel.
-* **Admission.** The supervisor's ``max_connections`` is the Deepgram concurrency limit: a call over
-  it waits (its audio buffered by the stream). A waiting call that has buffered more than
+* **Admission.** The supervisor's ``max_connections`` is the Deepgram concurrency limit: a call with
+  a stream over it waits (its audio buffered by the stream). A waiting call that has buffered more than
   ``queue_seconds`` of audio is *refused*: ``on_abort("capacity", ...)`` lets the handler answer in
   the platform's own way; the call is stored as ``failed``. Never silently dropped.
 * **Commit before report.** Every non-empty final becomes a store segment through the shared
@@ -50,6 +50,7 @@ from actors.protocol.apis import LISTEN_V1, LISTEN_V2
 from actors.protocol.auth import Auth
 from actors.protocol.listen_v1.messages import ListenV1Finalize, ListenV1Results
 from actors.protocol.listen_v2.messages import ListenV2TurnInfo
+from actors.protocol.listen_v2.options import LISTEN_V2_MODELS
 from actors.runtime import ConnectionConfig, events
 from actors.runtime.policy import RestartPolicy
 from actors.runtime.stream import StreamHandle, StreamState
@@ -61,6 +62,8 @@ log = logging.getLogger("actors.ingest.call")
 AbortKind = Literal["capacity", "failed"]
 #: Query options the service sets per call from the platform's media (a ``--param`` may not).
 PER_CALL_OPTIONS = frozenset({"encoding", "sample_rate", "channels", "multichannel"})
+#: The Flux model when ``--param model=...`` names none (``/v2/listen`` requires a model).
+DEFAULT_FLUX_MODEL = LISTEN_V2_MODELS[0]
 
 
 @attrs.frozen
@@ -145,12 +148,18 @@ class CallPipeline:
 
     def begin(self) -> bool:
         """Record the call and open its stream(s); False (and ``on_abort`` not called) if the call id
-        is already in the store. Raises :class:`StoreError` when the database cannot record it."""
+        is already in the store. Raises :class:`StoreError` when the database cannot record it, and
+        :class:`OptionsError` (the call then stored ``failed``) when Deepgram's options are invalid."""
         if not self._services.store.start_call(self.start):
             return False
         self._services.metrics.call_started(self.start.platform)
-        with self._lock:
-            self._lanes = self._open_lanes()
+        try:
+            with self._lock:
+                self._lanes = self._open_lanes()
+        except OptionsError:  # the service's options are wrong for this call: close its row, then say so
+            self._services.store.end_call(self.call_id, "failed")
+            self._services.metrics.call_ended(self.start.platform, "error")
+            raise
         log.info(
             "call %s started: platform %s, %d channel(s) %s %d Hz, language %s",
             self.call_id,
@@ -172,21 +181,24 @@ class CallPipeline:
         with self._lock:
             if self._aborted or self._ended_at is not None or language == self._language:
                 return []
-            old = self._lanes
             self._language = language
+            if self._services.settings.api == "listen.v2":
+                return []  # Flux takes no language option: the same streams go on
+            old = self._lanes
             self._generation += 1
             self._lanes = self._open_lanes()
             self._retired.extend(old)
         return old
 
     def retire(self, old: list[_Lane]) -> None:
-        """Finish streams replaced by :meth:`switch_language` and report their last utterances (blocks)."""
-        if not old:
-            return
+        """Record the language change; finish the streams :meth:`switch_language` replaced (if any)
+        and report their last utterances (blocks)."""
         try:
             self._services.store.set_language(self.call_id, self._language or "")
         except StoreError as exc:
             log.warning("call %s: language change not recorded: %s", self.call_id, exc)
+        if not old:
+            return
         for lane in old:
             lane.handle.finish(timeout=self._services.settings.finish_timeout)
         self._flush_utterances()
@@ -209,7 +221,12 @@ class CallPipeline:
                 lane.handle.wait_closed(timeout=5.0)
                 continue
             result = lane.handle.finish(timeout=max(0.5, deadline - time.monotonic()))
-            if result.error is not None and self._failure is None:
+            if result.error is None:
+                continue
+            if lane.timeline.seconds_sent == 0:
+                # e.g. the stream of a language Deepgram refuses, replaced by an update before any audio
+                log.warning("call %s: a stream that carried no audio failed: %s", self.call_id, result.error)
+            elif self._failure is None:
                 self._failure = str(result.error)
         self._wait_committed(max(0.5, deadline - time.monotonic()))
         self._flush_utterances()
@@ -285,10 +302,10 @@ class CallPipeline:
                 self._failure = str(exc)
                 self._abort_later("failed", f"transcription failed: {exc}")
                 return
-            waiting = lanes and lanes[0].handle.state is StreamState.QUEUED
+            waiting = any(lane.handle.state is StreamState.QUEUED for lane in lanes)
             over = waiting and lanes[0].timeline.seconds_sent > self._services.settings.queue_seconds
         self._services.metrics.audio_received(start.platform, seconds)
-        if over:
+        if over and self._slots_taken():
             self._abort_later(
                 "capacity",
                 f"no transcription capacity: the call waited {self._services.settings.queue_seconds:g} s "
@@ -311,11 +328,19 @@ class CallPipeline:
 
     @property
     def waiting(self) -> bool:
-        """True while the call waits for a Deepgram slot (admission)."""
+        """True while one of the call's streams waits for a Deepgram slot (admission)."""
         with self._lock:
-            return bool(self._lanes) and self._lanes[0].handle.state is StreamState.QUEUED
+            return any(lane.handle.state is StreamState.QUEUED for lane in self._lanes)
 
     # -- internals ---------------------------------------------------------------------------------
+
+    def _slots_taken(self) -> bool:
+        """True when every Deepgram slot is held by a stream past ``QUEUED``: only then does a ``QUEUED``
+        stream really wait (one just admitted stays ``QUEUED`` until a connector thread starts it,
+        and fast input can pass ``queue_seconds`` in that time). Checked only while over the bound."""
+        supervisor = self._services.supervisor
+        busy = sum(1 for handle in supervisor.streams() if handle.state is not StreamState.QUEUED)
+        return busy >= supervisor.max_connections
 
     def _abort_later(self, kind: AbortKind, reason: str) -> None:
         """Mark the call aborted (once) and tell the handler; the lock may be held."""
@@ -336,6 +361,8 @@ class CallPipeline:
             query.append(("channels", str(channels)))
             if channels > 1:
                 query.append(("multichannel", "true"))
+        if settings.api == "listen.v2" and "model" not in dict(settings.params):
+            query.append(("model", DEFAULT_FLUX_MODEL))  # Flux requires one; Listen V1 has a default
         language = self._language or dict(settings.params).get("language")
         if language and settings.api == "listen.v1":
             query.append(("language", language))

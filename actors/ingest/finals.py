@@ -106,9 +106,24 @@ def _transcript_word(word: Word) -> transcripts.Word:
     )
 
 
+def _part_words(part: Segment) -> list[transcripts.Word]:
+    """A segment's words for a transcript; a word without times (Flux may send none) gets an equal
+    share of the segment's window, so token offsets stay ordered, distinct and inside the utterance."""
+    words = [_transcript_word(w) for w in part.words]
+    share = (part.end - part.start) / len(words) if words else 0.0
+    return [
+        word
+        if "start" in raw and "end" in raw
+        else attrs.evolve(
+            word, start=_rounded(part.start + i * share), end=_rounded(part.start + (i + 1) * share)
+        )
+        for i, (word, raw) in enumerate(zip(words, part.words, strict=True))
+    ]
+
+
 def join(parts: Sequence[Segment]) -> transcripts.Segment:
     """One utterance from a channel's consecutive segments (times already on the call timeline)."""
-    words = tuple(_transcript_word(w) for part in parts for w in part.words)
+    words = tuple(w for part in parts for w in _part_words(part))
     spans = [part.end - part.start for part in parts]
     total = sum(spans)
     confidences = [part.confidence or 0.0 for part in parts]

@@ -11,8 +11,9 @@ Routes (one ``websockets`` asyncio server, one loop thread ``ingest-loop``):
 
 Parts and their threads: the store's :class:`~actors.ingest.store.writer.SegmentWriter`
 (``ingest-segment-writer``), one :class:`~actors.runtime.Supervisor` for every call's Deepgram
-stream (``max_connections`` = ``max_calls``), a worker pool (``ingest-worker_N``) for blocking work
-(database, finishing streams, HTTP answers that read the store), and the loop thread. All are
+stream (``max_connections`` = ``max_calls`` x :data:`STREAMS_PER_CALL`), a worker pool
+(``ingest-worker_N``) for blocking work (database, finishing streams, HTTP answers that read the
+store), and the loop thread. All are
 started by :meth:`IngestService.start` and joined by :meth:`IngestService.stop`.
 
 Lifecycle: at start, calls left ``active`` by a killed predecessor are marked ``interrupted``.
@@ -62,6 +63,9 @@ TWILIO_PATH = "/twilio"
 STREAM_PATH = "/v1/stream"
 #: The largest frame a platform may send (AudioHook's reference limit is 64 KiB; Twilio frames are small).
 MAX_FRAME = 1 << 20
+#: Deepgram streams one running call may hold: Flux transcribes one channel per stream, and a stereo
+#: call's second stream must not queue behind its first (its channel would get nothing until the end).
+STREAMS_PER_CALL = {"listen.v1": 1, "listen.v2": 2}
 #: Worker threads for blocking work (database writes of call lifecycles, stream finishes).
 WORKERS = 32
 
@@ -157,7 +161,8 @@ class IngestService:
                     "%d call(s) left active by a previous run marked interrupted", self.interrupted_at_start
                 )
             self._writer = SegmentWriter(store)
-            self._supervisor = Supervisor(max_connections=config.max_calls).start()
+            streams = config.max_calls * STREAMS_PER_CALL[config.api]
+            self._supervisor = Supervisor(max_connections=streams).start()
             self._pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="ingest-worker")
             self._admission = Admission(config.max_calls, config.max_waiting, self.metrics)
             self._ops = OpsApi(
@@ -315,8 +320,11 @@ class IngestService:
         ops = self._ops
         assert ops is not None and self._admission is not None and self._context is not None
         if ops.handles(path):
+            if path == "/metrics":  # the waiting gauge is only set at admissions; refresh it for the scrape
+                self.metrics.set_waiting(self._admission.calls()[1])
+            method = getattr(request, "method", "GET")  # websockets < 14 parses GET requests only
             answer = await self._context.loop.run_in_executor(
-                self._context.pool, ops.answer, "GET", request.path, headers
+                self._context.pool, ops.answer, method, request.path, headers
             )
             return _response(answer)
         if path not in (AUDIOHOOK_PATH, TRANSCRIPTION_PATH, TWILIO_PATH, STREAM_PATH):

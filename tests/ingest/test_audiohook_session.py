@@ -255,6 +255,38 @@ def test_transcripts_are_sent_while_closing_before_closed() -> None:
     _common(pair, closed)
 
 
+def test_graceful_disconnect_keeps_the_call_until_the_clients_close() -> None:
+    """A drain: ``disconnect completed``; audio sent until the client's close still counts, and the close
+    runs the normal transaction (CloseReceived, transcripts allowed, then closed)."""
+    pair = Pair(SessionConfig(transcription_connector=True))
+    pair.opened()
+    pair.send(pair.client.audio(1.0))
+    pair.server.disconnect("completed", "the service is shutting down", T0, graceful=True)
+    assert _disconnect(pair.flush()).reason == "completed"
+    assert pair.of(CallEnd) == []
+    pair.send(pair.client.audio(0.4))
+    assert [round(e.position, 3) for e in pair.of(CallAudio)][-2:] == [1.0, 1.2]  # type: ignore[union-attr]
+    assert pair.send(pair.client.close()) == []
+    (end,) = pair.of(CallEnd)
+    assert end.reason == "completed" and end.position == pytest.approx(1.4)  # type: ignore[union-attr]
+    assert pair.of(CloseReceived)
+    segment = Segment(channel=0, start=0.1, end=0.5, transcript="late", confidence=0.9)
+    pair.server.send_event((transcript_entity(segment, base=0.0),))
+    pair.server.send_closed()
+    assert [m.type for m in pair.flush()] == ["event", "closed"]
+
+
+def test_a_graceful_disconnect_the_client_ignores_ends_the_call_as_disconnected() -> None:
+    pair = Pair()
+    pair.opened()
+    pair.server.disconnect("completed", None, T0, graceful=True)
+    pair.flush()
+    pair.server.tick(T0 + 10.0)
+    pair.flush()
+    (end,) = pair.of(CallEnd)
+    assert end.reason == "disconnected" and pair.server.transport_done  # type: ignore[union-attr]
+
+
 def test_closed_is_sent_by_the_deadline_if_the_service_is_late() -> None:
     pair = Pair()
     pair.opened()

@@ -4,13 +4,14 @@ service in front of the embedded Deepgram-compatible server, and platform driver
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import subprocess
 import sys
 import threading
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -110,11 +111,18 @@ def stored_words(service: IngestService, call_id: str) -> list[ExpectedWord]:
 
 
 @contextmanager
-def ingest_service(store: str, **config: Any) -> Iterator[IngestService]:
+def ingest_service(
+    store: str, *, deepgram: LocalServer | None = None, **config: Any
+) -> Iterator[IngestService]:
     """An :class:`IngestService` on an ephemeral loopback port, transcribing on a deterministic
-    embedded server; AudioHook key :data:`API_KEY` / :data:`SECRET` is configured."""
+    embedded server (or on ``deepgram``, a started server the caller owns, e.g. with faults or a
+    handshake hook); AudioHook key :data:`API_KEY` / :data:`SECRET` is configured."""
     config.setdefault("audiohook_keys", {API_KEY: SECRET})
-    with LocalServer(engine="deterministic") as server:
+    with (
+        contextlib.nullcontext(deepgram)
+        if deepgram is not None
+        else LocalServer(engine="deterministic") as server
+    ):
         service = IngestService(
             IngestConfig(host="127.0.0.1", port=0, store=store, **config),
             deepgram_url=server.url,
@@ -243,3 +251,77 @@ def running_ingest(
             proc.kill()
         proc.wait(timeout=30)
         reader.join(timeout=10)
+
+
+def shifted(words: Sequence[ExpectedWord], seconds: float) -> list[ExpectedWord]:
+    """``words`` moved ``seconds`` later on the call timeline."""
+    return [
+        ExpectedWord(w.channel, w.word, round(w.start + seconds, 3), round(w.end + seconds, 3)) for w in words
+    ]
+
+
+def same_words(got: Sequence[ExpectedWord], want: Sequence[ExpectedWord], tolerance: float = 0.0015) -> bool:
+    """True when ``got`` and ``want`` hold the same words on the same channels, times within ``tolerance``."""
+    if [(w.channel, w.word) for w in got] != [(w.channel, w.word) for w in want]:
+        return False
+    return all(
+        abs(g.start - w.start) <= tolerance and abs(g.end - w.end) <= tolerance
+        for g, w in zip(got, want, strict=True)
+    )
+
+
+def event_tokens(client: AudioHookClient) -> list[tuple[int, str, float]]:
+    """``(channel, word, offset)`` of every token of every transcript event the client received, sorted."""
+    from actors.ingest.audiohook.messages import parse_duration
+
+    return sorted(
+        (int(e["channelId"]), str(t["value"]), round(parse_duration(t["offset"], "offset"), 3))
+        for e in transcript_events(client)
+        for t in e["alternatives"][0]["interpretations"][0]["tokens"]
+    )
+
+
+@attrs.define
+class LiveSession:
+    """An open AudioHook socket and its client, for tests that interleave messages with audio."""
+
+    ws: ClientConnection
+    client: AudioHookClient
+
+    async def send(self, *frames: str | bytes) -> None:
+        """Send frames in order."""
+        for frame in frames:
+            await self.ws.send(frame)
+
+    async def audio(self, audio: bytes) -> None:
+        """Send real audio as 200 ms frames (the client's position advances)."""
+        await self.send(*self.client.frames(audio))
+
+    async def until(self, kind: type, timeout: float = 20.0) -> ServerMessage:
+        """Read (and check) server messages until one whose parameters are a ``kind``."""
+        while True:
+            message = await receive(self.ws, self.client, timeout)
+            if isinstance(message.parameters, kind):
+                return message
+
+    async def close(self) -> ServerMessage:
+        """The close transaction: ``close`` then read until ``closed``."""
+        await self.send(self.client.close())
+        return await self.until(ClosedParameters)
+
+
+@contextlib.asynccontextmanager
+async def live_session(
+    service: IngestService,
+    path: str,
+    *,
+    client: AudioHookClient | None = None,
+    media: tuple[MediaFormat, ...] = (STEREO,),
+    **open_options: Any,
+) -> AsyncIterator[LiveSession]:
+    """Connect, ``open`` and read the server's first answer (``opened``, or a ``disconnect``)."""
+    client = client or AudioHookClient()
+    async with await audiohook_connect(service, client, path) as ws:
+        await ws.send(client.open(media, **open_options))
+        await receive(ws, client)
+        yield LiveSession(ws, client)

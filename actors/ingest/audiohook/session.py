@@ -182,6 +182,7 @@ class AudioHookSession:
         self._ended = False
         self._closed_by: float | None = None
         self._drop_by: float | None = None
+        self._graceful = False  # our disconnect asked the client to close; its audio still counts
         self.transport_done = False
 
     # --- what the service reads -------------------------------------------------------------------
@@ -235,9 +236,11 @@ class AudioHookSession:
 
     def receive_binary(self, data: bytes, now: float) -> None:
         """Handle a binary (audio) frame received at ``now``."""
-        if self.state in (State.CLOSED, State.DISCONNECTING) or self.transport_done:
+        if self.state is State.CLOSED or self.transport_done:
             return
-        if self.state is not State.ACTIVE or self.media is None:
+        if self.state is State.DISCONNECTING and not self._graceful:
+            return
+        if self.state not in (State.ACTIVE, State.DISCONNECTING) or self.media is None:
             self._violation(f"Client Error: audio received in state {self.state.value}", now)
             return
         channels = len(self.media.channels)
@@ -290,13 +293,24 @@ class AudioHookSession:
         if self.state in (State.ACTIVE, State.PAUSED):
             self._send(ResumeParameters())
 
-    def disconnect(self, reason: DisconnectReason, info: str | None, now: float) -> None:
-        """Ask the client to close (``disconnect``); the call ends (completed for ``completed``)."""
-        if self.state in (State.CLOSED, State.DISCONNECTING) or self.transport_done:
+    def disconnect(
+        self, reason: DisconnectReason, info: str | None, now: float, *, graceful: bool = False
+    ) -> None:
+        """Ask the client to close (``disconnect``); the call ends (completed for ``completed``).
+
+        ``graceful`` (a drain): the call goes on until the client's ``close`` -- audio sent meanwhile
+        still counts -- and that close runs the normal close transaction (:class:`CloseReceived`, the
+        service's last transcripts, then ``closed``). Otherwise the call ends now and the client's
+        close is answered ``closed`` at once.
+        """
+        if self.state in (State.CLOSED, State.DISCONNECTING, State.CLOSING) or self.transport_done:
             return
         self._send(DisconnectParameters(reason=reason, info=info))
         self.state = State.DISCONNECTING
         self._drop_by = now + DISCONNECT_GRACE
+        if graceful and self.open is not None:
+            self._graceful = True
+            return
         end: EndReason = "completed" if reason == "completed" else "error"
         self._end(end, info)
 
@@ -439,6 +453,17 @@ class AudioHookSession:
     def _on_close(self, params: CloseParameters, now: float) -> None:
         if self.state is State.CLOSING:
             raise _Violation("Client Error: close unexpected in state closing")
+        if self.state is State.DISCONNECTING and self._graceful:
+            # The answer to a graceful disconnect: the normal close transaction.
+            self._graceful = False
+            self._drop_by = None
+            self._end("completed", None)
+            self.state = State.CLOSING
+            self._closed_by = now + min(self.config.close_grace, CLIENT_CLOSE_TIMEOUT)
+            self._events.append(
+                CloseReceived(reason=params.reason, position=self.position, closed_by=self._closed_by)
+            )
+            return
         if self.state is State.DISCONNECTING:
             # The answer to our disconnect (or a close after an error): finish at once.
             self.state = State.CLOSING

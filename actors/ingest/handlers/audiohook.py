@@ -6,8 +6,9 @@ Transcription Connector ``event`` messages, and completes the close transaction:
 stream is finished and every final committed and sent *before* ``closed`` (INGRESS.md §1.5, §3).
 
 Service-side endings: a call refused for capacity or whose transcription failed gets ``disconnect``
-``error`` ("Service Unavailable: ..." / "Internal Server Error: ..."); a drain finishes the call,
-sends its last transcripts, then ``disconnect`` ``completed``.
+``error`` ("Service Unavailable: ..." / "Internal Server Error: ..."); a drain
+asks the client to close with ``disconnect`` ``completed``, keeps transcribing until that ``close``,
+then completes the close transaction as above.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import time
 
 from actors.ingest.audiohook.session import AudioHookSession, ClientReportedError, CloseReceived, State
 from actors.ingest.audiohook.transcripts import transcript_entity
-from actors.ingest.calls import CallAudio, CallEnd, CallPaused, CallStart, CallUpdated
+from actors.ingest.calls import CallStart
 from actors.ingest.handlers.base import (
     Abort,
     CallConnection,
@@ -42,7 +43,6 @@ class AudioHookConnection(CallConnection):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.session = session
         self._close_pending = False
-        self._disconnect_after_finish = False
 
     async def consume(self) -> None:
         """Drive the session until it is closed or its socket is gone."""
@@ -92,16 +92,12 @@ class AudioHookConnection(CallConnection):
             if self._close_pending:
                 self._close_pending = False
                 session.send_closed()
-            elif self._disconnect_after_finish:
-                self._disconnect_after_finish = False
-                session.disconnect("completed", "the service is shutting down", now)
         elif isinstance(item, Drain):
+            # Ask the client to close; the call goes on (its audio counts) until that close, which
+            # then runs the normal close transaction: last transcripts, then ``closed``.
             self.draining = True
-            if self.pipeline is None:
-                session.disconnect("completed", "the service is shutting down", now)
-            elif not self.finishing:
-                self._disconnect_after_finish = True
-                self.finish_call(CallEnd(reason="completed", position=session.position, detail="drain"))
+            graceful = self.pipeline is not None and not self.finishing
+            session.disconnect("completed", "the service is shutting down", now, graceful=graceful)
 
     async def _handle_events(self) -> None:
         session = self.session
@@ -115,25 +111,14 @@ class AudioHookConnection(CallConnection):
             elif isinstance(event, CloseReceived):
                 if self.finishing:
                     self._close_pending = True  # ``closed`` goes out once every final is committed and sent
-                    self._disconnect_after_finish = False
                 else:
                     session.send_closed()
             elif isinstance(event, ClientReportedError):
                 log.warning(
                     "call %s: the client reported error %d: %s", self.call_id, event.code, event.message
                 )
-            elif self.pipeline is None:
-                continue
-            elif isinstance(event, CallAudio):
-                self.pipeline.audio(event)
-            elif isinstance(event, CallPaused):
-                self.pipeline.paused()
-            elif isinstance(event, CallUpdated):
-                old = self.pipeline.switch_language(event.language)
-                if old:
-                    self.context.pool.submit(self.pipeline.retire, old)
-            elif isinstance(event, CallEnd):
-                self.finish_call(event)
+            else:
+                self.feed(event)
 
 
 __all__ = ["AudioHookConnection"]

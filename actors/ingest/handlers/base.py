@@ -20,9 +20,10 @@ import attrs
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
+from actors.errors import OptionsError
 from actors.ingest.audiohook import transcripts
 from actors.ingest.call import AbortKind, CallPipeline, CallServices
-from actors.ingest.calls import CallEnd, CallStart
+from actors.ingest.calls import CallAudio, CallEnd, CallPaused, CallStart, CallUpdated
 from actors.ingest.store.errors import StoreError
 from actors.ingest.store.models import CallStatus
 
@@ -173,11 +174,29 @@ class CallConnection:
             log.error("call %s refused: the store cannot record it: %s", start.call_id, exc)
             self.context.services.metrics.call_refused(start.platform, "store_unavailable")
             return "Service Unavailable: the transcript store is unavailable"
+        except OptionsError as exc:
+            log.error("call %s failed: Deepgram options rejected: %s", start.call_id, exc)
+            return f"Internal Server Error: the transcription options are invalid: {exc}"
         if not began:
             self.context.services.metrics.call_refused(start.platform, "bad_request")
             return f"a call with id {start.call_id!r} already exists"
         self.pipeline = pipeline
         return None
+
+    def feed(self, event: object) -> None:
+        """Hand an in-call event to the pipeline: audio, a pause, a language change, the end (a drain's
+        end is marked so). A no-op before the call started (or when it was refused)."""
+        pipeline = self.pipeline
+        if pipeline is None:
+            return
+        if isinstance(event, CallAudio):
+            pipeline.audio(event)
+        elif isinstance(event, CallPaused):
+            pipeline.paused()
+        elif isinstance(event, CallUpdated):
+            self.context.pool.submit(pipeline.retire, pipeline.switch_language(event.language))
+        elif isinstance(event, CallEnd):
+            self.finish_call(attrs.evolve(event, detail="drain") if self.draining else event)
 
     def finish_call(self, end: CallEnd) -> None:
         """Finish the call on the worker pool (once); :class:`Finished` is posted when it is done."""

@@ -5,7 +5,7 @@ After ``stop`` the call is finished and every final committed; then the server s
 with 1000 -- so a client knows its transcript is durable before it lets go. Service-side endings
 send ``{"type": "error", "code": ..., "message": ...}`` first: ``capacity`` (close 1013, try again
 later), ``going_away`` (drain, 1001), ``transcription_failed`` (1011), ``duplicate_call`` /
-``unavailable`` at start (1008 / 1013).
+``capacity`` / ``unavailable`` at start (1008 / 1013 / 1013).
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ import logging
 
 from websockets.exceptions import ConnectionClosed
 
-from actors.ingest.calls import CallAudio, CallEnd, CallEvent, CallStart
+from actors.ingest.admission import CAPACITY_REFUSAL
+from actors.ingest.calls import CallEnd, CallEvent, CallStart
 from actors.ingest.handlers.base import Abort, CallConnection, Drain, Finished, Frame, Item, Lost
 from actors.ingest.plain.session import PlainProtocolError, PlainSession
 
@@ -65,9 +66,10 @@ class PlainConnection(CallConnection):
                     await self._events(list(error.events))
                     await self._end(error.close_code, str(error)[:120])
                     return
-                await self.send(self.session.data_to_send())
+                outgoing = self.session.data_to_send()  # ``started`` only once the call is admitted
                 if not await self._events(events):
                     return
+                await self.send(outgoing)
             elif isinstance(item, Abort):
                 capacity = item.kind == "capacity"
                 await self.send(
@@ -104,18 +106,17 @@ class PlainConnection(CallConnection):
                 if refusal is not None:
                     duplicate = "already exists" in refusal
                     code = "duplicate_call" if duplicate else "unavailable"
+                    if refusal.startswith(CAPACITY_REFUSAL):
+                        code = "capacity"  # the same code as a waiting call refused later
                     await self.send([error_frame(code, refusal)])
                     await self._close_socket(
                         CLOSE_POLICY if duplicate else CLOSE_TRY_AGAIN_LATER, refusal[:120]
                     )
                     return False
-            elif self.pipeline is None:
-                continue
-            elif isinstance(event, CallAudio):
-                self.pipeline.audio(event)
-            elif isinstance(event, CallEnd):
-                self._stopped = event.reason == "completed"
-                self.finish_call(event)
+            else:
+                if isinstance(event, CallEnd):
+                    self._stopped = event.reason == "completed" and self.pipeline is not None
+                self.feed(event)
         return True
 
     async def _end(self, code: int, reason: str) -> None:

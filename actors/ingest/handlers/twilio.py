@@ -14,7 +14,7 @@ import logging
 
 from websockets.exceptions import ConnectionClosed
 
-from actors.ingest.calls import CallAudio, CallEnd, CallPaused, CallStart
+from actors.ingest.calls import CallEnd, CallStart
 from actors.ingest.handlers.base import Abort, CallConnection, Drain, Finished, Frame, Item, Lost
 from actors.ingest.twilio.messages import TwilioProtocolError
 from actors.ingest.twilio.session import DtmfReceived, TwilioEvent, TwilioSession
@@ -80,15 +80,9 @@ class TwilioConnection(CallConnection):
                     return
             elif isinstance(event, DtmfReceived):
                 log.debug("call %s: DTMF %s", self.call_id, event.digit)
-            elif self.pipeline is None:
-                continue
-            elif isinstance(event, CallAudio):
-                self.pipeline.audio(event)
-            elif isinstance(event, CallPaused):
-                self.pipeline.paused()
-            elif isinstance(event, CallEnd):
-                self.finish_call(event)
-                if event.reason == "completed":
+            else:
+                self.feed(event)
+                if isinstance(event, CallEnd) and event.reason == "completed" and self.finishing:
                     await self._wait_finished()
                     self._close = (CLOSE_NORMAL, "")
 
