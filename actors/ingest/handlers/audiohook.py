@@ -61,6 +61,9 @@ class AudioHookConnection(CallConnection):
                 session.connection_lost()
             else:
                 self._apply(item, now)
+            # ``opened`` goes out before the call is recorded (a burst of calls queues on the store;
+            # the client's open timeout is 5 s); a refusal then follows as ``disconnect``.
+            await self.send(session.take_outgoing())
             await self._handle_events()
             await self.send(session.take_outgoing())
             if session.transport_done or isinstance(item, Lost):
