@@ -128,7 +128,7 @@ def _decoded_file(name: str, magic: bytes) -> AudioFile:
         if kind == "unrecognised data":
             raise AudioFileError(name, f"unsupported format: {kind}, not a WAV file; {CONVERT_HINT}")
         raise AudioFileError(
-            name, f"damaged or unsupported {kind} file (libsndfile cannot open it); {CONVERT_HINT}"
+            name, f"cannot decode {kind}: damaged, or a variant libsndfile does not read; {CONVERT_HINT}"
         )
     if not 1 <= info.channels <= MAX_CHANNELS:
         raise AudioFileError(

@@ -69,8 +69,8 @@ def test_chunks_cover_the_audio_on_frame_boundaries(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "needle"),
     [
-        (b"fLaC\x00\x00", "damaged or unsupported FLAC file"),
-        (b"ID3\x03\x00rest-of-an-mp3", "damaged or unsupported MP3 file"),
+        (b"fLaC\x00\x00", "cannot decode FLAC: damaged"),
+        (b"ID3\x03\x00rest-of-an-mp3", "cannot decode MP3: damaged"),
         (b"\x00\x00\x00\x20ftypM4A rest", "unsupported format: MP4/M4A"),
         (b"", "unsupported format: empty file"),
         (b"hello world, not audio", "unsupported format: unrecognised data"),
