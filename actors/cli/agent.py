@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
 
 def read_mono(path: Path) -> AudioFile:
     """Read a WAV for ``--user-audio``; the agent takes one channel, so it must be mono."""
-    audio = read_audio(path)
+    audio = read_audio(path, linear16=True)  # the Settings declare linear16 input
     if audio.channels != 1:
         raise AudioFileError(
             str(path), f"--user-audio needs a mono WAV, this one has {audio.channels} channels"

@@ -1,143 +1,161 @@
-"""Reading call recordings: WAV files decoded to linear16 PCM, ready to stream.
+"""Reading call recordings: only the header up front, the samples streamed from disk in chunks.
 
-The reader parses the RIFF container itself (rather than the stdlib ``wave`` module) so that
-``WAVE_FORMAT_EXTENSIBLE`` files open on every supported Python and so that every unsupported
-variant gets an error naming what was found and how to convert it.
+`read_audio` parses the header and fails fast, naming what it found, for anything that cannot be
+streamed; the returned `AudioFile` then reads, converts and yields one chunk at a time
+(`AudioFile.chunks`), so memory stays bounded whatever the length of the call.
+
+* WAV (parsed here, not by the stdlib ``wave`` module, so ``WAVE_FORMAT_EXTENSIBLE`` opens on
+  every supported Python and every variant gets a precise error): integer PCM of 8 to 32 bits and
+  32/64-bit float are converted to ``linear16``; mu-law and A-law are sent as they are
+  (``encoding=mulaw``/``alaw``), which Deepgram takes.
+* FLAC, Ogg Vorbis, Ogg Opus, MP3 (and whatever else libsndfile reads): decoded to ``linear16`` by
+  `soundfile` (see `actors.cli.sfreader`).
+* ``-``: a WAV read from standard input, once, as it arrives. A piped WAV may not know its length
+  (data size 0 or 0xFFFFFFFF): it is then read to the end and ``duration`` is None.
 """
 
 from __future__ import annotations
 
-import struct
+import os
+import sys
 import wave
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO, Protocol
 
 import attrs
 
+from actors.cli.wavreader import CONVERT_HINT, MAX_CHANNELS, WavSource, parse_wav
 from actors.errors import AudioFileError
 
-_FORMAT_PCM = 0x0001
-_FORMAT_EXTENSIBLE = 0xFFFE
-_FORMAT_NAMES = {
-    0x0002: "ADPCM",
-    0x0003: "32-bit float",
-    0x0006: "A-law",
-    0x0007: "mu-law",
-    0x0011: "IMA ADPCM",
-    0x0055: "MP3",
-}
-_CONVERT_HINT = "convert it to 16-bit PCM WAV, e.g. `ffmpeg -i IN -c:a pcm_s16le OUT.wav`"
-MAX_CHANNELS = 20  # Deepgram's multichannel limit
+__all__ = ["MAX_CHANNELS", "STDIN", "AudioFile", "read_audio", "write_wav"]
+
+STDIN = "-"
+_SNIFF_BYTES = 12
+_BYTES_PER_SAMPLE = {"linear16": 2, "mulaw": 1, "alaw": 1}
+
+
+class AudioSource(Protocol):
+    """Where an `AudioFile`'s samples come from, already in its encoding."""
+
+    def blocks(self, frames: int) -> Iterator[bytes]:
+        """Yield the samples, ``frames`` sample frames per block (the last may be shorter)."""
+        ...
 
 
 @attrs.frozen
 class AudioFile:
-    """A decoded recording: interleaved little-endian 16-bit PCM (Deepgram's ``linear16``)."""
+    """A recording ready to stream: its format as Deepgram names it, and its samples on demand.
+
+    ``encoding`` is ``linear16`` (interleaved little-endian 16-bit PCM), ``mulaw`` or ``alaw``.
+    ``duration`` is None when it is not known before the end (a WAV piped without its length).
+    """
 
     path: str
     sample_rate: int
     channels: int
-    pcm: bytes = attrs.field(repr=lambda pcm: f"<{len(pcm)} bytes>")
-
-    encoding = "linear16"
+    encoding: str
+    duration: float | None
+    source: AudioSource = attrs.field(repr=False, eq=False)
 
     @property
     def frame_bytes(self) -> int:
-        """Bytes per sample frame (one sample of every channel)."""
-        return 2 * self.channels
-
-    @property
-    def duration(self) -> float:
-        """Length of the recording in seconds."""
-        return len(self.pcm) / (self.frame_bytes * self.sample_rate)
+        """Bytes per sample frame (one sample of every channel) in ``encoding``."""
+        return _BYTES_PER_SAMPLE[self.encoding] * self.channels
 
     def chunks(self, chunk_seconds: float) -> Iterator[tuple[bytes, float]]:
-        """Yield ``(pcm, end_seconds)`` pieces of about ``chunk_seconds``, cut on frame boundaries.
+        """Yield ``(samples, end_seconds)`` pieces of about ``chunk_seconds``, cut on frame boundaries.
 
         ``end_seconds`` is the audio time at the end of the piece, which is what a pacer needs.
+        Every pass reads the file again from disk (standard input can be read only once).
         """
         if chunk_seconds <= 0:
             raise ValueError(f"chunk_seconds must be positive, got {chunk_seconds}")
-        step = max(1, round(chunk_seconds * self.sample_rate)) * self.frame_bytes
-        bytes_per_second = self.frame_bytes * self.sample_rate
-        view = memoryview(self.pcm)
-        for start in range(0, len(self.pcm), step):
-            piece = view[start : start + step]
-            yield bytes(piece), (start + len(piece)) / bytes_per_second
+        frames = max(1, round(chunk_seconds * self.sample_rate))
+        done = 0
+        for block in self.source.blocks(frames):
+            done += len(block) // self.frame_bytes
+            yield block, done / self.sample_rate
 
 
-def read_audio(path: str | Path) -> AudioFile:
-    """Read a WAV file of integer PCM (8, 16, 24 or 32 bit, 1-20 channels) as linear16.
+def read_audio(path: str | Path, *, linear16: bool = False) -> AudioFile:
+    """Open a recording: read and check its header only; ``"-"`` is a WAV on standard input.
 
-    Raises `AudioFileError` naming the file when it is missing, unreadable, not a WAV, or in an
-    encoding that cannot be streamed as linear16 (float, A-law, mu-law, compressed).
+    With ``linear16`` mu-law and A-law are decoded as well, for consumers that take nothing else.
+    Raises `AudioFileError` naming the file when it is missing, unreadable, damaged or in a
+    format that cannot be streamed (the message names the format and how to convert it).
     """
     name = str(path)
+    if name == STDIN:
+        return _read_stdin(linear16)
     try:
-        data = Path(path).read_bytes()
+        with open(name, "rb") as stream:
+            magic = stream.read(_SNIFF_BYTES)
+            if magic[:4] == b"RIFF" and magic[8:12] == b"WAVE":
+                stream.seek(0)
+                fmt = parse_wav(
+                    name,
+                    stream,
+                    seekable=True,
+                    file_size=os.fstat(stream.fileno()).st_size,
+                    linear16=linear16,
+                )
+                return _wav_file(name, WavSource(name, fmt))
     except FileNotFoundError:
         raise AudioFileError(name, "no such file") from None
     except IsADirectoryError:
         raise AudioFileError(name, "is a directory, not an audio file") from None
     except OSError as exc:
         raise AudioFileError(name, f"cannot read: {exc.strerror or exc}") from None
-    return _parse_wav(name, data)
+    return _decoded_file(name, magic)
 
 
-def _parse_wav(name: str, data: bytes) -> AudioFile:
-    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
-        kind = _guess_kind(data)
-        raise AudioFileError(name, f"unsupported format: {kind}, not a WAV file; {_CONVERT_HINT}")
-    fmt: bytes | None = None
-    pcm: bytes | None = None
-    pos = 12
-    while pos + 8 <= len(data):
-        chunk_id, size = struct.unpack_from("<4sI", data, pos)
-        body = data[pos + 8 : pos + 8 + size]
-        if chunk_id == b"fmt ":
-            fmt = body
-        elif chunk_id == b"data":
-            pcm = body  # a truncated final chunk keeps what is there
-            if fmt is not None:
-                break
-        pos += 8 + size + (size & 1)
-    if fmt is None or len(fmt) < 16:
-        raise AudioFileError(name, "damaged WAV: no valid 'fmt ' chunk")
-    if pcm is None:
-        raise AudioFileError(name, "damaged WAV: no 'data' chunk")
-    tag, channels, sample_rate, _, _, bits = struct.unpack_from("<HHIIHH", fmt)
-    if tag == _FORMAT_EXTENSIBLE and len(fmt) >= 26:
-        tag = struct.unpack_from("<H", fmt, 24)[0]  # first two bytes of the sub-format GUID
-    if tag != _FORMAT_PCM:
-        kind = _FORMAT_NAMES.get(tag, f"format tag 0x{tag:04x}")
-        raise AudioFileError(name, f"unsupported WAV encoding {kind}; {_CONVERT_HINT}")
-    if bits not in (8, 16, 24, 32):
-        raise AudioFileError(name, f"unsupported WAV sample size {bits} bits; {_CONVERT_HINT}")
-    if not 1 <= channels <= MAX_CHANNELS:
+def _wav_file(name: str, source: WavSource) -> AudioFile:
+    fmt = source.format
+    duration = None if fmt.data_size is None else fmt.data_size / (fmt.stored_frame_bytes * fmt.sample_rate)
+    return AudioFile(name, fmt.sample_rate, fmt.channels, fmt.encoding, duration, source)
+
+
+def _decoded_file(name: str, magic: bytes) -> AudioFile:
+    """A file that is not a WAV: decoded by libsndfile if it can, else an error naming its kind."""
+    kind = _guess_kind(magic)
+    if kind in ("empty file", "MP4/M4A", "AMR"):
+        raise AudioFileError(name, f"unsupported format: {kind}; {CONVERT_HINT}")
+    from actors.cli.sfreader import SoundfileSource, probe
+
+    info = probe(name)
+    if info is None:
+        if kind == "unrecognised data":
+            raise AudioFileError(name, f"unsupported format: {kind}, not a WAV file; {CONVERT_HINT}")
         raise AudioFileError(
-            name, f"unsupported channel count {channels} (1 to {MAX_CHANNELS} are supported)"
+            name, f"cannot decode {kind}: damaged, or a variant libsndfile does not read; {CONVERT_HINT}"
         )
-    if not 8000 <= sample_rate <= 192000:
-        raise AudioFileError(name, f"unsupported sample rate {sample_rate} Hz (8000 to 192000 are supported)")
-    width = bits // 8
-    usable = len(pcm) - len(pcm) % (width * channels)
-    if usable == 0:
-        raise AudioFileError(name, "contains no audio (empty 'data' chunk)")
-    return AudioFile(name, sample_rate, channels, _to_linear16(pcm[:usable], width))
+    if not 1 <= info.channels <= MAX_CHANNELS:
+        raise AudioFileError(
+            name, f"unsupported channel count {info.channels} (1 to {MAX_CHANNELS} are supported)"
+        )
+    if not 8000 <= info.sample_rate <= 192000:
+        raise AudioFileError(
+            name, f"unsupported sample rate {info.sample_rate} Hz (8000 to 192000 are supported)"
+        )
+    duration = info.frames / info.sample_rate if info.frames else None
+    return AudioFile(name, info.sample_rate, info.channels, "linear16", duration, SoundfileSource(name))
 
 
-def _to_linear16(pcm: bytes, width: int) -> bytes:
-    """Convert little-endian integer PCM of ``width`` bytes per sample to 16-bit, keeping the top bits."""
-    if width == 2:
-        return pcm
-    count = len(pcm) // width
-    out = bytearray(2 * count)
-    if width == 1:  # 8-bit WAV is unsigned: flipping the top bit makes it the signed high byte
-        out[1::2] = pcm.translate(bytes((b ^ 0x80) for b in range(256)))
-    else:
-        out[0::2] = pcm[width - 2 :: width]
-        out[1::2] = pcm[width - 1 :: width]
-    return bytes(out)
+def _read_stdin(linear16: bool) -> AudioFile:
+    stream: BinaryIO = sys.stdin.buffer
+    magic = stream.peek(_SNIFF_BYTES)[:_SNIFF_BYTES] if hasattr(stream, "peek") else b""
+    if len(magic) == _SNIFF_BYTES and not (magic[:4] == b"RIFF" and magic[8:12] == b"WAVE"):
+        kind = _guess_kind(magic)
+        raise AudioFileError(
+            "stdin",
+            f"unsupported format on standard input: {kind}; only WAV can be piped "
+            "(e.g. `ffmpeg -i IN -f wav -c:a pcm_s16le -`), or pass the file's path",
+        )
+    fmt = parse_wav("stdin", stream, seekable=False, file_size=None, linear16=linear16)
+    source = WavSource("stdin", fmt, stream=stream)
+    audio = _wav_file("stdin", source)
+    return attrs.evolve(audio, path=STDIN)
 
 
 def _guess_kind(data: bytes) -> str:
@@ -150,6 +168,7 @@ def _guess_kind(data: bytes) -> str:
         b"RIFF": "RIFF (not WAVE)",
         b"\xff\xfb": "MP3",
         b"\xff\xf3": "MP3",
+        b"\xff\xf2": "MP3",
         b"#!AMR": "AMR",
     }
     for magic, kind in signatures.items():

@@ -89,6 +89,7 @@ class CallJob:
         self._reconnects = 0
         self._heard = threading.Condition()
         self._heard_until = 0.0  # audio time covered by the results received so far
+        self._sent_until = 0.0  # audio time sent so far
         self._finishing = threading.Event()
         self._summary_received = threading.Event()  # the Metadata a graceful finish ends with
 
@@ -143,7 +144,7 @@ class CallJob:
         """Stream the call to the end (or until ``stop``) and return how it went."""
         started = time.monotonic()
         error: BaseException | None = None
-        self.progress.start_call(self.name, self.audio.duration)
+        self.progress.start_call(self.name, self.audio.duration or 0.0)
         writer = self.writer = CallWriter(self.files, self.multichannel)
         try:
             error = self._stream(supervisor)
@@ -157,7 +158,7 @@ class CallJob:
         words = sum(len(s.words) or len(s.text.split()) for s in writer.segments)
         outcome = CallOutcome(
             name=self.name,
-            audio_seconds=self.audio.duration,
+            audio_seconds=self._audio_seconds(),
             wall_seconds=wall,
             reconnects=self._reconnects,
             words=words,
@@ -185,6 +186,7 @@ class CallJob:
                 if not pacer.wait_until(end):
                     break
                 handle.send_audio(chunk)
+                self._sent_until = end
                 self.progress.update_call(self.name, sent=end)
             else:
                 sent_all = True
@@ -201,18 +203,22 @@ class CallJob:
             return ConnectionClosedError(
                 result.close_code or 1006,
                 f"{result.close_reason or 'the service ended the stream early'}; "
-                f"results cover {self._heard_until:.1f} of {self.audio.duration:.1f} s of audio",
+                f"results cover {self._heard_until:.1f} of {self._audio_seconds():.1f} s of audio",
             )
         return None
+
+    def _audio_seconds(self) -> float:
+        """The call's length: from its header, or (audio piped without one) what was sent."""
+        return self.audio.duration if self.audio.duration is not None else self._sent_until
 
     def _fully_heard(self) -> bool:
         """True when the service answered for all the audio: results reach (nearly) its end, or
         the stream ended with the summary ``Metadata`` that only a graceful finish produces."""
-        return self._heard_until >= self.audio.duration - 0.25 or self._summary_received.is_set()
+        return self._heard_until >= self._audio_seconds() - 0.25 or self._summary_received.is_set()
 
     def _finish_timeout(self) -> float:
         """How long the last results may take: flow control keeps at most ``max_lead`` s unheard."""
         if self.settings.finish_timeout is not None:
             return self.settings.finish_timeout
-        backlog = min(self.audio.duration, self.settings.max_lead)
+        backlog = min(self._audio_seconds(), self.settings.max_lead)
         return 60.0 + 2.0 * backlog * self.audio.channels

@@ -245,7 +245,9 @@ def transcribe_calls(
         finish_timeout=args.finish_timeout,
     )
     stop = threading.Event()
-    progress = make_progress(args.progress, sys.stderr, len(calls), sum(c.audio.duration for c in calls))
+    progress = make_progress(
+        args.progress, sys.stderr, len(calls), sum(c.audio.duration or 0.0 for c in calls)
+    )
     outcomes: list[CallOutcome] = []
     interrupted = False
     try:
@@ -277,7 +279,9 @@ def transcribe_calls(
 
 def _result_of(job: CallJob, future: Future[CallOutcome]) -> CallOutcome:
     if future.cancelled():
-        return CallOutcome(name=job.name, audio_seconds=job.audio.duration, error="not started: interrupted")
+        return CallOutcome(
+            name=job.name, audio_seconds=job.audio.duration or 0.0, error="not started: interrupted"
+        )
     try:
         return future.result()
     except (
@@ -285,7 +289,7 @@ def _result_of(job: CallJob, future: Future[CallOutcome]) -> CallOutcome:
         OSError,
         ValueError,
     ) as exc:  # a bug-free job never raises; report it per call anyway
-        return CallOutcome(name=job.name, audio_seconds=job.audio.duration, error=describe_error(exc))
+        return CallOutcome(name=job.name, audio_seconds=job.audio.duration or 0.0, error=describe_error(exc))
 
 
 def _positive_int(text: str) -> int:

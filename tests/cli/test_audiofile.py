@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from actors.cli.audiofile import read_audio
+from actors.cli.audiofile import AudioFile, read_audio
 from actors.errors import AudioFileError
 
 
@@ -21,10 +21,14 @@ def write_wav(path: Path, frames: bytes, *, channels: int = 1, rate: int = 16000
     return path
 
 
+def pcm_of(audio: AudioFile) -> bytes:
+    return b"".join(piece for piece, _ in audio.chunks(1.0))
+
+
 def test_reads_stereo_16_bit(tmp_path: Path) -> None:
     frames = struct.pack("<4h", 1, -1, 300, -300)
     audio = read_audio(write_wav(tmp_path / "a.wav", frames, channels=2, rate=8000))
-    assert (audio.sample_rate, audio.channels, audio.pcm) == (8000, 2, frames)
+    assert (audio.sample_rate, audio.channels, pcm_of(audio)) == (8000, 2, frames)
     assert audio.duration == pytest.approx(2 / 8000)
 
 
@@ -40,7 +44,7 @@ def test_converts_other_integer_widths_to_16_bit(
     tmp_path: Path, width: int, raw: bytes, expected: bytes
 ) -> None:
     audio = read_audio(write_wav(tmp_path / "w.wav", raw, width=width))
-    assert audio.pcm == expected
+    assert pcm_of(audio) == expected
 
 
 def test_reads_wave_format_extensible(tmp_path: Path) -> None:
@@ -50,7 +54,7 @@ def test_reads_wave_format_extensible(tmp_path: Path) -> None:
     body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(pcm)) + pcm
     path = tmp_path / "ext.wav"
     path.write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
-    assert read_audio(path).pcm == pcm
+    assert pcm_of(read_audio(path)) == pcm
 
 
 def test_chunks_cover_the_audio_on_frame_boundaries(tmp_path: Path) -> None:
@@ -65,8 +69,9 @@ def test_chunks_cover_the_audio_on_frame_boundaries(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "needle"),
     [
-        (b"ID3\x03\x00rest-of-an-mp3", "unsupported format: MP3"),
-        (b"fLaC\x00\x00", "unsupported format: FLAC"),
+        (b"fLaC\x00\x00", "cannot decode FLAC: damaged"),
+        (b"ID3\x03\x00rest-of-an-mp3", "cannot decode MP3: damaged"),
+        (b"\x00\x00\x00\x20ftypM4A rest", "unsupported format: MP4/M4A"),
         (b"", "unsupported format: empty file"),
         (b"hello world, not audio", "unsupported format: unrecognised data"),
     ],
@@ -80,12 +85,20 @@ def test_rejects_non_wav_naming_the_format(tmp_path: Path, content: bytes, needl
     assert "ffmpeg" in str(info.value)
 
 
-def test_rejects_float_wav(tmp_path: Path) -> None:
-    fmt = struct.pack("<HHIIHH", 3, 1, 16000, 64000, 4, 32)
+@pytest.mark.parametrize(
+    ("tag", "bits", "needle"),
+    [
+        (0x0002, 4, "unsupported WAV encoding ADPCM"),
+        (0x0003, 16, "unsupported WAV sample size 16 bits for float"),
+        (0x0007, 16, "unsupported WAV sample size 16 bits for mu-law"),
+    ],
+)
+def test_rejects_unstreamable_wav_encodings(tmp_path: Path, tag: int, bits: int, needle: str) -> None:
+    fmt = struct.pack("<HHIIHH", tag, 1, 16000, 64000, 4, bits)
     body = b"WAVE" + b"fmt " + struct.pack("<I", 16) + fmt + b"data" + struct.pack("<I", 4) + b"\0" * 4
-    path = tmp_path / "float.wav"
+    path = tmp_path / "odd.wav"
     path.write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
-    with pytest.raises(AudioFileError, match="unsupported WAV encoding 32-bit float"):
+    with pytest.raises(AudioFileError, match=needle):
         read_audio(path)
 
 

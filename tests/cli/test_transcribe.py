@@ -85,12 +85,12 @@ def test_transcribes_stereo_calls_and_reports_bad_files(
     assert (out / "two.vtt").read_text().startswith("WEBVTT")
     assert not (out / "three.jsonl").exists()
     # one line per bad file on stderr, naming the file and the problem
-    assert f"error: {mp3}: unsupported format: MP3" in captured.err
+    assert f"error: {mp3}: cannot decode MP3: damaged" in captured.err
     assert f"error: {missing}: no such file" in captured.err
     # the summary names every call, the failures with their reason
     assert "4 calls" in captured.out
     assert "2 failed" in captured.out
-    assert "unsupported format: MP3" in captured.out
+    assert "cannot decode MP3" in captured.out
 
 
 def test_bad_option_is_a_one_line_usage_error(
