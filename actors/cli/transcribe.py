@@ -22,6 +22,7 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from pathlib import Path
 from typing import Any
 
@@ -311,6 +312,7 @@ def transcribe_calls(
             ]
             try:
                 for call, job, future in futures:
+                    _wait_interruptibly(future)
                     outcomes.append(_result_of(call, job, future))
             except KeyboardInterrupt:
                 interrupted = True
@@ -322,6 +324,23 @@ def transcribe_calls(
     finally:
         progress.close()
     return outcomes, interrupted
+
+
+#: How often the main thread wakes while it waits for a call, so that Ctrl-C is acted on at once.
+SIGNAL_CHECK_SECONDS = 0.2
+
+
+def _wait_interruptibly(future: Future[CallOutcome]) -> None:
+    """Wait until ``future`` is done, waking every `SIGNAL_CHECK_SECONDS`.
+
+    The kernel hands SIGINT to any thread of the process; Python runs its handler (raising
+    KeyboardInterrupt) only in the main thread, when that thread next runs. A main thread
+    blocked in an untimed ``future.result()`` while another thread took the signal would notice
+    Ctrl-C only when the call ends, minutes later. The timed wait is for the signal only: the
+    call's completion still ends it at once.
+    """
+    while not futures_wait([future], timeout=SIGNAL_CHECK_SECONDS).done:
+        pass
 
 
 def _interrupted(call: Call, reason: str) -> CallOutcome:
