@@ -62,7 +62,8 @@ class CallOutcome:
 def summary_table(outcomes: Sequence[CallOutcome], wall_seconds: float) -> Table:
     """A table of every call plus a total row (total wall time is the whole run, not the sum).
 
-    ``speed`` is audio seconds per wall second: 1.0x is real time.
+    ``speed`` is audio seconds per wall second: 1.0x is real time; the total's speed leaves out
+    skipped calls (their audio was transcribed by an earlier run).
     """
     table = Table(title="transcribe summary", title_justify="left")
     table.add_column("call", no_wrap=True)
@@ -85,6 +86,7 @@ def summary_table(outcomes: Sequence[CallOutcome], wall_seconds: float) -> Table
             result,
         )
     audio = sum(o.audio_seconds for o in outcomes)
+    audio_now = sum(o.audio_seconds for o in outcomes if o.status != "skipped")
     failed = sum(1 for o in outcomes if o.status == "failed")
     interrupted = sum(1 for o in outcomes if o.status == "interrupted")
     skipped = sum(1 for o in outcomes if o.status == "skipped")
@@ -93,7 +95,7 @@ def summary_table(outcomes: Sequence[CallOutcome], wall_seconds: float) -> Table
         f"{len(outcomes)} calls",
         f"{audio:.1f}",
         f"{wall_seconds:.1f}",
-        f"{audio / wall_seconds:.1f}x" if wall_seconds > 0 and audio else "-",
+        f"{audio_now / wall_seconds:.1f}x" if wall_seconds > 0 and audio_now else "-",
         str(sum(o.words for o in outcomes)),
         str(sum(o.reconnects for o in outcomes)),
         _total_result(failed, interrupted, skipped),

@@ -6,6 +6,7 @@ Real local server (deterministic engine), real sockets; faults are injected by t
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import sys
@@ -16,11 +17,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from actors.cli.atomicfile import AtomicFile, part_path, write_atomic
 from actors.cli.main import main
 from actors.cli.outputs import CallFiles, CallWriter
-from actors.cli.summary import CallOutcome
+from actors.cli.summary import CallOutcome, summary_table
 from actors.cli.summaryfiles import COLUMNS, previous_outcomes, skipped_outcome, write_summary
 from actors.server import FaultRule, LocalServer
 from actors.server.engines.deterministic import synthesize_words
@@ -264,3 +266,21 @@ def test_writer_is_thread_safe_while_messages_arrive(tmp_path: Path) -> None:
         t.join(timeout=10)
     writer.commit()
     assert len(files.jsonl.read_text().splitlines()) == 200
+
+
+def test_summary_table_counts_statuses_and_leaves_skipped_audio_out_of_the_speed() -> None:
+    outcomes = [
+        CallOutcome("a.wav", audio_seconds=10.0, wall_seconds=2.0, words=5),
+        CallOutcome("b.wav", audio_seconds=100.0, words=50, status="skipped"),
+        CallOutcome("c.wav", audio_seconds=4.0, error="stopped", status="interrupted"),
+        CallOutcome("d.wav", error="no such file"),
+    ]
+    console = Console(file=io.StringIO(), width=200, color_system=None)
+    console.print(summary_table(outcomes, wall_seconds=2.0))
+    text = console.file.getvalue()  # type: ignore[attr-defined]
+    assert "interrupted: stopped" in text and "failed: no such file" in text and "skipped" in text
+    assert "1 failed, 1 interrupted, 1 skipped" in text
+    assert "7.0x" in text  # (10 + 4) s of audio in 2 s; the skipped call's 100 s are not this run's
+    assert [o.ok for o in outcomes] == [True, True, False, False]
+    with pytest.raises(ValueError, match="status must be one of"):
+        CallOutcome("e.wav", status="done")
