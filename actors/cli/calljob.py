@@ -92,6 +92,9 @@ class CallJob:
         self._sent_until = 0.0  # audio time sent so far
         self._finishing = threading.Event()
         self._summary_received = threading.Event()  # the Metadata a graceful finish ends with
+        self._first_sent_at: float | None = None  # monotonic time of the first audio sent
+        self._time_to_first_result: float | None = None
+        self._request_ids: tuple[str, ...] = ()
 
     def config(self) -> ConnectionConfig:
         """The connection config of this call's stream (options validated here, once per call)."""
@@ -111,6 +114,7 @@ class CallJob:
             message = LISTEN_V1.server_codec.to_dict(event)
             segment = writer.add(message)
             if message.get("type") == "Results":
+                self._note_first_result()
                 self._advance(float(message.get("start") or 0.0) + float(message.get("duration") or 0.0))
             elif message.get("type") == "Metadata" and self._finishing.is_set():
                 self._summary_received.set()
@@ -123,6 +127,10 @@ class CallJob:
         elif isinstance(event, events.Reconnected):
             self._reconnects += 1
             self.progress.update_call(self.name, state="streaming")
+
+    def _note_first_result(self) -> None:
+        if self._time_to_first_result is None and self._first_sent_at is not None:
+            self._time_to_first_result = time.monotonic() - self._first_sent_at
 
     def _advance(self, heard_until: float) -> None:
         with self._heard:
@@ -141,7 +149,11 @@ class CallJob:
                     return  # no result for a while (long silence?): do not stall the call for it
 
     def run(self, supervisor: Supervisor) -> CallOutcome:
-        """Stream the call to the end (or until ``stop``) and return how it went."""
+        """Stream the call to the end (or until ``stop``) and return how it went.
+
+        The outputs get their final names only when the call succeeded (`CallWriter.commit`);
+        otherwise only ``<stem>.partial.jsonl`` is left (`CallWriter.abort`).
+        """
         started = time.monotonic()
         error: BaseException | None = None
         self.progress.start_call(self.name, self.audio.duration or 0.0)
@@ -152,8 +164,15 @@ class CallJob:
             error = exc
         except OSError as exc:  # network errors that escape the runtime's own classification
             error = exc
-        finally:
-            writer.close()
+        except BaseException:
+            writer.abort()
+            raise
+        if error is None:
+            try:
+                writer.commit()
+            except OSError as exc:  # e.g. the disk filled up: the call is not done
+                error = exc
+        writer.abort()  # a no-op after a commit
         wall = time.monotonic() - started
         words = sum(len(s.words) or len(s.text.split()) for s in writer.segments)
         outcome = CallOutcome(
@@ -163,6 +182,10 @@ class CallJob:
             reconnects=self._reconnects,
             words=words,
             error=describe_error(error).removeprefix(f"stream {self.name}: ") if error is not None else None,
+            status="ok" if error is None else "interrupted" if self.stop.is_set() else "failed",
+            stem=self.files.stem,
+            request_ids=self._request_ids,
+            time_to_first_result=self._time_to_first_result,
         )
         self.progress.end_call(self.name, outcome.describe(), outcome.error)
         return outcome
@@ -185,6 +208,8 @@ class CallJob:
                 self._wait_for_results(end)
                 if not pacer.wait_until(end):
                     break
+                if self._first_sent_at is None:
+                    self._first_sent_at = time.monotonic()
                 handle.send_audio(chunk)
                 self._sent_until = end
                 self.progress.update_call(self.name, sent=end)
@@ -195,10 +220,13 @@ class CallJob:
             pass  # the stream failed or was closed mid-call; its result below says how
         self._finishing.set()
         result = handle.finish(timeout=self._finish_timeout())
+        self._request_ids = result.request_ids
         if result.error is not None:
             return result.error
         if self.stop.is_set():
-            return ActorsError("interrupted before the end of the call")
+            return ActorsError(
+                f"stopped; results cover {self._heard_until:.1f} of {self._audio_seconds():.1f} s of audio"
+            )
         if not sent_all or not self._fully_heard():
             return ConnectionClosedError(
                 result.close_code or 1006,

@@ -8,10 +8,29 @@ import attrs
 from rich.console import Console
 from rich.table import Table
 
+#: How a call of a batch ended: transcribed, failed, interrupted (Ctrl-C, or never started because of
+#: it), or skipped (``--skip-existing`` found its complete outputs of an earlier run).
+STATUSES = ("ok", "failed", "interrupted", "skipped")
+
+
+def _default_status(outcome: CallOutcome) -> str:
+    return "ok" if outcome.error is None else "failed"
+
+
+def _check_status(_instance: object, _attribute: object, value: str) -> None:
+    if value not in STATUSES:
+        raise ValueError(f"status must be one of {', '.join(STATUSES)}, got {value!r}")
+
 
 @attrs.frozen
 class CallOutcome:
-    """How one call went. ``error`` is None for success, else the one-line reason it failed."""
+    """How one call went. ``error`` is None for success, else the one-line reason it failed.
+
+    ``status`` defaults to ``ok``/``failed`` from ``error``; ``input`` is the path the call was
+    read from, ``stem`` its output file stem. ``request_ids`` are the Deepgram ``dg-request-id``
+    of each connection (several after reconnects); ``time_to_first_result`` is seconds from the
+    first audio sent to the first result (None if none came).
+    """
 
     name: str
     audio_seconds: float = 0.0
@@ -19,11 +38,18 @@ class CallOutcome:
     reconnects: int = 0
     words: int = 0
     error: str | None = None
+    status: str = attrs.field(
+        default=attrs.Factory(_default_status, takes_self=True), validator=_check_status
+    )
+    input: str = ""
+    stem: str = ""
+    request_ids: tuple[str, ...] = ()
+    time_to_first_result: float | None = None
 
     @property
     def ok(self) -> bool:
-        """True when the call was transcribed to the end."""
-        return self.error is None
+        """True when the call's outputs are complete: transcribed now, or skipped as done before."""
+        return self.status in ("ok", "skipped")
 
     def describe(self) -> str:
         """A short human summary such as ``12.0 s audio in 3.1 s, 41 words``."""
@@ -36,7 +62,8 @@ class CallOutcome:
 def summary_table(outcomes: Sequence[CallOutcome], wall_seconds: float) -> Table:
     """A table of every call plus a total row (total wall time is the whole run, not the sum).
 
-    ``speed`` is audio seconds per wall second: 1.0x is real time.
+    ``speed`` is audio seconds per wall second: 1.0x is real time; the total's speed leaves out
+    skipped calls (their audio was transcribed by an earlier run).
     """
     table = Table(title="transcribe summary", title_justify="left")
     table.add_column("call", no_wrap=True)
@@ -48,7 +75,7 @@ def summary_table(outcomes: Sequence[CallOutcome], wall_seconds: float) -> Table
     table.add_column("result", overflow="fold", min_width=12)
     for o in outcomes:
         speed = f"{o.audio_seconds / o.wall_seconds:.1f}x" if o.wall_seconds > 0 and o.audio_seconds else "-"
-        result = "ok" if o.ok else f"[red]failed: {_escape(o.error or '')}[/red]"
+        result = o.status if o.error is None else f"[red]{o.status}: {_escape(o.error)}[/red]"
         table.add_row(
             _escape(o.name),
             f"{o.audio_seconds:.1f}",
@@ -59,16 +86,19 @@ def summary_table(outcomes: Sequence[CallOutcome], wall_seconds: float) -> Table
             result,
         )
     audio = sum(o.audio_seconds for o in outcomes)
-    failed = sum(1 for o in outcomes if not o.ok)
+    audio_now = sum(o.audio_seconds for o in outcomes if o.status != "skipped")
+    failed = sum(1 for o in outcomes if o.status == "failed")
+    interrupted = sum(1 for o in outcomes if o.status == "interrupted")
+    skipped = sum(1 for o in outcomes if o.status == "skipped")
     table.add_section()
     table.add_row(
         f"{len(outcomes)} calls",
         f"{audio:.1f}",
         f"{wall_seconds:.1f}",
-        f"{audio / wall_seconds:.1f}x" if wall_seconds > 0 and audio else "-",
+        f"{audio_now / wall_seconds:.1f}x" if wall_seconds > 0 and audio_now else "-",
         str(sum(o.words for o in outcomes)),
         str(sum(o.reconnects for o in outcomes)),
-        f"[red]{failed} failed[/red]" if failed else "all ok",
+        _total_result(failed, interrupted, skipped),
     )
     return table
 
@@ -76,6 +106,13 @@ def summary_table(outcomes: Sequence[CallOutcome], wall_seconds: float) -> Table
 def print_summary(console: Console, outcomes: Sequence[CallOutcome], wall_seconds: float) -> None:
     """Print the summary table to ``console``."""
     console.print(summary_table(outcomes, wall_seconds))
+
+
+def _total_result(failed: int, interrupted: int, skipped: int) -> str:
+    parts = [f"{failed} failed"] if failed else []
+    parts += [f"{interrupted} interrupted"] if interrupted else []
+    text = f"[red]{', '.join(parts)}[/red]" if parts else "all ok"
+    return f"{text}, {skipped} skipped" if skipped else text
 
 
 def _escape(text: str) -> str:

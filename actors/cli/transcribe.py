@@ -3,9 +3,14 @@
 Each WAV file becomes its own supervised Listen V1 stream (stereo calls use ``multichannel``, one
 speaker per channel), ``--concurrency`` at a time, paced at real time (``--realtime``) or as fast
 as the service accepts (``--fast``, the default). Per call, ``--out`` gets ``<call>.jsonl`` (every
-server message), ``<call>.txt`` (the transcript), ``<call>.srt`` and ``<call>.vtt`` (captions).
+server message), ``<call>.txt`` (the transcript), ``<call>.srt`` and ``<call>.vtt`` (captions),
+by speaker with ``--param diarize=true``. They get these names only once the call succeeded; a
+failed or interrupted call leaves ``<call>.partial.jsonl`` instead. ``summary.json`` and
+``summary.csv`` list every call (status, audio seconds, words, request ids, reconnects, time to
+first result, error); ``--skip-existing`` resumes a batch, skipping the calls already done.
 A live display follows the calls; a summary table ends the run. Exit status: 0 if every call
-was transcribed, 1 if any failed (each with its reason), 2 for bad usage.
+was transcribed (or skipped), 1 if any failed (each with its reason), 2 for bad usage
+(``--out`` included, checked before any audio is sent), 130 when interrupted.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +31,10 @@ from rich.console import Console
 
 from actors.cli.audiofile import AudioFile, read_audio
 from actors.cli.calljob import CallJob, StreamSettings, describe_error
-from actors.cli.outputs import CallFiles
+from actors.cli.outputs import CallFiles, prepare_output_dir
 from actors.cli.progress import PROGRESS_MODES, make_progress
 from actors.cli.summary import CallOutcome, print_summary
+from actors.cli.summaryfiles import previous_outcomes, skipped_outcome, write_summary
 from actors.cli.target import Target, add_target_arguments, open_target
 from actors.errors import ActorsError, AudioFileError, OptionsError
 
@@ -43,7 +50,18 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("calls", nargs="+", metavar="CALL", help="WAV files (PCM, 1-20 channels)")
-    parser.add_argument("--out", "-o", type=Path, default=Path("out"), help="output directory (default: out)")
+    parser.add_argument(
+        "--out",
+        "-o",
+        type=Path,
+        default=Path("out"),
+        help="output directory, created if needed (default: out)",
+    )
+    parser.add_argument(
+        "--skip-existing",
+        action="store_true",
+        help="skip calls whose outputs in --out are complete (resume an interrupted batch)",
+    )
     parser.add_argument(
         "--concurrency",
         "-j",
@@ -113,13 +131,19 @@ def run(args: argparse.Namespace) -> int:
     try:
         query = base_query(args)
         _check_query(query)
+        prepare_output_dir(args.out)
     except OptionsError as exc:
         err.print(f"error: {exc}", markup=False)
         return EXIT_USAGE
     calls, unreadable = load_calls(args.calls)
     for path, outcome in unreadable:
         err.print(f"error: {path}: {outcome.error}", markup=False)
-    outcomes = [outcome for _, outcome in unreadable]
+    outcomes = [attrs.evolve(outcome, input=path) for path, outcome in unreadable]
+    if args.skip_existing:
+        calls, skipped = skip_completed(calls, args.out)
+        outcomes += skipped
+        if skipped:
+            err.print(f"skipping {len(skipped)} calls already done in {args.out}/", markup=False)
     started = time.monotonic()
     interrupted = False
     if calls:
@@ -132,17 +156,43 @@ def run(args: argparse.Namespace) -> int:
             err.print(f"error: {exc}", markup=False)
             return EXIT_USAGE
         except KeyboardInterrupt:  # during server start-up or shutdown
-            err.print("interrupted", markup=False)
-            return EXIT_INTERRUPTED
+            interrupted = True
+            reported = {o.name for o in outcomes}
+            outcomes += [_interrupted(c, "interrupted") for c in calls if c.name not in reported]
     order = {name: i for i, name in enumerate(call_names(args.calls))}
     outcomes.sort(key=lambda o: order.get(o.name, len(order)))
-    print_summary(out, outcomes, time.monotonic() - started)
-    if calls:
-        out.print(f"outputs in {args.out}/", markup=False)
+    wall = time.monotonic() - started
+    print_summary(out, outcomes, wall)
+    try:
+        write_summary(args.out, outcomes, wall, interrupted)
+    except OSError as exc:
+        err.print(f"error: could not write the summary in {args.out}: {exc}", markup=False)
+        return EXIT_FAILED
+    out.print(f"outputs in {args.out}/ (summary.json, summary.csv)", markup=False)
     if interrupted:
         err.print("interrupted", markup=False)
         return EXIT_INTERRUPTED
     return EXIT_OK if outcomes and all(o.ok for o in outcomes) else EXIT_FAILED
+
+
+def skip_completed(calls: Sequence[Call], out: Path) -> tuple[list[Call], list[CallOutcome]]:
+    """Split ``calls`` into those to transcribe and ``skipped`` outcomes for those already done in ``out``.
+
+    Done: complete outputs under their final names, not contradicted by the previous summary
+    (see `actors.cli.summaryfiles.skipped_outcome`).
+    """
+    previous = previous_outcomes(out)
+    todo: list[Call] = []
+    skipped: list[CallOutcome] = []
+    for call in calls:
+        outcome = skipped_outcome(
+            call.name, call.path, CallFiles(out, call.stem), previous, call.audio.duration or 0.0
+        )
+        if outcome is None:
+            todo.append(call)
+        else:
+            skipped.append(outcome)
+    return todo, skipped
 
 
 def base_query(args: argparse.Namespace) -> tuple[tuple[str, str], ...]:
@@ -256,40 +306,73 @@ def transcribe_calls(
             ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="actors-transcribe") as pool,
         ):
             jobs = [
-                CallJob(c.name, c.audio, CallFiles(args.out, c.stem), settings, target, progress, stop)
+                (c, CallJob(c.name, c.audio, CallFiles(args.out, c.stem), settings, target, progress, stop))
                 for c in calls
             ]
-            futures: list[tuple[CallJob, Future[CallOutcome]]] = [
-                (job, pool.submit(job.run, supervisor)) for job in jobs
+            futures: list[tuple[Call, CallJob, Future[CallOutcome]]] = [
+                (call, job, pool.submit(job.run, supervisor)) for call, job in jobs
             ]
             try:
-                for job, future in futures:
-                    outcomes.append(_result_of(job, future))
+                for call, job, future in futures:
+                    _wait_interruptibly(future)
+                    outcomes.append(_result_of(call, job, future))
             except KeyboardInterrupt:
                 interrupted = True
                 stop.set()  # pacers return at once; running calls finish with what they sent
-                for _, future in futures:
+                for _, _, future in futures:
                     future.cancel()
-                for job, future in futures[len(outcomes) :]:
-                    outcomes.append(_result_of(job, future))
+                for call, job, future in futures[len(outcomes) :]:
+                    outcomes.append(_result_of(call, job, future))
     finally:
         progress.close()
     return outcomes, interrupted
 
 
-def _result_of(job: CallJob, future: Future[CallOutcome]) -> CallOutcome:
+#: How often the main thread wakes while it waits for a call, so that Ctrl-C is acted on at once.
+SIGNAL_CHECK_SECONDS = 0.2
+
+
+def _wait_interruptibly(future: Future[CallOutcome]) -> None:
+    """Wait until ``future`` is done, waking every `SIGNAL_CHECK_SECONDS`.
+
+    The kernel hands SIGINT to any thread of the process; Python runs its handler (raising
+    KeyboardInterrupt) only in the main thread, when that thread next runs. A main thread
+    blocked in an untimed ``future.result()`` while another thread took the signal would notice
+    Ctrl-C only when the call ends, minutes later. The timed wait is for the signal only: the
+    call's completion still ends it at once.
+    """
+    while not futures_wait([future], timeout=SIGNAL_CHECK_SECONDS).done:
+        pass
+
+
+def _interrupted(call: Call, reason: str) -> CallOutcome:
+    return CallOutcome(
+        name=call.name,
+        audio_seconds=call.audio.duration or 0.0,
+        error=reason,
+        status="interrupted",
+        stem=call.stem,
+        input=call.path,
+    )
+
+
+def _result_of(call: Call, job: CallJob, future: Future[CallOutcome]) -> CallOutcome:
     if future.cancelled():
-        return CallOutcome(
-            name=job.name, audio_seconds=job.audio.duration or 0.0, error="not started: interrupted"
-        )
+        return _interrupted(call, "not started")
     try:
-        return future.result()
+        return attrs.evolve(future.result(), input=call.path)
     except (
         ActorsError,
         OSError,
         ValueError,
     ) as exc:  # a bug-free job never raises; report it per call anyway
-        return CallOutcome(name=job.name, audio_seconds=job.audio.duration or 0.0, error=describe_error(exc))
+        return CallOutcome(
+            name=job.name,
+            audio_seconds=job.audio.duration or 0.0,
+            error=describe_error(exc),
+            stem=call.stem,
+            input=call.path,
+        )
 
 
 def _positive_int(text: str) -> int:

@@ -54,10 +54,19 @@ def test_writer_produces_all_files(tmp_path: Path) -> None:
     ]
     for m in messages:
         writer.add(m)
-    # the JSONL is flushed message by message, before close
-    assert len(files.jsonl.read_text().splitlines()) == 4
-    writer.close()
-    writer.close()  # idempotent
+    # the JSONL is flushed message by message under its temporary name; nothing final yet
+    assert len((files.directory / ".call.jsonl.part").read_text().splitlines()) == 4
+    assert not any(path.exists() for path in files.finals) and not files.complete()
+    writer.commit()
+    writer.commit()  # idempotent
+    writer.abort()  # a no-op after commit
+    assert files.complete()
+    assert sorted(p.name for p in files.directory.iterdir()) == [
+        "call.jsonl",
+        "call.srt",
+        "call.txt",
+        "call.vtt",
+    ]
     lines = [json.loads(x) for x in files.jsonl.read_text().splitlines()]
     assert lines == messages
     assert files.transcript.read_text() == (

@@ -195,9 +195,11 @@ def test_ctrl_c_stops_promptly_with_a_summary(
     assert proc.returncode == 130, out + err
     assert time.monotonic() - interrupted_at < 8
     assert "interrupted" in err
-    assert "not started: interrupted" in out  # the third call never began
+    assert "interrupted: not started" in out  # the third call never began
     assert "3 calls" in out
-    assert (tmp_path / "out" / "c0.txt").exists()  # what was heard is written
+    # what was heard is kept as a partial JSONL; nothing looks complete
+    assert (tmp_path / "out" / "c0.partial.jsonl").exists()
+    assert not (tmp_path / "out" / "c0.txt").exists()
 
 
 @pytest.mark.parametrize(
