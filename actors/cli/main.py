@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.metadata
 import os
 import sys
 from collections.abc import Sequence
@@ -38,12 +37,22 @@ commands:
 
 def version() -> str:
     """The installed distribution's version, else the import package's ``__version__``."""
+    import importlib.metadata  # only for --version: it costs ~10 ms at every start otherwise
+
     try:
         return importlib.metadata.version(DISTRIBUTION)
     except importlib.metadata.PackageNotFoundError:
         import actors
 
         return str(getattr(actors, "__version__", "unknown"))
+
+
+class _VersionAction(argparse.Action):
+    """``--version``: print ``PROG VERSION`` and exit (the version is looked up only then)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_args: object, **_kwargs: object) -> None:
+        print(f"{parser.prog} {version()}")
+        parser.exit()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,9 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Run '%(prog)s COMMAND --help' for a command's options.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "--version", action="version", version=f"%(prog)s {version()}", help="print the version and exit"
-    )
+    parser.add_argument("--version", action=_VersionAction, nargs=0, help="print the version and exit")
     # The commands are described in DESCRIPTION (one sentence each); argparse's own list is hidden.
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, help=argparse.SUPPRESS)
     for name in SUBCOMMANDS:
