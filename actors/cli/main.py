@@ -66,7 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action=_VersionAction, nargs=0, help="print the version and exit")
     # The commands are described in DESCRIPTION (one sentence each); argparse's own list is hidden.
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, help=argparse.SUPPRESS)
+    sub = parser.add_subparsers(
+        dest="command", metavar="COMMAND", required=True, help=argparse.SUPPRESS, prog=parser.prog
+    )
     for name in SUBCOMMANDS:
         try:
             module = importlib.import_module(f"actors.cli.{name}")

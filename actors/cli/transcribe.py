@@ -1,7 +1,8 @@
 """`python -m actors transcribe CALL...`: stream many recorded calls at once, write transcripts.
 
-Each WAV file becomes its own supervised Listen V1 stream (stereo calls use ``multichannel``, one
-speaker per channel), ``--concurrency`` at a time, paced at real time (``--realtime``) or as fast
+Each call (a file, a file found in a directory, a manifest row, or standard input) becomes its own
+supervised Listen V1 stream (stereo calls use ``multichannel``, one speaker per channel),
+``--concurrency`` at a time, paced at real time (``--realtime``) or as fast
 as the service accepts (``--fast``, the default). Per call, ``--out`` gets ``<call>.jsonl`` (every
 server message), ``<call>.txt`` (the transcript), ``<call>.srt`` and ``<call>.vtt`` (captions).
 A live display follows the calls; a summary table ends the run. Exit status: 0 if every call
