@@ -140,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
     out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
     try:
         query = base_query(args)
-        _check_query(query)
+        _check_query(query, flags=_flag_options(args))
         inputs = resolve_inputs(args.calls, args.manifest, args.glob)
         for item in inputs:
             if item.params:
@@ -178,13 +178,17 @@ def run(args: argparse.Namespace) -> int:
 
 
 def base_query(args: argparse.Namespace) -> tuple[tuple[str, str], ...]:
-    """The Listen V1 query shared by every call (the audio format is added per call)."""
-    query: list[tuple[str, str]] = [("model", args.model)]
-    if args.language:
+    """The Listen V1 query shared by every call (the audio format is added per call).
+
+    A ``--param`` for an option that has its own flag (``model=...``) replaces the flag's value.
+    """
+    flagged = _flag_options(args)
+    query: list[tuple[str, str]] = [("model", args.model)] if "model" in flagged else []
+    if args.language and "language" in flagged:
         query.append(("language", args.language))
-    if args.smart_format:
+    if args.smart_format and "smart_format" in flagged:
         query.append(("smart_format", "true"))
-    if args.interim_results:
+    if args.interim_results and "interim_results" in flagged:
         query.append(("interim_results", "true"))
     for item in args.param:
         key, sep, value = item.partition("=")
@@ -199,11 +203,30 @@ def base_query(args: argparse.Namespace) -> tuple[tuple[str, str], ...]:
     return tuple(query)
 
 
+#: The Listen V1 options that have their own flag (see `base_query`).
+_FLAGS = {
+    "model": "--model",
+    "language": "--language",
+    "smart_format": "--smart-format",
+    "interim_results": "--interim-results",
+}
+
+
+def _flag_options(args: argparse.Namespace) -> dict[str, str]:
+    """Which options came from their own flag rather than ``--param``: option -> flag."""
+    from_params = {item.partition("=")[0].strip() for item in args.param}
+    return {key: flag for key, flag in _FLAGS.items() if key not in from_params}
+
+
 def _check_query(
-    query: tuple[tuple[str, str], ...], extra: tuple[tuple[str, str], ...] = (), where: str = "--param"
+    query: tuple[tuple[str, str], ...],
+    extra: tuple[tuple[str, str], ...] = (),
+    where: str = "--param",
+    flags: dict[str, str] | None = None,
 ) -> None:
     """Validate the options (with a call's ``extra`` ones) before any file is read, so a typo costs
-    no run; the error names the option, the value and why (unknown option, bad value)."""
+    no run; the error names the option, the value and why (unknown option, bad value), and where it
+    came from: ``where`` (``--param``, a manifest row), or the option's own flag in ``flags``."""
     from actors.protocol.apis import LISTEN_V1
 
     options_type = LISTEN_V1.options_type
@@ -221,7 +244,9 @@ def _check_query(
         given = [v for k, v in (*query, *extra) if k == exc.name]
         shown = f"{exc.name}={given[-1]}" if given else exc.name
         reason = str(exc).removeprefix(f"{exc.name}: ")
-        raise OptionsError(f"{where} {shown}", f"bad value for {exc.name!r}: {reason}", exc.value) from None
+        flag = (flags or {}).get(exc.name) if not extra else None
+        label = f"{flag} {given[-1]!r}" if flag and given else f"{where} {shown}"
+        raise OptionsError(label, f"bad value for {exc.name!r}: {reason}", exc.value) from None
 
 
 def merge_query(

@@ -197,6 +197,7 @@ def test_bad_manifest_and_bad_per_call_param_are_usage_errors(
         ),
         ("channels=2", "--param channels=2: 'channels' is set from each file's audio"),
         ("keyterm", "--param: expected KEY=VALUE, got 'keyterm'"),
+        ("model=", "--param model=: bad value for 'model': must not be empty"),
     ],
 )
 def test_param_errors_say_what_was_wrong(
@@ -204,6 +205,11 @@ def test_param_errors_say_what_was_wrong(
 ) -> None:
     assert transcribe(str(tmp_path / "a.wav"), "--param", param, "--url", "ws://127.0.0.1:9") == 2
     assert message in capsys.readouterr().err
+
+
+def test_a_bad_flag_value_names_the_flag(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert transcribe(str(tmp_path / "a.wav"), "--model", "", "--url", "ws://127.0.0.1:9") == 2
+    assert "error: --model '': bad value for 'model': must not be empty" in capsys.readouterr().err
 
 
 def test_stdin_is_one_call(tmp_path: Path, local_server: LocalServer) -> None:
