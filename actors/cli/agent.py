@@ -45,7 +45,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         metavar="WAV",
         help="a mono WAV spoken as the user (after the text lines), repeatable",
     )
-    parser.add_argument("--prompt", default="You are a friendly call-center assistant. Answer briefly.")
+    parser.add_argument(
+        "--prompt",
+        default="You are a friendly call-center assistant. Answer briefly.",
+        help="the agent's system prompt for the think step (default: a brief call-center assistant)",
+    )
     parser.add_argument("--greeting", help="what the agent says first")
     parser.add_argument("--think-model", default="gpt-4o-mini", help="OpenAI model for the think step")
     parser.add_argument("--voice", default="aura-2-thalia-en", help="Deepgram voice for the agent")
@@ -175,15 +179,22 @@ def speak_as_user(conn: Connection, reader: EventReader, recording: AudioFile, t
     """Stream ``recording`` at real time, then silence, until the agent has answered it.
 
     The agent expects a continuous audio stream, as from a microphone; the silence after the
-    speech is what lets it detect the end of the user's turn.
+    speech is what lets it detect the end of the user's turn. An answer that ends while the clip
+    is still streaming (the clip's own pauses ended the turn) counts: the rest of the clip is sent,
+    and no silence is waited for after it.
     """
     print(f"user:  <{recording.path}, {recording.duration:.1f} s of speech>", flush=True)
     pacer = Pacer(1.0)
     sent = 0.0
+    answered = False
     for chunk, sent in recording.chunks(CHUNK_SECONDS):
         pacer.wait_until(sent)
         conn.send_audio(chunk)
-        reader.drain()
+        # take what is queued without waiting, noting an AgentAudioDone rather than dropping it
+        while reader.poll(is_type("AgentAudioDone"), 0.0, "answer") is not None:
+            answered = True
+    if answered:
+        return
     pause = bytes(recording.frame_bytes * round(CHUNK_SECONDS * recording.sample_rate))
     deadline = sent + timeout
     while sent < deadline:

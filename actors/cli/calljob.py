@@ -44,13 +44,20 @@ class StreamSettings:
     finish_timeout: float | None = None  # None: scaled to the call's length
     max_lead: float = 20.0
     stall_patience: float = 10.0
+    extra_query: tuple[tuple[str, str], ...] = ()  # one call's own options (a manifest's params)
 
 
 def listen_query(
-    base: tuple[tuple[str, str], ...], audio: AudioFile, multichannel: bool
+    base: tuple[tuple[str, str], ...],
+    audio: AudioFile,
+    multichannel: bool,
+    extra: tuple[tuple[str, str], ...] = (),
 ) -> list[tuple[str, str]]:
-    """The Listen V1 query for one recording: the run's options plus its audio format."""
-    query = [(k, v) for k, v in base if k not in ("encoding", "sample_rate", "channels", "multichannel")]
+    """The Listen V1 query for one recording: the run's options, the call's own ``extra`` ones (a key
+    there replaces the run's values of it), plus its audio format."""
+    replaced = {k for k, _ in extra} | {"encoding", "sample_rate", "channels", "multichannel"}
+    query = [(k, v) for k, v in base if k not in replaced]
+    query += [(k, v) for k, v in extra if k not in ("encoding", "sample_rate", "channels", "multichannel")]
     query += [("encoding", audio.encoding), ("sample_rate", str(audio.sample_rate))]
     query += [("channels", str(audio.channels))]
     if multichannel:
@@ -100,7 +107,9 @@ class CallJob:
         """The connection config of this call's stream (options validated here, once per call)."""
         options_type = LISTEN_V1.options_type
         assert options_type is not None
-        options = options_type.from_query(listen_query(self.settings.query, self.audio, self.multichannel))
+        options = options_type.from_query(
+            listen_query(self.settings.query, self.audio, self.multichannel, self.settings.extra_query)
+        )
         return self.target.connection_config(
             LISTEN_V1, options=options, connect_timeout=self.settings.connect_timeout
         )

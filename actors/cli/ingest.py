@@ -237,7 +237,9 @@ def _serve(config: IngestConfig, deepgram_url: str, api_key: str, where: str, st
             return _fail(
                 f"the ingestion service is not in this installation ({missing} is missing)", EXIT_FAILED
             )
-        return _fail(f"the ingestion service needs {missing}: pip install 'actors[ingest]'", EXIT_FAILED)
+        return _fail(
+            f"the ingestion service needs {missing}: pip install 'actors-deepgram[ingest]'", EXIT_FAILED
+        )
     service = service_type(config, deepgram_url=deepgram_url, api_key=api_key)
     try:
         service.start()

@@ -104,7 +104,9 @@ def run(args: argparse.Namespace) -> int:
     except (OptionsError, OSError) as exc:
         return _fail(str(exc))
     except ImportError as exc:
-        return _fail(f"the {args.engine} engine could not be loaded ({exc}); pip install 'actors[server]'")
+        return _fail(
+            f"the {args.engine} engine could not be loaded ({exc}); pip install 'actors-deepgram[server]'"
+        )
     done = threading.Event()
 
     def request_stop(_signum: int, _frame: Any) -> None:

@@ -35,7 +35,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "-o", "--out", type=Path, default=Path("speech.wav"), help="output file (default speech.wav)"
     )
     parser.add_argument("--model", default="aura-2-thalia-en", help="voice (default aura-2-thalia-en)")
-    parser.add_argument("--encoding", default="linear16", choices=("linear16", "mulaw", "alaw"))
+    parser.add_argument(
+        "--encoding",
+        default="linear16",
+        choices=("linear16", "mulaw", "alaw"),
+        help="audio encoding (default linear16; mulaw and alaw need a .raw output name)",
+    )
     parser.add_argument("--sample-rate", type=int, default=24000, help="Hz (default 24000)")
     parser.add_argument(
         "--timeout", type=float, default=60.0, help="seconds to wait for the audio (default 60)"

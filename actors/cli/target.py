@@ -41,6 +41,7 @@ class Target:
     url: str
     agent_url: str
     api_key: str = attrs.field(repr=False)
+    engine_workers: int | None = None  # the embedded server's recognizer processes, when known
 
     def base_url(self, host: str) -> str:
         """The base URL for an `ApiSpec.host` ("production" or "agent")."""
@@ -113,13 +114,17 @@ def open_target(args: argparse.Namespace, environ: Mapping[str, str] | None = No
         raise OptionsError(
             "--local",
             f"the embedded server needs the server extra ({exc.name} is missing): "
-            "pip install 'actors[server]', or set DEEPGRAM_API_KEY, or pass --url",
+            "pip install 'actors-deepgram[server]', or set DEEPGRAM_API_KEY, or pass --url",
         ) from None
 
     server = LocalServer(host="127.0.0.1", port=0, engine="real")
     server.start()
     try:
-        yield Target("embedded", server.url, server.url, LOCAL_KEY)
+        pool = getattr(server.engine, "pool", None)
+        workers = getattr(pool, "size", None)
+        yield Target(
+            "embedded", server.url, server.url, LOCAL_KEY, workers if isinstance(workers, int) else None
+        )
     finally:
         server.stop()
 

@@ -37,7 +37,7 @@ def embedded_server() -> LocalServer:
     """The process-wide embedded server, started on first use (thread-safe).
 
     Raises ``OptionsError`` when ``ACTORS_ENGINE`` names no engine, and ``ImportError`` with an
-    install hint when the server extra (``pip install actors[server]``) is missing.
+    install hint when the server extra (``pip install 'actors-deepgram[server]'``) is missing.
     """
     global _server
     with _lock:
@@ -48,7 +48,7 @@ def embedded_server() -> LocalServer:
         except ImportError as exc:
             raise ImportError(
                 "DeepgramClient() without an api_key starts the embedded local server, which needs "
-                "`pip install actors[server]`; or pass api_key=... / set DEEPGRAM_API_KEY"
+                "`pip install 'actors-deepgram[server]'`; or pass api_key=... / set DEEPGRAM_API_KEY"
             ) from exc
         engine = embedded_engine()
         try:

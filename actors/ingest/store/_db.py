@@ -76,7 +76,7 @@ class StoreURL:
                 from psycopg.conninfo import conninfo_to_dict
             except ImportError:
                 raise StoreURLError(
-                    f"store URL {shown!r}: PostgreSQL needs psycopg; install actors[ingest]"
+                    f"store URL {shown!r}: PostgreSQL needs psycopg; pip install 'actors-deepgram[ingest]'"
                 ) from None
             try:
                 conninfo_to_dict(url)

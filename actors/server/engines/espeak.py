@@ -39,7 +39,7 @@ def _load() -> Any:
         except ImportError as exc:
             raise ActorsError(
                 "the real TTS engine needs espeakng-loader; "
-                "install the server extra: pip install 'actors[server]'"
+                "install the server extra: pip install 'actors-deepgram[server]'"
             ) from exc
         library = ctypes.CDLL(espeakng_loader.get_library_path())
         data_path = espeakng_loader.get_data_path().encode()
