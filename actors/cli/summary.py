@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import attrs
 from rich.console import Console
@@ -29,7 +29,8 @@ class CallOutcome:
     ``status`` defaults to ``ok``/``failed`` from ``error``; ``input`` is the path the call was
     read from, ``stem`` its output file stem. ``request_ids`` are the Deepgram ``dg-request-id``
     of each connection (several after reconnects); ``time_to_first_result`` is seconds from the
-    first audio sent to the first result (None if none came).
+    first audio sent to the first result (None if none came). ``metadata`` is what the call's
+    manifest row gave (empty otherwise); it is written into the summary files.
     """
 
     name: str
@@ -45,6 +46,7 @@ class CallOutcome:
     stem: str = ""
     request_ids: tuple[str, ...] = ()
     time_to_first_result: float | None = None
+    metadata: Mapping[str, object] = attrs.field(factory=dict)
 
     @property
     def ok(self) -> bool:

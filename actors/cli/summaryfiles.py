@@ -46,6 +46,7 @@ COLUMNS = (
     "time_to_first_result",
     "wall_seconds",
     "error",
+    "metadata",
 )
 
 
@@ -64,6 +65,7 @@ def outcome_row(outcome: CallOutcome) -> dict[str, Any]:
         "time_to_first_result": round(ttfr, 3) if ttfr is not None else None,
         "wall_seconds": round(outcome.wall_seconds, 3),
         "error": outcome.error,
+        "metadata": dict(outcome.metadata),
     }
 
 
@@ -92,6 +94,7 @@ def summary_csv(outcomes: Sequence[CallOutcome]) -> str:
     for outcome in outcomes:
         row = outcome_row(outcome)
         row["request_ids"] = " ".join(row["request_ids"])
+        row["metadata"] = orjson.dumps(row["metadata"]).decode() if row["metadata"] else None
         writer.writerow(["" if row[c] is None else row[c] for c in COLUMNS])
     return buffer.getvalue()
 

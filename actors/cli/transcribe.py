@@ -223,7 +223,7 @@ def skip_completed(calls: Sequence[Call], out: Path) -> tuple[list[Call], list[C
         if outcome is None:
             todo.append(call)
         else:
-            skipped.append(outcome)
+            skipped.append(attrs.evolve(outcome, metadata=call.metadata))
     return todo, skipped
 
 
@@ -477,6 +477,7 @@ def _interrupted(call: Call, reason: str) -> CallOutcome:
         status="interrupted",
         stem=call.stem,
         input=call.path,
+        metadata=call.metadata,
     )
 
 
@@ -484,7 +485,7 @@ def _result_of(call: Call, job: CallJob, future: Future[CallOutcome]) -> CallOut
     if future.cancelled():
         return _interrupted(call, "not started")
     try:
-        return attrs.evolve(future.result(), input=call.path)
+        return attrs.evolve(future.result(), input=call.path, metadata=call.metadata)
     except (
         ActorsError,
         OSError,

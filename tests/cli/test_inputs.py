@@ -108,6 +108,11 @@ def test_files_directories_and_manifests_in_one_run(
     assert "6 calls" in captured.out
     for name in ("case-17", "case-18", "case/19", "a.wav", "b.wav", "single.wav"):
         assert name in captured.out
+    # a manifest row's metadata is kept with the call in both summary files
+    rows = {row["stem"]: row for row in json.loads((out / "summary.json").read_text())["calls"]}
+    assert rows["case-17"]["metadata"] == {"agent": "kim"} and rows["a"]["metadata"] == {}
+    csv_text = (out / "summary.csv").read_text()
+    assert '"{""agent"":""kim""}"' in csv_text
 
 
 def test_directory_order_glob_and_hidden_files(tmp_path: Path) -> None:
