@@ -10,7 +10,6 @@ those. The long-file test streams a 2-hour stereo WAV (230 MB) and checks the ch
 from __future__ import annotations
 
 import array
-import json
 import os
 import struct
 import subprocess
@@ -25,6 +24,7 @@ import pytest
 from actors.cli.audiofile import read_audio
 from actors.server import LocalServer
 from actors.server.engines.deterministic import interleave, synthesize_words, transcribe
+from tests.support.jsonl import words_by_channel
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -119,16 +119,6 @@ def run_transcribe(
     return subprocess.run(argv, input=stdin, capture_output=True, env=env, cwd=ROOT, timeout=300, check=False)
 
 
-def final_words(jsonl: Path) -> dict[int, list[str]]:
-    out: dict[int, list[str]] = {}
-    for line in jsonl.read_text().splitlines():
-        msg = json.loads(line)
-        if msg["type"] == "Results" and msg.get("is_final"):
-            words = [w["word"] for w in msg["channel"]["alternatives"][0]["words"]]
-            out.setdefault(msg["channel_index"][0], []).extend(words)
-    return {channel: words for channel, words in out.items() if words}
-
-
 def write_codec(path: Path, pcm: bytes, rate: int, codec: str) -> None:
     import numpy
     import soundfile
@@ -177,7 +167,7 @@ def test_every_format_is_transcribed_end_to_end(
     elapsed = time.monotonic() - started
 
     assert result.returncode == 0, result.stderr.decode()
-    heard = {name: final_words(tmp_path / "out" / f"{name}.jsonl") for name in expected}
+    heard = {name: words_by_channel(tmp_path / "out" / f"{name}.jsonl") for name in expected}
     assert heard == expected
     assert elapsed < 60
 
@@ -226,7 +216,7 @@ def test_piped_wav_on_stdin(
     )
     assert result.returncode == 0, result.stderr.decode()
     (jsonl,) = (tmp_path / "out").glob("*.jsonl")
-    assert final_words(jsonl) == {0: WORDS}
+    assert words_by_channel(jsonl) == {0: WORDS}
     assert f"{len(speech) / 32000:.1f} s audio" in result.stdout.decode() + result.stderr.decode()
 
 
@@ -288,5 +278,5 @@ def test_two_hour_stereo_call_stays_under_100_mb(
     status, peak = rss_of_child([*argv, "--fast", "--progress", "off"], env)
     print(f"peak RSS of transcribe on a {path.stat().st_size / 1e6:.0f} MB WAV: {peak / 2**20:.1f} MiB")
     assert status == 0
-    assert final_words(out / "long.jsonl") == {0: [w for words in LONG_WORDS.values() for w in words]}
+    assert words_by_channel(out / "long.jsonl") == {0: [w for words in LONG_WORDS.values() for w in words]}
     assert peak < 100 * 2**20

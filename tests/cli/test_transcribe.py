@@ -7,7 +7,6 @@ and no --url the command would go to Deepgram.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -23,6 +22,7 @@ from actors.cli.main import main
 from actors.cli.transcribe import call_names, output_stems
 from actors.server import FaultRule, LocalServer
 from actors.server.engines.deterministic import interleave, synthesize_words
+from tests.support.jsonl import words_by_channel
 
 AGENT = ["thank", "you", "for", "calling", "how", "can", "i", "help"]
 CUSTOMER = ["my", "order", "number", "is", "five", "five", "five"]
@@ -44,16 +44,6 @@ def stereo_call(path: Path, left: list[str], right: list[str], rate: int = 16000
         w.setframerate(rate)
         w.writeframes(pcm)
     return path
-
-
-def words_by_channel(jsonl: Path) -> dict[int, list[str]]:
-    out: dict[int, list[str]] = {}
-    for line in jsonl.read_text().splitlines():
-        msg = json.loads(line)
-        if msg["type"] == "Results" and msg.get("is_final"):
-            words = [w["word"] for w in msg["channel"]["alternatives"][0]["words"]]
-            out.setdefault(msg["channel_index"][0], []).extend(words)
-    return out
 
 
 def run_cli(*argv: str) -> int:
