@@ -254,13 +254,34 @@ def write_long_call(path: Path) -> None:
             f.write(block)
 
 
-def rss_of_child(argv: Sequence[str], env: dict[str, str]) -> tuple[int, int]:
-    """Run ``argv``; return its exit status and exact peak RSS in bytes (from wait4's rusage)."""
-    proc = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    scale = 1 if sys.platform == "darwin" else 1024  # ru_maxrss is in KiB on Linux
-    return proc.returncode, usage.ru_maxrss * scale
+#: Runs ``python -m actors ARGS`` and, at exit, writes the process's own peak RSS (``VmHWM``) to the
+#: file named by ``$HWM_FILE``. ``VmHWM`` belongs to the memory map made at exec, unlike wait4's
+#: ``ru_maxrss``, which Linux carries over from the forking parent (the test runner's own size).
+HWM_WRAPPER = """
+import atexit, os, runpy, sys
+def report():
+    with open("/proc/self/status") as status:
+        peak = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
+    with open(os.environ["HWM_FILE"], "w") as out:
+        out.write(peak)
+atexit.register(report)
+sys.argv = ["actors", *sys.argv[1:]]
+runpy.run_module("actors", run_name="__main__", alter_sys=True)
+"""
+
+
+def rss_of_child(args: Sequence[str], env: dict[str, str], hwm_file: Path) -> tuple[int, int]:
+    """Run ``python -m actors ARGS``; return its exit status and its own peak RSS in bytes."""
+    argv = [sys.executable, "-c", HWM_WRAPPER, *args]
+    done = subprocess.run(
+        argv,
+        env={**env, "HWM_FILE": str(hwm_file)},
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    assert hwm_file.exists(), done.stderr.decode()[-2000:]
+    return done.returncode, int(hwm_file.read_text()) * 1024  # VmHWM is in kB
 
 
 @pytest.mark.timeout(300)  # about 25 s on 2 busy cores
@@ -274,8 +295,8 @@ def test_two_hour_stereo_call_stays_under_100_mb(
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("DEEPGRAM_API_KEY", None)
     out = tmp_path / "out"
-    argv = [sys.executable, "-m", "actors", "transcribe", str(path), "--url", server.url, "--out", str(out)]
-    status, peak = rss_of_child([*argv, "--fast", "--progress", "off"], env)
+    args = ["transcribe", str(path), "--url", server.url, "--out", str(out), "--fast", "--progress", "off"]
+    status, peak = rss_of_child(args, env, tmp_path / "hwm")
     print(f"peak RSS of transcribe on a {path.stat().st_size / 1e6:.0f} MB WAV: {peak / 2**20:.1f} MiB")
     assert status == 0
     assert words_by_channel(out / "long.jsonl") == {0: [w for words in LONG_WORDS.values() for w in words]}
