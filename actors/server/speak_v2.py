@@ -14,17 +14,23 @@ which the stored spec lacks). Behaviour of this server:
   as binary frames, ``SpeechMetadata``, ``Flushed``. A turn with nothing to say (whitespace or
   punctuation) gets ``Warning NO_SYNTHESIZABLE_TEXT`` and a zero-duration ``SpeechMetadata``
   instead of audio. ``Flush`` with no open turn: ``Warning NO_ACTIVE_SPEECH``.
-* ``Interrupt``: the open turn's text is dropped (its audio is never made) and
-  ``SpeechInterrupted`` reports ``audio_played_ms`` -- the ``playback_offset`` (session
-  milliseconds) when given, with the interrupted turn's text split at the played point
-  (``text_spoken + text_remaining`` is the turn's text), else the audio generated so far. The
-  session's audio total is rebased onto the played audio. Ignored with a ``Warning`` when no
-  audio was generated yet (``NO_AUDIO_GENERATED``) or the offset does not advance past the
-  previous interrupt's (``INVALID_INTERRUPT_OFFSET``).
+* ``Interrupt`` stops the audio at once: audio not sent yet is never sent (with the queued
+  ``SpeechMetadata``/``Flushed`` of the turns it belonged to: ``SpeechInterrupted`` ends them),
+  and the open turn's text is dropped. ``SpeechInterrupted`` reports ``audio_played_ms`` -- the
+  ``playback_offset`` (session milliseconds) when given, with the interrupted turn's text split
+  at the played point in proportion to its audio (``text_spoken + text_remaining`` is the turn's
+  text), else the audio sent so far -- and the interrupted turn's metadata (its duration cut to
+  what was played). The session's audio total is rebased onto the played audio. Ignored with a
+  ``Warning`` when no audio was sent yet (``NO_AUDIO_GENERATED``) or the offset does not advance
+  past the previous interrupt's (``INVALID_INTERRUPT_OFFSET``).
+* Pacing: by default a turn's audio goes out at once on ``Flush``, so an ``Interrupt`` only cuts
+  audio the client has not played. With :attr:`SpeakV2Endpoint.audio_pace` set (tests), audio
+  goes out at that multiple of real time, one frame per tick, and an ``Interrupt`` lands mid-turn.
 * ``Configure {speed}``: ``ConfigureSuccess {applied}`` or ``ConfigureFailure``
   (``SPEED_OUT_OF_RANGE``, ``SPEED_INCREMENT_INVALID``). The engines have no speech rate, so speed
   is recorded, not heard.
-* ``Close``: an open turn is spoken (no ``Flushed``), then ``SessionMetadata`` and close 1000.
+* ``Close``: queued audio and an open turn are sent (the open turn without ``Flushed``), then
+  ``SessionMetadata`` and close 1000.
 * Bad client frames get ``Error`` then a close: binary 1003 ``MESSAGE-0000``; not JSON, unknown
   ``type`` or a wrong field 1008 ``DATA-0000``; ``Speak`` text over 2000 characters 1009
   ``BIG-0000``. No client frame for the idle timeout: ``Error NET-0001`` and close 1011.
@@ -32,12 +38,13 @@ which the stored spec lacks). Behaviour of this server:
 
 from __future__ import annotations
 
+import collections
 import math
 import re
 import unicodedata
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 
@@ -155,12 +162,16 @@ def split_spoken(text: str, fraction: float) -> tuple[str, str]:
 
 @attrs.define
 class Turn:
-    """One turn: its text so far and, once spoken, where its audio sits in the session."""
+    """One turn: its text so far and, once its audio goes out, where that audio sits in the session."""
 
     speech_id: str
     texts: list[str] = attrs.Factory(list)
     start_ms: int = 0
+    sent_bytes: int = 0
+    #: Milliseconds of audio sent so far (cut to what was heard by an interrupt).
     duration_ms: int = 0
+    #: Milliseconds of audio synthesized for the turn (sent or not).
+    total_ms: int = 0
 
     @property
     def text(self) -> str:
@@ -188,11 +199,23 @@ def new_speech_id() -> str:
     return f"dg_sp_{uuid.uuid4().hex[:12]}"
 
 
+@attrs.frozen
+class _Out:
+    """One queued server frame: a JSON message (``metadata`` is filled in when it goes out) or audio."""
+
+    turn: Turn
+    message: str | None = None
+    audio: bytes = b""
+
+
 @register_endpoint(PATH)
 class SpeakV2Endpoint(Endpoint):
     """Serves one Speak V2 connection (see the module docstring for the behaviour)."""
 
     options: SpeakV2Settings
+    #: None: a turn's audio goes out at once on ``Flush``. A number: audio goes out at that many times
+    #: real time, one frame per tick, so an ``Interrupt`` can land mid-turn (tests set it).
+    audio_pace: ClassVar[float | None] = None
 
     @classmethod
     def parse_query(cls, query: Sequence[tuple[str, str]]) -> SpeakV2Settings:
@@ -203,11 +226,15 @@ class SpeakV2Endpoint(Endpoint):
         """Send ``Connected`` and start an empty session."""
         self.synthesizer = self.context.engine.synthesizer()
         self.bytes_per_second = self.options.sample_rate * (2 if self.options.encoding == "linear16" else 1)
+        self.pace = self.audio_pace
+        if self.pace is not None:
+            vars(self)["tick_interval"] = FRAME_SECONDS / self.pace  # read by the loop once it starts
         self.speed = self.options.speed
         self.open_turn: Turn | None = None
-        #: Spoken turns, in order, positioned on the session's (rebased) audio timeline.
+        #: Turn frames not sent yet (only when paced), in order.
+        self.outbox: collections.deque[_Out] = collections.deque()
+        #: Turns whose audio started, in order, positioned on the session's (rebased) audio timeline.
         self.spoken: list[Turn] = []
-        self.session_ms = 0
         self.input_chars = 0
         self.billable_chars = 0
         self.interrupted_at: int | None = None
@@ -222,6 +249,12 @@ class SpeakV2Endpoint(Endpoint):
             }
         )
 
+    @property
+    def session_ms(self) -> int:
+        """Milliseconds of audio sent in the session (rebased by interrupts)."""
+        last = self.spoken[-1] if self.spoken else None
+        return last.start_ms + last.duration_ms if last is not None else 0
+
     def on_binary(self, data: bytes) -> None:
         """Speak V2 accepts only text frames."""
         self._fail(
@@ -232,6 +265,19 @@ class SpeakV2Endpoint(Endpoint):
         """No client frame for the idle timeout: ``Error NET-0001``, close 1011."""
         self.send_message({"type": "Error", "code": "NET-0001", "description": NET_0001_REASON})
         self.close(1011, NET_0001_REASON)
+
+    def on_tick(self) -> None:
+        """Paced audio: send the next frame, with the messages due before the frame after it."""
+        sent_audio = False
+        while self.outbox and not self.closed:
+            item = self.outbox[0]
+            if item.message is None and sent_audio:
+                return
+            if item.message == "SpeechStarted" and sent_audio:
+                return
+            self.outbox.popleft()
+            self._release(item)
+            sent_audio = sent_audio or item.message is None
 
     def on_text(self, text: str) -> None:
         """Dispatch one client message."""
@@ -248,17 +294,7 @@ class SpeakV2Endpoint(Endpoint):
         elif kind == "Configure":
             self._configure(message)
         elif kind == "Close":
-            if self.open_turn is not None:
-                self._speak_turn(self._take_turn())
-            self.send_message(
-                {
-                    "type": "SessionMetadata",
-                    "total_audio_duration_ms": self.session_ms,
-                    "total_input_character_count": self.input_chars,
-                    "total_billable_character_count": self.billable_chars,
-                }
-            )
-            self.close(1000)
+            self._close()
         else:
             self._fail(
                 1008,
@@ -299,30 +335,66 @@ class SpeakV2Endpoint(Endpoint):
             self._warn("NO_ACTIVE_SPEECH", "Flush arrived with no active turn; send Speak first.")
             return
         turn = self._take_turn()
-        self._speak_turn(turn)
-        self.send_message({"type": "Flushed", "speech_id": turn.speech_id})
+        self._queue_turn(turn)
+        self._emit(_Out(turn, "Flushed"))
 
-    def _speak_turn(self, turn: Turn) -> None:
-        """SpeechStarted, the turn's audio, SpeechMetadata (or the no-text Warning instead of audio)."""
+    def _close(self) -> None:
+        """Send what is queued and the open turn, then ``SessionMetadata`` and close 1000."""
+        if self.open_turn is not None:
+            self._queue_turn(self._take_turn())
+        while self.outbox and not self.closed:
+            self._release(self.outbox.popleft())
+        self.send_message(
+            {
+                "type": "SessionMetadata",
+                "total_audio_duration_ms": self.session_ms,
+                "total_input_character_count": self.input_chars,
+                "total_billable_character_count": self.billable_chars,
+            }
+        )
+        self.close(1000)
+
+    def _queue_turn(self, turn: Turn) -> None:
+        """Synthesize ``turn``: SpeechStarted, its audio frames, SpeechMetadata (or the no-text Warning)."""
         text = turn.text
-        turn.start_ms = self.session_ms
         if not any(char.isalnum() for char in text):
-            self._warn(
-                "NO_SYNTHESIZABLE_TEXT", "The turn's text has nothing to speak; no audio was produced."
-            )
+            self._emit(_Out(turn, "Warning"))
         else:
             opts = self.options
             audio = encode_audio(self.synthesizer.synthesize(text, opts.sample_rate), opts.encoding)
-            self.send_message({"type": "SpeechStarted", "speech_id": turn.speech_id})
+            turn.total_ms = round(len(audio) * 1000 / self.bytes_per_second)
+            self._emit(_Out(turn, "SpeechStarted"))
             step = max(1, int(self.bytes_per_second * FRAME_SECONDS))
             for offset in range(0, len(audio), step):
-                frame = audio[offset : offset + step]
-                self.send_binary(frame)
-                self.audio_seconds += len(frame) / self.bytes_per_second
-            turn.duration_ms = round(len(audio) * 1000 / self.bytes_per_second)
-            self.session_ms += turn.duration_ms
+                self._emit(_Out(turn, audio=audio[offset : offset + step]))
+        self._emit(_Out(turn, "SpeechMetadata"))
+
+    def _emit(self, item: _Out) -> None:
+        if self.pace is None:
+            self._release(item)
+        else:
+            self.outbox.append(item)
+
+    def _release(self, item: _Out) -> None:
+        """Send one queued frame and account for it on the session timeline."""
+        turn = item.turn
+        if item.message is None:
+            self.send_binary(item.audio)
+            self.audio_seconds += len(item.audio) / self.bytes_per_second
+            turn.sent_bytes += len(item.audio)
+            turn.duration_ms = round(turn.sent_bytes * 1000 / self.bytes_per_second)
+        elif item.message == "SpeechStarted":
+            turn.start_ms = self.session_ms
             self.spoken.append(turn)
-        self.send_message({"type": "SpeechMetadata", **turn.metadata()})
+            self.send_message({"type": "SpeechStarted", "speech_id": turn.speech_id})
+        elif item.message == "SpeechMetadata":
+            self.send_message({"type": "SpeechMetadata", **turn.metadata()})
+        elif item.message == "Flushed":
+            self.send_message({"type": "Flushed", "speech_id": turn.speech_id})
+        else:
+            self._warn(
+                "NO_SYNTHESIZABLE_TEXT", "The turn's text has nothing to speak; no audio was produced."
+            )
 
     def _interrupt(self, message: dict[str, Any]) -> None:
         offset = message.get("playback_offset")
@@ -349,30 +421,31 @@ class SpeakV2Endpoint(Endpoint):
                 f"interrupt's {self.interrupted_at} ms.",
             )
             return
+        # Stop at once: audio not sent yet is never sent, the open turn is never spoken.
+        head = self.outbox[0].turn if self.outbox else None
+        cut = head if head is not None and any(t is head for t in self.spoken) else None
+        self.outbox.clear()
         dropped = self.open_turn
         self.open_turn = None
         result: dict[str, Any] = {"type": "SpeechInterrupted"}
         if played is None:
             result["audio_played_ms"] = self.session_ms
-            turn = dropped if dropped is not None else self.spoken[-1]
+            turn = cut or dropped or self.spoken[-1]
             metadata = turn.metadata(0 if turn is dropped else None)
         else:
             result["audio_played_ms"] = played
             position = min(played, self.session_ms)
             playing = [t for t in self.spoken if t.start_ms <= position < t.start_ms + t.duration_ms]
-            if playing:
-                turn = playing[0]
-            elif dropped is not None:  # everything spoken was played: the unspoken turn is cut
-                turn = dropped
-            else:
-                turn = self.spoken[-1]
+            # All sent audio was played: the turn being sent (or the open one) is the one cut short.
+            turn = playing[0] if playing else cut or dropped or self.spoken[-1]
             heard = 0 if turn is dropped else position - turn.start_ms
-            fraction = heard / turn.duration_ms if turn.duration_ms else 0.0
+            fraction = heard / turn.total_ms if turn.total_ms else 0.0
             result["text_spoken"], result["text_remaining"] = split_spoken(turn.text, fraction)
             metadata = turn.metadata(heard)
             if turn is not dropped:  # turns after the interrupted one were never heard
-                self.spoken = [t for t in self.spoken if t.start_ms <= turn.start_ms]
-            self.session_ms = position
+                index = next(i for i, t in enumerate(self.spoken) if t is turn)
+                del self.spoken[index + 1 :]
+                turn.duration_ms = heard
         self.interrupted_at = result["audio_played_ms"]
         result["metadata"] = metadata
         self.send_message(result)

@@ -13,7 +13,7 @@ from websockets.sync.client import ClientConnection
 
 from actors.server import LocalServer
 from actors.server.engines.deterministic import DeterministicSynthesizer, transcribe
-from actors.server.speak_v2 import split_spoken
+from actors.server.speak_v2 import SpeakV2Endpoint, split_spoken
 from tests.server.streaming import open_ws, read_until
 
 PARAMS = {"model": "flux-alexis-en", "encoding": "linear16", "sample_rate": 16000}
@@ -266,3 +266,101 @@ def test_split_spoken_keeps_the_text_whole() -> None:
         spoken, remaining = split_spoken(text, fraction)
         assert spoken + remaining == text
     assert split_spoken(text, 0.5) == ("one two  ", "three")
+
+
+LONG_TEXT = "this turn has plenty of words so that its audio takes a few seconds to play out"
+
+
+@pytest.fixture
+def paced(local_server: LocalServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[ClientConnection]:
+    """A connection whose audio goes out at 10x real time (one 100 ms frame per 10 ms tick)."""
+    monkeypatch.setattr(SpeakV2Endpoint, "audio_pace", 10.0)
+    with open_ws(local_server, "/v2/speak", PARAMS) as ws:
+        ws.recv(timeout=5)
+        yield ws
+
+
+def read_frames(ws: ClientConnection, count: int) -> tuple[bytes, list[dict[str, Any]]]:
+    """Read until ``count`` audio frames arrived; return their audio and the messages seen."""
+    audio = bytearray()
+    messages: list[dict[str, Any]] = []
+    frames = 0
+    while frames < count:
+        frame = ws.recv(timeout=5)
+        if isinstance(frame, bytes):
+            audio += frame
+            frames += 1
+        else:
+            messages.append(json.loads(frame))
+    return bytes(audio), messages
+
+
+def test_paced_interrupt_stops_the_audio_mid_turn(paced: ClientConnection) -> None:
+    full = DeterministicSynthesizer().synthesize(LONG_TEXT, 16000)
+    send(paced, "Speak", text=LONG_TEXT)
+    send(paced, "Flush")
+    audio, messages = read_frames(paced, 2)
+    assert [m["type"] for m in messages] == ["SpeechStarted"]
+    send(paced, "Interrupt")
+    more, after = read_until(paced, "SpeechInterrupted")
+    audio += more
+    assert 0 < len(audio) < len(full)  # stopped before the end (the turn is 50 frames, 0.5 s paced)
+    interrupted = after[-1]
+    assert [m["type"] for m in after] == ["SpeechInterrupted"]  # no SpeechMetadata, no Flushed
+    assert interrupted["audio_played_ms"] == ms(audio) == interrupted["metadata"]["audio_duration_ms"]
+    assert interrupted["metadata"]["speech_id"] == messages[0]["speech_id"]
+    send(paced, "Close")
+    rest, closing, code, _ = drain(paced)
+    assert rest == b"" and closing[-1]["total_audio_duration_ms"] == ms(audio) and code == 1000
+
+
+def test_paced_interrupt_with_offset_splits_the_text_at_the_played_point(paced: ClientConnection) -> None:
+    full = DeterministicSynthesizer().synthesize(LONG_TEXT, 16000)
+    send(paced, "Speak", text=LONG_TEXT)
+    send(paced, "Flush")
+    audio, _ = read_frames(paced, 4)
+    played = ms(audio) // 2
+    send(paced, "Interrupt", playback_offset={"type": "time_ms", "value": played})
+    _, after = read_until(paced, "SpeechInterrupted")
+    interrupted = after[-1]
+    spoken, remaining = interrupted["text_spoken"], interrupted["text_remaining"]
+    assert spoken + remaining == LONG_TEXT and spoken and remaining
+    # The split is proportional to the turn's whole audio.
+    assert abs(len(spoken) / len(LONG_TEXT) - played / ms(full)) < 0.1
+    assert interrupted["metadata"]["audio_duration_ms"] == played
+
+
+def test_paced_flushed_follows_the_last_audio_and_close_sends_the_rest(paced: ClientConnection) -> None:
+    send(paced, "Speak", text="short turn")
+    send(paced, "Flush")
+    audio, messages = read_until(paced, "Flushed")
+    assert audio == DeterministicSynthesizer().synthesize("short turn", 16000)
+    assert [m["type"] for m in messages] == ["SpeechStarted", "SpeechMetadata", "Flushed"]
+    send(paced, "Speak", text=LONG_TEXT)
+    send(paced, "Flush")
+    send(paced, "Close")  # graceful: the queued audio goes out before SessionMetadata
+    rest, closing, code, _ = drain(paced)
+    assert rest == DeterministicSynthesizer().synthesize(LONG_TEXT, 16000)
+    assert [m["type"] for m in closing] == ["SpeechStarted", "SpeechMetadata", "Flushed", "SessionMetadata"]
+    assert code == 1000
+
+
+@pytest.mark.timeout(60)
+def test_paced_interrupt_with_the_espeak_engine(
+    make_server: Callable[..., LocalServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real engine runs the endpoint on its own thread: ticks pace the audio there too."""
+    pytest.importorskip("espeakng_loader")
+    monkeypatch.setattr(SpeakV2Endpoint, "audio_pace", 10.0)
+    server = make_server(engine="real")
+    params = {**PARAMS, "encoding": "mulaw", "sample_rate": 8000}
+    with open_ws(server, "/v2/speak", params) as ws:
+        ws.recv(timeout=5)
+        send(ws, "Speak", text=LONG_TEXT)
+        send(ws, "Flush")
+        audio, _ = read_frames(ws, 2)
+        send(ws, "Interrupt")
+        more, after = read_until(ws, "SpeechInterrupted")
+        assert [m["type"] for m in after] == ["SpeechInterrupted"]
+        assert after[0]["audio_played_ms"] == round(len(audio + more) * 1000 / 8000)
+        assert len(audio + more) < 8000 * 3  # espeak says LONG_TEXT in well over 3 s
