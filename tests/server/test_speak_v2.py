@@ -364,3 +364,10 @@ def test_paced_interrupt_with_the_espeak_engine(
         assert [m["type"] for m in after] == ["SpeechInterrupted"]
         assert after[0]["audio_played_ms"] == round(len(audio + more) * 1000 / 8000)
         assert len(audio + more) < 8000 * 3  # espeak says LONG_TEXT in well over 3 s
+
+
+def test_speed_from_the_query_is_the_applied_speed(local_server: LocalServer) -> None:
+    with open_ws(local_server, "/v2/speak", {**PARAMS, "speed": 0.75}) as ws:
+        ws.recv(timeout=5)
+        send(ws, "Configure")
+        assert json.loads(ws.recv(timeout=5)) == {"type": "ConfigureSuccess", "applied": {"speed": 0.75}}
