@@ -42,7 +42,7 @@ from actors.server.transport import TransportClosed
 log = logging.getLogger("actors.server")
 
 #: Modules under ``actors.server`` that define endpoints; missing ones are skipped.
-ENDPOINT_MODULES = ("listen_v1", "listen_v2", "speak_v1", "agent_v1")
+ENDPOINT_MODULES = ("listen_v1", "listen_v2", "speak_v1", "speak_v2", "agent_v1")
 
 #: Close reason Deepgram sends when the client was silent too long (PROTOCOL.md 2.5, verbatim).
 NET_0001_REASON = (
