@@ -47,6 +47,7 @@ API_TITLES = {
     "listen.v1": "Listen V1 (live transcription)",
     "listen.v2": "Listen V2 (Flux)",
     "speak.v1": "Speak V1 (streaming TTS)",
+    "speak.v2": "Speak V2 (Flux TTS)",
     "agent.v1": "Agent V1 (voice agent)",
 }
 

@@ -27,7 +27,7 @@ Deepgram-compatible server with offline engines; --url points a command at any c
 commands:
   transcribe  transcribe recorded calls (files, directories, manifests or stdin) in parallel, writing
               JSONL, TXT, SRT and VTT per call
-  speak       turn text into speech with Speak V1 and save it as a WAV file
+  speak       turn text into speech with Speak V1 (or V2: --flux) and save it as a WAV file
   agent       hold a scripted conversation (text lines or recorded user audio) with the Voice Agent API
   serve       run the local Deepgram-compatible server, for tests and offline development
   ingest      run the ingestion service that takes live calls (Genesys AudioHook, Twilio Media Streams,

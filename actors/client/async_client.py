@@ -18,6 +18,7 @@ from actors.client.async_sockets import (
     AsyncListenV2SocketClient,
     AsyncSocketClient,
     AsyncSpeakV1SocketClient,
+    AsyncSpeakV2SocketClient,
     LoopBridge,
 )
 from actors.client.client import (
@@ -128,7 +129,10 @@ class AsyncDeepgramClient(ClientBase):
             AsyncApiVersionClient(settings, AsyncListenV1SocketClient),
             AsyncApiVersionClient(settings, AsyncListenV2SocketClient),
         )
-        self.speak = SpeakNamespace(AsyncApiVersionClient(settings, AsyncSpeakV1SocketClient))
+        self.speak = SpeakNamespace(
+            AsyncApiVersionClient(settings, AsyncSpeakV1SocketClient),
+            AsyncApiVersionClient(settings, AsyncSpeakV2SocketClient),
+        )
         self.agent = AgentNamespace(AsyncApiVersionClient(settings, AsyncAgentV1SocketClient))
 
 

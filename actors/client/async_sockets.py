@@ -34,6 +34,7 @@ from actors.client.send_methods import (
     AsyncListenV1SendMethods,
     AsyncListenV2SendMethods,
     AsyncSpeakV1SendMethods,
+    AsyncSpeakV2SendMethods,
 )
 from actors.client.send_table import raw_text
 from actors.client.socket_events import SKIP, SocketEvent
@@ -248,6 +249,12 @@ class AsyncSpeakV1SocketClient(AsyncSpeakV1SendMethods, AsyncSocketClient):
     api_name = "speak.v1"
 
 
+class AsyncSpeakV2SocketClient(AsyncSpeakV2SendMethods, AsyncSocketClient):
+    """An async Speak V2 (Flux TTS) socket; audio arrives as ``bytes`` messages (finish as the sync one)."""
+
+    api_name = "speak.v2"
+
+
 class AsyncAgentV1SocketClient(TracksAgentReplies, AsyncAgentV1SendMethods, AsyncSocketClient):
     """An async Agent V1 (voice agent) socket; agent audio arrives as ``bytes`` messages.
 
@@ -279,6 +286,7 @@ ASYNC_SOCKET_CLASSES: dict[str, type[AsyncSocketClient]] = {
         AsyncListenV1SocketClient,
         AsyncListenV2SocketClient,
         AsyncSpeakV1SocketClient,
+        AsyncSpeakV2SocketClient,
         AsyncAgentV1SocketClient,
     )
 }
@@ -294,6 +302,7 @@ __all__ = [
     "AsyncListenV2SocketClient",
     "AsyncSocketClient",
     "AsyncSpeakV1SocketClient",
+    "AsyncSpeakV2SocketClient",
     "AsyncV1SocketClient",
     "AsyncV2SocketClient",
     "LoopBridge",

@@ -1,7 +1,8 @@
-"""``DeepgramClient``: Deepgram's SDK surface for the four WebSocket APIs, on the runtime actors.
+"""``DeepgramClient``: Deepgram's SDK surface for the five WebSocket APIs, on the runtime actors.
 
 ``client.listen.v1.connect(**params)``, ``client.listen.v2.connect(...)``,
-``client.speak.v1.connect(...)`` and ``client.agent.v1.connect()`` open one connection each
+``client.speak.v1.connect(...)``, ``client.speak.v2.connect(model=...)`` and
+``client.agent.v1.connect()`` open one connection each
 (a :class:`actors.runtime.Connection`) and return a socket client usable in a ``with`` block.
 
 Where it connects: with a credential -- ``api_key`` (``Authorization: Token``), ``access_token``
@@ -38,6 +39,7 @@ from actors.client.sockets import (
     ListenV2SocketClient,
     SocketClient,
     SpeakV1SocketClient,
+    SpeakV2SocketClient,
 )
 from actors.environment import DeepgramClientEnvironment
 from actors.errors import ApiError, OptionsError
@@ -379,11 +381,12 @@ class ListenNamespace(Generic[V1, V2]):
         self.v2 = v2
 
 
-class SpeakNamespace(Generic[V]):
-    """``client.speak``: ``v1`` (streaming TTS)."""
+class SpeakNamespace(Generic[V1, V2]):
+    """``client.speak``: ``v1`` (streaming TTS, Aura) and ``v2`` (turn-based Flux TTS)."""
 
-    def __init__(self, v1: V) -> None:
+    def __init__(self, v1: V1, v2: V2) -> None:
         self.v1 = v1
+        self.v2 = v2
 
 
 class AgentNamespace(Generic[V]):
@@ -516,7 +519,9 @@ class DeepgramClient(ClientBase):
         self.listen = ListenNamespace(
             ApiVersionClient(settings, ListenV1SocketClient), ApiVersionClient(settings, ListenV2SocketClient)
         )
-        self.speak = SpeakNamespace(ApiVersionClient(settings, SpeakV1SocketClient))
+        self.speak = SpeakNamespace(
+            ApiVersionClient(settings, SpeakV1SocketClient), ApiVersionClient(settings, SpeakV2SocketClient)
+        )
         self.agent = AgentNamespace(ApiVersionClient(settings, AgentV1SocketClient))
 
 

@@ -49,6 +49,13 @@ if TYPE_CHECKING:
         SpeakV1Flush,
         SpeakV1Text,
     )
+    from actors.speak.v2.types import (
+        SpeakV2Close,
+        SpeakV2Configure,
+        SpeakV2Flush,
+        SpeakV2Interrupt,
+        SpeakV2Speak,
+    )
 
 
 class ListenV1SendMethods(TableSender):
@@ -178,6 +185,55 @@ class SpeakV1SendMethods(TableSender):
         self._send_table_message("send_speak_v_1_close", message)
 
     send_close = send_speak_v_1_close
+
+
+class SpeakV2SendMethods(TableSender):
+    """The send methods of a Speak V2 (Flux TTS) socket."""
+
+    def send_speak_v_2_speak(
+        self,
+        message: SpeakV2Speak | Mapping[str, Any],
+    ) -> None:
+        """Add text to the current turn."""
+        self._send_table_message("send_speak_v_2_speak", message)
+
+    send_speak = send_speak_v_2_speak
+
+    def send_speak_v_2_flush(
+        self,
+        message: SpeakV2Flush | Mapping[str, Any] | None = None,
+    ) -> None:
+        """End the turn: synthesize it now; the server answers SpeechMetadata and Flushed."""
+        self._send_table_message("send_speak_v_2_flush", message)
+
+    send_flush = send_speak_v_2_flush
+
+    def send_speak_v_2_interrupt(
+        self,
+        message: SpeakV2Interrupt | Mapping[str, Any] | None = None,
+    ) -> None:
+        """Stop the current turn (barge-in); the server answers SpeechInterrupted."""
+        self._send_table_message("send_speak_v_2_interrupt", message)
+
+    send_interrupt = send_speak_v_2_interrupt
+
+    def send_speak_v_2_configure(
+        self,
+        message: SpeakV2Configure | Mapping[str, Any] | None = None,
+    ) -> None:
+        """Change the speech rate; the server answers ConfigureSuccess or ConfigureFailure."""
+        self._send_table_message("send_speak_v_2_configure", message)
+
+    send_configure = send_speak_v_2_configure
+
+    def send_speak_v_2_close(
+        self,
+        message: SpeakV2Close | Mapping[str, Any] | None = None,
+    ) -> None:
+        """Finish the flushed turns' audio and close; the server answers SessionMetadata."""
+        self._send_table_message("send_speak_v_2_close", message)
+
+    send_close = send_speak_v_2_close
 
 
 class AgentV1SendMethods(TableSender):
@@ -439,6 +495,55 @@ class AsyncSpeakV1SendMethods(TableSender):
     send_close = send_speak_v_1_close
 
 
+class AsyncSpeakV2SendMethods(TableSender):
+    """The awaitable send methods of a Speak V2 (Flux TTS) socket."""
+
+    async def send_speak_v_2_speak(
+        self,
+        message: SpeakV2Speak | Mapping[str, Any],
+    ) -> None:
+        """Add text to the current turn."""
+        self._send_table_message("send_speak_v_2_speak", message)
+
+    send_speak = send_speak_v_2_speak
+
+    async def send_speak_v_2_flush(
+        self,
+        message: SpeakV2Flush | Mapping[str, Any] | None = None,
+    ) -> None:
+        """End the turn: synthesize it now; the server answers SpeechMetadata and Flushed."""
+        self._send_table_message("send_speak_v_2_flush", message)
+
+    send_flush = send_speak_v_2_flush
+
+    async def send_speak_v_2_interrupt(
+        self,
+        message: SpeakV2Interrupt | Mapping[str, Any] | None = None,
+    ) -> None:
+        """Stop the current turn (barge-in); the server answers SpeechInterrupted."""
+        self._send_table_message("send_speak_v_2_interrupt", message)
+
+    send_interrupt = send_speak_v_2_interrupt
+
+    async def send_speak_v_2_configure(
+        self,
+        message: SpeakV2Configure | Mapping[str, Any] | None = None,
+    ) -> None:
+        """Change the speech rate; the server answers ConfigureSuccess or ConfigureFailure."""
+        self._send_table_message("send_speak_v_2_configure", message)
+
+    send_configure = send_speak_v_2_configure
+
+    async def send_speak_v_2_close(
+        self,
+        message: SpeakV2Close | Mapping[str, Any] | None = None,
+    ) -> None:
+        """Finish the flushed turns' audio and close; the server answers SessionMetadata."""
+        self._send_table_message("send_speak_v_2_close", message)
+
+    send_close = send_speak_v_2_close
+
+
 class AsyncAgentV1SendMethods(TableSender):
     """The awaitable send methods of a Agent V1 (voice agent) socket."""
 
@@ -575,7 +680,9 @@ __all__ = [
     "AsyncListenV1SendMethods",
     "AsyncListenV2SendMethods",
     "AsyncSpeakV1SendMethods",
+    "AsyncSpeakV2SendMethods",
     "ListenV1SendMethods",
     "ListenV2SendMethods",
     "SpeakV1SendMethods",
+    "SpeakV2SendMethods",
 ]

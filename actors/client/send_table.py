@@ -91,6 +91,13 @@ _SEND_DOCS: dict[str, dict[str, str]] = {
         "clear": "Drop queued text; the server answers Cleared.",
         "close": "Finish the audio of queued text and close.",
     },
+    "speak.v2": {
+        "speak": "Add text to the current turn.",
+        "flush": "End the turn: synthesize it now; the server answers SpeechMetadata and Flushed.",
+        "interrupt": "Stop the current turn (barge-in); the server answers SpeechInterrupted.",
+        "configure": "Change the speech rate; the server answers ConfigureSuccess or ConfigureFailure.",
+        "close": "Finish the flushed turns' audio and close; the server answers SessionMetadata.",
+    },
     "agent.v1": {
         "settings": "Configure the agent (must be the first message).",
         MEDIA: "Send user audio bytes (one binary frame).",

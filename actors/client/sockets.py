@@ -51,6 +51,7 @@ from actors.client.send_methods import (
     ListenV1SendMethods,
     ListenV2SendMethods,
     SpeakV1SendMethods,
+    SpeakV2SendMethods,
 )
 from actors.client.send_table import TableSender, raw_text
 from actors.client.socket_events import SKIP, SocketEvent, SocketState
@@ -368,6 +369,16 @@ class SpeakV1SocketClient(SpeakV1SendMethods, SocketClient):
     api_name = "speak.v1"
 
 
+class SpeakV2SocketClient(SpeakV2SendMethods, SocketClient):
+    """A Speak V2 (Flux TTS) socket; audio arrives as ``bytes`` messages.
+
+    Leaving the block flushes the open turn and closes: the last audio, ``SpeechMetadata``,
+    ``Flushed`` and ``SessionMetadata`` arrive before CLOSE.
+    """
+
+    api_name = "speak.v2"
+
+
 class AgentV1SocketClient(TracksAgentReplies, AgentV1SendMethods, SocketClient):
     """An Agent V1 (voice agent) socket; agent audio arrives as ``bytes`` messages.
 
@@ -401,7 +412,13 @@ class AgentV1SocketClient(TracksAgentReplies, AgentV1SendMethods, SocketClient):
 
 SOCKET_CLASSES: dict[str, type[SocketClient]] = {
     cls.api_name: cls
-    for cls in (ListenV1SocketClient, ListenV2SocketClient, SpeakV1SocketClient, AgentV1SocketClient)
+    for cls in (
+        ListenV1SocketClient,
+        ListenV2SocketClient,
+        SpeakV1SocketClient,
+        SpeakV2SocketClient,
+        AgentV1SocketClient,
+    )
 }
 
 # The SDK's class names, for type hints in ported code.
@@ -417,6 +434,7 @@ __all__ = [
     "SocketBase",
     "SocketClient",
     "SpeakV1SocketClient",
+    "SpeakV2SocketClient",
     "V1SocketClient",
     "V2SocketClient",
 ]

@@ -1,5 +1,5 @@
-"""The four APIs as data: :class:`ApiSpec` and the registry ``LISTEN_V1``, ``LISTEN_V2``,
-``SPEAK_V1``, ``AGENT_V1``.
+"""The five APIs as data: :class:`ApiSpec` and the registry ``LISTEN_V1``, ``LISTEN_V2``,
+``SPEAK_V1``, ``SPEAK_V2``, ``AGENT_V1``.
 
 The constants are resolved lazily (PEP 562) from each API's ``api`` module, so an API package can
 import :class:`ApiSpec` from here without an import cycle, and ``AGENT_V1`` appears as soon as
@@ -21,10 +21,20 @@ if TYPE_CHECKING:
     from actors.protocol.listen_v2.api import LISTEN_V2
     from actors.protocol.options import ConnectOptions
     from actors.protocol.speak_v1.api import SPEAK_V1
+    from actors.protocol.speak_v2.api import SPEAK_V2
 
     AGENT_V1: ApiSpec
 
-__all__ = ["AGENT_V1", "LISTEN_V1", "LISTEN_V2", "SPEAK_V1", "ApiSpec", "all_apis", "api_for_path"]
+__all__ = [
+    "AGENT_V1",
+    "LISTEN_V1",
+    "LISTEN_V2",
+    "SPEAK_V1",
+    "SPEAK_V2",
+    "ApiSpec",
+    "all_apis",
+    "api_for_path",
+]
 
 Host = Literal["production", "agent"]
 
@@ -54,6 +64,7 @@ _MODULES = {
     "LISTEN_V1": "actors.protocol.listen_v1.api",
     "LISTEN_V2": "actors.protocol.listen_v2.api",
     "SPEAK_V1": "actors.protocol.speak_v1.api",
+    "SPEAK_V2": "actors.protocol.speak_v2.api",
     "AGENT_V1": "actors.protocol.agent_v1.api",
 }
 

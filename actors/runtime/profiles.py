@@ -1,4 +1,4 @@
-"""What differs between the four APIs at runtime, as data: keepalive and graceful finish.
+"""What differs between the five APIs at runtime, as data: keepalive and graceful finish.
 
 One table instead of one connection class per API. Keyed by ``ApiSpec.name``.
 """
@@ -46,6 +46,17 @@ PROFILES: dict[str, ApiProfile] = {
         result_types=frozenset({"TurnInfo"}),
     ),
     "speak.v1": ApiProfile(
+        keepalive=KeepalivePlan(kind="ping", interval=5.0),
+        finish_frames={
+            "close": ('{"type":"Flush"}', '{"type":"Close"}'),
+            "finalize": ('{"type":"Flush"}', '{"type":"Close"}'),
+        },
+        audio_is_result=True,
+    ),
+    "speak.v2": ApiProfile(
+        # No KeepAlive message on /v2/speak (spec, SDK): pings keep an idle session open. The
+        # finish flushes the open turn and closes, so its last audio, SpeechMetadata, Flushed
+        # and SessionMetadata arrive before the server's close.
         keepalive=KeepalivePlan(kind="ping", interval=5.0),
         finish_frames={
             "close": ('{"type":"Flush"}', '{"type":"Close"}'),

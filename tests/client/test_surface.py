@@ -36,6 +36,13 @@ REFERENCE_SEND_METHODS = {
         "send_speak_v_1_clear",
         "send_speak_v_1_close",
     ],
+    "speak.v2": [
+        "send_speak_v_2_speak",
+        "send_speak_v_2_flush",
+        "send_speak_v_2_interrupt",
+        "send_speak_v_2_configure",
+        "send_speak_v_2_close",
+    ],
     "agent.v1": [
         "send_agent_v_1_settings",
         "send_agent_v_1_media",
@@ -54,6 +61,7 @@ REFERENCE_SEND_METHODS = {
     ],
 }
 SDK_SHORT_NAMES = {
+    "speak.v2": ["send_speak", "send_flush", "send_interrupt", "send_configure", "send_close"],
     "listen.v1": ["send_media", "send_finalize", "send_close_stream", "send_keep_alive", "send_configure"],
     "agent.v1": [
         "send_settings",

@@ -24,8 +24,9 @@ from typing import Any
 import attrs
 import pytest
 
-from actors.protocol.apis import AGENT_V1, LISTEN_V1, LISTEN_V2, SPEAK_V1
+from actors.protocol.apis import AGENT_V1, LISTEN_V1, LISTEN_V2, SPEAK_V1, SPEAK_V2
 from actors.protocol.base import UnknownMessage
+from tests.protocol.speak_v2_samples import SPEAK_V2_SAMPLES
 
 WORDS = [{"word": "hello", "start": 0.1, "end": 0.5, "confidence": 0.99, "punctuated_word": "Hello"}]
 
@@ -172,11 +173,14 @@ SAMPLES: list[tuple[str, str, dict[str, Any]]] = [
     ),
 ]
 
+SAMPLES += [("speak.v2", name, data) for name, _, data in SPEAK_V2_SAMPLES]
+
 CODECS = {
     "listen.v1": (LISTEN_V1.server_codec, LISTEN_V1.client_codec),
     "listen.v2": (LISTEN_V2.server_codec, LISTEN_V2.client_codec),
     "speak.v1": (SPEAK_V1.server_codec, SPEAK_V1.client_codec),
     "agent.v1": (AGENT_V1.server_codec, AGENT_V1.client_codec),
+    "speak.v2": (SPEAK_V2.server_codec, SPEAK_V2.client_codec),
 }
 IDS = [name for _, name, _ in SAMPLES]
 

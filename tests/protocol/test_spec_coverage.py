@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-from actors.protocol.apis import LISTEN_V1, LISTEN_V2, SPEAK_V1, ApiSpec
+from actors.protocol.apis import LISTEN_V1, LISTEN_V2, SPEAK_V1, SPEAK_V2, ApiSpec
 from actors.protocol.base import Message
 from tests.protocol.spec_walk import SpecMessage, channel_messages, missing_properties
 
@@ -15,8 +15,14 @@ TYPES_MODULES = {
     "/v1/listen": "actors.listen.v1.types",
     "/v2/listen": "actors.listen.v2.types",
     "/v1/speak": "actors.speak.v1.types",
+    "/v2/speak": "actors.speak.v2.types",
 }
-APIS: dict[str, ApiSpec] = {"/v1/listen": LISTEN_V1, "/v2/listen": LISTEN_V2, "/v1/speak": SPEAK_V1}
+APIS: dict[str, ApiSpec] = {
+    "/v1/listen": LISTEN_V1,
+    "/v2/listen": LISTEN_V2,
+    "/v1/speak": SPEAK_V1,
+    "/v2/speak": SPEAK_V2,
+}
 
 MESSAGES = [m for channel in TYPES_MODULES for m in channel_messages(channel)]
 
@@ -24,7 +30,7 @@ MESSAGES = [m for channel in TYPES_MODULES for m in channel_messages(channel)]
 def test_walker_finds_the_channels_messages() -> None:
     names = {m.name for m in MESSAGES}
     assert {"ListenV1Results", "ListenV2TurnInfo", "SpeakV1Flushed", "SpeakV1Text"} <= names
-    assert len(MESSAGES) == 8 + 8 + 9
+    assert len(MESSAGES) == 8 + 8 + 9 + 11
 
 
 @pytest.mark.parametrize("message", [m for m in MESSAGES if not m.binary], ids=lambda m: m.name)
