@@ -49,20 +49,30 @@ from typing import Any, ClassVar
 import attrs
 
 from actors.errors import OptionsError
+from actors.protocol.speak_v2.options import (
+    SPEAK_V2_COMPANDED_SAMPLE_RATES,
+    SPEAK_V2_ENCODINGS,
+    SPEAK_V2_MODEL_PATTERN,
+    SPEAK_V2_SAMPLE_RATES,
+    SPEAK_V2_SPEED_RANGE,
+    SPEAK_V2_SPEED_STEP,
+    SpeakV2Options,
+)
 from actors.server.handshake import QueryReader, Rejected
 from actors.server.session import NET_0001_REASON, Endpoint, register_endpoint
 from actors.server.speak_v1 import FRAME_SECONDS, encode_audio
 
-# TODO(lead): derive from actors.protocol.speak_v2 after merge (path, encodings, rates, speed range,
-# model pattern, limits).
-PATH = "/v2/speak"
-ENCODINGS = ("linear16", "mulaw", "alaw")
-LINEAR16_SAMPLE_RATES = (8000, 16000, 24000, 32000, 44100, 48000)
-COMPANDED_SAMPLE_RATES = (8000, 16000)
+# Per-API facts come from the protocol's declaration of /v2/speak.
+PATH = SpeakV2Options.PATH
+ENCODINGS = SPEAK_V2_ENCODINGS
+LINEAR16_SAMPLE_RATES = SPEAK_V2_SAMPLE_RATES
+COMPANDED_SAMPLE_RATES = SPEAK_V2_COMPANDED_SAMPLE_RATES
+SPEED_RANGE = SPEAK_V2_SPEED_RANGE
+SPEED_STEP = SPEAK_V2_SPEED_STEP
+MODEL_PATTERN = SPEAK_V2_MODEL_PATTERN
+#: The server's own choices (the spec is silent): the default linear16 rate and the text limit
+#: (Speak V1's 2000 characters).
 DEFAULT_LINEAR16_RATE = 24000
-SPEED_RANGE = (0.5, 1.5)
-SPEED_STEP = 0.05
-MODEL_PATTERN = re.compile(r"flux-[a-z0-9]+(?:-[a-z0-9]+)*-[a-z]{2}(?:-[a-z0-9]+)?")
 MAX_TEXT_CHARS = 2000
 
 MODEL_VERSION = "2026-01-01.0"

@@ -1,7 +1,8 @@
 """`python -m actors speak --api v2` (Flux TTS) against a real /v2/speak socket.
 
-The server is :class:`tests.support.speak_v2_fake.FakeSpeakV2Server` until the local server has
-/v2/speak: each turn is ``Speak`` + ``Flush``, its audio kept up to ``Flushed``, then ``Close``.
+Most tests use :class:`tests.support.speak_v2_fake.FakeSpeakV2Server` (exact audio lengths, a record
+of every frame); one runs against the local server's real /v2/speak, on both engines.
+Each turn is ``Speak`` + ``Flush``, its audio kept up to ``Flushed``, then ``Close``.
 """
 
 from __future__ import annotations
@@ -87,3 +88,14 @@ def test_bad_usage_is_refused_before_connecting(
 def test_split_turns() -> None:
     assert split_turns(" One. Two?  Three! four ") == ["One.", "Two?", "Three!", "four"]
     assert split_turns("   ") == []
+
+
+@pytest.mark.parametrize("engine", ["deterministic", "real"])
+def test_flux_speech_from_the_local_servers_v2_speak(engine: str, tmp_path: Path) -> None:
+    from actors.server import LocalServer
+
+    out = tmp_path / "local.wav"
+    with LocalServer(engine=engine) as local:
+        assert main(["speak", "--flux", "One turn. And another.", "-o", str(out), "--url", local.url]) == 0
+    with wave.open(str(out)) as w:
+        assert w.getnframes() > 0 and w.getnchannels() == 1

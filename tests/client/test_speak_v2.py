@@ -1,7 +1,8 @@
 """``client.speak.v2`` (Flux TTS), sync and async, against a real /v2/speak socket.
 
-The server is :class:`tests.support.speak_v2_fake.FakeSpeakV2Server` (the local server has no
-/v2/speak on this branch yet; point ``speak_v2_server`` at it once it has). Checked: the send
+The server here is :class:`tests.support.speak_v2_fake.FakeSpeakV2Server`, a minimal one whose
+timing is exact (interrupt offsets); tests/client/test_speak_v2_local.py walks the same client
+against the local server's real /v2/speak. Checked: the send
 methods put the spec's JSON on the wire, ``recv`` / iteration / callbacks see typed messages and
 audio, leaving the block flushes the open turn and waits for its audio, ``Flushed`` and
 ``SessionMetadata``, and deepgram-sdk 7.16's own ``speak.v2`` client sees the same message

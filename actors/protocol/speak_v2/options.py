@@ -19,6 +19,8 @@ __all__ = [
     "SPEAK_V2_ENCODINGS",
     "SPEAK_V2_MODEL_PATTERN",
     "SPEAK_V2_SAMPLE_RATES",
+    "SPEAK_V2_SPEED_RANGE",
+    "SPEAK_V2_SPEED_STEP",
     "SpeakV2Options",
 ]
 
@@ -35,7 +37,9 @@ SPEAK_V2_MODEL_PATTERN = re.compile(r"flux-[a-z0-9]+(?:-[a-z0-9]+)*-[a-z]{2,3}(?
 """``flux-{voice}-{language}``, e.g. ``flux-alexis-en``."""
 
 #: Speed: 0.5 to 1.5 in steps of 0.05 (the SDK's ``SpeakV2Speed``).
-_SPEED_STEP = 0.05
+SPEAK_V2_SPEED_RANGE = (0.5, 1.5)
+SPEAK_V2_SPEED_STEP = 0.05
+_SPEED_STEP = SPEAK_V2_SPEED_STEP
 
 
 class SpeakV2Options(ConnectOptions):
@@ -52,7 +56,13 @@ class SpeakV2Options(ConnectOptions):
         Param("model", "str", required=True, doc="flux-{voice}-{language}, e.g. flux-alexis-en"),
         Param("encoding", "enum", choices=SPEAK_V2_ENCODINGS),
         Param("sample_rate", "int", choices=SPEAK_V2_SAMPLE_RATES),
-        Param("speed", "float", minimum=0.5, maximum=1.5, doc="speech rate; 1.0 nominal, 0.05 steps"),
+        Param(
+            "speed",
+            "float",
+            minimum=SPEAK_V2_SPEED_RANGE[0],
+            maximum=SPEAK_V2_SPEED_RANGE[1],
+            doc="speech rate; 1.0 nominal, 0.05 steps",
+        ),
         Param("expressivity", "int", minimum=-2, maximum=2, doc="-2 calm .. 2 animated; 0 default"),
         Param("mip_opt_out", "bool"),
         Param("tag", "str", repeatable=True, max_length=128),
