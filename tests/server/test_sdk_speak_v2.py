@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import queue
 import threading
 from collections.abc import Callable
@@ -14,7 +15,7 @@ from actors.server import LocalServer
 from actors.server.engines.deterministic import transcribe
 
 pytest.importorskip("deepgram")
-from deepgram import AsyncDeepgramClient, DeepgramClient, DeepgramClientEnvironment
+from deepgram import AsyncDeepgramClient, DeepgramClientEnvironment
 from deepgram.core.events import EventType
 from deepgram.speak.v2.types import (
     SpeakV2Configure,
@@ -93,8 +94,20 @@ def interrupt_at(played_ms: int) -> SpeakV2Interrupt:
     return SpeakV2Interrupt(playback_offset=SpeakV2InterruptPlaybackOffset(type="time_ms", value=played_ms))
 
 
-def run_sync(server: LocalServer, sample_rate: int) -> list[Any]:
-    client = DeepgramClient(api_key="test-key", environment=environment(server))
+def run_sync(server: LocalServer, sample_rate: int, package: str = "deepgram") -> list[Any]:
+    """The flow through ``package``'s sync client: deepgram-sdk's, or ours (``actors``, the same code
+    but for the package name -- what a port does)."""
+    sdk = importlib.import_module(package)
+    types = importlib.import_module(f"{package}.speak.v2.types")
+    EventType = importlib.import_module(f"{package}.core.events").EventType
+    SpeakV2Speak, SpeakV2Configure = types.SpeakV2Speak, types.SpeakV2Configure
+    SpeakV2Flushed, SpeakV2SpeechMetadata = types.SpeakV2Flushed, types.SpeakV2SpeechMetadata
+    SpeakV2SpeechInterrupted = types.SpeakV2SpeechInterrupted
+    offset = types.SpeakV2InterruptPlaybackOffset
+    if package == "deepgram":
+        client = sdk.DeepgramClient(api_key="test-key", environment=environment(server))
+    else:
+        client = sdk.DeepgramClient(environment=sdk.DeepgramClientEnvironment.local(server.url))
     events: queue.Queue[Any] = queue.Queue()
     received: list[Any] = []
 
@@ -120,7 +133,8 @@ def run_sync(server: LocalServer, sample_rate: int) -> list[Any]:
         socket.send_speak(SpeakV2Speak(text="Second turn is longer."))
         socket.send_flush()
         until(SpeakV2Flushed)
-        socket.send_interrupt(interrupt_at(first.audio_duration_ms + 10))
+        played = offset(type="time_ms", value=first.audio_duration_ms + 10)
+        socket.send_interrupt(types.SpeakV2Interrupt(playback_offset=played))
         until(SpeakV2SpeechInterrupted)
         socket.send_close()
         while (event := events.get(timeout=10)) != "closed":
@@ -180,3 +194,19 @@ def test_sync_sdk_against_the_espeak_engine(make_server: Callable[..., LocalServ
     names, runs = summarize(events)
     assert names == EXPECTED
     assert all(len(run) > 16000 for run in runs)  # over half a second of speech per turn
+
+
+def test_ours_runs_the_same_flow_and_sees_the_same_sequence(local_server: LocalServer) -> None:
+    """The port: the same code with ``actors`` for ``deepgram`` yields the same classes and audio."""
+    theirs = run_sync(local_server, 16000)
+    mine = run_sync(local_server, 16000, package="actors")
+    assert mine[0].model_name == theirs[0].model_name == MODEL
+    assert summarize(mine)[0] == summarize(theirs)[0] == EXPECTED
+    assert summarize(mine)[1] == summarize(theirs)[1]
+    ours_cut = next(e for e in mine if type(e).__name__ == "SpeakV2SpeechInterrupted")
+    sdk_cut = next(e for e in theirs if type(e).__name__ == "SpeakV2SpeechInterrupted")
+    assert (ours_cut.audio_played_ms, ours_cut.text_spoken, ours_cut.text_remaining) == (
+        sdk_cut.audio_played_ms,
+        sdk_cut.text_spoken,
+        sdk_cut.text_remaining,
+    )
