@@ -23,7 +23,7 @@ from actors.core.events import EventType
 from actors.environment import DeepgramClientEnvironment
 from actors.errors import HandshakeError, OptionsError
 from actors.speak.v2 import types as ours
-from tests.support.speak_v2_fake import MS_PER_CHAR, FakeSpeakV2Server
+from tests.support.speak_v2_fake import MS_PER_CHAR, FakeSpeakV2Server, message_names
 
 WAIT = 10.0
 MODEL = "flux-alexis-en"
@@ -37,16 +37,6 @@ def speak_v2_server() -> Iterator[FakeSpeakV2Server]:
 
 def env(server: FakeSpeakV2Server) -> DeepgramClientEnvironment:
     return DeepgramClientEnvironment.local(server.url)
-
-
-def names(messages: list[Any]) -> list[str]:
-    """Class names in order, consecutive audio frames collapsed into one ``audio``."""
-    out: list[str] = []
-    for m in messages:
-        name = "audio" if isinstance(m, bytes) else type(m).__name__
-        if not (name == "audio" and out[-1:] == ["audio"]):
-            out.append(name)
-    return out
 
 
 FIRST, INTERRUPTED, LAST = "Hello there.", "Stop me here please", "Last turn."
@@ -100,7 +90,7 @@ def test_sync_flow_sends_the_specs_json_and_reads_typed_messages(speak_v2_server
     with client.speak.v2.connect(model=MODEL, encoding="linear16", sample_rate=16000) as socket:
         send_flow(socket, ours)
         received = list(socket)
-    assert names(received) == EXPECTED
+    assert message_names(received) == EXPECTED
     assert speak_v2_server.received == WIRE
     connected, interrupted = (
         received[0],
@@ -125,7 +115,7 @@ def test_send_methods_take_dicts_and_defaults_as_the_sdk(speak_v2_server: FakeSp
             socket.send_speak({})  # no text
         with pytest.raises(OptionsError, match="SpeakV2Flush"):
             socket.send_flush({"type": "Close"})
-    assert names(got) == [
+    assert message_names(got) == [
         "SpeakV2SpeechStarted",
         "audio",
         "SpeakV2SpeechMetadata",
@@ -152,7 +142,7 @@ def test_leaving_the_block_flushes_and_waits_for_the_last_audio(speak_v2_server:
         socket.on(EventType.CLOSE, lambda _: seen.append("close"))
         socket.send_speak(ours.SpeakV2Speak(text="An unflushed last turn."))
     assert seen[0] == "open" and seen[-1] == "close"
-    assert names(seen[1:-1]) == [
+    assert message_names(seen[1:-1]) == [
         "SpeakV2Connected",
         "SpeakV2SpeechStarted",
         "audio",
@@ -178,7 +168,7 @@ def test_start_listening_emits_open_messages_close(speak_v2_server: FakeSpeakV2S
     while not events.empty():
         got.append(events.get_nowait())
     assert got[0] == "open" and got[-1] == "close"
-    assert names(got[1:-1]) == EXPECTED
+    assert message_names(got[1:-1]) == EXPECTED
 
 
 def test_bad_options_and_refused_models(speak_v2_server: FakeSpeakV2Server) -> None:
@@ -204,7 +194,7 @@ def test_async_flow(speak_v2_server: FakeSpeakV2Server) -> None:
         return received, [first]
 
     received, first = asyncio.run(main())
-    assert names(received) == EXPECTED
+    assert message_names(received) == EXPECTED
     assert speak_v2_server.received[: len(WIRE)] == WIRE
     assert isinstance(first[0], ours.SpeakV2Connected)
     assert speak_v2_server.received[len(WIRE) :] == [
@@ -240,7 +230,7 @@ def test_the_sdks_sync_client_sees_the_same_sequence(speak_v2_server: FakeSpeakV
     with client.speak.v2.connect(model=MODEL, encoding="linear16", sample_rate="16000") as socket:
         send_flow(socket, ours)
         mine = list(socket)
-    assert names(theirs) == names(mine) == EXPECTED
+    assert message_names(theirs) == message_names(mine) == EXPECTED
     assert sdk_wire == speak_v2_server.received == WIRE
     assert b"".join(m for m in theirs if isinstance(m, bytes)) == b"".join(
         m for m in mine if isinstance(m, bytes)
@@ -271,5 +261,5 @@ def test_the_sdks_async_client_sees_the_same_sequence(speak_v2_server: FakeSpeak
 
     theirs = asyncio.run(run_sdk())
     mine = asyncio.run(run_ours())
-    assert names(theirs) == names(mine) == EXPECTED
+    assert message_names(theirs) == message_names(mine) == EXPECTED
     assert speak_v2_server.received == WIRE + WIRE

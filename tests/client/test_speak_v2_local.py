@@ -18,6 +18,7 @@ from actors.core.events import EventType
 from actors.environment import DeepgramClientEnvironment
 from actors.server import LocalServer
 from actors.speak.v2 import types as ours
+from tests.support.speak_v2_fake import message_names
 
 MODEL = "flux-alexis-en"
 TURNS = ("Hello there.", "How can I help you today?")
@@ -40,15 +41,6 @@ EXPECTED = [
 def server() -> Iterator[LocalServer]:
     with LocalServer(engine="deterministic") as local:
         yield local
-
-
-def names(messages: list[Any]) -> list[str]:
-    out: list[str] = []
-    for m in messages:
-        name = "audio" if isinstance(m, bytes) else type(m).__name__
-        if not (name == "audio" and out[-1:] == ["audio"]):
-            out.append(name)
-    return out
 
 
 def flow(socket: Any, types: Any) -> None:
@@ -83,7 +75,7 @@ def test_ours_and_the_sdks_sync_clients_see_the_same_sequence(server: LocalServe
     with client.speak.v2.connect(model=MODEL, encoding="linear16", sample_rate="16000") as socket:
         flow(socket, ours)
         mine = list(socket)
-    assert names(theirs) == names(mine) == EXPECTED
+    assert message_names(theirs) == message_names(mine) == EXPECTED
     assert audio(mine) == audio(theirs) and audio(mine)
     flushed = [m for m in mine if isinstance(m, ours.SpeakV2Flushed)]
     assert len(flushed) == 2
@@ -119,7 +111,7 @@ def test_ours_and_the_sdks_async_clients_see_the_same_sequence(server: LocalServ
             return [m async for m in socket]
 
     theirs, mine = asyncio.run(run_sdk()), asyncio.run(run_ours())
-    assert names(theirs) == names(mine) == EXPECTED
+    assert message_names(theirs) == message_names(mine) == EXPECTED
     assert audio(mine) == audio(theirs)
 
 
@@ -130,7 +122,7 @@ def test_leaving_the_block_without_flush_gets_the_last_audio(server: LocalServer
     with client.speak.v2.connect(model=MODEL, encoding="mulaw", sample_rate="8000") as socket:
         socket.on(EventType.MESSAGE, seen.append)
         socket.send_speak(ours.SpeakV2Speak(text=TURNS[0]))
-    assert names(seen) == [
+    assert message_names(seen) == [
         "SpeakV2Connected",
         "SpeakV2SpeechStarted",
         "audio",

@@ -231,3 +231,13 @@ class FakeSpeakV2Server:
                 session.send({"type": "Error", "code": "MESSAGE-0000", "description": f"unknown {kind!r}"})
                 ws.close(1008)
                 return
+
+
+def message_names(messages: list[object]) -> list[str]:
+    """Class names in order, each run of audio frames collapsed into one ``audio``."""
+    out: list[str] = []
+    for m in messages:
+        name = "audio" if isinstance(m, bytes) else type(m).__name__
+        if not (name == "audio" and out[-1:] == ["audio"]):
+            out.append(name)
+    return out
