@@ -19,6 +19,7 @@ import actors.protocol.agent_v1
 import actors.protocol.listen_v1.messages
 import actors.protocol.listen_v2.messages
 import actors.protocol.speak_v1.messages
+import actors.protocol.speak_v2.messages
 from actors import DeepgramClient
 from actors.agent.v1.types import (
     AgentV1Settings,
@@ -75,7 +76,7 @@ SETTINGS: dict[str, Any] = {
 
 
 def _wire_classes() -> list[type[WireObject]]:
-    """Every WireObject class of the four APIs."""
+    """Every WireObject class of the five APIs (their modules are imported above)."""
     found: dict[str, type[WireObject]] = {}
     pending = list(WireObject.__subclasses__())
     while pending:
@@ -102,9 +103,11 @@ def _kwargs_from_plain(cls: type[WireObject], plain: dict[str, Any]) -> dict[str
 
 def test_the_classes_with_nested_fields_are_found() -> None:
     # Speak V1 messages are flat; every other API has nested objects.
-    assert {cls.__module__.split(".")[2] for cls in NESTED} == {"agent_v1", "listen_v1", "listen_v2"}
+    apis = {"agent_v1", "listen_v1", "listen_v2", "speak_v2"}
+    assert {cls.__module__.split(".")[2] for cls in NESTED} == apis
     names = {cls.__name__ for cls in NESTED}
     assert {"AgentV1Settings", "ThinkSettingsV1", "ListenV1Results", "ListenV2TurnInfo"} <= names
+    assert {"SpeakV2Interrupt", "SpeakV2SpeechInterrupted"} <= names
 
 
 @pytest.mark.parametrize("cls", NESTED, ids=lambda c: c.__name__)
