@@ -9,13 +9,13 @@ Errors are one line on stderr, ``actors serve: ...``, exit status 2.
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import logging
 import signal
 import sys
 import threading
 from typing import Any
 
+from actors._hosts import is_loopback
 from actors.errors import OptionsError
 
 
@@ -59,20 +59,6 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log every connection")
     return parser
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` names only this machine: ``localhost`` or a loopback IP address.
-
-    Any other name (even one that resolves to a loopback address) counts as reachable from
-    elsewhere, so the check does not depend on name resolution.
-    """
-    if host.rstrip(".").lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def _fail(message: str) -> int:

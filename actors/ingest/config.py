@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from actors.cli.serve import is_loopback
+from actors._hosts import is_loopback
 from actors.errors import OptionsError
 from actors.ingest.audiohook.signatures import decode_secret
 from actors.ingest.store import StoreURL, StoreURLError, redact_url

@@ -15,7 +15,7 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from actors.cli.serve import is_loopback
+from actors._hosts import is_loopback
 from actors.server.engines.deterministic import silence, synthesize_words
 
 SERVE = [sys.executable, "-m", "actors", "serve", "--port", "0", "--engine", "deterministic"]
