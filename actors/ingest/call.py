@@ -100,7 +100,7 @@ def _deinterleave(audio: bytes, width: int, channels: int, index: int) -> bytes:
     return b"".join(audio[i + index * width : i + (index + 1) * width] for i in range(0, len(audio), frame))
 
 
-@attrs.define
+@attrs.frozen
 class _Lane:
     """One Deepgram stream of the call and its timeline; ``channel`` is None for a multichannel stream."""
 
@@ -135,7 +135,6 @@ class CallPipeline:
         self._assembler = UtteranceAssembler()
         self._report_lock = threading.Lock()  # utterances leave in commit order, from any thread
         self._began_at = time.monotonic()
-        self._first_result = False
         self._first_result_after: float | None = None
         self._aborted: AbortKind | None = None
         self._failure: str | None = None
@@ -386,31 +385,31 @@ class CallPipeline:
                 options=options,
                 ssl_context=settings.ssl_context,
             )
-            lane = _Lane(handle=None, timeline=Timeline(), channel=channel)  # type: ignore[arg-type]
+            timeline = Timeline()
             suffix = "" if self._generation == 0 else f"~{self._generation}"
             stream_id = f"{self.call_id}{suffix}" if channel is None else f"{self.call_id}{suffix}#{channel}"
-            lane.handle = self._services.supervisor.open_stream(
+            handle = self._services.supervisor.open_stream(
                 config,
-                subscribers=[functools.partial(self._on_event, lane)],
+                subscribers=[functools.partial(self._on_event, timeline, channel)],
                 restart=RestartPolicy.on_failure(max_restarts=settings.max_restarts, within=60.0),
                 lossless=True,
                 stream_id=stream_id,
             )
-            lanes.append(lane)
+            lanes.append(_Lane(handle=handle, timeline=timeline, channel=channel))
         return lanes
 
-    def _on_event(self, lane: _Lane, event: object) -> None:
-        """Subscriber of a lane's stream (runtime threads)."""
+    def _on_event(self, timeline: Timeline, channel: int | None, event: object) -> None:
+        """Subscriber of one stream of the call (runtime threads); ``channel`` is None for a
+        multichannel stream."""
         if isinstance(event, ListenV1Results | ListenV2TurnInfo):
-            if not self._first_result:
-                self._first_result = True
+            if self._first_result_after is None:
                 self._first_result_after = time.monotonic() - self._began_at
                 self._services.metrics.first_result(self._first_result_after)
             if isinstance(event, ListenV1Results):
-                segment = segment_from_results(self.call_id, event, lane.timeline)
+                segment = segment_from_results(self.call_id, event, timeline)
                 speech_final = bool(event.speech_final or event.from_finalize)
             else:
-                segment = segment_from_turn(self.call_id, lane.channel or 0, event, lane.timeline)
+                segment = segment_from_turn(self.call_id, channel or 0, event, timeline)
                 speech_final = True
             if segment is not None:
                 self._store(segment, speech_final)
