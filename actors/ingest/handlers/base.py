@@ -11,6 +11,7 @@ Blocking work (the database, finishing a stream) runs on the service's worker po
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
@@ -31,6 +32,13 @@ if TYPE_CHECKING:
     from actors.ingest.admission import Admission
 
 log = logging.getLogger("actors.ingest.connection")
+
+#: WebSocket close codes the service ends a platform socket with (RFC 6455 and the IANA registry).
+CLOSE_NORMAL = 1000
+CLOSE_GOING_AWAY = 1001  # the service is draining
+CLOSE_POLICY = 1008
+CLOSE_INTERNAL_ERROR = 1011  # transcription failed
+CLOSE_TRY_AGAIN_LATER = 1013  # refused for capacity
 T = TypeVar("T")
 
 
@@ -145,6 +153,22 @@ class CallConnection:
             except ConnectionClosed:
                 return
 
+    async def wait_finished(self) -> None:
+        """Wait until the call's finish is done (or the socket is gone); other items are dropped."""
+        while not isinstance(await self.inbox.get(), Finished | Lost):
+            pass
+
+    async def close_socket(self, code: int, reason: str) -> None:
+        """Close the platform socket with ``code`` (a socket already gone is fine)."""
+        with contextlib.suppress(ConnectionClosed):
+            await self.websocket.close(code, reason)
+
+    async def close_after_finish(self, code: int, reason: str) -> None:
+        """Close the socket once the call's finish (if one runs) is done: its finals are committed."""
+        if self.finishing:
+            await self.wait_finished()
+        await self.close_socket(code, reason)
+
     async def blocking(self, work: Callable[[], T]) -> T:
         """Run ``work`` on the worker pool and await it."""
         return await self.context.loop.run_in_executor(self.context.pool, work)
@@ -223,6 +247,11 @@ class CallConnection:
 
 
 __all__ = [
+    "CLOSE_GOING_AWAY",
+    "CLOSE_INTERNAL_ERROR",
+    "CLOSE_NORMAL",
+    "CLOSE_POLICY",
+    "CLOSE_TRY_AGAIN_LATER",
     "Abort",
     "CallConnection",
     "ConnectionContext",

@@ -10,24 +10,28 @@ later), ``going_away`` (drain, 1001), ``transcription_failed`` (1011), ``duplica
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 
-from websockets.exceptions import ConnectionClosed
-
 from actors.ingest.admission import CAPACITY_REFUSAL
 from actors.ingest.calls import CallEnd, CallEvent, CallStart
-from actors.ingest.handlers.base import Abort, CallConnection, Drain, Finished, Frame, Item, Lost
+from actors.ingest.handlers.base import (
+    CLOSE_GOING_AWAY,
+    CLOSE_INTERNAL_ERROR,
+    CLOSE_NORMAL,
+    CLOSE_POLICY,
+    CLOSE_TRY_AGAIN_LATER,
+    Abort,
+    CallConnection,
+    Drain,
+    Finished,
+    Frame,
+    Item,
+    Lost,
+)
 from actors.ingest.plain.session import PlainProtocolError, PlainSession
 
 log = logging.getLogger("actors.ingest.stream")
-
-CLOSE_NORMAL = 1000
-CLOSE_GOING_AWAY = 1001
-CLOSE_POLICY = 1008
-CLOSE_INTERNAL_ERROR = 1011
-CLOSE_TRY_AGAIN_LATER = 1013
 
 
 def error_frame(code: str, message: str) -> str:
@@ -64,7 +68,7 @@ class PlainConnection(CallConnection):
                 except PlainProtocolError as error:
                     await self.send(self.session.data_to_send())
                     await self._events(list(error.events))
-                    await self._end(error.close_code, str(error)[:120])
+                    await self.close_after_finish(error.close_code, str(error)[:120])
                     return
                 outgoing = self.session.data_to_send()  # ``started`` only once the call is admitted
                 if not await self._events(events):
@@ -76,7 +80,7 @@ class PlainConnection(CallConnection):
                     [error_frame("capacity" if capacity else "transcription_failed", item.reason)]
                 )
                 self.finish_call(CallEnd(reason="error", position=self.session.position, detail=item.reason))
-                await self._end(
+                await self.close_after_finish(
                     CLOSE_TRY_AGAIN_LATER if capacity else CLOSE_INTERNAL_ERROR, item.reason[:120]
                 )
                 return
@@ -84,7 +88,7 @@ class PlainConnection(CallConnection):
                 self.draining = True
                 await self.send([error_frame("going_away", "the service is shutting down")])
                 self.finish_call(CallEnd(reason="completed", position=self.session.position, detail="drain"))
-                await self._end(CLOSE_GOING_AWAY, "the service is shutting down")
+                await self.close_after_finish(CLOSE_GOING_AWAY, "the service is shutting down")
                 return
             elif isinstance(item, Finished) and self._stopped:
                 pipeline = self.pipeline
@@ -95,7 +99,7 @@ class PlainConnection(CallConnection):
                     "segments": pipeline.segments_stored if pipeline is not None else 0,
                 }
                 await self.send([json.dumps(stopped)])
-                await self._close_socket(CLOSE_NORMAL, "")
+                await self.close_socket(CLOSE_NORMAL, "")
                 return
 
     async def _events(self, events: list[CallEvent]) -> bool:
@@ -109,7 +113,7 @@ class PlainConnection(CallConnection):
                     if refusal.startswith(CAPACITY_REFUSAL):
                         code = "capacity"  # the same code as a waiting call refused later
                     await self.send([error_frame(code, refusal)])
-                    await self._close_socket(
+                    await self.close_socket(
                         CLOSE_POLICY if duplicate else CLOSE_TRY_AGAIN_LATER, refusal[:120]
                     )
                     return False
@@ -118,17 +122,6 @@ class PlainConnection(CallConnection):
                     self._stopped = event.reason == "completed" and self.pipeline is not None
                 self.feed(event)
         return True
-
-    async def _end(self, code: int, reason: str) -> None:
-        """Close once the finish (if any) is done."""
-        if self.finishing:
-            while not isinstance(await self.inbox.get(), Finished | Lost):
-                pass
-        await self._close_socket(code, reason)
-
-    async def _close_socket(self, code: int, reason: str) -> None:
-        with contextlib.suppress(ConnectionClosed):
-            await self.websocket.close(code, reason)
 
 
 __all__ = ["PlainConnection", "error_frame"]

@@ -9,22 +9,26 @@ the protocol's own code for bad input, 1000 after ``stop`` once every final is c
 
 from __future__ import annotations
 
-import contextlib
 import logging
 
-from websockets.exceptions import ConnectionClosed
-
 from actors.ingest.calls import CallEnd, CallStart
-from actors.ingest.handlers.base import Abort, CallConnection, Drain, Finished, Frame, Item, Lost
+from actors.ingest.handlers.base import (
+    CLOSE_GOING_AWAY,
+    CLOSE_INTERNAL_ERROR,
+    CLOSE_NORMAL,
+    CLOSE_TRY_AGAIN_LATER,
+    Abort,
+    CallConnection,
+    Drain,
+    Finished,
+    Frame,
+    Item,
+    Lost,
+)
 from actors.ingest.twilio.messages import TwilioProtocolError
 from actors.ingest.twilio.session import DtmfReceived, TwilioEvent, TwilioSession
 
 log = logging.getLogger("actors.ingest.twilio")
-
-CLOSE_NORMAL = 1000
-CLOSE_GOING_AWAY = 1001
-CLOSE_INTERNAL_ERROR = 1011
-CLOSE_TRY_AGAIN_LATER = 1013
 
 
 class TwilioConnection(CallConnection):
@@ -50,25 +54,25 @@ class TwilioConnection(CallConnection):
                 except TwilioProtocolError as error:
                     log.warning("call %s: Twilio protocol error: %s", self.call_id, error)
                     await self._events(list(error.events))
-                    await self._close_after_finish(error.close_code, str(error)[:120])
+                    await self.close_after_finish(error.close_code, str(error)[:120])
                     return
                 await self._events(events)
             elif isinstance(item, Abort):
                 code = CLOSE_TRY_AGAIN_LATER if item.kind == "capacity" else CLOSE_INTERNAL_ERROR
                 self.finish_call(CallEnd(reason="error", position=0.0, detail=item.reason))
-                await self._close_after_finish(code, item.reason[:120])
+                await self.close_after_finish(code, item.reason[:120])
                 return
             elif isinstance(item, Drain):
                 self.draining = True
                 self.finish_call(CallEnd(reason="completed", position=0.0, detail="drain"))
-                await self._close_after_finish(CLOSE_GOING_AWAY, "the service is shutting down")
+                await self.close_after_finish(CLOSE_GOING_AWAY, "the service is shutting down")
                 return
             elif isinstance(item, Finished):
-                await self._close_socket(CLOSE_NORMAL, "")
+                await self.close_socket(CLOSE_NORMAL, "")
                 return
             if self._close is not None:
                 code, reason = self._close
-                await self._close_socket(code, reason)
+                await self.close_socket(code, reason)
                 return
 
     async def _events(self, events: list[TwilioEvent]) -> None:
@@ -83,24 +87,8 @@ class TwilioConnection(CallConnection):
             else:
                 self.feed(event)
                 if isinstance(event, CallEnd) and event.reason == "completed" and self.finishing:
-                    await self._wait_finished()
+                    await self.wait_finished()
                     self._close = (CLOSE_NORMAL, "")
-
-    async def _wait_finished(self) -> None:
-        """Wait for the finish (other items keep queueing; after ``stop`` only drains matter)."""
-        while True:
-            item = await self.inbox.get()
-            if isinstance(item, Finished | Lost):
-                return
-
-    async def _close_after_finish(self, code: int, reason: str) -> None:
-        if self.finishing:
-            await self._wait_finished()
-        await self._close_socket(code, reason)
-
-    async def _close_socket(self, code: int, reason: str) -> None:
-        with contextlib.suppress(ConnectionClosed):
-            await self.websocket.close(code, reason)
 
 
 __all__ = ["TwilioConnection"]
