@@ -58,3 +58,15 @@ def interleave(tracks: Sequence[bytes], width: int = 1) -> bytes:
             # Slice assignment with a stride does the per-sample interleave in C.
             out[index * width + byte :: count * width] = track[byte::width]
     return bytes(out)
+
+
+def deinterleave(audio: bytes, channels: int, index: int, width: int = 1) -> bytes:
+    """Channel ``index`` of interleaved ``audio`` (``channels`` channels, ``width`` bytes a sample):
+    the inverse of :func:`interleave`, by strided slices (no Python loop per sample)."""
+    if channels == 1:
+        return bytes(audio)
+    frame = width * channels
+    out = bytearray(len(audio) // channels)
+    for byte in range(width):
+        out[byte::width] = audio[index * width + byte :: frame]
+    return bytes(out)

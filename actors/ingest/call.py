@@ -37,6 +37,7 @@ from typing import Literal
 import attrs
 
 from actors.errors import OptionsError, StreamFailed
+from actors.ingest.audio import deinterleave
 from actors.ingest.audiohook import transcripts
 from actors.ingest.calls import CallAudio, CallEnd, CallStart
 from actors.ingest.finals import UtteranceAssembler, segment_from_results, segment_from_turn
@@ -89,15 +90,6 @@ class CallServices:
     writer: SegmentWriter
     metrics: IngestMetrics
     settings: StreamSettings
-
-
-def _deinterleave(audio: bytes, width: int, channels: int, index: int) -> bytes:
-    if channels == 1:
-        return audio
-    if width == 1:
-        return audio[index::channels]
-    frame = width * channels
-    return b"".join(audio[i + index * width : i + (index + 1) * width] for i in range(0, len(audio), frame))
 
 
 @attrs.frozen
@@ -294,7 +286,7 @@ class CallPipeline:
                 for lane in lanes:
                     data = chunk.audio
                     if lane.channel is not None:
-                        data = _deinterleave(data, width, len(start.channels), lane.channel)
+                        data = deinterleave(data, len(start.channels), lane.channel, width)
                     lane.timeline.sent(chunk.position, seconds)
                     lane.handle.send_audio(data)
             except (StreamFailed, OptionsError) as exc:

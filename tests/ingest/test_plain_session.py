@@ -151,3 +151,13 @@ def test_audio_helpers_interleave_16_bit_samples_and_know_silence() -> None:
         interleave([left, b"\x00"], width=2)
     assert silence("mulaw", 3) == b"\xff\xff\xff" and silence("linear16", 2) == b"\x00" * 4
     assert frame_bytes("linear16", 2) == 4 and frame_bytes("mulaw", 2) == 2
+
+
+def test_deinterleave_is_the_inverse_of_interleave() -> None:
+    from actors.ingest.audio import deinterleave, interleave
+
+    tracks = [b"\x01\x02\x03\x04", b"\xa1\xa2\xa3\xa4", b"\xb1\xb2\xb3\xb4"]
+    for width in (1, 2):
+        mixed = interleave(tracks, width=width)
+        assert [deinterleave(mixed, 3, i, width) for i in range(3)] == tracks
+    assert deinterleave(tracks[0], 1, 0, 2) == tracks[0]
