@@ -23,7 +23,7 @@ from actors.ingest.audiohook.messages import ClosedParameters, EventParameters, 
 from actors.ingest.config import IngestConfig
 from actors.ingest.service import IngestService
 from actors.server import LocalServer
-from actors.server.engines.deterministic import expected_words, synthesize_words
+from actors.server.engines.deterministic import expected_words, interleave, synthesize_words
 from tests.support.audiohook_client import STEREO, AudioHookClient
 from tests.support.resolver import REPO_ROOT
 
@@ -87,12 +87,7 @@ def conversation(
     total = cursor + tail_ms * sample_rate // 1000
     for track in tracks:
         track.extend(bytes(2 * (total - len(track) // 2)))
-    interleaved = bytearray(2 * total * channels)
-    for index, track in enumerate(tracks):
-        samples = memoryview(track).cast("h")
-        out = memoryview(interleaved).cast("h")
-        out[index::channels] = samples
-    audio = bytes(interleaved)
+    audio = interleave([bytes(track) for track in tracks])
     if encoding == "mulaw":
         audio = audioop.lin2ulaw(audio, 2)
     return Call(audio, channels, encoding, sample_rate, tuple(expected))
