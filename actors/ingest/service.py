@@ -238,26 +238,25 @@ class IngestService:
         self._admission.draining = True
         for connection in list(self._admission.connections):
             connection.inbox.put_nowait(Drain())
-        if not self._tasks:
-            return True
-        _, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
+        pending = await self._connections_done(timeout)
         if pending:
-            log.error("drain: %d connection(s) still open after %g s", len(pending), timeout)
+            log.error("drain: %d connection(s) still open after %g s", pending, timeout)
         return not pending
+
+    async def _connections_done(self, timeout: float) -> int:
+        """Wait up to ``timeout`` s for every open connection's handler to end; return how many are left."""
+        if not self._tasks:
+            return 0
+        _, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
+        return len(pending)
 
     def wait_idle(self, timeout: float) -> bool:
         """Block until no platform connection is open (every call finished and recorded); False on timeout."""
         loop = self._loop
         if loop is None:
             return True
-
-        async def idle() -> bool:
-            if not self._tasks:
-                return True
-            _, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
-            return not pending
-
-        return asyncio.run_coroutine_threadsafe(idle(), loop).result(timeout=timeout + 5)
+        future = asyncio.run_coroutine_threadsafe(self._connections_done(timeout), loop)
+        return future.result(timeout=timeout + 5) == 0
 
     def stop(self) -> None:
         """Stop at once: close every socket, commit what was accepted, join every thread (idempotent)."""
@@ -275,8 +274,7 @@ class IngestService:
                 async def close() -> None:
                     server.close()
                     await server.wait_closed()
-                    if self._tasks:
-                        await asyncio.wait(set(self._tasks), timeout=10)
+                    await self._connections_done(10)
 
                 try:
                     asyncio.run_coroutine_threadsafe(close(), loop).result(timeout=30)
