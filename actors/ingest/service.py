@@ -315,6 +315,8 @@ class IngestService:
     async def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         parts = urlsplit(request.path)
         path = parts.path
+        # A plain dict for the platforms' signature checks; the ops API gets websockets' own
+        # multi-valued headers, so a repeated Authorization is refused rather than half-read.
         headers = {name: value for name, value in request.headers.raw_items()}
         ops = self._ops
         assert ops is not None and self._admission is not None and self._context is not None
@@ -323,7 +325,7 @@ class IngestService:
                 self.metrics.set_waiting(self._admission.calls()[1])
             method = getattr(request, "method", "GET")  # websockets < 14 parses GET requests only
             answer = await self._context.loop.run_in_executor(
-                self._context.pool, ops.answer, method, request.path, headers
+                self._context.pool, ops.answer, method, request.path, request.headers
             )
             return _response(answer)
         if path not in (AUDIOHOOK_PATH, TRANSCRIPTION_PATH, TWILIO_PATH, STREAM_PATH):
@@ -355,7 +357,7 @@ class IngestService:
                 self.metrics.call_refused("twilio", "unauthorized")
                 log.warning("Twilio upgrade refused: %s", exc)
                 return _text(403, "Forbidden", f"{exc}\n")
-        elif path == STREAM_PATH and not ops.bearer_ok(headers):
+        elif path == STREAM_PATH and not ops.bearer_ok(request.headers):
             self.metrics.call_refused("stream", "unauthorized")
             return _text(401, "Unauthorized", "a valid Authorization: Bearer <api token> is required\n")
         return None

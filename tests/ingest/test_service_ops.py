@@ -302,3 +302,36 @@ def test_head_has_no_body_and_other_methods_get_405(tmp_path: Path) -> None:
         posted = raw_http(service, b"POST /v1/calls HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
         assert posted.startswith(b"HTTP/1.1 405 "), posted
         assert b"Allow: GET, HEAD" in posted
+
+
+def test_a_repeated_authorization_header_is_refused_not_half_read(tmp_path: Path) -> None:
+    """Two ``Authorization`` headers (the right token and another): 401 on the JSON API and on the
+    /v1/stream upgrade, whichever of the two a dict would have kept."""
+
+    def twice(path: str, extra: list[tuple[str, str]]) -> tuple[int, bytes]:
+        connection = http.client.HTTPConnection("127.0.0.1", service.port, timeout=10)
+        try:
+            connection.putrequest("GET", path)
+            for name, value in [
+                *extra,
+                ("Authorization", "Bearer wrong"),
+                ("Authorization", f"Bearer {TOKEN}"),
+            ]:
+                connection.putheader(name, value)
+            connection.endheaders()
+            response = connection.getresponse()
+            return response.status, response.read()
+        finally:
+            connection.close()
+
+    upgrade = [
+        ("Connection", "Upgrade"),
+        ("Upgrade", "websocket"),
+        ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+        ("Sec-WebSocket-Version", "13"),
+    ]
+    with ingest_service(sqlite_url(tmp_path), api_token=TOKEN) as service:
+        status, body = twice("/v1/calls", [])
+        assert status == 401 and b"more than one Authorization" in body
+        assert twice(STREAM_PATH, upgrade)[0] == 401
+        assert get(service, "/v1/calls", TOKEN)[0] == 200
