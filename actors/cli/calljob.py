@@ -27,6 +27,7 @@ from actors.cli.target import Target
 from actors.errors import ActorsError, ConnectionClosedError, OptionsError, StreamFailed
 from actors.protocol.apis import LISTEN_V1
 from actors.protocol.base import Message, UnknownMessage
+from actors.protocol.listen_v1.options import LISTEN_V1_AUDIO_FORMAT_OPTIONS
 from actors.runtime import ConnectionConfig, events
 from actors.runtime.policy import RestartPolicy
 from actors.runtime.supervisor import Supervisor
@@ -55,9 +56,9 @@ def listen_query(
 ) -> list[tuple[str, str]]:
     """The Listen V1 query for one recording: the run's options, the call's own ``extra`` ones (a key
     there replaces the run's values of it), plus its audio format."""
-    replaced = {k for k, _ in extra} | {"encoding", "sample_rate", "channels", "multichannel"}
+    replaced = {k for k, _ in extra} | LISTEN_V1_AUDIO_FORMAT_OPTIONS
     query = [(k, v) for k, v in base if k not in replaced]
-    query += [(k, v) for k, v in extra if k not in ("encoding", "sample_rate", "channels", "multichannel")]
+    query += [(k, v) for k, v in extra if k not in LISTEN_V1_AUDIO_FORMAT_OPTIONS]
     query += [("encoding", audio.encoding), ("sample_rate", str(audio.sample_rate))]
     query += [("channels", str(audio.channels))]
     if multichannel:

@@ -34,12 +34,13 @@ from pathlib import Path
 import attrs
 
 from actors.errors import OptionsError
+from actors.protocol.listen_v1.options import LISTEN_V1_AUDIO_FORMAT_OPTIONS
 
 AUDIO_EXTENSIONS = ("wav", "flac", "ogg", "opus", "mp3")
 STDIN = "-"
 MANIFEST_FIELDS = ("path", "call_id", "params", "metadata")
 #: Set per call from the audio itself; a manifest or ``--param`` may not override them.
-AUDIO_PARAMS = frozenset({"encoding", "sample_rate", "channels", "multichannel"})
+AUDIO_PARAMS = LISTEN_V1_AUDIO_FORMAT_OPTIONS
 
 Query = tuple[tuple[str, str], ...]
 JSONObject = dict[str, object]

@@ -50,6 +50,7 @@ from actors.ingest.timeline import Timeline
 from actors.protocol.apis import LISTEN_V1, LISTEN_V2
 from actors.protocol.auth import Auth
 from actors.protocol.listen_v1.messages import ListenV1Finalize, ListenV1Results
+from actors.protocol.listen_v1.options import LISTEN_V1_AUDIO_FORMAT_OPTIONS
 from actors.protocol.listen_v2.messages import ListenV2TurnInfo
 from actors.protocol.listen_v2.options import LISTEN_V2_MODELS
 from actors.runtime import ConnectionConfig, events
@@ -62,7 +63,7 @@ log = logging.getLogger("actors.ingest.call")
 #: Why a call is aborted by the service: refused for capacity, or its transcription failed.
 AbortKind = Literal["capacity", "failed"]
 #: Query options the service sets per call from the platform's media (a ``--param`` may not).
-PER_CALL_OPTIONS = frozenset({"encoding", "sample_rate", "channels", "multichannel"})
+PER_CALL_OPTIONS = LISTEN_V1_AUDIO_FORMAT_OPTIONS
 #: The Flux model when ``--param model=...`` names none (``/v2/listen`` requires a model).
 DEFAULT_FLUX_MODEL = LISTEN_V2_MODELS[0]
 

@@ -28,6 +28,7 @@ from actors._hosts import is_loopback
 from actors.errors import OptionsError
 from actors.ingest.audiohook.signatures import decode_secret
 from actors.ingest.store import StoreURL, StoreURLError, redact_url
+from actors.protocol.listen_v1.options import LISTEN_V1_AUDIO_FORMAT_OPTIONS
 
 ApiName = Literal["listen.v1", "listen.v2"]
 
@@ -63,7 +64,7 @@ FLAGS: Mapping[str, str] = MappingProxyType(
 )
 
 #: Deepgram query options the service sets itself for every call, from the platform's media.
-SERVICE_PARAMS = frozenset({"encoding", "sample_rate", "channels", "multichannel"})
+SERVICE_PARAMS = LISTEN_V1_AUDIO_FORMAT_OPTIONS
 #: How much audio the runtime's replay buffer keeps for a lossless reconnect (s).
 REPLAY_SECONDS = 60.0
 #: The longest a waiting call may buffer: it must fit in the replay buffer with room to spare (s).

@@ -10,12 +10,16 @@ from typing import TYPE_CHECKING, Any
 
 from actors.protocol.options import ConnectOptions, Param
 
-__all__ = ["LISTEN_V1_ENCODINGS", "LISTEN_V1_MODELS", "ListenV1Options"]
+__all__ = ["LISTEN_V1_AUDIO_FORMAT_OPTIONS", "LISTEN_V1_ENCODINGS", "LISTEN_V1_MODELS", "ListenV1Options"]
 
 LISTEN_V1_ENCODINGS = (
     "linear16", "linear32", "flac", "alaw", "mulaw", "amr-nb", "amr-wb", "opus", "ogg-opus", "speex", "g729",
 )  # fmt: skip
 """Audio encodings /v1/listen accepts for raw audio."""
+
+LISTEN_V1_AUDIO_FORMAT_OPTIONS = frozenset({"encoding", "sample_rate", "channels", "multichannel"})
+"""The options that describe the audio itself: a caller streaming a known recording or a platform's
+media sets them from that audio, never from a user's option list."""
 
 LISTEN_V1_MODELS = (
     "nova-3", "nova-3-general", "nova-3-medical", "nova-2", "nova-2-general", "nova-2-meeting",
