@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 
 import attrs
 
 from actors.cli.audiofile import AudioFile
-from actors.cli.outputs import CallFiles, CallWriter
+from actors.cli.outputs import CallFiles, CallWriter, Segment
 from actors.cli.pacing import Pacer
 from actors.cli.progress import ProgressView
 from actors.cli.summary import CallOutcome
@@ -72,8 +73,37 @@ def describe_error(error: BaseException) -> str:
     return text if isinstance(error, ActorsError) else f"{type(error).__name__}: {text}"
 
 
+class CallRecorder(Protocol):
+    """Where a `CallJob` records the server's messages: `CallWriter` (the outputs on disk), or a
+    recorder that forwards them elsewhere (a Ray worker sends them to the driver)."""
+
+    def add(self, message: Mapping[str, Any]) -> Segment | None:
+        """Record one server message; return its final segment, if it carries one."""
+        ...
+
+    @property
+    def segments(self) -> list[Segment]:
+        """The final segments so far, in arrival order."""
+        ...
+
+    def commit(self) -> None:
+        """The call succeeded (may raise OSError when the outputs cannot be written)."""
+        ...
+
+    def abort(self) -> None:
+        """The call failed or was interrupted. A no-op after `commit`."""
+        ...
+
+
+#: Makes a call's recorder from its output files and whether it is multichannel.
+RecorderFactory = Callable[[CallFiles, bool], CallRecorder]
+
+
 class CallJob:
-    """Streams one recording and records everything the service sends back for it."""
+    """Streams one recording and records everything the service sends back for it.
+
+    ``recorder`` makes what records the messages (default: a `CallWriter` of the outputs).
+    """
 
     def __init__(
         self,
@@ -84,6 +114,7 @@ class CallJob:
         target: Target,
         progress: ProgressView,
         stop: threading.Event,
+        recorder: RecorderFactory = CallWriter,
     ) -> None:
         self.name = name
         self.audio = audio
@@ -93,7 +124,8 @@ class CallJob:
         self.stop = stop
         self.multichannel = audio.channels > 1
         self.files = files
-        self.writer: CallWriter | None = None  # created when the call starts, not while it queues
+        self._recorder = recorder
+        self.writer: CallRecorder | None = None  # created when the call starts, not while it queues
         self._reconnects = 0
         self._heard = threading.Condition()
         self._heard_until = 0.0  # audio time covered by the results received so far
@@ -167,7 +199,7 @@ class CallJob:
         started = time.monotonic()
         error: BaseException | None = None
         self.progress.start_call(self.name, self.audio.duration or 0.0)
-        writer = self.writer = CallWriter(self.files, self.multichannel)
+        writer = self.writer = self._recorder(self.files, self.multichannel)
         try:
             error = self._stream(supervisor)
         except ActorsError as exc:

@@ -30,7 +30,9 @@ class CallOutcome:
     read from, ``stem`` its output file stem. ``request_ids`` are the Deepgram ``dg-request-id``
     of each connection (several after reconnects); ``time_to_first_result`` is seconds from the
     first audio sent to the first result (None if none came). ``metadata`` is what the call's
-    manifest row gave (empty otherwise); it is written into the summary files.
+    manifest row gave (empty otherwise); it is written into the summary files. On a Ray cluster
+    (``--ray``), ``worker`` is the worker that ran the call to the end and ``reruns`` says, one line
+    each, why earlier attempts were lost (their worker died; the call was run again from its start).
     """
 
     name: str
@@ -47,6 +49,8 @@ class CallOutcome:
     request_ids: tuple[str, ...] = ()
     time_to_first_result: float | None = None
     metadata: Mapping[str, object] = attrs.field(factory=dict)
+    worker: str = ""
+    reruns: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -58,6 +62,8 @@ class CallOutcome:
         text = f"{self.audio_seconds:.1f} s audio in {self.wall_seconds:.1f} s, {self.words} words"
         if self.reconnects:
             text += f", {self.reconnects} reconnect{'s' if self.reconnects > 1 else ''}"
+        if self.reruns:
+            text += f", re-run {len(self.reruns)}x"
         return text
 
 
@@ -78,6 +84,8 @@ def summary_table(outcomes: Sequence[CallOutcome], wall_seconds: float) -> Table
     for o in outcomes:
         speed = f"{o.audio_seconds / o.wall_seconds:.1f}x" if o.wall_seconds > 0 and o.audio_seconds else "-"
         result = o.status if o.error is None else f"[red]{o.status}: {_escape(o.error)}[/red]"
+        if o.reruns:
+            result += f" (re-run {len(o.reruns)}x: {_escape(o.reruns[-1])})"
         table.add_row(
             _escape(o.name),
             f"{o.audio_seconds:.1f}",

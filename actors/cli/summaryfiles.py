@@ -3,7 +3,9 @@
 Both files sit in the output directory, one row per call of the run, in input order, with
 `COLUMNS`: the call's name, output stem, input path, status (``ok``/``failed``/
 ``interrupted``/``skipped``), audio seconds, words, Deepgram request ids (space-separated in
-the CSV), reconnects, time to first result, wall seconds and error. ``summary.json`` adds the
+the CSV), reconnects, time to first result, wall seconds, error, metadata, and on a Ray cluster the
+worker that ran the call and why earlier attempts were re-run (``reruns``; `` | ``-separated in
+the CSV). ``summary.json`` adds the
 run's totals and whether it was interrupted. They are written atomically
 (`actors.cli.atomicfile`) when the run ends, an interrupted run included, so a reader never
 sees a half-written summary.
@@ -47,6 +49,8 @@ COLUMNS = (
     "wall_seconds",
     "error",
     "metadata",
+    "worker",
+    "reruns",
 )
 
 
@@ -66,6 +70,8 @@ def outcome_row(outcome: CallOutcome) -> dict[str, Any]:
         "wall_seconds": round(outcome.wall_seconds, 3),
         "error": outcome.error,
         "metadata": dict(outcome.metadata),
+        "worker": outcome.worker or None,
+        "reruns": list(outcome.reruns),
     }
 
 
@@ -94,6 +100,7 @@ def summary_csv(outcomes: Sequence[CallOutcome]) -> str:
     for outcome in outcomes:
         row = outcome_row(outcome)
         row["request_ids"] = " ".join(row["request_ids"])
+        row["reruns"] = " | ".join(row["reruns"])
         row["metadata"] = orjson.dumps(row["metadata"]).decode() if row["metadata"] else None
         writer.writerow(["" if row[c] is None else row[c] for c in COLUMNS])
     return buffer.getvalue()

@@ -33,6 +33,7 @@ from rich.console import Console
 
 from actors.cli.audiofile import AudioFile, read_audio
 from actors.cli.calljob import CallJob, StreamSettings, describe_error
+from actors.cli.clusterrun import add_cluster_arguments, check_cluster_inputs, transcribe_on_cluster
 from actors.cli.inputs import AUDIO_EXTENSIONS, AUDIO_PARAMS, STDIN, CallInput, resolve_inputs, safe_stem
 from actors.cli.outputs import CallFiles, prepare_output_dir
 from actors.cli.progress import PROGRESS_MODES, make_progress
@@ -149,6 +150,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="live display, plain lines, or off (default auto)",
     )
     add_target_arguments(parser)
+    add_cluster_arguments(parser)
     return parser
 
 
@@ -164,10 +166,22 @@ def run(args: argparse.Namespace) -> int:
             if item.params:
                 _check_query(query, item.params, where=f"{item.where or item.path}: params")
         prepare_output_dir(args.out)
+        if args.ray is not None:
+            _check_ray_address(args.ray)
     except OptionsError as exc:
         err.print(f"error: {exc}", markup=False)
         return EXIT_USAGE
     calls, unreadable = load_calls(inputs)
+    if args.ray is not None:
+        try:
+            check_cluster_inputs(calls)
+            err.print(_join_cluster(args.ray), markup=False)
+        except OptionsError as exc:
+            err.print(f"error: {exc}", markup=False)
+            return EXIT_USAGE
+        except ActorsError as exc:  # the cluster cannot be reached or joined
+            err.print(f"error: {exc}", markup=False)
+            return EXIT_FAILED
     for path, outcome in unreadable:
         err.print(f"error: {path}: {outcome.error}", markup=False)
     outcomes = [attrs.evolve(outcome, input=path) for path, outcome in unreadable]
@@ -205,6 +219,22 @@ def run(args: argparse.Namespace) -> int:
         err.print("interrupted", markup=False)
         return EXIT_INTERRUPTED
     return EXIT_OK if outcomes and all(o.ok for o in outcomes) else EXIT_FAILED
+
+
+def _check_ray_address(text: str) -> None:
+    """Raise `OptionsError` for a ``--ray`` value that is not auto, local or HOST:PORT."""
+    from actors.cluster.connect import ClusterError, parse_address
+
+    try:
+        parse_address(text)
+    except ClusterError as exc:
+        raise OptionsError("--ray", str(exc), text) from None
+
+
+def _join_cluster(text: str) -> str:
+    from actors.cluster.connect import join_cluster
+
+    return join_cluster(text)
 
 
 def skip_completed(calls: Sequence[Call], out: Path) -> tuple[list[Call], list[CallOutcome]]:
@@ -411,6 +441,13 @@ def transcribe_calls(
     progress = make_progress(
         args.progress, sys.stderr, len(calls), sum(c.audio.duration or 0.0 for c in calls)
     )
+    if args.ray is not None:
+        try:
+            return transcribe_on_cluster(
+                calls, args, settings, target, concurrency, progress, _wait_interruptibly
+            )
+        finally:
+            progress.close()
     outcomes: list[CallOutcome] = []
     interrupted = False
     try:
@@ -456,7 +493,7 @@ def transcribe_calls(
 SIGNAL_CHECK_SECONDS = 0.2
 
 
-def _wait_interruptibly(future: Future[CallOutcome]) -> None:
+def _wait_interruptibly(future: Future[Any]) -> None:
     """Wait until ``future`` is done, waking every `SIGNAL_CHECK_SECONDS`.
 
     The kernel hands SIGINT to any thread of the process; Python runs its handler (raising

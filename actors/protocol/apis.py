@@ -59,6 +59,18 @@ class ApiSpec:
     server_sends_binary: bool
     client_sends_binary: bool
 
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        """Pickle by name: each spec is a module constant, and its codecs are not data (a spec sent
+        to another process, e.g. a Ray worker, is that process's own constant)."""
+        return (_spec_named, (self.name,))
+
+
+def _spec_named(name: str) -> ApiSpec:
+    """The registry constant whose `ApiSpec.name` is ``name`` (``"listen.v1"`` -> ``LISTEN_V1``)."""
+    spec = __getattr__(name.upper().replace(".", "_"))
+    assert isinstance(spec, ApiSpec)
+    return spec
+
 
 _MODULES = {
     "LISTEN_V1": "actors.protocol.listen_v1.api",

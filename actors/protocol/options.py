@@ -348,6 +348,10 @@ class ConnectOptions:
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"{type(self).__name__} is immutable; use updated(...)")
 
+    def __reduce__(self) -> tuple[object, tuple[object, ...]]:
+        """Pickle as the class and its values (rebuilt and checked again where unpickled)."""
+        return (_rebuild_options, (type(self), dict(self._values), list(self._extra_query), self._strict))
+
     @property
     def strict(self) -> bool:
         """Whether values were checked strictly (ranges and choices) or for their types only."""
@@ -415,3 +419,10 @@ def _extra_pairs(extra: Mapping[str, Any] | Iterable[tuple[str, Any]] | None) ->
         values = value if isinstance(value, list | tuple) else [value]
         pairs.extend((name, _to_text(v)) for v in values)
     return pairs
+
+
+def _rebuild_options(
+    cls: type[_O], values: dict[str, Any], extra_query: list[tuple[str, str]], strict: bool
+) -> _O:
+    """The inverse of `ConnectOptions.__reduce__`."""
+    return cls(extra_query=extra_query, strict=strict, **values)

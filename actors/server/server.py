@@ -94,6 +94,7 @@ class LocalServer:
         self.max_connections = max_connections
         #: Connections holding a slot (touched only on the loop thread).
         self._slots: set[ServerConnection] = set()
+        self._peak_slots = 0
         self.host = host
         self.engine_name = engine
         self.api_keys = frozenset(api_keys) if api_keys is not None else None
@@ -301,6 +302,7 @@ class LocalServer:
         if len(self._slots) >= self.max_connections:
             return False
         self._slots.add(connection)
+        self._peak_slots = max(self._peak_slots, len(self._slots))
         connection.connection_lost_waiter.add_done_callback(lambda _done: self._slots.discard(connection))
         return True
 
@@ -314,6 +316,11 @@ class LocalServer:
     def connection_count(self) -> int:
         """Connections currently counted against ``max_connections`` (0 when there is no cap)."""
         return len(self._slots)
+
+    @property
+    def peak_connection_count(self) -> int:
+        """The most connections that held a slot at once (0 when there is no cap)."""
+        return self._peak_slots
 
     def _process_response(
         self, connection: ServerConnection, request: Request, response: Response

@@ -1,0 +1,224 @@
+"""``transcribe --ray``: the same batch run, with the calls spread over a Ray cluster.
+
+Each call goes to the least loaded `SupervisorWorker` of a `ClusterPool` (one per cluster CPU by
+default, ``--ray-workers``), which decodes and streams it exactly as a local run does; every server
+message comes back to this process, which writes the outputs with the same `CallWriter` -- so they
+are byte-equal to a local run's -- and drives the same progress display and summary. ``--concurrency``
+is the cluster-wide connection limit, held by the pool's `AdmissionLimiter` actor; a few more calls
+than that are handed out at once, so a worker has the next call decoded when a slot frees.
+
+A worker that dies mid-call (its process killed, its node gone) loses the calls it ran: each is
+run again from its start on a live worker (the outputs are written only when a call succeeds, so a
+re-run never leaves a half-file), at most ``--ray-reruns`` times, and the summary says so per call.
+"""
+
+from __future__ import annotations
+
+import argparse
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from actors.cli.audiofile import STDIN
+from actors.cli.calljob import StreamSettings
+from actors.cli.outputs import CallFiles, CallWriter
+from actors.cli.progress import ProgressView
+from actors.cli.summary import CallOutcome
+from actors.cli.target import Target
+from actors.errors import OptionsError
+
+if TYPE_CHECKING:
+    from actors.cli.transcribe import Call
+    from actors.cluster.pool import ClusterCallResult, ClusterPool
+
+
+def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``--ray``, ``--ray-workers`` and ``--ray-reruns`` to the transcribe parser."""
+    group = parser.add_argument_group(
+        "Ray cluster",
+        "spread the calls over a Ray cluster (needs the ray extra: pip install 'actors-deepgram[ray]')",
+    )
+    group.add_argument(
+        "--ray",
+        nargs="?",
+        const="auto",
+        metavar="auto|local|HOST:PORT",
+        help="run the calls on a Ray cluster: auto (the one running on this machine, or RAY_ADDRESS), local "
+        "(a private one started for this run) or the head's HOST:PORT (default when given alone: auto)",
+    )
+    group.add_argument(
+        "--ray-workers", type=_positive_int, help="worker processes to start (default: one per cluster CPU)"
+    )
+    group.add_argument(
+        "--ray-reruns",
+        type=_non_negative_int,
+        default=2,
+        help="times a call is run again after its worker died (default 2)",
+    )
+
+
+def check_cluster_inputs(calls: Sequence[Call]) -> None:
+    """Standard input cannot be spread over a cluster: raise `OptionsError` when a call reads it."""
+    if any(c.path == STDIN for c in calls):
+        raise OptionsError(
+            "--ray", "standard input (-) cannot be sent to a Ray cluster; pass the file's path"
+        )
+
+
+def check_target_reachable(target: Target) -> None:
+    """The embedded server listens on this machine's loopback: refuse a cluster with other machines."""
+    if target.kind != "embedded":
+        return
+    from actors.cluster.connect import driver_address, node_addresses
+
+    others = node_addresses() - {driver_address()}
+    if others:
+        raise OptionsError(
+            "--ray",
+            "the embedded server listens on this machine only, and the cluster has nodes on "
+            f"{', '.join(sorted(others))}: set DEEPGRAM_API_KEY, or pass --url with a server the nodes reach",
+        )
+
+
+class _DriverSink:
+    """One call's results on this machine (a `CallSink`): its `CallWriter` (the outputs, replaced
+    by a fresh one when the call is re-run) and its progress line."""
+
+    def __init__(self, call: Call, out: Path, view: ProgressView) -> None:
+        self.call = call
+        self.files = CallFiles(out, call.stem)
+        self.view = view
+        self.multichannel = call.audio.channels > 1
+        self.lock = threading.Lock()
+        self.writer = CallWriter(self.files, self.multichannel)
+
+    def message(self, message: Mapping[str, Any]) -> None:
+        with self.lock:
+            self.writer.add(message)
+
+    def progress(self, sent: float | None, heard: str | None, state: str | None) -> None:
+        self.view.update_call(self.call.name, sent=sent, heard=heard, state=state)
+
+    def restart(self, reason: str) -> None:
+        with self.lock:
+            self.writer.abort()
+            self.writer = CallWriter(self.files, self.multichannel)
+        self.view.update_call(self.call.name, sent=0.0, state=f"re-running ({reason})")
+
+
+def transcribe_on_cluster(
+    calls: Sequence[Call],
+    args: argparse.Namespace,
+    settings: StreamSettings,
+    target: Target,
+    concurrency: int,
+    progress: ProgressView,
+    wait: Callable[[Future[Any]], None],
+) -> tuple[list[CallOutcome], bool]:
+    """Run ``calls`` on a `ClusterPool`; return an outcome per call (input order) and whether the run
+    was interrupted. ``wait(future)`` waits for one call while staying responsive to Ctrl-C."""
+    from actors.cluster.pool import ClusterPool
+
+    check_target_reachable(target)
+    outcomes: list[CallOutcome] = []
+    interrupted = False
+    with ClusterPool(args.ray_workers, max_connections=concurrency, max_reruns=args.ray_reruns) as pool:
+        in_flight = concurrency + len(pool.workers())
+        submitted: list[tuple[Call, _DriverSink, float, Future[ClusterCallResult]]] = []
+        try:
+            for call in calls:
+                while len(submitted) - len(outcomes) >= in_flight:
+                    outcomes.append(_finish(*submitted[len(outcomes)], wait))
+                submitted.append(_submit(pool, call, settings, target, args.out, progress))
+            while len(outcomes) < len(submitted):
+                outcomes.append(_finish(*submitted[len(outcomes)], wait))
+        except KeyboardInterrupt:
+            interrupted = True
+            pool.stop_calls()  # running calls finish with what they sent
+            for item in submitted[len(outcomes) :]:
+                outcomes.append(_finish(*item, lambda f: f.result()))
+            outcomes += [_not_started(c) for c in calls[len(submitted) :]]
+    return outcomes, interrupted
+
+
+def _submit(
+    pool: ClusterPool, call: Call, settings: StreamSettings, target: Target, out: Path, progress: ProgressView
+) -> tuple[Call, _DriverSink, float, Future[ClusterCallResult]]:
+    sink = _DriverSink(call, out, progress)
+    progress.start_call(call.name, call.audio.duration or 0.0)
+    future = pool.run_call(
+        call.name,
+        call.stem,
+        Path(call.path).suffix,
+        Path(call.path).read_bytes(),
+        call.settings(settings),
+        target,
+        sink,
+    )
+    return call, sink, time.monotonic(), future
+
+
+def _finish(
+    call: Call,
+    sink: _DriverSink,
+    started: float,
+    future: Future[ClusterCallResult],
+    wait: Callable[[Future[Any]], None],
+) -> CallOutcome:
+    wait(future)
+    result = future.result()
+    outcome = result.outcome
+    error = outcome.error
+    status = outcome.status
+    with sink.lock:
+        if status == "ok":
+            try:
+                sink.writer.commit()
+            except OSError as exc:  # e.g. the disk filled up: the call is not done
+                error, status = f"{type(exc).__name__}: {exc}", "failed"
+        sink.writer.abort()  # a no-op after a commit
+    final = attrs.evolve(
+        outcome,
+        wall_seconds=time.monotonic() - started,
+        error=error,
+        status=status,
+        stem=call.stem,
+        input=call.path,
+        metadata=call.metadata,
+        worker=result.worker,
+        reruns=result.reruns,
+        audio_seconds=outcome.audio_seconds or (call.audio.duration or 0.0),
+    )
+    sink.view.end_call(call.name, final.describe(), final.error)
+    return final
+
+
+def _not_started(call: Call) -> CallOutcome:
+    return CallOutcome(
+        name=call.name,
+        audio_seconds=call.audio.duration or 0.0,
+        error="not started",
+        status="interrupted",
+        stem=call.stem,
+        input=call.path,
+        metadata=call.metadata,
+    )
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value

@@ -1,0 +1,225 @@
+"""`ClusterPool` on a real two-node Ray cluster against the local server (deterministic engine).
+
+Each test starts its own pool (two `SupervisorWorker` processes, one per node) on the package's
+cluster; the server counts the connections it holds at once, which is how the cluster-wide limit
+is checked from the other side of the wire.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import queue
+import signal
+import threading
+import time
+import wave
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import pytest
+
+from actors.cli.calljob import StreamSettings
+from actors.cli.outputs import final_segment
+from actors.cli.target import Target
+from actors.cluster import ClusterPool
+from actors.protocol.apis import LISTEN_V1
+from actors.protocol.listen_v1.options import ListenV1Options
+from actors.runtime import events
+from actors.server import LocalServer
+from actors.server.engines.deterministic import interleave, synthesize_words
+from tests.cluster.conftest import RayCluster
+
+WORDS = ["thank", "you", "for", "calling", "how", "can", "i", "help"]
+REPLY = ["my", "order", "number", "is", "five", "five", "five"]
+
+
+def stereo_wav(left: list[str], right: list[str], rate: int = 16000, tail_ms: int = 0) -> bytes:
+    """A stereo call as WAV bytes: ``left`` from 0.2 s, ``right`` after it, then ``tail_ms`` of silence."""
+    first = synthesize_words(left, rate, leading_ms=200)
+    pause_ms = 1000 * len(first) // (2 * rate) + 300
+    second = synthesize_words(right, rate, leading_ms=pause_ms)
+    longest = max(len(first), len(second)) + 2 * rate * tail_ms // 1000
+    pcm = interleave([first.ljust(longest, b"\0"), second.ljust(longest, b"\0")])
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as w:
+        w.setnchannels(2)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(pcm)
+    return buffer.getvalue()
+
+
+class Sink:
+    """Records a call's messages (cleared on a re-run, as the CLI's writer is) and its re-runs."""
+
+    def __init__(self) -> None:
+        self.messages: list[Mapping[str, Any]] = []
+        self.restarts: list[str] = []
+        self.started = threading.Event()
+
+    def message(self, message: Mapping[str, Any]) -> None:
+        self.messages.append(message)
+
+    def progress(self, sent: float | None, heard: str | None, state: str | None) -> None:
+        if sent:
+            self.started.set()
+
+    def restart(self, reason: str) -> None:
+        self.restarts.append(reason)
+        self.messages = []
+
+    def words(self) -> dict[int, list[str]]:
+        out: dict[int, list[str]] = {}
+        for message in self.messages:
+            segment = final_segment(message)
+            if segment is not None:
+                out.setdefault(segment.channel, []).extend(w.text for w in segment.words)
+        return {k: v for k, v in out.items() if v}
+
+
+@pytest.fixture
+def server(make_server: Callable[..., LocalServer]) -> LocalServer:
+    return make_server(max_connections=1000)
+
+
+def _target(server: LocalServer) -> Target:
+    return Target("url", server.url, server.url, "test-key")
+
+
+def test_calls_spread_over_both_workers_within_the_cluster_wide_limit(
+    ray_cluster: RayCluster, server: LocalServer
+) -> None:
+    settings = StreamSettings(query=(("model", "nova-3"),), speed=4.0)
+    with ClusterPool(max_connections=2) as pool:
+        nodes = {w.node_ip for w in pool.workers()}
+        assert len(pool.workers()) == 2 and all(w.alive for w in pool.workers()), pool.workers()
+        runs = []
+        for i in range(6):
+            sink = Sink()
+            audio = stereo_wav(WORDS, REPLY) if i % 2 == 0 else stereo_wav(REPLY, WORDS)
+            runs.append(
+                (
+                    i,
+                    sink,
+                    pool.run_call(f"call-{i}", f"call-{i}", ".wav", audio, settings, _target(server), sink),
+                )
+            )
+        results = [(i, sink, future.result(timeout=90)) for i, sink, future in runs]
+        stats = pool.admission()
+    for i, sink, result in results:
+        assert result.outcome.status == "ok", result
+        expected = {0: WORDS, 1: REPLY} if i % 2 == 0 else {0: REPLY, 1: WORDS}
+        assert sink.words() == expected
+        assert result.outcome.words == len(WORDS) + len(REPLY)
+    assert {r.worker for _, _, r in results} == {w.name for w in pool.workers()}  # both took calls
+    assert server.peak_connection_count == 2  # the limit, held across the two workers
+    assert stats is not None and stats.peak == 2 and stats.granted == 6 and stats.active == 0
+    assert len(nodes) == 1  # Ray registers every local node under the host's interface address
+
+
+def test_live_streams_deliver_in_order_and_respect_the_limit(
+    ray_cluster: RayCluster, server: LocalServer
+) -> None:
+    config = _target(server).connection_config(
+        LISTEN_V1, options=ListenV1Options(model="nova-3", encoding="linear16", sample_rate=16000)
+    )
+    pcm = synthesize_words(WORDS, 16000, leading_ms=200)
+    with ClusterPool(max_connections=2, audio_flush_interval=0.02) as pool:
+        inboxes: list[queue.Queue[object]] = [queue.Queue() for _ in range(4)]
+        streams = [
+            pool.open_stream(config, [inbox], stream_id=f"live-{i}") for i, inbox in enumerate(inboxes)
+        ]
+        for stream in streams:
+            for start in range(0, len(pcm), 3200):
+                stream.send_audio(pcm[start : start + 3200])
+        results: list[Any] = [None] * len(streams)
+
+        def finish(index: int) -> None:
+            results[index] = streams[index].finish(timeout=30)
+
+        threads = [
+            threading.Thread(target=finish, args=(i,), name=f"test-finish-{i}") for i in range(len(streams))
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert {s.worker for s in streams} == {w.name for w in pool.workers()}
+    assert all(r is not None and r.ok and r.finals >= 1 for r in results), results
+    assert server.peak_connection_count <= 2
+    for inbox in inboxes:
+        seen = []
+        while not inbox.empty():
+            seen.append(inbox.get())
+        assert isinstance(seen[0], events.Opened) and isinstance(seen[-1], events.Closed), seen
+        words = [
+            w.word
+            for m in seen
+            if type(m).__name__ == "ListenV1Results" and m.is_final  # type: ignore[attr-defined]
+            for w in m.channel.alternatives[0].words  # type: ignore[attr-defined]
+        ]
+        assert words == WORDS
+
+
+def _wait_until(predicate: Callable[[], bool], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    event = threading.Event()
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        event.wait(0.05)
+
+
+def test_a_killed_worker_process_has_its_calls_rerun_complete(
+    ray_cluster: RayCluster, server: LocalServer
+) -> None:
+    settings = StreamSettings(query=(("model", "nova-3"),), speed=1.0)  # real time: ~4 s per call
+    with ClusterPool(max_connections=10) as pool:
+        runs = []
+        for i in range(4):
+            sink = Sink()
+            audio = stereo_wav(WORDS, REPLY, tail_ms=1000)
+            runs.append(
+                (sink, pool.run_call(f"k-{i}", f"k-{i}", ".wav", audio, settings, _target(server), sink))
+            )
+        _wait_until(lambda: all(s.started.is_set() for s, _ in runs), 30)
+        victim = pool.workers()[0]
+        assert victim.pid is not None and victim.running == 2, pool.workers()
+        os.kill(victim.pid, signal.SIGKILL)
+        results = [(sink, future.result(timeout=90)) for sink, future in runs]
+        _wait_until(lambda: pool.workers()[0].alive, 30)  # Ray restarted it: a new process
+        after = pool.workers()[0]
+    rerun = [r for _, r in results if r.reruns]
+    assert len(rerun) == 2, results
+    for sink, result in results:
+        assert result.outcome.status == "ok", result
+        assert sink.words() == {0: WORDS, 1: REPLY}  # complete and exact, lost attempt discarded
+    for result in rerun:
+        assert victim.name in result.reruns[0]
+    assert after.pid != victim.pid and after.restarts == 1
+
+
+def test_a_removed_node_has_its_calls_rerun_on_the_live_worker(
+    ray_cluster: RayCluster, server: LocalServer
+) -> None:
+    settings = StreamSettings(query=(("model", "nova-3"),), speed=1.0)
+    node = ray_cluster.worker_node()
+    try:
+        with ClusterPool(max_connections=10) as pool:
+            runs = []
+            for i in range(2):
+                sink = Sink()
+                audio = stereo_wav(REPLY, WORDS, tail_ms=1000)
+                runs.append(
+                    (sink, pool.run_call(f"n-{i}", f"n-{i}", ".wav", audio, settings, _target(server), sink))
+                )
+            _wait_until(lambda: all(s.started.is_set() for s, _ in runs), 30)
+            assert all(w.running == 1 for w in pool.workers()), pool.workers()
+            ray_cluster.cluster.remove_node(node, allow_graceful=False)
+            results = [(sink, future.result(timeout=120)) for sink, future in runs]
+    finally:
+        ray_cluster.add_worker_node()
+    assert [r.outcome.status for _, r in results] == ["ok", "ok"], results
+    assert sum(1 for _, r in results if r.reruns) == 1, results
+    for sink, _ in results:
+        assert sink.words() == {0: REPLY, 1: WORDS}
