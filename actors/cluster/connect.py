@@ -61,7 +61,7 @@ def parse_address(text: str) -> ClusterAddress:
     host, sep, port = bare.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise ClusterError(
-            f"--ray {text!r}: expected auto, local or HOST:PORT (the head's GCS port, e.g. 6379)"
+            f"Ray address {text!r}: expected auto, local or HOST:PORT (the head's GCS port, e.g. 6379)"
         )
     return ClusterAddress("address", host.strip("[]"), int(port))
 
