@@ -156,6 +156,16 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Transcribe every call in ``args.calls``; return the exit status."""
+    try:
+        return _run(args)
+    finally:
+        if args.ray is not None:
+            from actors.cluster.connect import leave_cluster
+
+            leave_cluster()
+
+
+def _run(args: argparse.Namespace) -> int:
     err = Console(file=sys.stderr, highlight=False, soft_wrap=True)
     out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
     try:
@@ -175,7 +185,8 @@ def run(args: argparse.Namespace) -> int:
     if args.ray is not None:
         try:
             check_cluster_inputs(calls)
-            err.print(_join_cluster(args.ray), markup=False)
+            if calls:
+                err.print(_join_cluster(args.ray), markup=False)
         except OptionsError as exc:
             err.print(f"error: {exc}", markup=False)
             return EXIT_USAGE

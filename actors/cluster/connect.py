@@ -22,6 +22,8 @@ from actors.errors import ActorsError
 
 #: How long the TCP probe of a cluster address may take.
 PROBE_SECONDS = 5.0
+#: Whether `join_cluster` connected this process (so `leave_cluster` disconnects it).
+_joined_here = False
 
 
 class ClusterError(ActorsError):
@@ -72,6 +74,7 @@ def join_cluster(text: str, *, namespace: str = "actors") -> str:
     require_ray()
     import ray
 
+    global _joined_here
     address = parse_address(text)
     if ray.is_initialized():
         return _describe(ray)
@@ -94,7 +97,20 @@ def join_cluster(text: str, *, namespace: str = "actors") -> str:
         ray.init(**kwargs)  # type: ignore[arg-type]
     except ConnectionError as exc:
         raise ClusterError(f"cannot join the Ray cluster ({address.text}): {exc}") from None
+    _joined_here = True
     return _describe(ray)
+
+
+def leave_cluster() -> None:
+    """Disconnect from the cluster if `join_cluster` connected this process (a ``local`` cluster it
+    started stops with it); a connection made by someone else is left alone."""
+    global _joined_here
+    if not _joined_here:
+        return
+    import ray
+
+    ray.shutdown()
+    _joined_here = False
 
 
 def _describe(ray: object) -> str:

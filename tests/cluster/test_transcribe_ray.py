@@ -11,10 +11,12 @@ import json
 import os
 import queue
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -92,17 +94,27 @@ def test_a_ray_run_writes_the_same_files_as_a_local_run(
     assert all(row["worker"] is None for row in local_rows.values())
 
 
-def _worker_processes(cluster: RayCluster) -> list[psutil.Process]:
-    """The live SupervisorWorker processes of the test cluster (Ray names them in their title)."""
+def _processes_of(ray_tmp: Path, title: str = "") -> list[psutil.Process]:
+    """The live processes whose environment has ``RAY_TMPDIR=ray_tmp`` and whose title (Ray sets
+    each worker's to its actor class) contains ``title``."""
     found = []
     for process in psutil.process_iter(["pid", "cmdline"]):
         try:
-            title = " ".join(process.info["cmdline"] or [])
-            if "SupervisorWorker" in title and process.environ().get("RAY_TMPDIR") == str(cluster.tmp):
+            name = " ".join(process.info["cmdline"] or [])
+            if (
+                title in name
+                and process.environ().get("RAY_TMPDIR") == str(ray_tmp)
+                and process.status() != "zombie"
+            ):
                 found.append(process)
         except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
             continue
     return found
+
+
+def _worker_processes(cluster: RayCluster) -> list[psutil.Process]:
+    """The live SupervisorWorker processes of the test cluster."""
+    return _processes_of(cluster.tmp, "SupervisorWorker")
 
 
 def test_a_worker_killed_mid_run_has_its_calls_rerun_and_reported(
@@ -217,3 +229,26 @@ def test_ray_auto_finds_the_cluster_of_this_machine(
     assert done.returncode == 0, done.stderr
     assert "Ray cluster: 2 nodes, 2 CPUs" in done.stderr
     assert all(row["status"] == "ok" and row["worker"] for row in summary_rows(out).values())
+
+
+def test_ray_local_starts_a_private_cluster_for_the_run(
+    make_server: Callable[..., LocalServer], tmp_path: Path
+) -> None:
+    server = make_server()
+    calls = [str(p) for p in write_calls(tmp_path / "calls", 2)]
+    out = tmp_path / "out"
+    ray_tmp = Path(tempfile.mkdtemp(prefix="actors-rl-", dir="/tmp"))
+    env = dict(os.environ, RAY_TMPDIR=str(ray_tmp), RAY_AUTH_MODE="disabled")
+    try:
+        done = run_child(
+            *calls, "--out", str(out), "--url", server.url, "--ray", "local", "--ray-workers", "2", env=env
+        )
+        left = _processes_of(ray_tmp)
+    finally:
+        for process in _processes_of(ray_tmp):
+            process.kill()
+        shutil.rmtree(ray_tmp, ignore_errors=True)
+    assert done.returncode == 0, done.stderr
+    assert "Ray cluster: 1 node" in done.stderr
+    assert len({row["worker"] for row in summary_rows(out).values()}) == 2
+    assert left == []  # the run stopped the cluster it started
