@@ -223,3 +223,46 @@ def test_a_removed_node_has_its_calls_rerun_on_the_live_worker(
     assert sum(1 for _, r in results if r.reruns) == 1, results
     for sink, _ in results:
         assert sink.words() == {0: REPLY, 1: WORDS}
+
+
+def test_leases_of_a_holder_that_no_longer_exists_are_given_back(
+    ray_cluster: RayCluster, server: LocalServer
+) -> None:
+    import ray
+
+    settings = StreamSettings(query=(("model", "nova-3"),), speed=None)
+    with ClusterPool(max_connections=1) as pool:
+        limiter = ray.get_actor(pool._limiter_name, namespace=pool.namespace)
+        assert ray.get(limiter.acquire.remote("actors-worker-gone", "gone/1"))  # a dead worker's lease
+        sink = Sink()
+        result = pool.run_call(
+            "after", "after", ".wav", stereo_wav(WORDS, REPLY), settings, _target(server), sink
+        )
+        outcome = result.result(timeout=60).outcome
+        stats = pool.admission()
+    assert outcome.status == "ok", outcome
+    assert stats is not None and stats.active == 0 and stats.granted == 2
+
+
+def test_a_stream_on_a_killed_worker_ends_with_an_error_its_subscribers_hear(
+    ray_cluster: RayCluster, server: LocalServer
+) -> None:
+    config = _target(server).connection_config(
+        LISTEN_V1, options=ListenV1Options(model="nova-3", encoding="linear16", sample_rate=16000)
+    )
+    with ClusterPool(workers=1) as pool:
+        inbox: queue.Queue[object] = queue.Queue()
+        stream = pool.open_stream(config, [inbox], stream_id="doomed")
+        stream.send_audio(synthesize_words(WORDS, 16000))
+        assert stream.wait_open(30)
+        pid = pool.workers()[0].pid
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        result = stream.finish(timeout=30)
+        with pytest.raises(Exception, match="lost"):
+            stream.send_audio(b"\0\0")
+    assert not result.ok and "lost" in (result.error or ""), result
+    seen = []
+    while not inbox.empty():
+        seen.append(inbox.get())
+    assert isinstance(seen[-2], events.ConnectionFailed) and isinstance(seen[-1], events.Closed), seen
