@@ -46,6 +46,8 @@ from actors.cluster.wire import (
     Hello,
     OpenStream,
     SendAudio,
+    SendMessage,
+    StopStream,
     StreamEnded,
     StreamEvent,
     StreamOperation,
@@ -55,6 +57,7 @@ from actors.cluster.worker import SupervisorWorker
 from actors.errors import ActorsError, OptionsError
 from actors.runtime import events
 from actors.runtime.policy import RestartPolicy
+from actors.runtime.stream import StreamMetrics, StreamState
 from actors.runtime.subscribers import Subscriber, adapt
 
 #: The supervisor cap of each worker: the cluster-wide limit (if any) is what really bounds it.
@@ -479,6 +482,23 @@ class ClusterPool:
         self._control(slot, OpenStream(stream_id, config, restart, lossless))
         return stream
 
+    def streams(self) -> list[RemoteStream]:
+        """The live streams not yet ended."""
+        with self._lock:
+            return list(self._streams.values())
+
+    def stop_stream(self, stream_id: str) -> None:
+        """Stop a live stream now, without a graceful finish (its subscribers get ``Closed``).
+
+        Raises `OptionsError` when no stream of that name is running.
+        """
+        with self._lock:
+            stream = self._streams.get(stream_id)
+        if stream is None:
+            raise OptionsError("stream_id", f"no stream named {stream_id!r} is running", stream_id)
+        self._flush_slot(stream.slot)
+        self._control(stream.slot, StopStream(stream_id))
+
     def _control(self, slot: _Slot, operation: StreamOperation) -> None:
         """Send a live-stream operation to ``slot``'s worker, numbered in sending order."""
         with slot.lock:
@@ -632,6 +652,9 @@ class RemoteStream:
         self._opened = threading.Event()
         self._result: RemoteStreamResult | None = None
         self._finishing = False
+        self._state = StreamState.QUEUED
+        self._request_ids: list[str] = []
+        self._metrics: StreamMetrics | None = None
 
     def __repr__(self) -> str:
         return f"RemoteStream({self.stream_id!r}, worker={self.worker!r})"
@@ -640,6 +663,48 @@ class RemoteStream:
     def done(self) -> bool:
         """True once the stream ended (finished, failed, or its worker was lost)."""
         return self._done.is_set()
+
+    @property
+    def state(self) -> StreamState:
+        """``QUEUED`` until the first connection opened (waiting for a lease or a handshake), then
+        ``OPEN`` / ``RECONNECTING``, and ``CLOSED`` once it ended."""
+        return self._state
+
+    @property
+    def request_ids(self) -> tuple[str, ...]:
+        """The ``dg-request-id`` of each connection so far."""
+        with self._deliver_lock:
+            return tuple(self._request_ids)
+
+    @property
+    def metrics(self) -> StreamMetrics:
+        """The stream's counters: final once it ended, else asked of its worker now (zeros while it
+        waits for its first connection or when the worker cannot answer)."""
+        if self._metrics is not None:
+            return self._metrics
+        import ray
+
+        try:
+            live = ray.get(self.slot.actor.stream_metrics.remote(self.stream_id), timeout=10.0)
+        except Exception:  # the worker is gone or busy: report what is known here
+            live = None
+        if isinstance(live, StreamMetrics):
+            return live
+        return StreamMetrics(self.stream_id, self._state.value, 0, 0, 0.0, 0.0, 0.0, 0, 0, self.request_ids)
+
+    def send(self, message: object) -> None:
+        """Send a control message (Finalize, KeepAlive, Configure...) in order with the audio sent
+        before it. Raises `ActorsError` once the stream ended or is finishing."""
+        if self._done.is_set() or self._finishing:
+            raise ActorsError(
+                f"stream {self.stream_id}: {self._result.error if self._result else 'finishing'}"
+            )
+        self._pool._flush_slot(self.slot)
+        self._pool._control(self.slot, SendMessage(self.stream_id, message))
+
+    def wait_closed(self, timeout: float | None = None) -> bool:
+        """Wait until the stream ended; False on timeout."""
+        return self._done.wait(timeout)
 
     def subscribe(self, subscriber: object) -> None:
         """Add a subscriber for the events from now on."""
@@ -674,6 +739,12 @@ class RemoteStream:
     def _deliver(self, event: object) -> None:
         if isinstance(event, events.Opened):
             self._opened.set()
+            self._state = StreamState.OPEN
+            if event.request_id:
+                with self._deliver_lock:
+                    self._request_ids.append(event.request_id)
+        elif isinstance(event, events.Reconnecting):
+            self._state = StreamState.RECONNECTING
         with self._deliver_lock:
             for subscriber in self._subscribers:
                 subscriber.deliver(event)
@@ -682,7 +753,10 @@ class RemoteStream:
         with self._deliver_lock:
             if self._done.is_set():
                 return
+            self._state = StreamState.CLOSED
             if ended is not None:
+                self._metrics = ended.metrics
+                self._request_ids = list(ended.request_ids) or self._request_ids
                 self._result = RemoteStreamResult(
                     self.stream_id,
                     self.worker,

@@ -19,6 +19,7 @@ from actors.cli.target import Target
 from actors.errors import ActorsError
 from actors.runtime import events
 from actors.runtime.policy import RestartPolicy
+from actors.runtime.stream import StreamMetrics
 
 
 @attrs.frozen
@@ -92,6 +93,7 @@ class StreamEnded:
     close_code: int | None
     close_reason: str
     finals: int
+    metrics: StreamMetrics | None = None
 
 
 @attrs.frozen
@@ -119,7 +121,22 @@ class FinishStream:
     timeout: float
 
 
-StreamOperation = OpenStream | SendAudio | FinishStream
+@attrs.frozen
+class SendMessage:
+    """A control message for a live stream (Finalize, KeepAlive, Configure...), in order with its audio."""
+
+    stream_id: str
+    message: object
+
+
+@attrs.frozen
+class StopStream:
+    """Stop a live stream now, without a graceful finish."""
+
+    stream_id: str
+
+
+StreamOperation = OpenStream | SendAudio | SendMessage | FinishStream | StopStream
 
 WorkerEvent = Hello | CallMessage | CallProgress | CallDone | StreamEvent | StreamEnded
 
@@ -127,6 +144,11 @@ WorkerEvent = Hello | CallMessage | CallProgress | CallDone | StreamEvent | Stre
 def portable_error(error: BaseException | None) -> ActorsError | None:
     """``error`` as a plain `ActorsError` carrying its description (None stays None)."""
     return None if error is None else ActorsError(describe_error(error))
+
+
+def portable_metrics(metrics: StreamMetrics) -> StreamMetrics:
+    """``metrics`` without the connection actor's own counters (they stay with the worker)."""
+    return attrs.evolve(metrics, connection=None)
 
 
 def portable_event(event: object) -> object:

@@ -42,15 +42,19 @@ from actors.cluster.wire import (
     Hello,
     OpenStream,
     SendAudio,
+    SendMessage,
+    StopStream,
     StreamEnded,
     StreamEvent,
     StreamOperation,
     WorkerEvent,
     portable_event,
+    portable_metrics,
 )
 from actors.errors import ActorsError, AudioFileError
+from actors.runtime import events
 from actors.runtime.policy import RestartPolicy
-from actors.runtime.stream import StreamHandle
+from actors.runtime.stream import StreamHandle, StreamMetrics
 from actors.runtime.supervisor import Supervisor
 
 
@@ -160,9 +164,10 @@ class _PendingStream:
         self.config = config
         self.restart = restart
         self.lossless = lossless
-        self.audio: list[bytes] = []
+        self.queued: list[bytes | object] = []  # audio chunks and control messages, in order
         self.finish_timeout: float | None = None
         self.handle: StreamHandle | None = None
+        self.finishing = False
 
 
 class SupervisorWorker:
@@ -290,6 +295,10 @@ class SupervisorWorker:
             self._sequencer.run(seq, lambda: self._open_stream(operation))
         elif isinstance(operation, SendAudio):
             self._sequencer.run(seq, lambda: self._send_audio(operation.batch))
+        elif isinstance(operation, SendMessage):
+            self._sequencer.run(seq, lambda: self._send_message(operation.stream_id, operation.message))
+        elif isinstance(operation, StopStream):
+            self._sequencer.run(seq, lambda: self._stop_stream(operation.stream_id))
         else:
             self._sequencer.run(seq, lambda: self._finish_stream(operation.stream_id, operation.timeout))
 
@@ -343,11 +352,14 @@ class SupervisorWorker:
             return
         with self._lock:  # under the lock, so audio sent meanwhile cannot overtake what waited
             pending.handle = handle
-            audio, pending.audio = pending.audio, []
+            queued, pending.queued = pending.queued, []
             finish = pending.finish_timeout
-            for chunk in audio:
+            for item in queued:
                 with contextlib.suppress(ActorsError):
-                    handle.send_audio(chunk)
+                    if isinstance(item, bytes):
+                        handle.send_audio(item)
+                    else:
+                        handle.send(item)
         if finish is not None:
             self._start_finish(pending, finish)
 
@@ -357,10 +369,46 @@ class SupervisorWorker:
                 pending = self._streams.get(stream_id)
                 handle = pending.handle if pending is not None else None
                 if pending is not None and handle is None:
-                    pending.audio.append(chunk)
+                    pending.queued.append(chunk)
             if handle is not None:
                 with contextlib.suppress(ActorsError):  # a failed stream says so in its events
                     handle.send_audio(chunk)
+
+    def _send_message(self, stream_id: str, message: object) -> None:
+        with self._lock:
+            pending = self._streams.get(stream_id)
+            handle = pending.handle if pending is not None else None
+            if pending is not None and handle is None:
+                pending.queued.append(message)
+        if handle is not None:
+            try:
+                handle.send(message)
+            except ActorsError as exc:  # e.g. a message the API does not take: the caller hears why
+                self._outbox.put(
+                    StreamEvent(stream_id, events.SubscriberError("send", ActorsError(describe_error(exc))))
+                )
+
+    def _stop_stream(self, stream_id: str) -> None:
+        with self._lock:
+            pending = self._streams.get(stream_id)
+            if pending is None:
+                return
+            if pending.handle is None:  # still waiting for its lease: it never connects
+                del self._streams[stream_id]
+        if pending.handle is None:
+            self._release(f"{self.name}/{stream_id}")
+            self._outbox.put(StreamEnded(stream_id, (), "stopped by the caller", None, "", 0))
+            return
+        with contextlib.suppress(ActorsError):
+            self._supervisor.stop_stream(stream_id)
+        self._start_finish(pending, 5.0)
+
+    def stream_metrics(self, stream_id: str) -> StreamMetrics | None:
+        """The live counters of a stream (None when it is not running here or not connected yet)."""
+        with self._lock:
+            pending = self._streams.get(stream_id)
+            handle = pending.handle if pending is not None else None
+        return portable_metrics(handle.metrics) if handle is not None else None
 
     def _finish_stream(self, stream_id: str, timeout: float) -> None:
         with self._lock:
@@ -374,6 +422,10 @@ class SupervisorWorker:
 
     def _start_finish(self, pending: _PendingStream, timeout: float) -> None:
         self.reap_threads()
+        with self._lock:
+            if pending.finishing:
+                return
+            pending.finishing = True
         thread = threading.Thread(
             target=self._finish, args=(pending, timeout), name=f"actors-cluster-finish-{pending.stream_id}"
         )
@@ -395,6 +447,7 @@ class SupervisorWorker:
                 result.close_code,
                 result.close_reason,
                 result.metrics.finals,
+                portable_metrics(result.metrics),
             )
         )
 

@@ -23,9 +23,11 @@ from actors.cli.calljob import StreamSettings
 from actors.cli.outputs import final_segment
 from actors.cli.target import Target
 from actors.cluster import ClusterPool
+from actors.errors import OptionsError
 from actors.protocol.apis import LISTEN_V1
 from actors.protocol.listen_v1.options import ListenV1Options
 from actors.runtime import events
+from actors.runtime.stream import StreamState
 from actors.server import LocalServer
 from actors.server.engines.deterministic import interleave, synthesize_words
 from tests.cluster.conftest import RayCluster
@@ -266,3 +268,39 @@ def test_a_stream_on_a_killed_worker_ends_with_an_error_its_subscribers_hear(
     while not inbox.empty():
         seen.append(inbox.get())
     assert isinstance(seen[-2], events.ConnectionFailed) and isinstance(seen[-1], events.Closed), seen
+
+
+def test_a_live_stream_handle_offers_what_a_local_one_does(
+    ray_cluster: RayCluster, server: LocalServer
+) -> None:
+    from actors.protocol.listen_v1.messages import ListenV1Finalize
+
+    config = _target(server).connection_config(
+        LISTEN_V1, options=ListenV1Options(model="nova-3", encoding="linear16", sample_rate=16000)
+    )
+    with ClusterPool(workers=1, max_connections=1) as pool:
+        inbox: queue.Queue[object] = queue.Queue()
+        first = pool.open_stream(config, [inbox], stream_id="first")
+        second = pool.open_stream(config, stream_id="second")  # waits for the only lease
+        first.send_audio(synthesize_words(WORDS, 16000, leading_ms=100))
+        first.send(ListenV1Finalize())  # in order, after the audio
+        assert first.wait_open(30) and first.state is StreamState.OPEN
+        assert second.state is StreamState.QUEUED and not second.wait_open(0.5)
+        assert [s.stream_id for s in pool.streams()] == ["first", "second"]
+        live = first.metrics
+        assert live.connections == 1 and live.stream_id == "first"
+        pool.stop_stream("second")  # never connected: it ends at once, its lease request withdrawn
+        assert second.wait_closed(10) and second.state is StreamState.CLOSED
+        result = first.finish(timeout=30)
+        stats = pool.admission()
+    assert result.ok and first.state is StreamState.CLOSED, result
+    assert len(first.request_ids) == 1 and result.request_ids == first.request_ids
+    assert first.metrics.audio_seconds > 1.0 and first.metrics.finals == result.finals
+    seen = []
+    while not inbox.empty():
+        seen.append(inbox.get())
+    finalized = [m for m in seen if getattr(m, "from_finalize", False)]
+    assert finalized, seen  # the server answered the Finalize
+    assert stats is not None and stats.active == 0 and stats.granted == 1
+    with pytest.raises(OptionsError, match="no stream named 'first'"):
+        pool.stop_stream("first")
