@@ -58,7 +58,7 @@ from actors.errors import ActorsError, OptionsError
 from actors.runtime import events
 from actors.runtime.policy import RestartPolicy
 from actors.runtime.stream import StreamMetrics, StreamState
-from actors.runtime.subscribers import Subscriber, adapt
+from actors.runtime.subscribers import SubscriberSet
 
 #: The supervisor cap of each worker: the cluster-wide limit (if any) is what really bounds it.
 DEFAULT_WORKER_STREAMS = 2000
@@ -222,6 +222,7 @@ class ClusterPool:
         """
         require_ray()
         import ray
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
         if not ray.is_initialized():
             raise ClusterError("not connected to a Ray cluster: call actors.cluster.join_cluster(...) first")
@@ -232,9 +233,18 @@ class ClusterPool:
         )
         if self.max_connections is not None:
             self._limiter_name = f"actors-limiter-{self.pool_id}"
+            # On this process's node: a node that goes away takes its actors' state with it, and the
+            # limiter's leases must outlive any worker node (this node going takes the pool anyway).
+            here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
             self._limiter = (
                 ray.remote(AdmissionLimiter)
-                .options(name=self._limiter_name, namespace=namespace, num_cpus=0, max_restarts=-1)
+                .options(
+                    name=self._limiter_name,
+                    namespace=namespace,
+                    num_cpus=0,
+                    max_restarts=-1,
+                    scheduling_strategy=here,
+                )
                 .remote(self.max_connections, namespace)
             )
             ray.get(self._limiter.stats.remote())
@@ -406,11 +416,20 @@ class ClusterPool:
             if isinstance(event, CallDone):
                 del self._calls[event.job]
                 slot.calls.discard(event.job)
-        if isinstance(event, CallMessage):
-            call.sink.message(event.message)
-        elif isinstance(event, CallProgress):
-            call.sink.progress(event.sent, event.heard, event.state)
-        else:
+        try:
+            if isinstance(event, CallMessage):
+                call.sink.message(event.message)
+            elif isinstance(event, CallProgress):
+                call.sink.progress(event.sent, event.heard, event.state)
+        except Exception as exc:  # e.g. the outputs' disk is full: this call cannot be recorded
+            with self._lock:
+                self._calls.pop(event.job, None)
+                slot.calls.discard(event.job)
+            slot.actor.stop_calls.remote([event.job])
+            reason = f"could not record the call here: {describe_error(exc)}"
+            self._settle(call, _outcome(call.spec, reason, "failed"), slot)
+            return
+        if isinstance(event, CallDone):
             self._settle(call, event.outcome, slot)
 
     def _settle(self, call: _Call, outcome: CallOutcome, slot: _Slot | None) -> None:
@@ -476,7 +495,7 @@ class ClusterPool:
             slot = self._least_loaded()
             if slot is None:
                 raise ActorsError("no Ray worker of the pool is alive")
-            stream = RemoteStream(self, slot, stream_id, [adapt(s) for s in subscribers])
+            stream = RemoteStream(self, slot, stream_id, SubscriberSet(subscribers))
             self._streams[stream_id] = stream
             slot.streams.add(stream_id)
         self._control(slot, OpenStream(stream_id, config, restart, lossless))
@@ -572,7 +591,7 @@ class ClusterPool:
                 if self._closing:
                     return
                 self._lost(slot, f"{slot.name} stopped")
-            except (RayActorError, ray.exceptions.RaySystemError) as exc:
+            except Exception as exc:  # the worker died (RayActorError), or its event stream broke
                 self._lost(slot, f"{slot.name} lost: {type(exc).__name__}")
                 if self._closing:
                     return
@@ -628,6 +647,7 @@ class ClusterPool:
         self._lose_calls(slot, attempts, reason)
         for stream in streams:
             stream._ended(None, reason)
+            self._control(slot, StopStream(stream.stream_id))  # in case the worker lives on: free it
 
 
 def _outcome(spec: CallSpec, error: str, status: str) -> CallOutcome:
@@ -641,7 +661,7 @@ class RemoteStream:
     stream gracefully and returns how it went. Thread-safe.
     """
 
-    def __init__(self, pool: ClusterPool, slot: _Slot, stream_id: str, subscribers: list[Subscriber]) -> None:
+    def __init__(self, pool: ClusterPool, slot: _Slot, stream_id: str, subscribers: SubscriberSet) -> None:
         self._pool = pool
         self.slot = slot
         self.stream_id = stream_id
@@ -708,8 +728,7 @@ class RemoteStream:
 
     def subscribe(self, subscriber: object) -> None:
         """Add a subscriber for the events from now on."""
-        with self._deliver_lock:
-            self._subscribers.append(adapt(subscriber))
+        self._subscribers.add(subscriber)
 
     def send_audio(self, data: bytes | bytearray | memoryview) -> None:
         """Queue ``data`` for the stream. Raises `ActorsError` once the stream ended or is finishing."""
@@ -745,9 +764,7 @@ class RemoteStream:
                     self._request_ids.append(event.request_id)
         elif isinstance(event, events.Reconnecting):
             self._state = StreamState.RECONNECTING
-        with self._deliver_lock:
-            for subscriber in self._subscribers:
-                subscriber.deliver(event)
+        self._subscribers.broadcast(event)  # never raises; a failing subscriber is reported to all
 
     def _ended(self, ended: StreamEnded | None, error: str | None) -> None:
         with self._deliver_lock:

@@ -57,6 +57,9 @@ from actors.runtime.policy import RestartPolicy
 from actors.runtime.stream import StreamHandle, StreamMetrics
 from actors.runtime.supervisor import Supervisor
 
+#: How often a call asks the limiter for its lease when the limiter is unavailable (restarting).
+ACQUIRE_ATTEMPTS = 3
+
 
 class _Outbox:
     """The worker's events not yet read by the pool; one reader at a time (the newest `take` wins)."""
@@ -454,15 +457,28 @@ class SupervisorWorker:
     # -- admission, shutdown ---------------------------------------------------------------
 
     def _acquire(self, lease: str) -> bool:
+        """Wait for ``lease``; a limiter that restarts meanwhile (its process died) is asked again."""
         if self._limiter is None:
             return True
         import ray
+        from ray.exceptions import ActorUnavailableError
 
+        for _ in range(ACQUIRE_ATTEMPTS - 1):
+            try:
+                return bool(ray.get(self._limiter.acquire.remote(self.name, lease)))
+            except ActorUnavailableError:
+                continue
         return bool(ray.get(self._limiter.acquire.remote(self.name, lease)))
 
     def _release(self, lease: str) -> None:
-        if self._limiter is not None:
-            self._limiter.release.remote(lease)
+        """Give ``lease`` back and wait for the limiter to take it, so that a call or stream
+        reported ended holds no slot any more (a lost limiter frees nothing: nothing is held)."""
+        if self._limiter is None:
+            return
+        import ray
+
+        with contextlib.suppress(Exception):
+            ray.get(self._limiter.release.remote(lease), timeout=10.0)
 
     def reap_threads(self) -> None:
         """Join the threads of calls and finishes that ended (they are about to exit)."""

@@ -110,7 +110,7 @@ def test_calls_spread_over_both_workers_within_the_cluster_wide_limit(
         results = [(i, sink, future.result(timeout=90)) for i, sink, future in runs]
         stats = pool.admission()
     for i, sink, result in results:
-        assert result.outcome.status == "ok", result
+        assert result.outcome.status == "ok", (result.outcome.error, result.reruns)
         expected = {0: WORDS, 1: REPLY} if i % 2 == 0 else {0: REPLY, 1: WORDS}
         assert sink.words() == expected
         assert result.outcome.words == len(WORDS) + len(REPLY)
@@ -221,7 +221,9 @@ def test_a_removed_node_has_its_calls_rerun_on_the_live_worker(
             results = [(sink, future.result(timeout=120)) for sink, future in runs]
     finally:
         ray_cluster.add_worker_node()
-    assert [r.outcome.status for _, r in results] == ["ok", "ok"], results
+    assert [r.outcome.status for _, r in results] == ["ok", "ok"], [
+        (r.outcome.error, r.reruns) for _, r in results
+    ]
     assert sum(1 for _, r in results if r.reruns) == 1, results
     for sink, _ in results:
         assert sink.words() == {0: REPLY, 1: WORDS}
