@@ -5,10 +5,10 @@ two-node Ray cluster in a child process (`tests.support.ray_process`), not the p
 ``ray_cluster`` fixture, and never calls ``ray.init`` in the test process. Every process of that
 cluster resolves ``api.deepgram.com:443`` to a TLS local server in this test process and refuses
 (and logs) any other non-loopback lookup; ``SSL_CERT_FILE`` names a trust file holding the
-throwaway test CA. The driver (``python -m actors transcribe --ray 127.0.0.1:PORT``) refuses and
-logs every remote name, ``api.deepgram.com`` included, and trusts only an unrelated CA: if it
-contacted "Deepgram" itself the test would see it. The server checks the key and records the SNI
-name and ``Host`` header of every handshake.
+throwaway test CA. The driver (``python -m actors transcribe --ray HOST:PORT``, the address Ray
+prints) refuses and logs every remote name, ``api.deepgram.com`` included, and trusts only an
+unrelated CA: if it contacted "Deepgram" itself the test would see it. The server checks the key
+and records the SNI name and ``Host`` header of every handshake.
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ def cluster(
 def run_driver(
     cluster: Cluster, calls: list[Path], out: Path, tmp_path: Path
 ) -> subprocess.CompletedProcess[str]:
-    """``python -m actors transcribe --ray 127.0.0.1:PORT CALLS`` with the key; no lookup may be refused."""
+    """``python -m actors transcribe --ray HOST:PORT CALLS`` with the key; no lookup may be refused."""
     log = tmp_path / "refused-driver.log"
     # No name maps to the test server here: a lookup of api.deepgram.com by the driver is refused.
     env = subprocess_env({("no-deepgram-from-the-driver.invalid", 443): ("127.0.0.1", 9)}, log)
@@ -102,7 +102,7 @@ def run_driver(
         RAY_USAGE_STATS_ENABLED="0",
     )
     env.pop("SSL_CERT_DIR", None)
-    argv = ["transcribe", "--ray", cluster.process.loopback_address, *map(str, calls), "--out", str(out)]
+    argv = ["transcribe", "--ray", cluster.process.address, *map(str, calls), "--out", str(out)]
     done = subprocess.run(
         [sys.executable, "-m", "actors", *argv, "--progress", "plain"],
         cwd=REPO_ROOT,
@@ -117,6 +117,19 @@ def run_driver(
     assert set(refused_in_child(cluster.service_log)) <= RAY_SERVICE_LOOKUPS
     assert KEY not in done.stdout + done.stderr
     return done
+
+
+def files_containing(directory: Path, text: str) -> list[Path]:
+    """The files under ``directory`` whose bytes contain ``text``."""
+    needle = text.encode()
+    found: list[Path] = []
+    for path in directory.rglob("*"):
+        try:
+            if path.is_file() and needle in path.read_bytes():
+                found.append(path)
+        except FileNotFoundError:  # removed while we looked (Ray's files come and go)
+            continue
+    return found
 
 
 def mono_wav(path: Path, words: list[str]) -> Path:
@@ -150,6 +163,7 @@ def test_transcribe_on_ray_with_a_key_goes_to_deepgram_from_the_workers(
         assert (record.tls, record.server_name, record.headers["host"]) == (True, API_HOST, API_HOST)
         assert record.headers["authorization"] == f"Token {KEY}"
         assert record.path.startswith("/v1/listen?")
+    assert not files_containing(cluster.process.tmp, KEY)  # nor in Ray's logs
     ray = sys.modules.get("ray")  # imported by the package's conftest, but never initialised here
     assert ray is None or not ray.is_initialized()
 

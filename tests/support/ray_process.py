@@ -63,8 +63,8 @@ def node_environment(
 
 class RayClusterProcess:
     """A two-node Ray cluster run by a child process with environment ``env`` (see the module
-    docstring). ``address`` is the head's GCS ``HOST:PORT`` once started; ``loopback_address``
-    the same port on 127.0.0.1 (the GCS listens on every interface)."""
+    docstring). ``address`` is the head's GCS ``HOST:PORT`` once started (Ray's node address: this
+    machine's interface address, not loopback)."""
 
     def __init__(self, env: Mapping[str, str], stderr: Path) -> None:
         self.tmp = Path(tempfile.mkdtemp(prefix="actors-rayp-", dir="/tmp"))  # short: Ray's socket paths
@@ -78,11 +78,6 @@ class RayClusterProcess:
         self.stderr_path = stderr
         self.address = ""
         self._process: subprocess.Popen[str] | None = None
-
-    @property
-    def loopback_address(self) -> str:
-        """``127.0.0.1:PORT`` of the head's GCS."""
-        return f"127.0.0.1:{self.address.rpartition(':')[2]}"
 
     def start(self) -> RayClusterProcess:
         """Start the child and wait until it printed the cluster's address (RuntimeError otherwise)."""
