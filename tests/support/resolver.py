@@ -6,7 +6,10 @@
 * a mapped ``(host, port)`` -- e.g. ``("api.deepgram.com", 443)`` -- resolves to the local
   address it maps to (``("127.0.0.1", 54321)``): the client believes it talks to that host on
   443 (SNI, ``Host`` header, certificate check) while the TCP connection goes to the test server;
-* loopback names and addresses (``localhost``, ``127.0.0.0/8``, ``::1``, no host) resolve as usual;
+* loopback names and addresses (``localhost``, ``127.0.0.0/8``, ``::1``, no host) resolve as usual,
+  and so do this machine's own addresses given as literals (the unspecified ``0.0.0.0`` / ``::``
+  and the addresses of its network interfaces: Ray binds and probes those): no DNS query, no
+  packet leaves the machine;
 * anything else -- a mapped host on another port, any other name, any non-loopback address -- is
   recorded and refused with ``socket.gaierror``, so no DNS query leaves the machine. Leaving the
   block raises ``AssertionError`` listing what was refused (the test fails).
@@ -51,8 +54,37 @@ def is_loopback(host: str | bytes | None) -> bool:
         return False
 
 
+_own_addresses: frozenset[str] | None = None
+
+
+def is_own_address(host: str | bytes | None) -> bool:
+    """True for an IP literal of this machine: the unspecified address or one of its interfaces'."""
+    global _own_addresses
+    name = (host.decode() if isinstance(host, bytes) else host or "").strip("[]")
+    try:
+        address = ipaddress.ip_address(name.partition("%")[0])
+    except ValueError:
+        return False  # a name: only DNS could tell, and no lookup may leave the machine
+    if address.is_unspecified:
+        return True
+    if _own_addresses is None:
+        try:
+            import psutil
+        except ImportError:  # pragma: no cover - the test environment has it
+            _own_addresses = frozenset()
+        else:
+            _own_addresses = frozenset(
+                str(ipaddress.ip_address(a.address.partition("%")[0]))
+                for nic in psutil.net_if_addrs().values()
+                for a in nic
+                if a.family in (socket.AF_INET, socket.AF_INET6)
+            )
+    return str(address) in _own_addresses
+
+
 class LoopbackResolver:
-    """The replacement lookups: mapped names to loopback, loopback as usual, the rest refused."""
+    """The replacement lookups: mapped names to loopback, loopback and own addresses as usual, the rest
+    refused."""
 
     def __init__(self, mapping: Mapping[Endpoint, Endpoint], on_refused: Any = None) -> None:
         for (host, port), (address, _) in mapping.items():
@@ -79,13 +111,14 @@ class LoopbackResolver:
         target = self.mapping.get(key)
         if target is not None:
             return self._original_getaddrinfo(target[0], target[1], *args, **kwargs)
-        if is_loopback(name):
+        if is_loopback(name) or is_own_address(name):
             return self._original_getaddrinfo(host, port, *args, **kwargs)
         raise self._refuse(f"{name}:{port}")
 
     def gethostbyname(self, host: str) -> str:
-        """``socket.gethostbyname``: loopback only (mapped names have no port here: refused)."""
-        if is_loopback(host):
+        """``socket.gethostbyname``: loopback and own addresses only (mapped names have no port here:
+        refused)."""
+        if is_loopback(host) or is_own_address(host):
             return self._original_gethostbyname(host)
         raise self._refuse(f"{host} (gethostbyname)")
 
@@ -148,12 +181,13 @@ def refused_in_child(log: Path) -> list[str]:
     return log.read_text(encoding="utf-8").splitlines() if log.exists() else []
 
 
-def install_from_environment() -> LoopbackResolver | None:
-    """Install the resolver ``ACTORS_TEST_RESOLVE`` describes (None when it is unset); for sitecustomize."""
+def install_from_environment(log_env: str = RESOLVE_LOG_ENV) -> LoopbackResolver | None:
+    """Install the resolver ``ACTORS_TEST_RESOLVE`` describes (None when it is unset), logging refusals
+    to the file the variable ``log_env`` names; for sitecustomize."""
     value = os.environ.get(RESOLVE_ENV)
     if not value:
         return None
-    log_path = os.environ.get(RESOLVE_LOG_ENV)
+    log_path = os.environ.get(log_env)
 
     def record(what: str) -> None:
         if log_path:
@@ -173,6 +207,7 @@ __all__ = [
     "encode_mapping",
     "install_from_environment",
     "is_loopback",
+    "is_own_address",
     "loopback_resolver",
     "refused_in_child",
     "subprocess_env",
