@@ -15,6 +15,8 @@ re-run never leaves a half-file), at most ``--ray-reruns`` times, and the summar
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -68,6 +70,21 @@ def check_cluster_inputs(calls: Sequence[Call]) -> None:
         raise OptionsError(
             "--ray", "standard input (-) cannot be sent to a Ray cluster; pass the file's path"
         )
+
+
+def trust_note(target: Target, environ: Mapping[str, str]) -> str | None:
+    """A note for the user when ``SSL_CERT_FILE``/``SSL_CERT_DIR`` is set here but the TLS connections
+    are made by the workers, which trust what their nodes' environment says."""
+    if not target.url.startswith("wss://"):
+        return None
+    names = [name for name in ("SSL_CERT_FILE", "SSL_CERT_DIR") if environ.get(name)]
+    if not names:
+        return None
+    return (
+        f"note: {' and '.join(names)} {'is' if len(names) == 1 else 'are'} set here, but with --ray the TLS "
+        "connections are made by the Ray workers, which trust what their nodes' environment says "
+        "(set it where `ray start` runs)"
+    )
 
 
 def check_target_reachable(target: Target) -> None:
@@ -125,6 +142,9 @@ def transcribe_on_cluster(
     from actors.cluster.pool import ClusterPool
 
     check_target_reachable(target)
+    note = trust_note(target, os.environ)
+    if note:
+        print(note, file=sys.stderr)
     outcomes: list[CallOutcome] = []
     interrupted = False
     with ClusterPool(args.ray_workers, max_connections=concurrency, max_reruns=args.ray_reruns) as pool:

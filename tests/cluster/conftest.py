@@ -10,6 +10,7 @@ orphaned by a removed node outlives ``Cluster.shutdown``).
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import signal
@@ -24,6 +25,7 @@ pytest.importorskip("ray", reason="the ray extra is not installed")
 
 # Before ray is imported anywhere in this process (the workers inherit the environment).
 _RAY_TMP = Path(tempfile.mkdtemp(prefix="actors-ray-", dir="/tmp"))  # short: Ray's socket paths
+atexit.register(shutil.rmtree, _RAY_TMP, ignore_errors=True)  # also when no test used the cluster
 os.environ["RAY_TMPDIR"] = str(_RAY_TMP)
 os.environ["RAY_AUTH_MODE"] = "disabled"
 os.environ["RAY_USAGE_STATS_ENABLED"] = "0"

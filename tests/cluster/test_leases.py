@@ -84,3 +84,17 @@ def test_a_newer_reader_of_the_outbox_ends_the_older_one() -> None:
     assert outbox.take(second) == [CallProgress("b")]
     outbox.close()
     assert outbox.take(second) is None
+
+
+def test_a_trust_setting_here_is_named_when_the_workers_make_the_tls_connections() -> None:
+    from actors.cli.clusterrun import trust_note
+    from actors.cli.target import DEEPGRAM_AGENT_URL, DEEPGRAM_URL, Target
+
+    deepgram = Target("deepgram", DEEPGRAM_URL, DEEPGRAM_AGENT_URL, "k")
+    note = trust_note(deepgram, {"SSL_CERT_FILE": "/etc/corp-ca.pem"})
+    assert note is not None and "SSL_CERT_FILE is set here" in note and "ray start" in note
+    assert trust_note(deepgram, {}) is None
+    assert (
+        trust_note(Target("url", "ws://10.0.0.2:8080", "ws://10.0.0.2:8080", "k"), {"SSL_CERT_DIR": "/x"})
+        is None
+    )
