@@ -103,8 +103,9 @@ def check_target_reachable(target: Target) -> None:
 
 
 class _DriverSink:
-    """One call's results on this machine (a `CallSink`): its `CallWriter` (the outputs, replaced
-    by a fresh one when the call is re-run) and its progress line."""
+    """One call's results on this machine (a `CallSink`): its `CallWriter` (the outputs; made at the
+    first message, as a local call's is when it starts, and made again when the call is re-run) and
+    its progress line."""
 
     def __init__(self, call: Call, out: Path, view: ProgressView) -> None:
         self.call = call
@@ -112,19 +113,30 @@ class _DriverSink:
         self.view = view
         self.multichannel = call.audio.channels > 1
         self.lock = threading.Lock()
-        self.writer = CallWriter(self.files, self.multichannel)
+        self._writer: CallWriter | None = None
 
     def message(self, message: Mapping[str, Any]) -> None:
         with self.lock:
-            self.writer.add(message)
+            self.writer().add(message)
+
+    def writer(self) -> CallWriter:
+        """The call's writer (lock held), made when first needed."""
+        if self._writer is None:
+            self._writer = CallWriter(self.files, self.multichannel)
+        return self._writer
+
+    def abort(self) -> None:
+        """Drop what the current attempt wrote (lock held): only its partial JSONL is left."""
+        if self._writer is not None:
+            self._writer.abort()
+            self._writer = None
 
     def progress(self, sent: float | None, heard: str | None, state: str | None) -> None:
         self.view.update_call(self.call.name, sent=sent, heard=heard, state=state)
 
     def restart(self, reason: str) -> None:
         with self.lock:
-            self.writer.abort()
-            self.writer = CallWriter(self.files, self.multichannel)
+            self.abort()
         self.view.update_call(self.call.name, sent=0.0, state=f"re-running ({reason})")
 
 
@@ -198,10 +210,10 @@ def _finish(
     with sink.lock:
         if status == "ok":
             try:
-                sink.writer.commit()
+                sink.writer().commit()
             except OSError as exc:  # e.g. the disk filled up: the call is not done
                 error, status = f"{type(exc).__name__}: {exc}", "failed"
-        sink.writer.abort()  # a no-op after a commit
+        sink.abort()  # a no-op after a commit
     final = attrs.evolve(
         outcome,
         wall_seconds=time.monotonic() - started,

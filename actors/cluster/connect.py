@@ -14,7 +14,9 @@ left as the environment sets it.
 from __future__ import annotations
 
 import os
+import signal
 import socket
+import threading
 
 import attrs
 
@@ -93,10 +95,16 @@ def join_cluster(text: str, *, namespace: str = "actors") -> str:
         kwargs["address"] = os.environ.get("RAY_ADDRESS") or "auto"
     else:
         kwargs["include_dashboard"] = False
+    sigterm = (
+        signal.getsignal(signal.SIGTERM) if threading.current_thread() is threading.main_thread() else None
+    )
     try:
         ray.init(**kwargs)  # type: ignore[arg-type]
     except ConnectionError as exc:
         raise ClusterError(f"cannot join the Ray cluster ({address.text}): {exc}") from None
+    finally:
+        if sigterm is not None:  # ray.init installs its own (a bare sys.exit): the caller's drain wins
+            signal.signal(signal.SIGTERM, sigterm)
     _joined_here = True
     return _describe(ray)
 

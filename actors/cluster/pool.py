@@ -287,6 +287,10 @@ class ClusterPool:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def stop(self, timeout: float = 30.0) -> None:
+        """`close`, under the name a `Supervisor` uses."""
+        self.close(timeout)
+
     def close(self, timeout: float = 30.0) -> None:
         """Stop every worker gracefully (their calls end interrupted), join the pool's threads and
         remove the limiter. Calls not finished are reported interrupted. Idempotent."""
@@ -702,6 +706,10 @@ class RemoteStream:
         waits for its first connection or when the worker cannot answer)."""
         if self._metrics is not None:
             return self._metrics
+        if self._done.is_set():  # ended without its worker's figures (the worker was lost)
+            return StreamMetrics(
+                self.stream_id, self._state.value, 0, 0, 0.0, 0.0, 0.0, 0, 0, self.request_ids
+            )
         import ray
 
         try:

@@ -82,11 +82,12 @@ class _Outbox:
             return self._reader
 
     def take(self, reader: int) -> list[WorkerEvent] | None:
-        """Wait for events; all of them, or None once this reader is superseded or the box closed."""
+        """Wait for events and return all of them; None once this reader is superseded, or once the
+        box is closed and emptied (what was put before `close` is still taken)."""
         with self._cond:
             while not self._items and reader == self._reader and not self._closed:
                 self._cond.wait()
-            if reader != self._reader or self._closed:
+            if reader != self._reader or not self._items:
                 return None
             items, self._items = self._items, []
             return items
@@ -190,6 +191,7 @@ class SupervisorWorker:
         self._stopping = threading.Event()
         self._calls: dict[str, tuple[threading.Thread, threading.Event]] = {}
         self._streams: dict[str, _PendingStream] = {}
+        self._awaiting_lease: set[str] = set()  # calls waiting for the limiter
         self._sequencer = _Sequencer()
         self._threads: list[threading.Thread] = []
         self._tmp = Path(tempfile.mkdtemp(prefix="actors-cluster-"))
@@ -241,9 +243,13 @@ class SupervisorWorker:
         """Stop sending audio of ``jobs`` (all when None): each finishes with what it sent, and is
         reported ``interrupted``."""
         with self._lock:
-            stops = [stop for job, (_, stop) in self._calls.items() if jobs is None or job in jobs]
-        for stop in stops:
+            stopped = [(job, stop) for job, (_, stop) in self._calls.items() if jobs is None or job in jobs]
+            waiting = [job for job, _ in stopped if job in self._awaiting_lease]
+        for _, stop in stopped:
             stop.set()
+        if self._limiter is not None:  # a call still waiting for a slot withdraws its request
+            for job in waiting:
+                self._limiter.release.remote(f"{self.name}/{job}")
 
     def _run_call(self, spec: CallSpec, audio: bytes, stop: threading.Event) -> None:
         path = self._tmp / f"{spec.job}{spec.suffix}"
@@ -255,8 +261,14 @@ class SupervisorWorker:
             from actors.cli.audiofile import read_audio
 
             decoded = read_audio(path)
-            leased = self._acquire(lease)
-            if not leased:
+            with self._lock:
+                self._awaiting_lease.add(spec.job)
+            try:
+                leased = self._acquire(lease)
+            finally:
+                with self._lock:
+                    self._awaiting_lease.discard(spec.job)
+            if not leased or stop.is_set():
                 outcome = _failed(spec, "stopped before it could connect", "interrupted")
             else:
                 job = CallJob(

@@ -82,7 +82,9 @@ def test_a_newer_reader_of_the_outbox_ends_the_older_one() -> None:
     assert results == [None]  # superseded: the old generator ends, the new one gets what follows
     outbox.put(CallProgress("b"))
     assert outbox.take(second) == [CallProgress("b")]
+    outbox.put(CallProgress("c"))
     outbox.close()
+    assert outbox.take(second) == [CallProgress("c")]  # what came before the close still goes out
     assert outbox.take(second) is None
 
 

@@ -252,3 +252,29 @@ def test_ray_local_starts_a_private_cluster_for_the_run(
     assert "Ray cluster: 1 node" in done.stderr
     assert len({row["worker"] for row in summary_rows(out).values()}) == 2
     assert left == []  # the run stopped the cluster it started
+
+
+def test_ctrl_c_during_a_ray_run_interrupts_the_calls_and_writes_the_summary(
+    ray_cluster: RayCluster, make_server: Callable[..., LocalServer], tmp_path: Path
+) -> None:
+    server = make_server(max_connections=100)
+    calls = [str(p) for p in write_calls(tmp_path / "calls", 3, tail_ms=8000)]
+    out = tmp_path / "out"
+    child = subprocess.Popen(
+        [sys.executable, "-m", "actors", "transcribe", *calls, "--out", str(out), "--url", server.url,
+         "--ray", ray_cluster.address, "--realtime", "--concurrency", "2", "--progress", "plain"],
+        cwd=REPO_ROOT, env=ray_cluster.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        _wait_until(lambda: server.connection_count == 2, 60)  # two calls streaming, the third waits
+        child.send_signal(signal.SIGINT)
+        _, err = child.communicate(timeout=60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode == 130, err
+    rows = summary_rows(out)
+    assert [rows[f"call-{i}.wav"]["status"] for i in range(3)] == ["interrupted"] * 3, rows
+    assert not list(out.glob("*.txt"))  # no call is reported done: only partial JSONL is left
+    assert len(list(out.glob("*.partial.jsonl"))) == 2  # the third never connected: no file at all
+    assert "interrupted" in err
