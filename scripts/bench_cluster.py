@@ -28,6 +28,10 @@ socket`` (0 when on schedule), read from the connection's own byte counter. For 
 workers' histograms are merged before the p99 is taken. A step passes when that p99 is < 100 ms
 and no stream reported an error.
 
+Ray starts its worker processes at nice 15, so on a shared machine they yield the CPU to every
+normal process (here the server and the one-process client, at 0); ``--worker-niceness`` (default
+0, set through ``RAY_worker_niceness``) puts them on equal terms.
+
 Search, per configuration: N doubles from ``--start`` while steps pass (up to ``--max``), then
 ``--refine`` bisection steps between the largest N that passed and the smallest that failed.
 
@@ -138,6 +142,7 @@ def run_cluster(streams: int, args: argparse.Namespace, ray_env: LocalRay) -> di
             statuses = pool.workers()
             handles = [ray.get_actor(s.name, namespace=pool.namespace) for s in statuses]
             pids = {s.pid for s in statuses if s.pid is not None}
+            niceness = sorted({psutil.Process(pid).nice() for pid in pids})
             ray_meter = CpuMeter(ray_env.processes(exclude=pids))
             driver_cpu0 = cpu_seconds()
             work = [(h, n) for h, n in zip(handles, shares, strict=True) if n]
@@ -158,7 +163,7 @@ def run_cluster(streams: int, args: argparse.Namespace, ray_env: LocalRay) -> di
         finally:
             pool.close()
         server_cpu = sum(server_proc.cpu_times()[:2]) - server_cpu0
-    return combine(parts, streams, server_cpu, ray_cpu, ray_rss, driver_cpu, load)
+    return dict(combine(parts, streams, server_cpu, ray_cpu, ray_rss, driver_cpu, load), niceness=niceness)
 
 
 def combine(
@@ -279,6 +284,13 @@ def main(argv: list[str] | None = None) -> int:
         "--seconds", type=float, default=20.0, help="seconds of audio per stream and step (20)"
     )
     parser.add_argument("--chunk-ms", type=int, default=20, help="audio chunk size in ms (20)")
+    parser.add_argument(
+        "--worker-niceness",
+        type=int,
+        default=0,
+        help="nice value of the Ray worker processes (0, like the server and the one-process client; "
+        "Ray's own default is 15)",
+    )
     parser.add_argument("--json", type=Path, help="also write every step's measurements to this file")
     args = parser.parse_args(argv)
     if args.start < 1 or args.max < args.start:
@@ -289,8 +301,12 @@ def main(argv: list[str] | None = None) -> int:
     searches = {config: Search(args.start, args.max, args.refine) for config in CONFIGS}
     runs: list[dict[str, Any]] = []
     failed: list[str] = []
-    with LocalRay(CORES, [str(SCRIPTS), str(REPO)], NAMESPACE) as ray_env:
-        print(f"... private Ray cluster: 1 node, {CORES} CPUs, temp dir {ray_env.tmp}", file=sys.stderr)
+    with LocalRay(CORES, [str(SCRIPTS), str(REPO)], NAMESPACE, args.worker_niceness) as ray_env:
+        print(
+            f"... private Ray cluster: 1 node, {CORES} CPUs, worker niceness {args.worker_niceness}, "
+            f"temp dir {ray_env.tmp}",
+            file=sys.stderr,
+        )
         round_no = 0
         while any(s.next is not None for s in searches.values()):
             order = (

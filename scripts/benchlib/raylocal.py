@@ -31,22 +31,27 @@ class LocalRay:
 
     ``python_path`` is put first on ``PYTHONPATH`` of Ray's processes, so its workers import the
     same code as this process (e.g. a pool's ``worker_class`` from ``scripts/benchlib``).
+    ``worker_niceness`` is the nice value of Ray's worker processes (``RAY_worker_niceness``). Ray's
+    own default is 15: its workers would then yield the CPU to every normal process of the machine
+    (the benchmark's server and one-process client run at 0), so the default here is 0.
     """
 
-    def __init__(self, cpus: int, python_path: list[str], namespace: str) -> None:
+    def __init__(self, cpus: int, python_path: list[str], namespace: str, worker_niceness: int = 0) -> None:
         self.cpus = cpus
+        self.worker_niceness = worker_niceness
         self.python_path = python_path
         self.namespace = namespace
         self.tmp = Path(tempfile.mkdtemp(prefix="bench-ray-", dir="/tmp"))  # short: Ray's socket paths
 
     def __enter__(self) -> LocalRay:
-        saved = {k: os.environ.get(k) for k in ("PYTHONPATH", MARKER)}
+        saved = {k: os.environ.get(k) for k in ("PYTHONPATH", MARKER, "RAY_worker_niceness")}
         os.environ.update(
             {
                 "RAY_TMPDIR": str(self.tmp),
                 "RAY_AUTH_MODE": "disabled",
                 "RAY_USAGE_STATS_ENABLED": "0",
                 MARKER: str(self.tmp),
+                "RAY_worker_niceness": str(self.worker_niceness),
                 "PYTHONPATH": os.pathsep.join([*self.python_path, *filter(None, [saved["PYTHONPATH"]])]),
             }
         )
