@@ -37,10 +37,12 @@ Search, per configuration: N doubles from ``--start`` while steps pass (up to ``
 
 The floor beside each figure: CPU per stream-second of the server, of the clients and of Ray's own
 processes, measured in the run, and the number of streams the machine's 2 cores could carry at that
-cost -- with the server (it shares the same 2 cores) and with the clients alone.
+cost -- with the server (it shares the same 2 cores) and with the clients alone -- and how many
+one core carries at the client processes' own cost (one process runs its Python code on one core at
+a time, so this bounds the one-process figure, and each worker's).
 
     .venv/bin/python scripts/bench_cluster.py                          # about 5-6 minutes
-    .venv/bin/python scripts/bench_cluster.py --start 500 --max 4000 --refine 2 --seconds 30
+    .venv/bin/python scripts/bench_cluster.py --start 200 --max 4000 --refine 3 --seconds 30
 """
 
 from __future__ import annotations
@@ -251,6 +253,7 @@ def summary_table(searches: dict[str, Search]) -> str:
     header = [
         "config", "streams held", "p99 lag ms", "client CPU ms/stream-s", "server CPU ms/stream-s",
         "Ray's own CPU s", "client RSS MB", "2-core ceiling: clients+server", "clients alone",
+        "1 core per client process",
     ]  # fmt: skip
     rows = []
     for config, search in searches.items():
@@ -267,6 +270,7 @@ def summary_table(searches: dict[str, Search]) -> str:
                 f"{best['cpu_per_stream_second'] * 1000:.2f}", f"{server * 1000:.2f}",
                 f"{best['ray_cpu_seconds']:.1f}", _mb(best["client_rss_peak_bytes"]),
                 ceiling(client + server), ceiling(client),
+                f"{1 / best['cpu_per_stream_second']:.0f}" if best["cpu_per_stream_second"] > 0 else "-",
             ]
         )  # fmt: skip
     return table(header, rows)
@@ -279,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--start", type=int, default=400, help="first N of each search (400)")
     parser.add_argument("--max", type=int, default=3200, help="largest N tried (3200)")
-    parser.add_argument("--refine", type=int, default=1, help="bisection steps after the first failure (1)")
+    parser.add_argument("--refine", type=int, default=2, help="bisection steps after the first failure (2)")
     parser.add_argument(
         "--seconds", type=float, default=20.0, help="seconds of audio per stream and step (20)"
     )
@@ -358,7 +362,9 @@ def main(argv: list[str] | None = None) -> int:
         "in both configurations) and whatever else runs on the box ('load': the 1-min load average at "
         "the start of each step). 'client CPU' is the client processes' own (for Ray: the two worker "
         f"processes, Ray's threads in them included); the ceilings divide {CORES} cores by the measured "
-        "CPU per stream-second (clients + Ray's own processes, with and without the server's). "
+        "CPU per stream-second (clients + Ray's own processes, with and without the server's); "
+        "'1 core per client process' is how many streams one core carries at the client processes' "
+        "own CPU per stream-second (a process's Python code runs on one core at a time). "
         f"Total wall time {time.monotonic() - began:.0f} s."
     )
     for line in failed:
