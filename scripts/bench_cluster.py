@@ -41,7 +41,7 @@ cost -- with the server (it shares the same 2 cores) and with the clients alone 
 one core carries at the client processes' own cost (one process runs its Python code on one core at
 a time, so this bounds the one-process figure, and each worker's).
 
-    .venv/bin/python scripts/bench_cluster.py                          # about 5-6 minutes
+    .venv/bin/python scripts/bench_cluster.py                          # 3.5-6 minutes
     .venv/bin/python scripts/bench_cluster.py --start 200 --max 4000 --refine 3 --seconds 30
 """
 
