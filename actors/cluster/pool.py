@@ -164,7 +164,10 @@ class ClusterPool:
     ``worker_cpus`` CPUs. ``max_connections`` is the cluster-wide connection limit (None: none
     beyond each worker's ``worker_streams``). ``max_reruns`` bounds how often one batch call is
     re-run after losing its worker. ``audio_flush_interval`` is how long live-stream audio is
-    gathered before it goes to its worker in one batch (0: each chunk at once).
+    gathered before it goes to its worker in one batch (0: each chunk at once). ``worker_class``
+    is the Ray actor class each worker runs: `SupervisorWorker`, or a subclass of it that adds its
+    own methods next to the worker's `SupervisorWorker.supervisor` (call them on the handle
+    ``ray.get_actor(status.name, namespace=pool.namespace)`` of a `workers` entry).
 
     Use as a context manager, or call `start` and `close`. Thread-safe.
     """
@@ -179,7 +182,10 @@ class ClusterPool:
         max_reruns: int = 2,
         audio_flush_interval: float = 0.05,
         namespace: str | None = None,
+        worker_class: type[SupervisorWorker] = SupervisorWorker,
     ) -> None:
+        if not (isinstance(worker_class, type) and issubclass(worker_class, SupervisorWorker)):
+            raise OptionsError("worker_class", "must be SupervisorWorker or a subclass of it", worker_class)
         if workers is not None and workers < 1:
             raise OptionsError("workers", f"must be at least 1, got {workers!r}", workers)
         if max_connections is not None and max_connections < 1:
@@ -198,6 +204,7 @@ class ClusterPool:
         self.max_reruns = max_reruns
         self.audio_flush_interval = audio_flush_interval
         self.namespace = namespace
+        self.worker_class = worker_class
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)  # a worker greeted or was lost
         self._slots: list[_Slot] = []
@@ -248,7 +255,7 @@ class ClusterPool:
                 .remote(self.max_connections, namespace)
             )
             ray.get(self._limiter.stats.remote())
-        remote_worker = ray.remote(SupervisorWorker)
+        remote_worker = ray.remote(self.worker_class)
         for index in range(count):
             name = f"actors-worker-{self.pool_id}-{index}"
             actor = remote_worker.options(

@@ -204,6 +204,12 @@ class SupervisorWorker:
             name, self.incarnation, os.getpid(), context.get_node_id(), ray.util.get_node_ip_address()
         )
 
+    @property
+    def supervisor(self) -> Supervisor:
+        """The `Supervisor` this worker hosts (started; stopped when the worker stops), for the
+        methods of a subclass given as ``ClusterPool(worker_class=...)``."""
+        return self._supervisor
+
     # -- the event stream -------------------------------------------------------------------
 
     def events(self) -> Iterator[list[WorkerEvent]]:

@@ -22,13 +22,16 @@ from benchlib.stats import percentile
 CLIENTS = ("actors", "sdk")
 
 
-def make_driver(client: str, url: str, audio: Any, probes: list[StreamProbe]) -> Any:
-    """The driver object for ``client`` ("actors" or "sdk")."""
+def make_driver(client: str, url: str, audio: Any, probes: list[StreamProbe], supervisor: Any = None) -> Any:
+    """The driver object for ``client`` ("actors" or "sdk"); ``supervisor``: a running actors
+    Supervisor to use instead of the driver's own (actors only)."""
     if client == "actors":
         from benchlib.driver_actors import ActorsDriver
 
-        return ActorsDriver(url, audio, probes)
+        return ActorsDriver(url, audio, probes, supervisor)
     if client == "sdk":
+        if supervisor is not None:
+            raise ValueError("supervisor: only the actors client runs on a Supervisor")
         from benchlib.driver_sdk import SdkDriver
 
         return SdkDriver(url, audio, probes)
@@ -41,66 +44,96 @@ def _progress(message: str) -> None:
     sys.stderr.flush()
 
 
+class LoadRun:
+    """One client run in two steps: :meth:`open` the streams, then :meth:`send_and_finish` on a schedule.
+
+    Split so that several processes can open first and then start sending at one shared time
+    (``bench_cluster.py``); :func:`run` does both at once. CPU is counted from just before opening.
+    """
+
+    def __init__(
+        self, client: str, url: str, streams: int, seconds: float, chunk_ms: int, supervisor: Any = None
+    ) -> None:
+        self.client = client
+        self.streams = streams
+        self.chunk_ms = chunk_ms
+        self.audio = build_audio(seconds, chunk_ms)
+        self.delays = DelayLog()
+        self.probes = [StreamProbe(i, self.delays) for i in range(streams)]
+        self.driver = make_driver(client, url, self.audio, self.probes, supervisor)
+        self.sampler: LiveSampler | None = None
+        self._opened_in = 0.0
+
+    def open(self) -> None:
+        """Take the baseline, then open every stream (returns once all are connected)."""
+        self.base = ProcessSnapshot()
+        self.cpu0 = cpu_seconds()
+        self.usage0 = usage_counters()
+        wall0 = time.monotonic()
+        _progress(f"{self.client}: opening {self.streams} streams")
+        self.driver.open_all()
+        _progress(f"{self.client}: all open, sending")
+        self._opened_in = time.monotonic() - wall0
+        self.cpu_open = cpu_seconds()
+
+    def send_and_finish(self, schedule: Schedule) -> dict[str, Any]:
+        """Send every chunk on ``schedule`` (lag and RSS sampled), finish every stream; the measurements."""
+        audio, streams = self.audio, self.streams
+        sampler = LiveSampler(
+            schedule.starts, audio.chunk_seconds, len(audio.chunks), self.driver.sent_chunks
+        )
+        self.sampler = sampler
+        sampler.start()
+        self.driver.start_sending(schedule)
+        self.driver.wait_sent()
+        cpu_sent = cpu_seconds()
+        sampler.stop()
+        _progress(f"{self.client}: all sent, finishing")
+        self.driver.finish_all()
+        _progress(f"{self.client}: finished")
+        cpu_end = cpu_seconds()
+        usage = {k: round(v - self.usage0[k], 3) for k, v in usage_counters().items()}
+        stream_seconds = streams * audio.seconds
+        errors = [e for p in self.probes for e in p.errors]
+        delay_values = list(self.delays.values)
+        base = self.base
+        return {
+            "client": self.client,
+            "streams": streams,
+            "seconds": audio.seconds,
+            "chunk_ms": self.chunk_ms,
+            "open_seconds": round(self._opened_in, 3),
+            "cpu_seconds": round(cpu_end - self.cpu0, 3),
+            "cpu_open_seconds": round(self.cpu_open - self.cpu0, 3),
+            "cpu_streaming_seconds": round(cpu_sent - self.cpu_open, 3),
+            "cpu_per_stream_second": (cpu_end - self.cpu0) / stream_seconds,
+            "rss_base_bytes": base.rss,
+            "rss_peak_bytes": sampler.peak_rss,
+            "rss_per_stream_bytes": (sampler.peak_rss - base.rss) / streams,
+            "threads_base": base.threads,
+            "threads_peak": sampler.peak_threads,
+            # The sampler thread is the benchmark's own; every other thread belongs to the client.
+            "threads_per_stream": (sampler.peak_threads - base.threads - 1) / streams,
+            # Threads that do not grow with N (actors: the supervisor's and the pacer; the SDK: none).
+            "fixed_threads": getattr(self.driver, "fixed_threads", 0),
+            "delay_p50_ms": _ms(percentile(delay_values, 50)),
+            "delay_p99_ms": _ms(percentile(delay_values, 99)),
+            "delay_samples": len(delay_values),
+            "lag_p99_ms": sampler.lag.percentile_ms(99),
+            "lag_max_ms": sampler.lag.max_ms(),
+            "finals": sum(p.finals for p in self.probes),
+            "finals_expected": streams * audio.expected_finals,
+            "errors": len(errors),
+            "first_errors": errors[:3],
+            "usage": usage,
+        }
+
+
 def run(client: str, url: str, streams: int, seconds: float, chunk_ms: int) -> dict[str, Any]:
     """Run ``streams`` real-time streams of ``seconds`` audio; return the measurements."""
-    audio = build_audio(seconds, chunk_ms)
-    delays = DelayLog()
-    probes = [StreamProbe(i, delays) for i in range(streams)]
-    driver = make_driver(client, url, audio, probes)
-    base = ProcessSnapshot()
-    cpu0 = cpu_seconds()
-    usage0 = usage_counters()
-    wall0 = time.monotonic()
-    _progress(f"{client}: opening {streams} streams")
-    driver.open_all()
-    _progress(f"{client}: all open, sending")
-    opened_in = time.monotonic() - wall0
-    cpu_open = cpu_seconds()
-    schedule = Schedule.begin(streams, audio.chunk_seconds)
-    sampler = LiveSampler(schedule.starts, audio.chunk_seconds, len(audio.chunks), driver.sent_chunks)
-    sampler.start()
-    driver.start_sending(schedule)
-    driver.wait_sent()
-    cpu_sent = cpu_seconds()
-    sampler.stop()
-    _progress(f"{client}: all sent, finishing")
-    driver.finish_all()
-    _progress(f"{client}: finished")
-    cpu_end = cpu_seconds()
-    usage = {k: round(v - usage0[k], 3) for k, v in usage_counters().items()}
-    stream_seconds = streams * audio.seconds
-    errors = [e for p in probes for e in p.errors]
-    delay_values = list(delays.values)
-    return {
-        "client": client,
-        "streams": streams,
-        "seconds": audio.seconds,
-        "chunk_ms": chunk_ms,
-        "open_seconds": round(opened_in, 3),
-        "cpu_seconds": round(cpu_end - cpu0, 3),
-        "cpu_open_seconds": round(cpu_open - cpu0, 3),
-        "cpu_streaming_seconds": round(cpu_sent - cpu_open, 3),
-        "cpu_per_stream_second": (cpu_end - cpu0) / stream_seconds,
-        "rss_base_bytes": base.rss,
-        "rss_peak_bytes": sampler.peak_rss,
-        "rss_per_stream_bytes": (sampler.peak_rss - base.rss) / streams,
-        "threads_base": base.threads,
-        "threads_peak": sampler.peak_threads,
-        # The sampler thread is the benchmark's own; every other thread belongs to the client.
-        "threads_per_stream": (sampler.peak_threads - base.threads - 1) / streams,
-        # Threads that do not grow with N (actors: the supervisor's and the pacer; the SDK: none).
-        "fixed_threads": getattr(driver, "fixed_threads", 0),
-        "delay_p50_ms": _ms(percentile(delay_values, 50)),
-        "delay_p99_ms": _ms(percentile(delay_values, 99)),
-        "delay_samples": len(delay_values),
-        "lag_p99_ms": sampler.lag.percentile_ms(99),
-        "lag_max_ms": sampler.lag.max_ms(),
-        "finals": sum(p.finals for p in probes),
-        "finals_expected": streams * audio.expected_finals,
-        "errors": len(errors),
-        "first_errors": errors[:3],
-        "usage": usage,
-    }
+    load = LoadRun(client, url, streams, seconds, chunk_ms)
+    load.open()
+    return load.send_and_finish(Schedule.begin(streams, load.audio.chunk_seconds))
 
 
 def _ms(seconds: float | None) -> float | None:

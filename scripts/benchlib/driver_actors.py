@@ -26,11 +26,13 @@ FINISH_TIMEOUT = 60.0
 
 
 class ActorsDriver:
-    """Runs the streams through ``actors.runtime.supervisor.Supervisor``."""
+    """Runs the streams through ``actors.runtime.supervisor.Supervisor`` (its own, or ``supervisor``)."""
 
     name = "actors"
 
-    def __init__(self, url: str, audio: BenchAudio, probes: list[StreamProbe]) -> None:
+    def __init__(
+        self, url: str, audio: BenchAudio, probes: list[StreamProbe], supervisor: Any = None
+    ) -> None:
         from actors.protocol.apis import LISTEN_V1
         from actors.protocol.auth import Auth
         from actors.protocol.listen_v1.options import ListenV1Options
@@ -45,8 +47,13 @@ class ActorsDriver:
             options=ListenV1Options(model="nova-3", encoding="linear16", sample_rate=SAMPLE_RATE),
             auth=Auth.token("bench-key"),
         )
-        flush = float(os.environ.get("ACTORS_BENCH_FLUSH", DEFAULT_AUDIO_FLUSH_INTERVAL))
-        self.supervisor = Supervisor(max_connections=max(1, len(probes)), audio_flush_interval=flush)
+        # A given (running) supervisor is someone else's, e.g. a Ray worker's: used, never started
+        # or stopped here.
+        self._own_supervisor = supervisor is None
+        if supervisor is None:
+            flush = float(os.environ.get("ACTORS_BENCH_FLUSH", DEFAULT_AUDIO_FLUSH_INTERVAL))
+            supervisor = Supervisor(max_connections=max(1, len(probes)), audio_flush_interval=flush)
+        self.supervisor = supervisor
         self.handles: list[Any] = []
         self._pacer: threading.Thread | None = None
 
@@ -57,7 +64,8 @@ class ActorsDriver:
 
     def open_all(self) -> None:
         """Open every stream; return once all are connected (raises on a failed one)."""
-        self.supervisor.start()
+        if self._own_supervisor:
+            self.supervisor.start()
         for probe in self.probes:
             handle = self.supervisor.open_stream(self.config, [probe], stream_id=f"bench-{probe.index}")
             self.handles.append(handle)
@@ -105,7 +113,8 @@ class ActorsDriver:
 
         with ThreadPoolExecutor(max_workers=8, thread_name_prefix="bench-finish") as pool:
             list(pool.map(finish, self.handles))
-        self.supervisor.stop()
+        if self._own_supervisor:
+            self.supervisor.stop()
         self._report_flusher()
 
     @staticmethod

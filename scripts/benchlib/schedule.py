@@ -21,7 +21,12 @@ class Schedule:
     @classmethod
     def begin(cls, streams: int, chunk_seconds: float, delay: float = 0.2) -> Schedule:
         """A schedule starting ``delay`` s from now, streams spread over :data:`PHASES` phases."""
-        t0 = time.monotonic() + delay
+        return cls.starting_at(time.monotonic() + delay, streams, chunk_seconds)
+
+    @classmethod
+    def starting_at(cls, t0: float, streams: int, chunk_seconds: float) -> Schedule:
+        """A schedule whose first phase starts at monotonic time ``t0`` (the monotonic clock is the
+        machine's, so processes on one host can share a ``t0``), streams spread over :data:`PHASES`."""
         step = chunk_seconds / PHASES
         return cls(tuple(t0 + (i % PHASES) * step for i in range(streams)), chunk_seconds)
 

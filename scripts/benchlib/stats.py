@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
@@ -43,6 +43,16 @@ class MillisHistogram:
         keys = [max(0, math.ceil(s * 1000.0)) for s in seconds]
         with self._lock:
             self._counts.update(keys)
+
+    def counts(self) -> dict[int, int]:
+        """The histogram as ``{milliseconds: count}`` (e.g. to send it to another process)."""
+        with self._lock:
+            return dict(self._counts)
+
+    def merge(self, counts: Mapping[int, int]) -> None:
+        """Add another histogram's :meth:`counts`."""
+        with self._lock:
+            self._counts.update({int(k): int(n) for k, n in counts.items()})
 
     @property
     def count(self) -> int:
