@@ -2,7 +2,8 @@
 
 One port serves Genesys AudioHook (/api/v1/audiohook/ws), Twilio Media Streams (/twilio), plain
 streams (/v1/stream), the JSON API (/v1/calls) and operations (/healthz, /readyz, /metrics). Every
-call is one supervised Deepgram stream; final transcripts are committed to the store.
+call is one supervised Deepgram stream; final transcripts are committed to the store. With --ray
+the streams run on a Ray cluster's workers instead of in this process.
 
 Every option can also be set by its ACTORS_INGEST_* environment variable (the command line wins).
 Prefer the variables for secrets: a command line is visible to every user of the machine (ps).
@@ -143,6 +144,26 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="extra Deepgram query option for every call, e.g. model=nova-3; repeatable "
         f"({_env('params')}: KEY=VALUE items separated by & or commas); encoding, sample_rate, "
         "channels and multichannel come from each call's media",
+    )
+    cluster = parser.add_argument_group(
+        "Ray cluster",
+        "run every call's Deepgram stream(s) on a Ray cluster's workers; the platform sockets, the store "
+        "and the ops API stay in this process (needs the ray extra: pip install 'actors-deepgram[ray]')",
+    )
+    cluster.add_argument(
+        "--ray",
+        nargs="?",
+        const="auto",
+        metavar="auto|local|HOST:PORT",
+        help="auto (the cluster running on this machine, or RAY_ADDRESS), local (a private one started "
+        "for the service) or the head's HOST:PORT (default when given alone: auto); --max-calls is then "
+        "the limit of the whole cluster. Give the nodes SSL_CERT_FILE for a private CA; the embedded "
+        f"server (no DEEPGRAM_API_KEY) serves this machine's nodes only ({_env('ray')})",
+    )
+    cluster.add_argument(
+        "--ray-workers",
+        metavar="N",
+        help=f"Ray worker processes to start (default: one per cluster CPU; {_env('ray_workers')})",
     )
     parser.add_argument(
         "--log-level",
