@@ -37,7 +37,7 @@ from typing import Literal
 
 import attrs
 
-from actors.errors import ActorsError, OptionsError
+from actors.errors import ActorsError
 from actors.ingest.audio import deinterleave
 from actors.ingest.audiohook import transcripts
 from actors.ingest.calls import CallAudio, CallEnd, CallStart
@@ -141,15 +141,17 @@ class CallPipeline:
 
     def begin(self) -> bool:
         """Record the call and open its stream(s); False (and ``on_abort`` not called) if the call id
-        is already in the store. Raises :class:`StoreError` when the database cannot record it, and
-        :class:`OptionsError` (the call then stored ``failed``) when Deepgram's options are invalid."""
+        is already in the store. Raises :class:`StoreError` when the database cannot record it, and an
+        :class:`~actors.errors.ActorsError` (the call then stored ``failed``) when its stream cannot be
+        opened: :class:`OptionsError` when Deepgram's options are invalid, another when the stream
+        host cannot take it (e.g. no Ray worker of the pool is alive)."""
         if not self._services.store.start_call(self.start):
             return False
         self._services.metrics.call_started(self.start.platform)
         try:
             with self._lock:
                 self._lanes = self._open_lanes()
-        except OptionsError:  # the service's options are wrong for this call: close its row, then say so
+        except ActorsError:  # wrong options, or no worker to run the stream: close its row, then say so
             self._services.store.end_call(self.call_id, "failed")
             self._services.metrics.call_ended(self.start.platform, "error")
             raise
@@ -179,7 +181,12 @@ class CallPipeline:
                 return []  # Flux takes no language option: the same streams go on
             old = self._lanes
             self._generation += 1
-            self._lanes = self._open_lanes()
+            try:
+                self._lanes = self._open_lanes()
+            except ActorsError as exc:  # no new stream (e.g. no Ray worker alive): the call cannot go on
+                self._failure = f"the stream for language {language} could not be opened: {exc}"
+                self._abort_later("failed", f"transcription failed: {self._failure}")
+                return []
             self._retired.extend(old)
         return old
 
@@ -384,13 +391,19 @@ class CallPipeline:
             timeline = Timeline()
             suffix = "" if self._generation == 0 else f"~{self._generation}"
             stream_id = f"{self.call_id}{suffix}" if channel is None else f"{self.call_id}{suffix}#{channel}"
-            handle = self._services.stream_host.open_stream(
-                config,
-                subscribers=[functools.partial(self._on_event, timeline, channel)],
-                restart=RestartPolicy.on_failure(max_restarts=settings.max_restarts, within=60.0),
-                lossless=True,
-                stream_id=stream_id,
-            )
+            try:
+                handle = self._services.stream_host.open_stream(
+                    config,
+                    subscribers=[functools.partial(self._on_event, timeline, channel)],
+                    restart=RestartPolicy.on_failure(max_restarts=settings.max_restarts, within=60.0),
+                    lossless=True,
+                    stream_id=stream_id,
+                )
+            except ActorsError:  # a Flux call's first channel may be open already: it must not linger
+                for lane in lanes:
+                    with contextlib.suppress(KeyError, ActorsError):
+                        self._services.stream_host.stop_stream(lane.handle.stream_id)
+                raise
             lanes.append(_Lane(handle=handle, timeline=timeline, channel=channel))
         return lanes
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -24,8 +26,10 @@ from actors.errors import OptionsError
 from actors.ingest.audiohook.messages import DisconnectParameters, EventParameters
 from actors.ingest.config import IngestConfig
 from actors.ingest.service import TRANSCRIPTION_PATH, IngestService
+from actors.ingest.store import open_store
 from actors.ingest.streams import ClusterStreamHost, unreachable_nodes
 from actors.runtime.stream import StreamState
+from actors.server import LocalServer
 from tests.cluster.conftest import RayCluster
 from tests.ingest.test_service_admission import (
     FIRST,
@@ -39,12 +43,15 @@ from tests.ingest.test_service_admission import (
 from tests.ingest.test_service_twilio_plain import twilio_call
 from tests.support.ingest import (
     LiveSession,
+    audiohook_call_to_port,
     conversation,
     event_tokens,
     ingest_service,
     live_session,
+    running_ingest,
     stored_words,
 )
+from tests.support.resolver import REPO_ROOT
 from tests.support.twilio_client import TwilioStream
 
 CALL = conversation([(0, ["hello", "thanks", "for", "calling"]), (1, ["hi", "my", "order"]), (0, ["sure"])])
@@ -195,6 +202,73 @@ def test_a_worker_killed_mid_call_fails_the_call_and_keeps_what_was_committed(
         assert stored_words(service, call_id) == list(BEFORE_KILL.words), "committed segments are kept"
         assert len(detail.call.request_ids) == 1
         assert service.metrics.value("actors_ingest_calls_total", platform="audiohook", outcome="error") == 1
+
+
+def test_a_call_with_no_live_worker_is_refused_and_stored_failed(
+    ray_cluster: RayCluster, tmp_path: Path
+) -> None:
+    async def run() -> tuple[LiveSession, DisconnectParameters]:
+        async with live_session(service, TRANSCRIPTION_PATH) as s:
+            return s, await disconnect_of(s)
+
+    with ingest_service(sqlite_url(tmp_path), ray=ray_cluster.address, ray_workers=1) as service:
+        cluster_host(service).pool.close()  # as when every worker is lost: no stream can be placed
+        session, answer = asyncio.run(run())
+        assert service.wait_idle(10)
+        detail = service.store.get_call(session.client.session_id)
+    assert answer.reason == "error", answer
+    refusal = "Service Unavailable: no transcription stream could be opened"
+    assert (answer.info or "").startswith(refusal), answer
+    assert detail is not None and detail.call.status == "failed", "the call row is closed, not left active"
+
+
+def test_the_command_with_ray_transcribes_on_the_cluster_and_drains_on_sigterm(
+    ray_cluster: RayCluster, tmp_path: Path
+) -> None:
+    """``python -m actors ingest --url LOOPBACK --ray HOST:PORT``: a loopback server is fine when every
+    node is on this machine; SIGTERM drains (ray.init's own SIGTERM handler would abort the process)."""
+    store_url = sqlite_url(tmp_path)
+    env = ray_cluster.env()
+    env.pop("DEEPGRAM_API_KEY", None)
+    argv = ("--ray", ray_cluster.address, "--ray-workers", "1")
+    with (
+        LocalServer(engine="deterministic") as deepgram,
+        running_ingest(store_url, deepgram.url, *argv, env=env) as child,
+    ):
+        client = asyncio.run(audiohook_call_to_port(child.port, CALL, TRANSCRIPTION_PATH))
+        child.proc.send_signal(signal.SIGTERM)
+        try:
+            code = child.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            pytest.fail("the service did not drain in time:\n" + "".join(child.lines))
+        assert code == 0, "".join(child.lines)
+    assert any("streams on the Ray cluster" in line for line in child.lines), "".join(child.lines)
+    store = open_store(store_url)
+    try:
+        detail = store.get_call(client.session_id)
+        assert detail is not None and detail.call.status == "completed"
+        words = [(s.channel, str(w["word"])) for s in detail.segments for w in s.words]
+        assert sorted(words) == sorted((w.channel, w.word) for w in CALL.words)
+        assert len(detail.call.request_ids) == 1
+    finally:
+        store.close()
+
+
+def test_an_unreachable_cluster_stops_the_command_with_a_clear_error(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "DEEPGRAM_API_KEY"}
+    argv = ["--port", "0", "--store", sqlite_url(tmp_path), "--url", "ws://127.0.0.1:9"]
+    argv += ["--ray", "127.0.0.1:1"]
+    result = subprocess.run(
+        [sys.executable, "-m", "actors", "ingest", *argv],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO_ROOT,
+        timeout=60,
+    )
+    assert result.returncode == 1, result.stderr
+    assert "cannot start: cannot run the streams on the Ray cluster 127.0.0.1:1" in result.stderr
+    assert "cannot reach the Ray cluster at 127.0.0.1:1" in result.stderr, result.stderr
 
 
 def test_a_loopback_deepgram_url_is_refused_for_nodes_on_other_machines() -> None:
