@@ -188,6 +188,8 @@ class IngestService:
                     deepgram_url=self._settings.base_url,
                 )
             except ActorsError as exc:  # the Ray cluster: not reachable, not usable, nodes that cannot dial
+                if config.ray is None:
+                    raise
                 raise ServiceError(f"cannot run the streams on the Ray cluster {config.ray}: {exc}") from None
             self._pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="ingest-worker")
             self._admission = Admission(config.max_calls, config.max_waiting, self.metrics)
