@@ -2,7 +2,8 @@
 
 One port serves Genesys AudioHook (/api/v1/audiohook/ws), Twilio Media Streams (/twilio), plain
 streams (/v1/stream), the JSON API (/v1/calls) and operations (/healthz, /readyz, /metrics). Every
-call is one supervised Deepgram stream; final transcripts are committed to the store.
+call is one supervised Deepgram stream; final transcripts are committed to the store. With --ray
+the streams run on a Ray cluster's workers instead of in this process.
 
 Every option can also be set by its ACTORS_INGEST_* environment variable (the command line wins).
 Prefer the variables for secrets: a command line is visible to every user of the machine (ps).
@@ -144,6 +145,26 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         f"({_env('params')}: KEY=VALUE items separated by & or commas); encoding, sample_rate, "
         "channels and multichannel come from each call's media",
     )
+    cluster = parser.add_argument_group(
+        "Ray cluster",
+        "run every call's Deepgram stream(s) on a Ray cluster's workers; the platform sockets, the store "
+        "and the ops API stay in this process (needs the ray extra: pip install 'actors-deepgram[ray]')",
+    )
+    cluster.add_argument(
+        "--ray",
+        nargs="?",
+        const="auto",
+        metavar="auto|local|HOST:PORT",
+        help="auto (the cluster running on this machine, or RAY_ADDRESS), local (a private one started "
+        "for the service) or the head's HOST:PORT (default when given alone: auto); --max-calls is then "
+        "the limit of the whole cluster. Give the nodes SSL_CERT_FILE for a private CA; the embedded "
+        f"server (no DEEPGRAM_API_KEY) serves this machine's nodes only ({_env('ray')})",
+    )
+    cluster.add_argument(
+        "--ray-workers",
+        metavar="N",
+        help=f"Ray worker processes to start (default: one per cluster CPU; {_env('ray_workers')})",
+    )
     parser.add_argument(
         "--log-level",
         metavar="LEVEL",
@@ -175,15 +196,23 @@ def _logging_to_stderr(level: str) -> Iterator[None]:
 
 
 @contextmanager
-def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
-    """SIGTERM and SIGINT set ``stop`` (instead of killing the process) until the block ends."""
+def _stop_on_signals(stop: threading.Event) -> Iterator[Callable[[], None]]:
+    """SIGTERM and SIGINT set ``stop`` (instead of killing the process) until the block ends.
+
+    Yields a function that installs the handlers again: joining a Ray cluster (``ray.init``) replaces
+    the SIGTERM handler with Ray's, which exits the main thread at once instead of draining.
+    """
 
     def request_stop(_signum: int, _frame: Any) -> None:
         stop.set()
 
+    def take_back() -> None:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, request_stop)
+
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        yield
+        yield take_back
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -197,10 +226,10 @@ def run(args: argparse.Namespace) -> int:
         return _fail(str(exc), EXIT_USAGE)
     stop = threading.Event()
     # Signals are caught from here on: one arriving during start-up drains right after it.
-    with _logging_to_stderr(config.log_level), _stop_on_signals(stop):
+    with _logging_to_stderr(config.log_level), _stop_on_signals(stop) as take_back_signals:
         try:
             with open_target(args) as target:
-                return _serve(config, target.url, target.api_key, target.describe(), stop)
+                return _serve(config, target.url, target.api_key, target.describe(), stop, take_back_signals)
         except OptionsError as exc:
             return _fail(str(exc), EXIT_USAGE)
         except (ActorsError, OSError) as exc:  # the embedded Deepgram-compatible server did not start
@@ -228,7 +257,14 @@ def _load_service() -> Callable[..., _Service]:
     return factory
 
 
-def _serve(config: IngestConfig, deepgram_url: str, api_key: str, where: str, stop: threading.Event) -> int:
+def _serve(
+    config: IngestConfig,
+    deepgram_url: str,
+    api_key: str,
+    where: str,
+    stop: threading.Event,
+    take_back_signals: Callable[[], None],
+) -> int:
     try:
         service_type = _load_service()
     except ImportError as exc:
@@ -245,6 +281,7 @@ def _serve(config: IngestConfig, deepgram_url: str, api_key: str, where: str, st
         service.start()
     except (ActorsError, OSError) as exc:
         return _fail(f"cannot start: {exc}", EXIT_FAILED)
+    take_back_signals()  # after a ray.init (``--ray``), SIGTERM must drain again
     print(
         f"actors ingest: listening on {service.url}; store {redact_url(config.store)}; {where}; "
         "SIGTERM or Ctrl-C drains",

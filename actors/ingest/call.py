@@ -4,10 +4,11 @@ A :class:`CallPipeline` is created by a platform handler on the call's :class:`~
 and fed the call's events. What it promises:
 
 * **One stream per call** (Listen V1, ``multichannel`` for a stereo call; the platform's interleaved
-  bytes are forwarded unchanged) opened on the service's :class:`~actors.runtime.Supervisor`, with
+  bytes are forwarded unchanged) opened on the service's :class:`~actors.ingest.streams.StreamHost`
+  (its :class:`~actors.runtime.Supervisor`, or a Ray cluster's workers with ``--ray``), with
   lossless reconnect. With Flux (``listen.v2``, one channel per stream) a stereo call gets one stream
   per channel.
-* **Admission.** The supervisor's ``max_connections`` is the Deepgram concurrency limit: a call with
+* **Admission.** The host's ``max_connections`` is the Deepgram concurrency limit: a call with
   a stream over it waits (its audio buffered by the stream). A waiting call that has buffered more than
   ``queue_seconds`` of audio is *refused*: ``on_abort("capacity", ...)`` lets the handler answer in
   the platform's own way; the call is stored as ``failed``. Never silently dropped.
@@ -36,7 +37,7 @@ from typing import Literal
 
 import attrs
 
-from actors.errors import OptionsError, StreamFailed
+from actors.errors import ActorsError
 from actors.ingest.audio import deinterleave
 from actors.ingest.audiohook import transcripts
 from actors.ingest.calls import CallAudio, CallEnd, CallStart
@@ -46,6 +47,7 @@ from actors.ingest.store.errors import BacklogFull, StoreError
 from actors.ingest.store.models import CallStatus, Segment
 from actors.ingest.store.store import TranscriptStore
 from actors.ingest.store.writer import SegmentWriter
+from actors.ingest.streams import CallStream, StreamHost
 from actors.ingest.timeline import Timeline
 from actors.protocol.apis import LISTEN_V1, LISTEN_V2
 from actors.protocol.auth import Auth
@@ -55,8 +57,7 @@ from actors.protocol.listen_v2.messages import ListenV2TurnInfo
 from actors.protocol.listen_v2.options import LISTEN_V2_MODELS
 from actors.runtime import ConnectionConfig, events
 from actors.runtime.policy import RestartPolicy
-from actors.runtime.stream import StreamHandle, StreamState
-from actors.runtime.supervisor import Supervisor
+from actors.runtime.stream import StreamState
 
 log = logging.getLogger("actors.ingest.call")
 
@@ -86,7 +87,7 @@ class StreamSettings:
 class CallServices:
     """The service's shared parts a call uses."""
 
-    supervisor: Supervisor
+    stream_host: StreamHost
     store: TranscriptStore
     writer: SegmentWriter
     metrics: IngestMetrics
@@ -97,7 +98,7 @@ class CallServices:
 class _Lane:
     """One Deepgram stream of the call and its timeline; ``channel`` is None for a multichannel stream."""
 
-    handle: StreamHandle
+    handle: CallStream
     timeline: Timeline
     channel: int | None
 
@@ -140,15 +141,17 @@ class CallPipeline:
 
     def begin(self) -> bool:
         """Record the call and open its stream(s); False (and ``on_abort`` not called) if the call id
-        is already in the store. Raises :class:`StoreError` when the database cannot record it, and
-        :class:`OptionsError` (the call then stored ``failed``) when Deepgram's options are invalid."""
+        is already in the store. Raises :class:`StoreError` when the database cannot record it, and an
+        :class:`~actors.errors.ActorsError` (the call then stored ``failed``) when its stream cannot be
+        opened: :class:`OptionsError` when Deepgram's options are invalid, another when the stream
+        host cannot take it (e.g. no Ray worker of the pool is alive)."""
         if not self._services.store.start_call(self.start):
             return False
         self._services.metrics.call_started(self.start.platform)
         try:
             with self._lock:
                 self._lanes = self._open_lanes()
-        except OptionsError:  # the service's options are wrong for this call: close its row, then say so
+        except ActorsError:  # wrong options, or no worker to run the stream: close its row, then say so
             self._services.store.end_call(self.call_id, "failed")
             self._services.metrics.call_ended(self.start.platform, "error")
             raise
@@ -178,7 +181,12 @@ class CallPipeline:
                 return []  # Flux takes no language option: the same streams go on
             old = self._lanes
             self._generation += 1
-            self._lanes = self._open_lanes()
+            try:
+                self._lanes = self._open_lanes()
+            except ActorsError as exc:  # no new stream (e.g. no Ray worker alive): the call cannot go on
+                self._failure = f"the stream for language {language} could not be opened: {exc}"
+                self._abort_later("failed", f"transcription failed: {self._failure}")
+                return []
             self._retired.extend(old)
         return old
 
@@ -209,7 +217,8 @@ class CallPipeline:
             lanes = self._retired + self._lanes
         for lane in lanes:
             if self._aborted == "capacity":
-                self._services.supervisor.stop_stream(lane.handle.stream_id)
+                with contextlib.suppress(KeyError, ActorsError):  # it may have ended meanwhile
+                    self._services.stream_host.stop_stream(lane.handle.stream_id)
                 lane.handle.wait_closed(timeout=5.0)
                 continue
             result = lane.handle.finish(timeout=max(0.5, deadline - time.monotonic()))
@@ -290,7 +299,7 @@ class CallPipeline:
                         data = deinterleave(data, len(start.channels), lane.channel, width)
                     lane.timeline.sent(chunk.position, seconds)
                     lane.handle.send_audio(data)
-            except (StreamFailed, OptionsError) as exc:
+            except ActorsError as exc:  # the stream failed (or ended): StreamFailed, OptionsError...
                 self._failure = str(exc)
                 self._abort_later("failed", f"transcription failed: {exc}")
                 return
@@ -310,7 +319,7 @@ class CallPipeline:
             lanes = list(self._lanes) if self._aborted is None else []
         for lane in lanes:
             if lane.channel is None:
-                with contextlib.suppress(StreamFailed, OptionsError):
+                with contextlib.suppress(ActorsError):
                     lane.handle.send(ListenV1Finalize())
 
     @property
@@ -330,9 +339,10 @@ class CallPipeline:
         """True when every Deepgram slot is held by a stream past ``QUEUED``: only then does a ``QUEUED``
         stream really wait (one just admitted stays ``QUEUED`` until a connector thread starts it,
         and fast input can pass ``queue_seconds`` in that time). Checked only while over the bound."""
-        supervisor = self._services.supervisor
-        busy = sum(1 for handle in supervisor.streams() if handle.state is not StreamState.QUEUED)
-        return busy >= supervisor.max_connections
+        host = self._services.stream_host
+        limit = host.max_connections
+        busy = sum(1 for handle in host.streams() if handle.state is not StreamState.QUEUED)
+        return limit is not None and busy >= limit
 
     def _abort_later(self, kind: AbortKind, reason: str) -> None:
         """Mark the call aborted (once) and tell the handler; the lock may be held."""
@@ -381,13 +391,19 @@ class CallPipeline:
             timeline = Timeline()
             suffix = "" if self._generation == 0 else f"~{self._generation}"
             stream_id = f"{self.call_id}{suffix}" if channel is None else f"{self.call_id}{suffix}#{channel}"
-            handle = self._services.supervisor.open_stream(
-                config,
-                subscribers=[functools.partial(self._on_event, timeline, channel)],
-                restart=RestartPolicy.on_failure(max_restarts=settings.max_restarts, within=60.0),
-                lossless=True,
-                stream_id=stream_id,
-            )
+            try:
+                handle = self._services.stream_host.open_stream(
+                    config,
+                    subscribers=[functools.partial(self._on_event, timeline, channel)],
+                    restart=RestartPolicy.on_failure(max_restarts=settings.max_restarts, within=60.0),
+                    lossless=True,
+                    stream_id=stream_id,
+                )
+            except ActorsError:  # a Flux call's first channel may be open already: it must not linger
+                for lane in lanes:
+                    with contextlib.suppress(KeyError, ActorsError):
+                        self._services.stream_host.stop_stream(lane.handle.stream_id)
+                raise
             lanes.append(_Lane(handle=handle, timeline=timeline, channel=channel))
         return lanes
 

@@ -54,6 +54,8 @@ ENV: Mapping[str, str] = MappingProxyType(
             "flux",
             "params",
             "log_level",
+            "ray",
+            "ray_workers",
         )
     }
 )
@@ -107,6 +109,9 @@ class IngestConfig:
     ``api`` is the Deepgram API of every call; ``params`` extra query options for it.
     ``tls_cert`` / ``tls_key`` (PEM files) make the service serve TLS itself (``wss://``, as Genesys
     requires); without them, terminate TLS in front of it.
+    ``ray`` (``auto``, ``local`` or the head's ``HOST:PORT``) runs every call's Deepgram stream(s) on a
+    Ray cluster's workers (``ray_workers`` of them; None: one per cluster CPU) instead of in this
+    process; ``max_calls`` then bounds the streams of the whole cluster (see :mod:`actors.ingest.streams`).
 
     The repr shows the store URL redacted and the AudioHook API keys without their secrets; the Twilio
     auth token and the API token are hidden.
@@ -130,6 +135,8 @@ class IngestConfig:
     api: ApiName = "listen.v1"
     params: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=_pairs)
     log_level: str = "INFO"
+    ray: str | None = None
+    ray_workers: int | None = None
 
     @property
     def loopback_only(self) -> bool:
@@ -182,6 +189,7 @@ class IngestConfig:
                 f"expected one of {', '.join(LOG_LEVELS)}, got {self.log_level!r}",
                 self.log_level,
             )
+        _check_ray(self.ray, self.ray_workers)
 
 
 # --- the checks, one per kind of setting ---------------------------------------------------------------
@@ -207,6 +215,23 @@ def _check_seconds(name: str, value: float, high: float | None, why: str) -> Non
         allowed = f"> 0 and <= {high:g}" if high is not None else "a finite number > 0"
         reason = f": {why}" if why else ""
         raise OptionsError(name, f"must be {allowed} seconds, got {value!r}{reason}", value)
+
+
+def _check_ray(address: str | None, workers: int | None) -> None:
+    if workers is not None:
+        if address is None:
+            raise OptionsError("ray_workers", "is for a Ray cluster: set ray (--ray) too", workers)
+        _check_int("ray_workers", workers, 1, None, "the Ray worker processes to start")
+    if address is None:
+        return
+    if not isinstance(address, str):
+        raise OptionsError("ray", f"expected auto, local or HOST:PORT, got {address!r}", address)
+    from actors.cluster.connect import ClusterError, parse_address  # only with --ray: a heavy import
+
+    try:
+        parse_address(address)
+    except ClusterError as exc:
+        raise OptionsError("ray", str(exc), address) from None
 
 
 def _check_store(url: str) -> None:
@@ -338,6 +363,8 @@ _SCALARS: tuple[tuple[str, Callable[[str, str], object]], ...] = (
     ("queue_seconds", _parse_float),
     ("drain_timeout", _parse_float),
     ("log_level", _parse_level),
+    ("ray", _parse_str),
+    ("ray_workers", _parse_int),
 )
 
 

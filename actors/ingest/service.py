@@ -10,8 +10,10 @@ Routes (one ``websockets`` asyncio server, one loop thread ``ingest-loop``):
 * ``/healthz``, ``/readyz``, ``/metrics``, ``/v1/calls``, ``/v1/calls/{id}`` -- :mod:`actors.ingest.http_api`.
 
 Parts and their threads: the store's :class:`~actors.ingest.store.writer.SegmentWriter`
-(``ingest-segment-writer``), one :class:`~actors.runtime.Supervisor` for every call's Deepgram
-stream (``max_connections`` = ``max_calls`` x :data:`STREAMS_PER_CALL`), a worker pool
+(``ingest-segment-writer``), one :class:`~actors.ingest.streams.StreamHost` for every call's Deepgram
+stream (``max_connections`` = ``max_calls`` x :data:`STREAMS_PER_CALL`): a
+:class:`~actors.runtime.Supervisor` in this process, or with ``config.ray`` a
+:class:`~actors.cluster.ClusterPool` on a Ray cluster (its limit held cluster-wide), a worker pool
 (``ingest-worker_N``) for blocking work (database, finishing streams, HTTP answers that read the
 store), and the loop thread. All are
 started by :meth:`IngestService.start` and joined by :meth:`IngestService.stop`.
@@ -36,7 +38,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
-from actors.errors import ActorsError
+from actors.errors import ActorsError, OptionsError
 from actors.ingest.admission import Admission
 from actors.ingest.audiohook.session import AudioHookSession, SessionConfig
 from actors.ingest.audiohook.signatures import FAILURE_DELAY, SignatureError, VerifiedRequest, verify_request
@@ -50,9 +52,9 @@ from actors.ingest.http_api import HttpAnswer, OpsApi
 from actors.ingest.metrics import IngestMetrics
 from actors.ingest.store.store import TranscriptStore, open_store
 from actors.ingest.store.writer import SegmentWriter
+from actors.ingest.streams import StreamHost, open_stream_host
 from actors.ingest.twilio import signature as twilio_signature
 from actors.protocol.auth import Auth
-from actors.runtime.supervisor import Supervisor
 from actors.server.log_redaction import websockets_server_logger
 
 log = logging.getLogger("actors.ingest")
@@ -78,7 +80,9 @@ class IngestService:
     """The ingestion service (see the module docstring). ``start``, then ``drain`` or ``stop``.
 
     ``deepgram_url`` / ``api_key``: where calls are transcribed (Deepgram, or a compatible server);
-    ``deepgram_ssl`` verifies a ``wss://`` Deepgram URL against a private CA (tests);
+    ``deepgram_ssl`` verifies a ``wss://`` Deepgram URL against a private CA (tests; not with
+    ``config.ray``: an ``SSLContext`` cannot travel to a Ray worker, whose node verifies with its own
+    trust store, ``SSL_CERT_FILE``);
     ``server_ssl`` serves the platform endpoints over TLS itself (else ``config.tls_cert``/``tls_key``
     do, or TLS is terminated in front).
     """
@@ -93,6 +97,12 @@ class IngestService:
         server_ssl: ssl.SSLContext | None = None,
     ) -> None:
         config.check()
+        if config.ray is not None and deepgram_ssl is not None:
+            raise OptionsError(
+                "deepgram_ssl",
+                "an SSLContext cannot travel to the Ray workers that run the streams with ray set; "
+                "give the nodes SSL_CERT_FILE (a private CA's bundle) instead",
+            )
         self.config = config
         self._settings = StreamSettings(
             base_url=deepgram_url,
@@ -112,7 +122,7 @@ class IngestService:
         self.metrics = IngestMetrics()
         self._store: TranscriptStore | None = None
         self._writer: SegmentWriter | None = None
-        self._supervisor: Supervisor | None = None
+        self._stream_host: StreamHost | None = None
         self._pool: ThreadPoolExecutor | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -148,9 +158,17 @@ class IngestService:
         assert self._store is not None, "IngestService.start() first"
         return self._store
 
+    @property
+    def stream_host(self) -> StreamHost:
+        """Where the calls' Deepgram streams run (after :meth:`start`): the local supervisor, or a
+        :class:`~actors.ingest.streams.ClusterStreamHost` with ``config.ray``."""
+        assert self._stream_host is not None, "IngestService.start() first"
+        return self._stream_host
+
     def start(self) -> IngestService:
         """Open the store (marking calls a killed predecessor left active as interrupted), start the
-        writer, the supervisor, the worker pool and the server. Raises :class:`ServiceError` or a
+        writer, the stream host (the supervisor, or the Ray cluster's pool), the worker pool and the
+        server. Raises :class:`ServiceError` (a cluster that cannot be joined or used, too) or a
         :class:`~actors.ingest.store.errors.StoreError` (nothing is left running then)."""
         config = self.config
         store = self._store = open_store(config.store, observe_commit=self.metrics.store_commit)
@@ -162,7 +180,17 @@ class IngestService:
                 )
             self._writer = SegmentWriter(store)
             streams = config.max_calls * STREAMS_PER_CALL[config.api]
-            self._supervisor = Supervisor(max_connections=streams).start()
+            try:
+                self._stream_host = open_stream_host(
+                    config.ray,
+                    workers=config.ray_workers,
+                    max_connections=streams,
+                    deepgram_url=self._settings.base_url,
+                )
+            except ActorsError as exc:  # the Ray cluster: not reachable, not usable, nodes that cannot dial
+                if config.ray is None:
+                    raise
+                raise ServiceError(f"cannot run the streams on the Ray cluster {config.ray}: {exc}") from None
             self._pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="ingest-worker")
             self._admission = Admission(config.max_calls, config.max_waiting, self.metrics)
             self._ops = OpsApi(
@@ -179,7 +207,7 @@ class IngestService:
                 loop=loop,
                 pool=self._pool,
                 services=CallServices(
-                    supervisor=self._supervisor,
+                    stream_host=self._stream_host,
                     store=store,
                     writer=self._writer,
                     metrics=self.metrics,
@@ -198,7 +226,13 @@ class IngestService:
             self._shutdown()
             raise
         self.metrics.set_store_up(True)
-        log.info("listening on %s (store %s, max %d calls)", self.url, store.url.display, config.max_calls)
+        log.info(
+            "listening on %s (store %s, max %d calls%s)",
+            self.url,
+            store.url.display,
+            config.max_calls,
+            f", streams on the Ray cluster {config.ray}" if config.ray is not None else "",
+        )
         return self
 
     async def _open(self) -> Server:
@@ -286,9 +320,9 @@ class IngestService:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=False)
             self._pool = None
-        if self._supervisor is not None:
-            self._supervisor.stop()
-            self._supervisor = None
+        if self._stream_host is not None:
+            self._stream_host.stop()
+            self._stream_host = None
         lost = 0
         if self._writer is not None:
             lost = self._writer.stop()

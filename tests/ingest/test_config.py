@@ -209,6 +209,8 @@ def test_every_setting_comes_from_its_environment_variable() -> None:
         ENV["flux"]: "yes",
         ENV["params"]: "model=flux-general-en&eot_threshold=0.8,keyterm=a&keyterm=b",
         ENV["log_level"]: "debug",
+        ENV["ray"]: "10.0.0.5:6379",
+        ENV["ray_workers"]: "3",
     }
     assert set(env) == set(ENV.values())
     config = config_from(argparse.Namespace(), env)
@@ -229,6 +231,8 @@ def test_every_setting_comes_from_its_environment_variable() -> None:
         api="listen.v2",
         params=(("model", "flux-general-en"), ("eot_threshold", "0.8"), ("keyterm", "a"), ("keyterm", "b")),
         log_level="DEBUG",
+        ray="10.0.0.5:6379",
+        ray_workers=3,
     )
 
 
@@ -266,6 +270,9 @@ BAD_ENV: list[tuple[str, str, str]] = [
     ("params", "model=nova-3&encoding=mulaw", "set by the service"),
     ("params", "model", "KEY=VALUE"),
     ("params", "model=", "non-empty"),
+    ("ray", "nowhere", "HOST:PORT"),
+    ("ray", "head:http", "HOST:PORT"),
+    ("ray_workers", "2", "set ray"),
 ]
 
 
@@ -297,6 +304,8 @@ def test_every_option_parses() -> None:
         "--param=model=flux-general-en",
         "--param=eager_eot_threshold=0.5",
         "--log-level=warning",
+        "--ray=local",
+        "--ray-workers=2",
     )
     assert config == IngestConfig(
         host="::",
@@ -313,6 +322,8 @@ def test_every_option_parses() -> None:
         api="listen.v2",
         params=(("model", "flux-general-en"), ("eager_eot_threshold", "0.5")),
         log_level="WARNING",
+        ray="local",
+        ray_workers=2,
     )
 
 
@@ -368,6 +379,8 @@ BAD_CLI: list[tuple[list[str], str, str]] = [
     (["--param", "=x"], "--param", "non-empty"),
     (["--log-level", "chatty"], "--log-level", "WARNING"),
     (["--public-url", ""], "--public-url", "wss://"),
+    (["--ray", "head:0"], "--ray", "HOST:PORT"),
+    (["--ray", "--ray-workers", "0"], "--ray-workers", ">= 1"),
 ]
 
 
@@ -394,3 +407,9 @@ def test_tls_needs_both_files_and_they_must_exist(tmp_path: Path) -> None:
     with pytest.raises(OptionsError, match="no such file"):
         IngestConfig(tls_cert=str(cert), tls_key=str(tmp_path / "missing.pem")).check()
     IngestConfig(tls_cert=str(cert), tls_key=str(cert)).check()
+
+
+def test_ray_alone_means_auto_and_the_cluster_is_off_by_default() -> None:
+    assert load("--ray").ray == "auto"
+    assert load("--ray", "ray://head.example.com:6379").ray == "ray://head.example.com:6379"
+    assert load().ray is None and load().ray_workers is None

@@ -21,7 +21,7 @@ import attrs
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
-from actors.errors import OptionsError
+from actors.errors import ActorsError, OptionsError
 from actors.ingest.audiohook import transcripts
 from actors.ingest.call import AbortKind, CallPipeline, CallServices
 from actors.ingest.calls import CallAudio, CallEnd, CallPaused, CallStart, CallUpdated
@@ -201,6 +201,9 @@ class CallConnection:
         except OptionsError as exc:
             log.error("call %s failed: Deepgram options rejected: %s", start.call_id, exc)
             return f"Internal Server Error: the transcription options are invalid: {exc}"
+        except ActorsError as exc:  # the stream host cannot run it now (e.g. no Ray worker is alive)
+            log.error("call %s failed: its stream could not be opened: %s", start.call_id, exc)
+            return f"Service Unavailable: no transcription stream could be opened: {exc}"
         if not began:
             self.context.services.metrics.call_refused(start.platform, "bad_request")
             return f"a call with id {start.call_id!r} already exists"
