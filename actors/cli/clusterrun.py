@@ -88,17 +88,17 @@ def trust_note(target: Target, environ: Mapping[str, str]) -> str | None:
 
 
 def check_target_reachable(target: Target) -> None:
-    """The embedded server listens on this machine's loopback: refuse a cluster with other machines."""
-    if target.kind != "embedded":
-        return
-    from actors.cluster.connect import driver_address, node_addresses
+    """A server on this machine's loopback (the embedded one, or a local ``--url``) is out of reach of
+    the other machines: refuse a cluster with nodes there."""
+    from actors.cluster.connect import driver_address, node_addresses, unreachable_nodes
 
-    others = node_addresses() - {driver_address()}
+    others = unreachable_nodes(target.url, node_addresses(), driver_address())
     if others:
+        where = "the embedded server listens" if target.kind == "embedded" else f"{target.url} is"
         raise OptionsError(
             "--ray",
-            "the embedded server listens on this machine only, and the cluster has nodes on "
-            f"{', '.join(sorted(others))}: set DEEPGRAM_API_KEY, or pass --url with a server the nodes reach",
+            f"{where} on this machine only, and the cluster has nodes on {', '.join(sorted(others))}: "
+            "set DEEPGRAM_API_KEY, or pass --url with a server the nodes reach",
         )
 
 

@@ -141,3 +141,15 @@ def driver_address() -> str:
     import ray
 
     return str(ray.util.get_node_ip_address())
+
+
+def unreachable_nodes(url: str, nodes: set[str], driver: str) -> set[str]:
+    """The cluster nodes (IP addresses) that cannot reach ``url``: every node but this machine's
+    (``driver``) when the URL's host is loopback (the embedded server's, or a local ``--url``), else none."""
+    from urllib.parse import urlsplit
+
+    from actors._hosts import is_loopback
+
+    if not is_loopback(urlsplit(url).hostname or ""):
+        return set()
+    return nodes - {driver}

@@ -26,7 +26,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
-from actors._hosts import is_loopback
 from actors.errors import ActorsError
 from actors.runtime import ConnectionConfig
 from actors.runtime.policy import RestartPolicy
@@ -160,19 +159,10 @@ class ClusterStreamHost:
             leave_cluster()
 
 
-def unreachable_nodes(deepgram_url: str, nodes: set[str], driver: str) -> set[str]:
-    """The cluster nodes (IP addresses) that cannot reach ``deepgram_url``: every node but this
-    machine's when the URL's host is loopback (the embedded server's), else none."""
-    host = urlsplit(deepgram_url).hostname or ""
-    if not is_loopback(host):
-        return set()
-    return nodes - {driver}
-
-
 def check_nodes_reach(deepgram_url: str) -> None:
     """Raise `ActorsError` when the joined cluster has nodes on other machines and ``deepgram_url``
     is this machine's loopback (the embedded server, started when no ``DEEPGRAM_API_KEY`` is set)."""
-    from actors.cluster.connect import driver_address, node_addresses
+    from actors.cluster.connect import driver_address, node_addresses, unreachable_nodes
 
     others = unreachable_nodes(deepgram_url, node_addresses(), driver_address())
     if others:
@@ -223,5 +213,4 @@ __all__ = [
     "check_nodes_reach",
     "open_cluster_host",
     "open_stream_host",
-    "unreachable_nodes",
 ]

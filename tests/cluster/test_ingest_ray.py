@@ -22,12 +22,13 @@ from pathlib import Path
 import pytest
 
 from actors.cluster import LeaseStats
+from actors.cluster.connect import unreachable_nodes
 from actors.errors import OptionsError
 from actors.ingest.audiohook.messages import DisconnectParameters, EventParameters
 from actors.ingest.config import IngestConfig
 from actors.ingest.service import TRANSCRIPTION_PATH, IngestService
 from actors.ingest.store import open_store
-from actors.ingest.streams import ClusterStreamHost, unreachable_nodes
+from actors.ingest.streams import ClusterStreamHost
 from actors.runtime.stream import StreamState
 from actors.server import LocalServer
 from tests.cluster.conftest import RayCluster
