@@ -9,7 +9,9 @@ by speaker with ``--param diarize=true``. They get these names only once the cal
 failed or interrupted call leaves ``<call>.partial.jsonl`` instead. ``summary.json`` and
 ``summary.csv`` list every call (status, audio seconds, words, request ids, reconnects, time to
 first result, error); ``--skip-existing`` resumes a batch, skipping the calls already done.
-A live display follows the calls; a summary table ends the run. Exit status: 0 if every call
+``--ray auto|local|HOST:PORT`` spreads the calls over a Ray cluster (the ray extra; see
+`actors.cli.clusterrun`): the same outputs, display and summary. A live display follows the calls;
+a summary table ends the run. Exit status: 0 if every call
 was transcribed (or skipped), 1 if any failed (each with its reason), 2 for bad usage
 (``--out`` included, checked before any audio is sent), 130 when interrupted.
 """
