@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -29,8 +31,8 @@ def run_block(code: str) -> str:
     return done.stdout
 
 
-def test_the_readme_has_the_three_quickstart_examples() -> None:
-    assert len(python_blocks()) == 3
+def test_the_readme_has_the_three_quickstart_examples_and_the_cluster_one() -> None:
+    assert len(python_blocks()) == 4
 
 
 def test_sdk_style_example_transcribes_both_speakers_of_the_sample_call() -> None:
@@ -50,6 +52,39 @@ def test_async_example_synthesises_speech() -> None:
 def test_supervisor_example_finishes_every_call() -> None:
     out = run_block(python_blocks()[2])
     assert out.strip() == "100 of 100 calls finished cleanly", out
+
+
+def test_cluster_example_spreads_the_streams_over_two_workers(tmp_path: Path) -> None:
+    pytest.importorskip("ray", reason="the ray extra is not installed")
+    ray_tmp = Path(tempfile.mkdtemp(prefix="actors-rd-", dir="/tmp"))  # short: Ray's socket paths
+    env = {k: v for k, v in os.environ.items() if k != "DEEPGRAM_API_KEY"}
+    env.update(RAY_TMPDIR=str(ray_tmp), RAY_AUTH_MODE="disabled", RAY_USAGE_STATS_ENABLED="0")
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", python_blocks()[3]],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        kill_ray_processes(ray_tmp)
+        shutil.rmtree(ray_tmp, ignore_errors=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "20 of 20 streams finished cleanly on 2 workers", done.stdout
+
+
+def kill_ray_processes(ray_tmp: Path) -> None:
+    """Kill what the example's private cluster left running (matched by its ``RAY_TMPDIR``)."""
+    import psutil
+
+    for process in psutil.process_iter(["pid"]):
+        try:
+            if process.pid != os.getpid() and process.environ().get("RAY_TMPDIR") == str(ray_tmp):
+                process.kill()
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
 
 
 @pytest.mark.parametrize("command", ["scripts/demo", "scripts/test"])
