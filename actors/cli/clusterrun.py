@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from actors.cli.argtypes import non_negative_int, positive_int
 from actors.cli.audiofile import STDIN
 from actors.cli.calljob import StreamSettings
 from actors.cli.outputs import CallFiles, CallWriter
@@ -54,11 +55,11 @@ def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
         "(a private one started for this run) or the head's HOST:PORT (default when given alone: auto)",
     )
     group.add_argument(
-        "--ray-workers", type=_positive_int, help="worker processes to start (default: one per cluster CPU)"
+        "--ray-workers", type=positive_int, help="worker processes to start (default: one per cluster CPU)"
     )
     group.add_argument(
         "--ray-reruns",
-        type=_non_negative_int,
+        type=non_negative_int,
         default=2,
         help="times a call is run again after its worker died (default 2)",
     )
@@ -240,17 +241,3 @@ def _not_started(call: Call) -> CallOutcome:
         input=call.path,
         metadata=call.metadata,
     )
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
-    return value

@@ -33,6 +33,7 @@ from typing import Any
 import attrs
 from rich.console import Console
 
+from actors.cli.argtypes import non_negative_int, positive_float, positive_int
 from actors.cli.audiofile import AudioFile, read_audio
 from actors.cli.calljob import CallJob, StreamSettings, describe_error
 from actors.cli.clusterrun import add_cluster_arguments, check_cluster_inputs, transcribe_on_cluster
@@ -95,7 +96,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument(
         "--concurrency",
         "-j",
-        type=_positive_int,
+        type=positive_int,
         help="calls streamed at once (default: twice the engine's worker processes for the embedded server, "
         f"{REMOTE_CONCURRENCY} for Deepgram or --url)",
     )
@@ -114,7 +115,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         const=None,
         help="send as fast as the service accepts (default)",
     )
-    pacing.add_argument("--speed", type=_positive_float, help="send at this multiple of real time, e.g. 2.5")
+    pacing.add_argument("--speed", type=positive_float, help="send at this multiple of real time, e.g. 2.5")
     parser.set_defaults(speed=None)
     listen = parser.add_argument_group("Listen V1 options")
     listen.add_argument("--model", default="nova-3", help="model (default: nova-3)")
@@ -132,17 +133,17 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     tuning = parser.add_argument_group("tuning")
     tuning.add_argument(
-        "--chunk-ms", type=_positive_int, default=100, help="audio per message in ms (default 100)"
+        "--chunk-ms", type=positive_int, default=100, help="audio per message in ms (default 100)"
     )
     tuning.add_argument(
         "--retries",
-        type=_non_negative_int,
+        type=non_negative_int,
         default=5,
         help="reconnects allowed per call per minute (default 5)",
     )
     tuning.add_argument(
         "--finish-timeout",
-        type=_positive_float,
+        type=positive_float,
         help="seconds to wait for the last results (default: scaled to length)",
     )
     tuning.add_argument(
@@ -548,24 +549,3 @@ def _result_of(call: Call, job: CallJob, future: Future[CallOutcome]) -> CallOut
             stem=call.stem,
             input=call.path,
         )
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
-    return value

@@ -13,13 +13,14 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
-import signal
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.support.ray_process import kill_processes_with_tmpdir
 
 pytest.importorskip("ray", reason="the ray extra is not installed")
 
@@ -84,20 +85,5 @@ def ray_cluster() -> Iterator[RayCluster]:
     finally:
         ray.shutdown()
         cluster.shutdown()
-        _kill_leftovers(_RAY_TMP)
+        kill_processes_with_tmpdir(_RAY_TMP)
         shutil.rmtree(_RAY_TMP, ignore_errors=True)
-
-
-def _kill_leftovers(tmp: Path) -> None:
-    """Kill the Ray processes of this run that outlived the shutdown: those whose environment has
-    this run's ``RAY_TMPDIR`` (a worker's command line is its process title, so it cannot tell)."""
-    import psutil
-
-    for process in psutil.process_iter(["pid"]):
-        if process.pid == os.getpid():
-            continue
-        try:
-            if process.environ().get("RAY_TMPDIR") == str(tmp):
-                process.send_signal(signal.SIGKILL)
-        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
-            pass

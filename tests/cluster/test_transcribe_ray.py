@@ -28,6 +28,7 @@ from actors.cli.main import main
 from actors.server import LocalServer
 from tests.cluster.conftest import RayCluster
 from tests.cluster.test_pool import REPLY, WORDS, stereo_wav
+from tests.support.ray_process import kill_processes_with_tmpdir
 from tests.support.resolver import REPO_ROOT
 
 OUTPUT_SUFFIXES = (".jsonl", ".txt", ".srt", ".vtt")
@@ -245,8 +246,7 @@ def test_ray_local_starts_a_private_cluster_for_the_run(
         )
         left = _processes_of(ray_tmp)
     finally:
-        for process in _processes_of(ray_tmp):
-            process.kill()
+        kill_processes_with_tmpdir(ray_tmp)
         shutil.rmtree(ray_tmp, ignore_errors=True)
     assert done.returncode == 0, done.stderr
     assert "Ray cluster: 1 node" in done.stderr

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.ray_process import kill_processes_with_tmpdir
+
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 
@@ -69,22 +71,10 @@ def test_cluster_example_spreads_the_streams_over_two_workers(tmp_path: Path) ->
             timeout=120,
         )
     finally:
-        kill_ray_processes(ray_tmp)
+        kill_processes_with_tmpdir(ray_tmp)
         shutil.rmtree(ray_tmp, ignore_errors=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "20 of 20 streams finished cleanly on 2 workers", done.stdout
-
-
-def kill_ray_processes(ray_tmp: Path) -> None:
-    """Kill what the example's private cluster left running (matched by its ``RAY_TMPDIR``)."""
-    import psutil
-
-    for process in psutil.process_iter(["pid"]):
-        try:
-            if process.pid != os.getpid() and process.environ().get("RAY_TMPDIR") == str(ray_tmp):
-                process.kill()
-        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
-            continue
 
 
 @pytest.mark.parametrize("command", ["scripts/demo", "scripts/test"])
