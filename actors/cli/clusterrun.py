@@ -28,7 +28,7 @@ import attrs
 
 from actors.cli.argtypes import non_negative_int, positive_int
 from actors.cli.audiofile import STDIN
-from actors.cli.calljob import StreamSettings
+from actors.cli.calljob import StreamSettings, describe_error
 from actors.cli.outputs import CallFiles, CallWriter
 from actors.cli.progress import ProgressView
 from actors.cli.summary import CallOutcome
@@ -175,7 +175,7 @@ def transcribe_on_cluster(
             pool.stop_calls()  # running calls finish with what they sent
             for item in submitted[len(outcomes) :]:
                 outcomes.append(_finish(*item, lambda f: f.result()))
-            outcomes += [_not_started(c) for c in calls[len(submitted) :]]
+            outcomes += [c.interrupted("not started") for c in calls[len(submitted) :]]
     return outcomes, interrupted
 
 
@@ -213,7 +213,7 @@ def _finish(
             try:
                 sink.writer().commit()
             except OSError as exc:  # e.g. the disk filled up: the call is not done
-                error, status = f"{type(exc).__name__}: {exc}", "failed"
+                error, status = describe_error(exc), "failed"
         sink.abort()  # a no-op after a commit
     final = attrs.evolve(
         outcome,
@@ -229,15 +229,3 @@ def _finish(
     )
     sink.view.end_call(call.name, final.describe(), final.error)
     return final
-
-
-def _not_started(call: Call) -> CallOutcome:
-    return CallOutcome(
-        name=call.name,
-        audio_seconds=call.audio.duration or 0.0,
-        error="not started",
-        status="interrupted",
-        stem=call.stem,
-        input=call.path,
-        metadata=call.metadata,
-    )

@@ -218,7 +218,7 @@ def _run(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:  # during server start-up or shutdown
             interrupted = True
             reported = {o.name for o in outcomes}
-            outcomes += [_interrupted(c, "interrupted") for c in calls if c.name not in reported]
+            outcomes += [c.interrupted("interrupted") for c in calls if c.name not in reported]
     order = {name: i for i, name in enumerate(call_names(inputs))}
     outcomes.sort(key=lambda o: order.get(o.name, len(order)))
     wall = time.monotonic() - started
@@ -366,6 +366,18 @@ class Call:
     def settings(self, run: StreamSettings) -> StreamSettings:
         """The run's stream settings with this call's own options added to the query."""
         return attrs.evolve(run, extra_query=self.params) if self.params else run
+
+    def interrupted(self, reason: str) -> CallOutcome:
+        """The outcome of this call when the run was interrupted before it ended (``reason``: why)."""
+        return CallOutcome(
+            name=self.name,
+            audio_seconds=self.audio.duration or 0.0,
+            error=reason,
+            status="interrupted",
+            stem=self.stem,
+            input=self.path,
+            metadata=self.metadata,
+        )
 
 
 def _as_input(item: CallInput | str) -> CallInput:
@@ -520,21 +532,9 @@ def _wait_interruptibly(future: Future[Any]) -> None:
         pass
 
 
-def _interrupted(call: Call, reason: str) -> CallOutcome:
-    return CallOutcome(
-        name=call.name,
-        audio_seconds=call.audio.duration or 0.0,
-        error=reason,
-        status="interrupted",
-        stem=call.stem,
-        input=call.path,
-        metadata=call.metadata,
-    )
-
-
 def _result_of(call: Call, job: CallJob, future: Future[CallOutcome]) -> CallOutcome:
     if future.cancelled():
-        return _interrupted(call, "not started")
+        return call.interrupted("not started")
     try:
         return attrs.evolve(future.result(), input=call.path, metadata=call.metadata)
     except (

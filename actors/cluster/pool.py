@@ -329,7 +329,7 @@ class ClusterPool:
                     ray.kill(slot.actor, no_restart=True)
                     slot.reader.join()
         for call in pending:
-            self._settle(call, _outcome(call.spec, "the pool was closed", "interrupted"), call.slot)
+            self._settle(call, call.spec.outcome("the pool was closed", "interrupted"), call.slot)
         for stream in list(self._streams.values()):
             stream._ended(None, "the pool was closed")
         if self._limiter is not None:
@@ -438,7 +438,7 @@ class ClusterPool:
                 slot.calls.discard(event.job)
             slot.actor.stop_calls.remote([event.job])
             reason = f"could not record the call here: {describe_error(exc)}"
-            self._settle(call, _outcome(call.spec, reason, "failed"), slot)
+            self._settle(call, call.spec.outcome(reason, "failed"), slot)
             return
         if isinstance(event, CallDone):
             self._settle(call, event.outcome, slot)
@@ -466,7 +466,7 @@ class ClusterPool:
                     failed.append(call)
         for call in failed:
             self._settle(
-                call, _outcome(call.spec, f"{reason} (re-run {len(call.reruns) - 1} times)", "failed"), slot
+                call, call.spec.outcome(f"{reason} (re-run {len(call.reruns) - 1} times)", "failed"), slot
             )
         for call in rerun:
             call.sink.restart(reason)
@@ -646,7 +646,7 @@ class ClusterPool:
                 stranded, self._unplaced = self._unplaced, []
             self._changed.notify_all()
         for call in stranded:
-            self._settle(call, _outcome(call.spec, "no Ray worker of the pool is left", "failed"), None)
+            self._settle(call, call.spec.outcome("no Ray worker of the pool is left", "failed"), None)
 
     def _lost(self, slot: _Slot, reason: str) -> None:
         """``slot``'s worker died or restarted: its calls are re-run elsewhere, its streams end."""
@@ -659,10 +659,6 @@ class ClusterPool:
         for stream in streams:
             stream._ended(None, reason)
             self._control(slot, StopStream(stream.stream_id))  # in case the worker lives on: free it
-
-
-def _outcome(spec: CallSpec, error: str, status: str) -> CallOutcome:
-    return CallOutcome(name=spec.name, error=error, status=status, stem=spec.stem)
 
 
 class RemoteStream:
@@ -714,17 +710,17 @@ class RemoteStream:
         if self._metrics is not None:
             return self._metrics
         if self._done.is_set():  # ended without its worker's figures (the worker was lost)
-            return StreamMetrics(
-                self.stream_id, self._state.value, 0, 0, 0.0, 0.0, 0.0, 0, 0, self.request_ids
-            )
+            return self._known_metrics()
         import ray
 
         try:
             live = ray.get(self.slot.actor.stream_metrics.remote(self.stream_id), timeout=10.0)
         except Exception:  # the worker is gone or busy: report what is known here
             live = None
-        if isinstance(live, StreamMetrics):
-            return live
+        return live if isinstance(live, StreamMetrics) else self._known_metrics()
+
+    def _known_metrics(self) -> StreamMetrics:
+        """What this process knows of the stream's counters: its state and request ids, zeros else."""
         return StreamMetrics(self.stream_id, self._state.value, 0, 0, 0.0, 0.0, 0.0, 0, 0, self.request_ids)
 
     def send(self, message: object) -> None:

@@ -48,6 +48,11 @@ class CallSpec:
     settings: StreamSettings
     target: Target
 
+    def outcome(self, error: str, status: str) -> CallOutcome:
+        """The outcome of this call when it ended before (or without) a run of its own: ``status``
+        ``failed`` or ``interrupted``, ``error`` why."""
+        return CallOutcome(name=self.name, error=error, status=status, stem=self.stem)
+
 
 @attrs.frozen
 class CallMessage:

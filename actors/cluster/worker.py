@@ -33,7 +33,6 @@ from typing import Any
 from actors.cli.calljob import CallJob, CallRecorder, describe_error
 from actors.cli.outputs import CallFiles, Segment, final_segment
 from actors.cli.progress import ProgressView
-from actors.cli.summary import CallOutcome
 from actors.cluster.wire import (
     CallDone,
     CallMessage,
@@ -51,7 +50,7 @@ from actors.cluster.wire import (
     portable_event,
     portable_metrics,
 )
-from actors.errors import ActorsError, AudioFileError
+from actors.errors import ActorsError
 from actors.runtime import events
 from actors.runtime.policy import RestartPolicy
 from actors.runtime.stream import StreamHandle, StreamMetrics
@@ -224,11 +223,6 @@ class SupervisorWorker:
         """Which incarnation of the worker this is, and where it runs."""
         return self._hello
 
-    def load(self) -> int:
-        """Calls and streams running here."""
-        with self._lock:
-            return len(self._calls) + len(self._streams)
-
     # -- batch calls -----------------------------------------------------------------------
 
     def run_call(self, spec: CallSpec, audio: bytes) -> None:
@@ -240,7 +234,7 @@ class SupervisorWorker:
         )
         with self._lock:
             if self._stopping.is_set():
-                self._outbox.put(CallDone(spec.job, _failed(spec, "the worker is stopping", "interrupted")))
+                self._outbox.put(CallDone(spec.job, spec.outcome("the worker is stopping", "interrupted")))
                 return
             self._calls[spec.job] = (thread, stop)
         thread.start()
@@ -255,11 +249,11 @@ class SupervisorWorker:
             stop.set()
         if self._limiter is not None:  # a call still waiting for a slot withdraws its request
             for job in waiting:
-                self._limiter.release.remote(f"{self.name}/{job}")
+                self._limiter.release.remote(self._lease(job))
 
     def _run_call(self, spec: CallSpec, audio: bytes, stop: threading.Event) -> None:
         path = self._tmp / f"{spec.job}{spec.suffix}"
-        lease = f"{self.name}/{spec.job}"
+        lease = self._lease(spec.job)
         leased = False
         try:
             path.write_bytes(audio)
@@ -275,7 +269,7 @@ class SupervisorWorker:
                 with self._lock:
                     self._awaiting_lease.discard(spec.job)
             if not leased or stop.is_set():
-                outcome = _failed(spec, "stopped before it could connect", "interrupted")
+                outcome = spec.outcome("stopped before it could connect", "interrupted")
             else:
                 job = CallJob(
                     spec.name,
@@ -288,10 +282,8 @@ class SupervisorWorker:
                     recorder=lambda _files, _multichannel: _ForwardingRecorder(spec.job, self._outbox),
                 )
                 outcome = job.run(self._supervisor)
-        except (AudioFileError, ActorsError, OSError) as exc:
-            outcome = _failed(spec, describe_error(exc), "failed")
-        except Exception as exc:  # a bug must still end the call, not hang the driver
-            outcome = _failed(spec, describe_error(exc), "failed")
+        except Exception as exc:  # unreadable audio, a full disk -- or a bug: the call must still end
+            outcome = spec.outcome(describe_error(exc), "failed")
         finally:
             if leased:
                 self._release(lease)
@@ -339,7 +331,7 @@ class SupervisorWorker:
         if self._limiter is None:
             self._admitted(pending, True)
             return
-        ref: Any = self._limiter.acquire.remote(self.name, f"{self.name}/{stream_id}")
+        ref: Any = self._limiter.acquire.remote(self.name, self._lease(stream_id))
         ref.future().add_done_callback(lambda future: self._admitted(pending, _granted(future)))
 
     def _admitted(self, pending: _PendingStream, granted: bool) -> None:
@@ -368,7 +360,7 @@ class SupervisorWorker:
         except ActorsError as exc:
             with self._lock:
                 self._streams.pop(pending.stream_id, None)
-            self._release(f"{self.name}/{pending.stream_id}")
+            self._release(self._lease(pending.stream_id))
             self._outbox.put(StreamEnded(pending.stream_id, (), describe_error(exc), None, "", 0))
             return
         with self._lock:  # under the lock, so audio sent meanwhile cannot overtake what waited
@@ -417,7 +409,7 @@ class SupervisorWorker:
             if pending.handle is None:  # still waiting for its lease: it never connects
                 del self._streams[stream_id]
         if pending.handle is None:
-            self._release(f"{self.name}/{stream_id}")
+            self._release(self._lease(stream_id))
             self._outbox.put(StreamEnded(stream_id, (), "stopped by the caller", None, "", 0))
             return
         with contextlib.suppress(ActorsError):
@@ -455,7 +447,7 @@ class SupervisorWorker:
     def _finish(self, pending: _PendingStream, timeout: float) -> None:
         assert pending.handle is not None
         result = pending.handle.finish(timeout=timeout)
-        self._release(f"{self.name}/{pending.stream_id}")
+        self._release(self._lease(pending.stream_id))
         with self._lock:
             self._streams.pop(pending.stream_id, None)
             self._threads.append(threading.current_thread())
@@ -473,6 +465,10 @@ class SupervisorWorker:
         )
 
     # -- admission, shutdown ---------------------------------------------------------------
+
+    def _lease(self, key: str) -> str:
+        """The limiter's name for the lease of this worker's call or stream ``key``."""
+        return f"{self.name}/{key}"
 
     def _acquire(self, lease: str) -> bool:
         """Wait for ``lease``; a limiter that restarts meanwhile (its process died) is asked again."""
@@ -528,7 +524,3 @@ def _granted(future: Any) -> bool:
         return bool(future.result())
     except Exception:  # the limiter is gone: nothing may connect
         return False
-
-
-def _failed(spec: CallSpec, error: str, status: str) -> CallOutcome:
-    return CallOutcome(name=spec.name, error=error, status=status, stem=spec.stem)

@@ -26,7 +26,7 @@ from actors.cluster import ClusterPool
 from actors.errors import OptionsError
 from actors.protocol.apis import LISTEN_V1
 from actors.protocol.listen_v1.options import ListenV1Options
-from actors.runtime import events
+from actors.runtime import ConnectionConfig, events
 from actors.runtime.stream import StreamState
 from actors.server import LocalServer
 from actors.server.engines.deterministic import interleave, synthesize_words
@@ -89,6 +89,13 @@ def _target(server: LocalServer) -> Target:
     return Target("url", server.url, server.url, "test-key")
 
 
+def _live_config(server: LocalServer) -> ConnectionConfig:
+    """The config of a live 16 kHz linear16 Listen V1 stream on ``server``."""
+    return _target(server).connection_config(
+        LISTEN_V1, options=ListenV1Options(model="nova-3", encoding="linear16", sample_rate=16000)
+    )
+
+
 def test_calls_spread_over_both_workers_within_the_cluster_wide_limit(
     ray_cluster: RayCluster, server: LocalServer
 ) -> None:
@@ -123,9 +130,7 @@ def test_calls_spread_over_both_workers_within_the_cluster_wide_limit(
 def test_live_streams_deliver_in_order_and_respect_the_limit(
     ray_cluster: RayCluster, server: LocalServer
 ) -> None:
-    config = _target(server).connection_config(
-        LISTEN_V1, options=ListenV1Options(model="nova-3", encoding="linear16", sample_rate=16000)
-    )
+    config = _live_config(server)
     pcm = synthesize_words(WORDS, 16000, leading_ms=200)
     with ClusterPool(max_connections=2, audio_flush_interval=0.02) as pool:
         inboxes: list[queue.Queue[object]] = [queue.Queue() for _ in range(4)]
@@ -251,9 +256,7 @@ def test_leases_of_a_holder_that_no_longer_exists_are_given_back(
 def test_a_stream_on_a_killed_worker_ends_with_an_error_its_subscribers_hear(
     ray_cluster: RayCluster, server: LocalServer
 ) -> None:
-    config = _target(server).connection_config(
-        LISTEN_V1, options=ListenV1Options(model="nova-3", encoding="linear16", sample_rate=16000)
-    )
+    config = _live_config(server)
     with ClusterPool(workers=1) as pool:
         inbox: queue.Queue[object] = queue.Queue()
         stream = pool.open_stream(config, [inbox], stream_id="doomed")
@@ -277,9 +280,7 @@ def test_a_live_stream_handle_offers_what_a_local_one_does(
 ) -> None:
     from actors.protocol.listen_v1.messages import ListenV1Finalize
 
-    config = _target(server).connection_config(
-        LISTEN_V1, options=ListenV1Options(model="nova-3", encoding="linear16", sample_rate=16000)
-    )
+    config = _live_config(server)
     with ClusterPool(workers=1, max_connections=1) as pool:
         inbox: queue.Queue[object] = queue.Queue()
         first = pool.open_stream(config, [inbox], stream_id="first")
