@@ -196,23 +196,19 @@ def _logging_to_stderr(level: str) -> Iterator[None]:
 
 
 @contextmanager
-def _stop_on_signals(stop: threading.Event) -> Iterator[Callable[[], None]]:
+def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
     """SIGTERM and SIGINT set ``stop`` (instead of killing the process) until the block ends.
 
-    Yields a function that installs the handlers again: joining a Ray cluster (``ray.init``) replaces
-    the SIGTERM handler with Ray's, which exits the main thread at once instead of draining.
+    Joining a Ray cluster (``--ray``) keeps them: `actors.cluster.join_cluster` puts back the
+    SIGTERM handler ``ray.init`` replaces.
     """
 
     def request_stop(_signum: int, _frame: Any) -> None:
         stop.set()
 
-    def take_back() -> None:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, request_stop)
-
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        yield take_back
+        yield
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -226,10 +222,10 @@ def run(args: argparse.Namespace) -> int:
         return _fail(str(exc), EXIT_USAGE)
     stop = threading.Event()
     # Signals are caught from here on: one arriving during start-up drains right after it.
-    with _logging_to_stderr(config.log_level), _stop_on_signals(stop) as take_back_signals:
+    with _logging_to_stderr(config.log_level), _stop_on_signals(stop):
         try:
             with open_target(args) as target:
-                return _serve(config, target.url, target.api_key, target.describe(), stop, take_back_signals)
+                return _serve(config, target.url, target.api_key, target.describe(), stop)
         except OptionsError as exc:
             return _fail(str(exc), EXIT_USAGE)
         except (ActorsError, OSError) as exc:  # the embedded Deepgram-compatible server did not start
@@ -263,7 +259,6 @@ def _serve(
     api_key: str,
     where: str,
     stop: threading.Event,
-    take_back_signals: Callable[[], None],
 ) -> int:
     try:
         service_type = _load_service()
@@ -281,7 +276,6 @@ def _serve(
         service.start()
     except (ActorsError, OSError) as exc:
         return _fail(f"cannot start: {exc}", EXIT_FAILED)
-    take_back_signals()  # after a ray.init (``--ray``), SIGTERM must drain again
     print(
         f"actors ingest: listening on {service.url}; store {redact_url(config.store)}; {where}; "
         "SIGTERM or Ctrl-C drains",
