@@ -233,9 +233,7 @@ def api_spec(api_name: str) -> Any:
 def _keepalive_for(api: Any, keepalive: bool | None) -> bool:
     if keepalive is not None:
         return keepalive
-    from actors.runtime.profiles import profile_for
-
-    return profile_for(api.name).keepalive.kind == "ping"
+    return bool(api.session.keepalive_kind == "ping")
 
 
 #: The ``connect()`` keyword turning on strict local checks of connect options (not sent).

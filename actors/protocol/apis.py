@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from actors.protocol.listen_v1.api import LISTEN_V1
     from actors.protocol.listen_v2.api import LISTEN_V2
     from actors.protocol.options import ConnectOptions
+    from actors.protocol.session import SessionRules
     from actors.protocol.speak_v1.api import SPEAK_V1
     from actors.protocol.speak_v2.api import SPEAK_V2
 
@@ -48,6 +49,8 @@ class ApiSpec:
     * ``options_type``: the connect-options class (None when the API takes no query parameters).
     * ``server_codec`` decodes what the server sends; ``client_codec`` what the client sends.
     * ``server_sends_binary`` / ``client_sends_binary``: whether binary frames (audio) flow that way.
+    * ``session``: how a live session is kept open and finished
+      (:class:`~actors.protocol.session.SessionRules`).
     """
 
     name: str
@@ -58,6 +61,7 @@ class ApiSpec:
     client_codec: Codec = attrs.field(repr=False)
     server_sends_binary: bool
     client_sends_binary: bool
+    session: SessionRules = attrs.field(repr=False)
 
     def __reduce__(self) -> tuple[object, tuple[str]]:
         """Pickle by name: each spec is a module constant, and its codecs are not data (a spec sent

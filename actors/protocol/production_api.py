@@ -14,6 +14,7 @@ from actors.protocol.apis import ApiSpec
 from actors.protocol.base import Message
 from actors.protocol.codec import Codec
 from actors.protocol.options import ConnectOptions
+from actors.protocol.session import SessionRules
 
 __all__ = ["production_api"]
 
@@ -26,11 +27,12 @@ def production_api(
     server_messages: Iterable[type[Message]],
     client_messages: Iterable[type[Message]],
     audio_from: Literal["client", "server"],
+    session: SessionRules,
 ) -> ApiSpec:
     """The ``ApiSpec`` of API ``name`` (``"listen.v1"``) at ``path`` on the production host.
 
     Its codecs are named ``"<name> server"`` / ``"<name> client"``; binary frames (audio) flow
-    only from ``audio_from``.
+    only from ``audio_from``; ``session`` says how a live session is kept open and finished.
     """
     if audio_from not in ("client", "server"):
         raise OptionsError("audio_from", f"expected 'client' or 'server', got {audio_from!r}", audio_from)
@@ -43,4 +45,5 @@ def production_api(
         client_codec=Codec(client_messages, name=f"{name} client"),
         server_sends_binary=audio_from == "server",
         client_sends_binary=audio_from == "client",
+        session=session,
     )

@@ -9,9 +9,9 @@ from urllib.parse import urlsplit
 
 import attrs
 
+from actors.protocol.session import SessionRules
 from actors.runtime.backpressure import SendBufferPolicy, audio_bytes_per_second
 from actors.runtime.keepalive import KeepalivePlan
-from actors.runtime.profiles import profile_for
 
 if TYPE_CHECKING:
     from actors.protocol.apis import ApiSpec
@@ -138,7 +138,8 @@ class ConnectionConfig:
         name = getattr(self.api, "name", None)
         if not isinstance(name, str) or not hasattr(self.api, "path"):
             raise TypeError(f"ConnectionConfig.api must be an ApiSpec (LISTEN_V1, ...), got {self.api!r}")
-        profile_for(name)
+        if not isinstance(getattr(self.api, "session", None), SessionRules):
+            raise TypeError(f"ConnectionConfig.api {name!r} declares no SessionRules (api.session)")
         if self.keepalive_interval is not None and not self.keepalive_interval > 0:
             raise ValueError(
                 f"ConnectionConfig.keepalive_interval must be > 0, got {self.keepalive_interval!r}"
@@ -197,7 +198,7 @@ class ConnectionConfig:
 
     def keepalive_plan(self) -> KeepalivePlan | None:
         """The keepalive and liveness plan of this connection, or None when both are off."""
-        plan = profile_for(self.api.name).keepalive.with_interval(self.keepalive_interval)
+        plan = KeepalivePlan.for_session(self.api.session).with_interval(self.keepalive_interval)
         ping_after = DEFAULT_PING_INTERVAL if self.ping_interval is None else float(self.ping_interval)
         timeout = DEFAULT_PING_TIMEOUT if self.ping_timeout is None else float(self.ping_timeout)
         plan = plan.with_liveness(ping_after or None, timeout)

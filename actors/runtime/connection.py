@@ -1,22 +1,24 @@
 """One live WebSocket connection: the :class:`ConnectionActor` and the user's :class:`Connection` handle.
 
-Threads (the budget is two per live stream, both named ``actors-conn-<stream>`` and
-``actors-read-<stream>``, both joined when the connection ends):
+The protocol state lives in a sans-I/O :class:`~actors.runtime.connection_core.ConnectionCore`,
+driven under one lock through a :class:`~actors.runtime.socket_link.SocketLink`. Its drivers:
 
-* the actor thread connects, writes control, keepalive and finish frames, runs the close
-  handshake and takes over any write that must block -- it never reads the socket;
-* the reader thread (:mod:`actors.runtime.reader`) is the only reader; it broadcasts decoded
-  messages straight to the subscribers and tells the actor when the socket ends or is idle.
+* the actor thread (``actors-conn-<stream>``, the one thread per connection, joined when it
+  ends) connects, queues control and finish frames, finishes any write that must block, and
+  delivers what the core reports: decoded messages to the subscribers, then the end;
+* a shared read-pool thread (:mod:`actors.runtime.read_pool`, a fixed few per process) reads the
+  socket, answers pings and close frames, sends keepalives and liveness pings when due, and tells
+  the actor what arrived, one batch per read.
 
-Audio does not travel through the actor's mailbox. Every write holds the socket's write lock
-(:class:`~actors.runtime.transport.SocketWriter`), which keeps frames whole and ordered:
+Audio does not travel through the actor's mailbox. Every write holds the link's lock (which
+keeps frames whole and ordered) and never blocks:
 
 * ``audio_flush_interval == 0`` (immediate, the default for a plain ``Connection``):
-  ``send_audio`` writes the frame on the caller's thread, without blocking, when nothing is
-  queued ahead of it and the lock is free. Otherwise the chunk goes into the bounded
+  ``send_audio`` writes the frame on the caller's thread when nothing is queued ahead of it and
+  the lock is free. Otherwise the chunk goes into the bounded
   :class:`~actors.runtime.backpressure.SendBuffer` behind what is queued and the actor is told to
   drain it (once per batch, not per chunk). A write the kernel does not take whole is finished
-  by the actor (it may block up to ``send_timeout``).
+  by the actor (waiting up to ``send_timeout`` for the socket, without the lock).
 * ``audio_flush_interval > 0`` (a coalescing window): ``send_audio`` only queues; the shared
   flusher thread (:mod:`actors.runtime.flusher`) writes everything queued as one frame per
   window, for all connections in one wake-up.
@@ -24,8 +26,8 @@ Audio does not travel through the actor's mailbox. Every write holds the socket'
 Control messages always go into the buffer (after the audio queued before them) and the actor
 drains it, so their order with the audio is kept.
 
-Events reach subscribers in this order: ``Opened``, server messages in wire order, then
-``ConnectionFailed`` (only for an abnormal end) and exactly one ``Closed``.
+Events reach subscribers on the actor thread in this order: ``Opened``, server messages in wire
+order, then ``ConnectionFailed`` (only for an abnormal end) and exactly one ``Closed``.
 """
 
 from __future__ import annotations
@@ -43,18 +45,25 @@ import pykka
 import websocket
 
 from actors.errors import ActorsError, ConnectionClosedError, FinishTimeout
+from actors.protocol.session import FinishMode, SessionRules
 from actors.runtime.backpressure import SendBuffer
 from actors.runtime.classify import ConnectionState, Outcome, check_transition, classify_close
 from actors.runtime.config import ConnectionConfig
-from actors.runtime.events import Backpressure, Closed, ConnectionFailed, Opened
+from actors.runtime.connection_core import (
+    CloseReceived,
+    ConnectionCore,
+    ConnectionLost,
+    CoreEvent,
+    MessageReceived,
+)
+from actors.runtime.events import AudioChunk, Backpressure, Closed, ConnectionFailed, Opened
 from actors.runtime.flusher import AudioFlusher, shared_flusher
-from actors.runtime.frames import OP_PING, OP_TEXT, encode_batch, encode_frame
-from actors.runtime.keepalive import KeepaliveClock
-from actors.runtime.metrics import MetricsRecorder, MetricsSnapshot
-from actors.runtime.profiles import ApiProfile, FinishMode, profile_for
-from actors.runtime.reader import CloseHandshake, KeepaliveDue, Reader, ReaderEnded
+from actors.runtime.frames import OP_BINARY
+from actors.runtime.metrics import MetricsRecorder, MetricsSnapshot, result_audio_end
+from actors.runtime.read_pool import ReadPool, shared_read_pool
+from actors.runtime.socket_link import SocketLink
 from actors.runtime.subscribers import SubscriberSet
-from actors.runtime.transport import SendTimeout, SocketWriter, open_socket
+from actors.runtime.transport import SendTimeout, open_socket
 
 if TYPE_CHECKING:
     from actors.runtime.deadline import OwedAudioDeadline
@@ -62,8 +71,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _stream_numbers = itertools.count(1)
-# How long the actor waits for its reader to finish delivering after the socket ended.
-_READER_JOIN_TIMEOUT = 5.0
 # Extra time allowed for thread teardown after a deadline has already passed.
 _TEARDOWN_GRACE = 5.0
 
@@ -109,6 +116,13 @@ class _Drain:
 
 
 @attrs.frozen(slots=True)
+class _Received:
+    """What the core reported after one read or deadline, in wire order."""
+
+    events: list[CoreEvent]
+
+
+@attrs.frozen(slots=True)
 class _Finish:
     mode: FinishMode
 
@@ -141,7 +155,7 @@ class _Shared:
     def __init__(self, config: ConnectionConfig, stream_id: str, subscribers: Iterable[object]) -> None:
         self.config = config
         self.stream_id = stream_id
-        self.profile: ApiProfile = profile_for(config.api.name)
+        self.session: SessionRules = config.api.session
         bytes_per_second = config.audio_bytes_per_second()
         self.metrics = MetricsRecorder(bytes_per_second)
         self.subscribers = SubscriberSet(
@@ -158,46 +172,15 @@ class _Shared:
         self.result: FinishResult | None = None  # actor, before ``closed`` is set
         self.open_error: BaseException | None = None  # actor, when the handshake failed
         self.ws: websocket.WebSocket | None = None  # actor, once connected
-        self.writer: SocketWriter | None = None  # actor, once connected
-        self.clock: KeepaliveClock | None = None  # actor, once connected (None: no keepalive, no liveness)
-        self.close_handshake: CloseHandshake | None = None  # actor, once connected
+        self.link: SocketLink | None = None  # actor, once connected
         # Whether threads other than the actor may write (caller, flusher). Set by the actor once
         # open; cleared by whoever sees the connection going away.
         self.write_ok = False
         self.flush_interval: float = config.audio_flush_interval or 0.0
         self.flusher: AudioFlusher | None = None  # acquired by Connection.start when flushing
+        self.read_pool: ReadPool | None = None  # acquired by Connection.start, released at the end
         self.abort: _Abort | None = None  # handle: a deadline passed, drop the socket
         self.actor_thread: threading.Thread | None = None  # actor, in on_start
-        self.reader_thread: threading.Thread | None = None  # actor
-
-    def write_items(
-        self, writer: SocketWriter, items: list[bytes | str], queued_at: float, *, blocking: bool
-    ) -> bool:
-        """Encode queued items and write them in one go (``writer.lock`` held by the caller).
-
-        Returns False when a non-blocking write left a backlog (the actor must finish it).
-        Raises ``OSError`` (``SendTimeout`` included) when the socket fails. Once our close frame
-        is out (either side started the close), the items are dropped: RFC 6455 5.5.1 forbids
-        data frames after it, and the connection is ending anyway.
-        """
-        handshake = self.close_handshake
-        if handshake is not None and handshake.sent:
-            return True
-        config = self.config
-        batch = encode_batch(items, config.coalesce_audio, config.max_frame_bytes)
-        if blocking:
-            writer.send_blocking(batch.data)
-            done = True
-        else:
-            done = writer.send_nowait(batch.data)
-        now = time.monotonic()
-        self.metrics.record_batch_sent(
-            batch.audio_bytes, batch.audio_frames, batch.control_frames, queued_at, now
-        )
-        clock = self.clock
-        if clock is not None:
-            clock.note_sent(now)
-        return done
 
     def _count_dropped_event(self) -> None:
         self.metrics.events_dropped += 1
@@ -207,7 +190,7 @@ class _Shared:
 
 
 class ConnectionActor(pykka.ThreadingActor):
-    """Owns one socket: connects, writes every frame, runs keepalive and the close handshake.
+    """Owns one connection: connects, queues control frames, delivers what arrives, ends it.
 
     Driven only through :class:`Connection`; see the module docstring for the design.
     """
@@ -220,10 +203,8 @@ class ConnectionActor(pykka.ThreadingActor):
         super().__init__()
         self._s = shared
         self._ws: websocket.WebSocket | None = None
-        self._writer: SocketWriter | None = None
-        self._reader: Reader | None = None
-        self._close_handshake: CloseHandshake | None = None
-        self._clock: KeepaliveClock | None = None
+        self._link: SocketLink | None = None
+        self._decode = shared.config.api.server_codec.decode
         self._send_error: BaseException | None = None
         self._abort: _Abort | None = None
         self._client_closed = False
@@ -240,12 +221,10 @@ class ConnectionActor(pykka.ThreadingActor):
     def on_receive(self, message: Any) -> Any:
         """Dispatch a command; any unexpected error ends the connection visibly instead of silently."""
         try:
-            if message is _DRAIN or isinstance(message, _Drain):
+            if message is _DRAIN:
                 self._drain()
-            elif isinstance(message, ReaderEnded):
-                self._on_reader_ended(message)
-            elif isinstance(message, KeepaliveDue):
-                self._send_keepalive()
+            elif isinstance(message, _Received):
+                self._on_events(message.events)
             elif isinstance(message, _Connect):
                 self._connect()
             elif isinstance(message, _Finish):
@@ -283,59 +262,49 @@ class ConnectionActor(pykka.ThreadingActor):
             self._end(1006, f"could not connect: {error}", error)
             return
         sock = opened.ws.sock
-        assert sock is not None
+        assert sock is not None and s.read_pool is not None
+        config = s.config
+        now = time.monotonic()
+        core = ConnectionCore(
+            s.session,
+            config.keepalive_plan(),
+            now,
+            read_timeout=config.read_timeout,
+            coalesce_audio=config.coalesce_audio,
+            max_frame_bytes=config.max_frame_bytes,
+        )
+        link = SocketLink(sock, core, s.metrics, s.read_pool, self._tell_events, self._tell_drain)
         self._ws = opened.ws
         s.ws = opened.ws
-        self._writer = SocketWriter(sock, s.config.send_timeout)
+        self._link = link
         s.request_id = opened.request_id
         s.state = check_transition(s.state, ConnectionState.OPEN)
-        now = time.monotonic()
         s.metrics.opened_at = now
-        plan = s.config.keepalive_plan()
-        metrics = s.metrics
-        self._clock = (
-            KeepaliveClock(plan, now, lambda: metrics.messages_received + metrics.audio_bytes_received)
-            if plan is not None
-            else None
-        )
-        s.clock = self._clock
-        self._close_handshake = CloseHandshake(self._writer)
-        s.close_handshake = self._close_handshake
         s.subscribers.broadcast(Opened(opened.request_id, opened.url_path, s.stream_id))
-        decode = s.config.api.server_codec.decode
-        self._reader = Reader(
-            sock=sock,
-            writer=self._writer,
-            decode=decode,
-            subscribers=s.subscribers,
-            metrics=s.metrics,
-            profile=s.profile,
-            close_handshake=self._close_handshake,
-            keepalive=self._clock,
-            tell_owner=self._tell_self,
-            name=f"actors-read-{s.stream_id}",
-            read_timeout=s.config.read_timeout,
-        )
-        s.reader_thread = self._reader.thread
-        self._reader.start()
-        s.writer = self._writer
+        s.link = link
         s.write_ok = s.abort is None
+        link.start()
         s.opened.set()
         if not s.buffer.idle:
             self._drain()  # sent before the handshake finished (normally already told as _Drain)
 
-    def _tell_self(self, message: object) -> None:
-        # ActorDeadError: the connection already ended; nothing left to tell.
+    def _tell_events(self, events: list[CoreEvent]) -> None:
+        # Called by the link with its lock held: only a tell. ActorDeadError: already ended.
         with contextlib.suppress(pykka.ActorDeadError):
-            self.actor_ref.tell(message)
+            self.actor_ref.tell(_Received(events))
+
+    def _tell_drain(self) -> None:
+        with contextlib.suppress(pykka.ActorDeadError):
+            self.actor_ref.tell(_DRAIN)
 
     def _can_send(self) -> bool:
+        link = self._link
         return (
-            self._ws is not None
+            link is not None
             and self._send_error is None
             and self._abort is None
             and not self._client_closed
-            and not (self._close_handshake is not None and self._close_handshake.sent)
+            and link.core.can_send
             and self._s.state in (ConnectionState.OPEN, ConnectionState.FINISHING)
         )
 
@@ -346,100 +315,74 @@ class ConnectionActor(pykka.ThreadingActor):
         if dropped:
             s.metrics.bytes_dropped += dropped
             s.subscribers.broadcast(Backpressure("drop_oldest", dropped, s.buffer.audio_bytes))
-        writer = self._writer
-        if writer is None or not self._can_send():
+        link = self._link
+        if link is None or not self._can_send():
             s.buffer.take_all()  # the connection is going away: nothing queued will be sent
             return
-        with writer.lock:
-            items, queued_at = s.buffer.take_all()
-            if not items and not writer.has_backlog:
-                return
-            try:
-                if items:
-                    s.write_items(writer, items, queued_at, blocking=True)
-                else:
-                    writer.send_blocking()
-            except OSError as error:
-                self._on_send_failed(error)
-
-    def _write_control(self, frame: bytes) -> None:
-        """Write one control frame after anything unfinished (blocking; the lock is taken here)."""
-        writer = self._writer
-        assert writer is not None
-        with writer.lock:
-            writer.send_blocking(frame)
-
-    def _send_keepalive(self) -> None:
-        """Send what the clock asked for: the idle keepalive (while open) and/or a liveness ping.
-
-        Liveness pings also go out while finishing: a server that dies then is noticed before the
-        finish deadline.
-        """
-        clock = self._clock
-        if clock is None:
-            return
-        idle, ping = clock.take_due()
-        state = self._s.state
-        if not self._can_send() or state not in (ConnectionState.OPEN, ConnectionState.FINISHING):
-            return
-        idle = idle and state is ConnectionState.OPEN
-        plan = clock.plan
-        now = time.monotonic()
         try:
-            if ping or (idle and plan.kind == "ping"):
-                clock.note_ping(now)  # before the write: its pong may be read before the write returns
-                self._write_control(encode_frame(OP_PING, b"actors"))
-            if idle and plan.kind == "message":
-                assert plan.frame is not None
-                self._write_control(encode_frame(OP_TEXT, plan.frame.encode("utf-8")))
-                clock.note_sent(now)
+            with link.lock:
+                items, queued_at = s.buffer.take_all()
+                if not items and not link.writer.has_backlog:
+                    return
+                done = link.write_items(items, queued_at) if items else link.flush_nowait()
+            if not done:
+                link.flush_blocking(s.config.send_timeout)
         except OSError as error:
-            self._on_send_failed(error, what="keepalive")
-            return
-        if idle:
-            self._s.metrics.keepalives_sent += 1
+            self._on_send_failed(error)
+
+    def _flush(self, link: SocketLink, what: str) -> None:
+        """Write what the core queued, waiting for the socket as needed; a failure ends the connection."""
+        try:
+            with link.lock:
+                done = link.flush_nowait()
+            if not done:
+                link.flush_blocking(self._s.config.send_timeout)
+        except OSError as error:
+            self._on_send_failed(error, what=what)
 
     def _finish(self, mode: FinishMode) -> None:
         s = self._s
         if s.state is not ConnectionState.OPEN or not self._can_send():
             return
         self._drain()  # audio queued before finish() goes out before the finish frames
-        if not self._can_send():
+        link = self._link
+        if link is None or not self._can_send():
             return
         s.state = check_transition(s.state, ConnectionState.FINISHING)
         s.write_ok = False  # stray audio after the finish goes through the actor, as before
-        s.metrics.finish_requested_at = time.monotonic()
-        frames = s.profile.finish_frames[mode]
-        if not frames:
-            assert self._close_handshake is not None
-            self._close_handshake.send(1000)
-            return
-        try:
-            for frame in frames:
-                self._write_control(encode_frame(OP_TEXT, frame.encode("utf-8")))
-                s.metrics.record_control_sent(time.monotonic())
-        except OSError as error:
-            self._on_send_failed(error, what="finish")
+        now = time.monotonic()
+        s.metrics.finish_requested_at = now
+        with link.lock:
+            sent = link.core.start_finish(mode, now)
+        self._flush(link, "finish")
+        for _ in range(sent):
+            s.metrics.record_control_sent(time.monotonic())
 
     def _close(self, code: int, reason: str) -> None:
         if self._s.state is ConnectionState.CLOSED or self._client_closed:
             return
         self._client_closed = True
         self._s.write_ok = False
-        if self._close_handshake is not None and self._send_error is None:
-            self._close_handshake.send(code, reason)
+        link = self._link
+        if link is None or self._send_error is not None:
+            return
+        with link.lock:
+            queued = link.core.send_close(code, reason)
+        if queued:
+            try:
+                with link.lock:
+                    done = link.flush_nowait()
+                if not done:
+                    link.flush_blocking(self._s.config.send_timeout)
+            except OSError:  # SendTimeout included: the socket is going away anyway
+                log.debug("close frame could not be sent", exc_info=True)
 
     def _do_abort(self, abort: _Abort) -> None:
         if self._ended or self._abort is not None:
             return
         self._abort = abort
         self._s.write_ok = False
-        if self._reader is None:
-            self._end(1006, abort.reason, abort.error)
-            return
-        self._reader.request_stop()
-        if self._ws is not None:
-            self._ws.abort()
+        self._stop_reading_and_end(abort.reason, abort.error)
 
     def _on_send_failed(self, error: BaseException, what: str = "send") -> None:
         self._s.write_ok = False
@@ -453,32 +396,70 @@ class ConnectionActor(pykka.ThreadingActor):
             message = f"{what} failed: {error}"
         self._send_error = ConnectionClosedError(1006, message)
         self._s.buffer.close(lambda: ConnectionClosedError(1006, message))
-        # Wake the reader; it reports how the socket ended (a close frame already read wins).
+        self._stop_reading_and_end(message, self._send_error)
+
+    def _stop_reading_and_end(self, reason: str, error: BaseException | None) -> None:
+        """Drop the socket now; end with (1006, ``reason``, ``error``) unless the server's close came first.
+
+        The events of the last reads are already in the mailbox (the link tells them under its
+        lock); when they hold the server's close frame, they end the connection with its code.
+        """
+        link = self._link
+        close_received = link.detach() if link is not None else False
         if self._ws is not None:
             self._ws.abort()
+        if not close_received:
+            self._end(1006, reason, error)
 
-    def _on_reader_ended(self, ended: ReaderEnded) -> None:
-        if self._reader is not None:
-            self._reader.join(_READER_JOIN_TIMEOUT)
+    def _on_events(self, events: list[CoreEvent]) -> None:
+        for event in events:
+            if self._ended:
+                return
+            if type(event) is MessageReceived:
+                self._deliver(event.opcode, event.payload)
+            elif isinstance(event, CloseReceived):
+                self._on_close_received(event)
+            elif isinstance(event, ConnectionLost):
+                self._on_lost(event)
+
+    def _deliver(self, opcode: int, data: bytes) -> None:
+        s = self._s
+        metrics = s.metrics
+        if opcode == OP_BINARY:
+            metrics.audio_bytes_received += len(data)
+            if s.session.audio_is_result and metrics.first_result_at is None:
+                metrics.record_result(time.monotonic(), False)
+            s.subscribers.broadcast(AudioChunk(data))
+            return
+        message = self._decode(data)
+        metrics.messages_received += 1
+        if getattr(message, "type", None) in s.session.result_types:
+            metrics.record_result(
+                time.monotonic(), getattr(message, "from_finalize", None) is True, result_audio_end(message)
+            )
+        s.subscribers.broadcast(message)
+
+    def _on_close_received(self, event: CloseReceived) -> None:
+        code, reason = event.code, event.reason
+        normal = self._client_closed or classify_close(code) is Outcome.NORMAL
+        error: BaseException | None = None if normal else ConnectionClosedError(code, reason)
+        abort = self._abort or self._s.abort
+        if abort is not None and abort.error is not None:
+            error = abort.error
+        self._end(code, reason, error)
+
+    def _on_lost(self, event: ConnectionLost) -> None:
         abort = self._abort or self._s.abort
         error: BaseException | None
-        if ended.close_frame:
-            code, reason = ended.code, ended.reason
-            normal = self._client_closed or classify_close(code) is Outcome.NORMAL
-            error = None if normal else ConnectionClosedError(code, reason)
-            if abort is not None and abort.error is not None:
-                error = abort.error
+        if abort is not None:
+            reason, error = abort.reason, abort.error
+        elif self._send_error is not None:
+            reason, error = str(self._send_error.args[0]), self._send_error
+        elif self._client_closed:
+            reason, error = "closed by the client", None
         else:
-            code = 1006
-            if abort is not None:
-                reason, error = abort.reason, abort.error
-            elif self._send_error is not None:
-                reason, error = str(self._send_error.args[0]), self._send_error
-            elif self._client_closed:
-                reason, error = "closed by the client", None
-            else:
-                reason, error = ended.reason, ended.error or ConnectionClosedError(1006, ended.reason)
-        self._end(code, reason, error)
+            reason, error = event.reason, event.error
+        self._end(1006, reason, error)
 
     # -- the one way a connection ends ----------------------------------------------------------
 
@@ -490,18 +471,17 @@ class ConnectionActor(pykka.ThreadingActor):
         s.state = ConnectionState.CLOSED
         s.write_ok = False
         s.buffer.close(lambda: ConnectionClosedError(code, reason or "the connection is closed"))
-        ws, reader = self._ws, self._reader
-        if reader is not None:
-            reader.request_stop()
-            if ws is not None:
-                ws.abort()
-            if not reader.join(_READER_JOIN_TIMEOUT):
-                log.warning("reader of %s did not stop in time (a subscriber may be blocking)", s.stream_id)
+        link, ws = self._link, self._ws
+        if link is not None:
+            link.detach()
         if ws is not None:
             ws.shutdown()
         flusher, s.flusher = s.flusher, None
         if flusher is not None:
             flusher.release()  # the last flushing connection joins the flusher thread here
+        pool, s.read_pool = s.read_pool, None
+        if pool is not None:
+            pool.release()  # the last connection joins the read threads here
         s.metrics.closed_at = time.monotonic()
         if error is not None:
             s.subscribers.broadcast(ConnectionFailed(error))
@@ -550,6 +530,7 @@ class Connection:
             raise TypeError(f"config must be a ConnectionConfig, got {type(config).__name__}")
         name = stream_id if stream_id is not None else f"stream-{next(_stream_numbers)}"
         shared = _Shared(config, name, list(subscribers))
+        shared.read_pool = shared_read_pool().acquire()  # released by the actor when the connection ends
         if shared.flush_interval > 0:
             shared.flusher = shared_flusher().acquire()  # released by the actor when the connection ends
         try:
@@ -557,6 +538,7 @@ class Connection:
         except BaseException:
             if shared.flusher is not None:
                 shared.flusher.release()
+            shared.read_pool.release()
             raise
         ref.tell(_Connect())
         return cls(shared, ref)
@@ -634,8 +616,11 @@ class Connection:
 
     @property
     def threads(self) -> tuple[threading.Thread, ...]:
-        """The threads this connection started (at most two), for accounting and tests."""
-        return tuple(t for t in (self._s.actor_thread, self._s.reader_thread) if t is not None)
+        """The thread this connection started (its actor), for accounting and tests.
+
+        Its socket is read by the process's shared read pool (:mod:`actors.runtime.read_pool`).
+        """
+        return tuple(t for t in (self._s.actor_thread,) if t is not None)
 
     def wait_closed(self, timeout: float | None = None) -> bool:
         """Block until the connection ended and its threads are gone; True if that happened in time."""
@@ -673,15 +658,15 @@ class Connection:
                 if not (s.write_ok and flusher is not None and flusher.schedule(self, interval)):
                     self._tell(_DRAIN)  # not open yet (or going away): the actor decides
             return
-        writer = s.writer
-        if s.write_ok and writer is not None and s.buffer.idle and writer.lock.acquire(blocking=False):
+        link = s.link
+        if s.write_ok and link is not None and s.buffer.idle and link.lock.acquire(blocking=False):
             try:
                 # Re-checked under the lock: nothing queued ahead, nothing half-written.
-                if s.write_ok and s.buffer.idle and not writer.has_backlog:
-                    self._write_now(writer, [data])
+                if s.write_ok and s.buffer.idle and not link.writer.has_backlog:
+                    self._write_now(link, [data])
                     return
             finally:
-                writer.lock.release()
+                link.lock.release()
         if s.buffer.put_audio(data):
             self._tell(_DRAIN)
 
@@ -691,26 +676,24 @@ class Connection:
         When the socket is busy or cannot take it all, the connection's actor finishes the job.
         """
         s = self._s
-        writer = s.writer
-        if not s.write_ok or writer is None or not writer.lock.acquire(blocking=False):
+        link = s.link
+        if not s.write_ok or link is None or not link.lock.acquire(blocking=False):
             self._tell(_DRAIN)
             return
         try:
-            if writer.has_backlog or s.buffer.dropped_unreported:
+            if link.writer.has_backlog or s.buffer.dropped_unreported:
                 self._tell(_DRAIN)  # the actor finishes the write / reports the dropped audio
                 return
             items, queued_at = s.buffer.take_all()
             if items:
-                self._write_now(writer, items, queued_at)
+                self._write_now(link, items, queued_at)
         finally:
-            writer.lock.release()
+            link.lock.release()
 
-    def _write_now(
-        self, writer: SocketWriter, items: list[bytes | str], queued_at: float | None = None
-    ) -> None:
-        # Caller or flusher thread, writer lock held: never blocks.
+    def _write_now(self, link: SocketLink, items: list[bytes | str], queued_at: float | None = None) -> None:
+        # Caller or flusher thread, link lock held: never blocks.
         try:
-            if not self._s.write_items(writer, items, queued_at or time.monotonic(), blocking=False):
+            if not link.write_items(items, queued_at or time.monotonic()):
                 self._tell(_DRAIN)  # the kernel took part of it: the actor writes the rest
         except OSError as error:
             self._s.write_ok = False
@@ -861,7 +844,7 @@ class Connection:
 
     def _in_own_thread(self) -> bool:
         current = threading.current_thread()
-        return current is self._s.actor_thread or current is self._s.reader_thread
+        return current is self._s.actor_thread
 
     def _refuse_inside_callbacks(self, what: str) -> None:
         if self._in_own_thread():

@@ -1,9 +1,9 @@
 """Idle-aware keepalive and liveness: what to send, how often, and when the server counts as gone.
 
-Pure and clock-free (callers pass ``now``). The connection's reader thread waits on the socket
-with a timeout of :meth:`KeepaliveClock.seconds_until_due`; when that passes with nothing
-received, it asks :meth:`KeepaliveClock.is_due` and, if so, tells the actor, which sends what
-:meth:`KeepaliveClock.take_due` says.
+Pure and clock-free (callers pass ``now``). A connection's
+:class:`~actors.runtime.connection_core.ConnectionCore` holds one clock: the read pool calls the
+core when the clock's next deadline comes, and the core sends what
+:meth:`KeepaliveClock.take_due_now` says is due.
 
 Two jobs, one clock:
 
@@ -27,7 +27,9 @@ from typing import Literal
 
 import attrs
 
-KEEPALIVE_FRAME = '{"type":"KeepAlive"}'
+from actors.protocol.session import KEEPALIVE_MESSAGE, SessionRules
+
+KEEPALIVE_FRAME = KEEPALIVE_MESSAGE
 #: The longest wait :meth:`KeepaliveClock.seconds_until_due` returns (a plan that asks for nothing).
 _LONGEST_WAIT = 60.0
 
@@ -62,6 +64,13 @@ class KeepalivePlan:
             raise ValueError("a message keepalive needs the frame to send")
         if not self.pong_timeout > 0:
             raise ValueError(f"pong_timeout must be > 0 seconds, got {self.pong_timeout!r}")
+
+    @classmethod
+    def for_session(cls, rules: SessionRules) -> KeepalivePlan:
+        """The idle keepalive ``rules`` declare (no liveness pings)."""
+        return cls(
+            kind=rules.keepalive_kind, interval=rules.keepalive_interval, frame=rules.keepalive_message
+        )
 
     def with_interval(self, interval: float | None) -> KeepalivePlan:
         """This plan with another interval (None keeps the API's default)."""
@@ -197,6 +206,17 @@ class KeepaliveClock:
             due = (self._due_idle, self._due_ping)
             self._due_idle = self._due_ping = False
         return due
+
+    def take_due_now(self, now: float) -> tuple[bool, bool]:
+        """:meth:`is_due` and :meth:`take_due` in one step, for an owner that sends what is due at once.
+
+        Returns ``(idle_keepalive, liveness_ping)``; the caller notes what it sends
+        (:meth:`note_ping`, :meth:`note_sent`).
+        """
+        if not self.is_due(now):
+            return False, False
+        self._skip_push = False
+        return self.take_due()
 
     def pong_overdue(self, now: float) -> bool:
         """True when a ping has waited longer than ``pong_timeout`` with nothing received."""

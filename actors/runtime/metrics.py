@@ -86,7 +86,7 @@ class MetricsRecorder:
         self.max_audio_lag: float | None = None
         self.opened_at: float | None = None
         self.closed_at: float | None = None
-        # Receive side (reader thread).
+        # Receive side (the connection's actor).
         self.messages_received = 0
         self.audio_bytes_received = 0
         self.first_result_at: float | None = None

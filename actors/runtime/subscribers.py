@@ -126,8 +126,8 @@ def _warn_slow(target: object, seconds: float) -> None:
         return
     _slow_warned.add(description)
     log.warning(
-        "subscriber %s took %.0f ms on its connection's reader thread; every other subscriber and "
-        "the connection's keepalive and close handling waited for it. Subscribe "
+        "subscriber %s took %.0f ms on its connection's thread; every other subscriber and "
+        "the connection's writes and close handling waited for it. Subscribe "
         "actors.runtime.Offload(%s) instead to run it on the dispatcher pool "
         "(this warning is given once per callable)",
         description,
@@ -177,11 +177,11 @@ def _check_offload_args(fn: object, max_pending: object, on_full: object, block_
 
 
 class Offload:
-    """Subscribe ``Offload(fn)`` instead of ``fn`` to run ``fn`` off the reader thread.
+    """Subscribe ``Offload(fn)`` instead of ``fn`` to run ``fn`` off the connection's thread.
 
     Events are queued for ``fn`` (in order, at most ``max_pending`` waiting) and run on the
     shared dispatcher pool (or ``pool``), one at a time: ``fn`` never runs twice at once, so it
-    needs no locks. The reader is never held up by ``fn`` itself. When ``max_pending`` events
+    needs no locks. The connection is never held up by ``fn`` itself. When ``max_pending`` events
     are waiting, ``on_full`` decides what happens to the next one:
 
     * ``"block"`` (default) -- the reader waits up to ``block_timeout`` seconds for room, then the

@@ -3,7 +3,7 @@
 Threads (all named, all joined by :meth:`Supervisor.stop`) -- a fixed ``2 + connectors`` per
 supervisor, plus the process-wide audio flusher when streams use a flush window
 (:meth:`Supervisor.thread_budget`), however many streams it runs; each live stream adds its
-connection's two threads (``actors-conn-<id>``, ``actors-read-<id>``):
+connection's one actor thread (``actors-conn-<id>``):
 
 * ``actors-supervisor``: one pykka actor, ``SupervisorActor``, the only owner of restart and
   admission state; it is told (never asked) about every change;
@@ -13,7 +13,9 @@ connection's two threads (``actors-conn-<id>``, ``actors-read-<id>``):
   handshake never stalls the actor;
 * ``actors-audio-flusher`` (:mod:`actors.runtime.flusher`): writes every stream's queued audio
   once per ``audio_flush_interval``; started by the first flushing connection, joined when the
-  last one ends.
+  last one ends;
+* ``actors-read-N`` (:mod:`actors.runtime.read_pool`): the process-wide read pool that reads
+  every connection's socket; started by the first connection, joined when the last one ends.
 
 Connections are killed with ``Connection.abort`` (no close handshake, never blocks), so stops are
 handled on the actor itself.
@@ -30,7 +32,7 @@ in ``replay_dropped_seconds``).
 
 Audio never goes through an actor: :class:`~actors.runtime.stream.StreamHandle` hands it straight
 to the current connection (queued for the flusher, or written at once with a window of 0).
-Connections report their end with a tell from their reader thread.
+Connections report their end with a tell from their actor thread.
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ from actors.runtime.policy import (
     RestartWindow,
     classify_failure,
 )
+from actors.runtime.read_pool import shared_read_pool
 from actors.runtime.stream import KeepFinals, StreamHandle, StreamState, _Sink, check_keep_finals
 
 log = logging.getLogger("actors.runtime.supervisor")
@@ -556,12 +559,14 @@ class Supervisor:
         self._connectors.stop(timeout=max(0.1, deadline - time.monotonic()))
 
     def thread_budget(self) -> int:
-        """The fixed threads of this supervisor: its actor, its timer, its connectors, and (with a
-        flush window) the process-wide audio flusher, shared with every other flushing connection.
+        """The fixed threads of this supervisor: its actor, its timer, its connectors, the
+        process-wide read pool and (with a flush window) the process-wide audio flusher, both
+        shared with every other connection.
 
-        Each live stream adds two more (its connection's actor and reader threads).
+        Each live stream adds one more (its connection's actor thread).
         """
-        return 2 + self.connectors + (1 if self.audio_flush_interval > 0 else 0)
+        flusher = 1 if self.audio_flush_interval > 0 else 0
+        return 2 + self.connectors + flusher + shared_read_pool().size
 
     # streams
 

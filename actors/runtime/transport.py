@@ -14,11 +14,12 @@
   connection with 1007 (:mod:`actors.runtime.frames`).
 * A refused upgrade becomes :class:`~actors.errors.HandshakeError` with the HTTP status,
   ``dg-error``, ``dg-request-id`` and body. Network errors are ``OSError`` subclasses.
-* After the handshake websocket-client steps aside: the socket is made non-blocking and frames
-  are written by :class:`SocketWriter` (and read by the reader with
-  :class:`~actors.runtime.frames.FrameParser`). A blocking socket with a timeout makes CPython
-  poll before every send and recv, and websocket-client reads each frame in several small
-  recv calls -- each a GIL hand-off and a syscall on the audio hot path.
+* After the handshake websocket-client steps aside: the socket is made non-blocking, frames are
+  built and parsed by :class:`~actors.runtime.connection_core.ConnectionCore`, written by
+  :class:`SocketWriter` and read by the shared :mod:`~actors.runtime.read_pool`. A blocking
+  socket with a timeout makes CPython poll before every send and recv, and websocket-client
+  reads each frame in several small recv calls -- each a GIL hand-off and a syscall on the
+  audio hot path (``scripts/bench_frames.py`` measures its framing against ours).
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ import select
 import socket
 import ssl
 import threading
-import time
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -190,80 +190,59 @@ class SendTimeout(TimeoutError):
 
 
 class SocketWriter:
-    """Writes encoded frames to a connected non-blocking socket, whole and in order.
+    """Writes bytes to a connected non-blocking socket in order, and never blocks.
 
-    Every write happens with :attr:`lock` held by the caller, so frames never interleave.
-    :meth:`send_nowait` never blocks: what the kernel does not take at once is kept as the
-    *backlog* (always the tail of whole frames already started), and the caller must hand the
-    connection to a thread that may block, which calls :meth:`send_blocking` (it writes the
-    backlog first). A blocking write that makes no progress for ``send_timeout`` seconds raises
-    :class:`SendTimeout`; a broken socket raises ``OSError``.
+    What the kernel does not take at once is kept as the *backlog* and goes out before anything
+    written later, so frames stay whole and ordered. Every call but :meth:`wait_writable` is made
+    with the owner's lock held (:class:`~actors.runtime.socket_link.SocketLink`); a thread that
+    may block waits for the socket with :meth:`wait_writable` *without* the lock, so the lock is
+    only ever held for non-blocking work. A broken socket raises ``OSError``.
     """
 
-    __slots__ = ("_backlog", "_sock", "lock", "send_timeout")
+    __slots__ = ("_backlog", "_sock", "sent_bytes")
 
-    def __init__(self, sock: socket.socket, send_timeout: float) -> None:
+    def __init__(self, sock: socket.socket) -> None:
         self._sock = sock
-        self.send_timeout = send_timeout
-        self._backlog: memoryview | None = None
-        #: Held by whoever writes; also guards the backlog.
-        self.lock = threading.Lock()
+        self._backlog: list[memoryview] = []
+        #: Bytes the kernel took so far (a blocking flush watches it for progress).
+        self.sent_bytes = 0
 
     @property
     def has_backlog(self) -> bool:
-        """True when part of an earlier write still waits to go out (lock held)."""
-        return self._backlog is not None
+        """True when part of an earlier write still waits to go out."""
+        return bool(self._backlog)
 
     def send_nowait(self, data: bytes) -> bool:
-        """Write ``data`` without blocking (lock held; no backlog allowed); False = a backlog is left.
-
-        Raises ``OSError`` when the socket is broken.
-        """
-        assert self._backlog is None, "send_nowait with a backlog: use send_blocking"
-        try:
-            sent = self._sock.send(data)
-        except _WOULD_BLOCK:
-            sent = 0
-        if sent == len(data):
-            return True
-        self._backlog = memoryview(data)[sent:]
-        return False
-
-    def send_blocking(self, data: bytes = b"") -> None:
-        """Write the backlog, then ``data``, waiting for the socket as needed (lock held).
-
-        Raises :class:`SendTimeout` when the socket accepts nothing for ``send_timeout``
-        seconds, ``OSError`` when it is broken.
-        """
-        backlog = self._backlog
-        if backlog is not None:
-            self._write_all(backlog)
-            self._backlog = None
+        """Write ``data`` after the backlog, as far as the socket takes it now; True when all is out."""
         if data:
-            self._write_all(memoryview(data))
+            self._backlog.append(memoryview(data))
+        return self.flush_nowait()
 
-    def _write_all(self, view: memoryview) -> None:
-        sock = self._sock
-        poller: select.poll | None = None
-        deadline = time.monotonic() + self.send_timeout
-        while view:
+    def flush_nowait(self) -> bool:
+        """Write as much of the backlog as the socket takes now; True when nothing is left."""
+        backlog = self._backlog
+        send = self._sock.send
+        while backlog:
+            view = backlog[0]
             try:
-                sent = sock.send(view)
+                sent = send(view)
             except _WOULD_BLOCK:
-                sent = 0
-            if sent:
-                view = view[sent:]
-                self._backlog = view  # an exception below leaves the unsent tail, never a torn frame
-                deadline = time.monotonic() + self.send_timeout
-                continue
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise SendTimeout(f"the socket took nothing for {self.send_timeout}s")
-            if poller is None:
-                poller = select.poll()
-                poller.register(sock.fileno(), _POLL_OUT)
-            poller.poll(max(1, int(remaining * 1000)))
-        self._backlog = None
+                return False
+            self.sent_bytes += sent
+            if sent < len(view):
+                backlog[0] = view[sent:]
+                return False
+            del backlog[0]
+        return True
+
+    def wait_writable(self, timeout: float) -> None:
+        """Wait up to ``timeout`` seconds for the socket to take data (call without the lock)."""
+        poller = select.poll()
+        try:
+            poller.register(self._sock.fileno(), _POLL_OUT)
+        except (OSError, ValueError):
+            return  # closed meanwhile: the next write reports it
+        poller.poll(max(1, int(timeout * 1000)))
 
 
 __all__ = [

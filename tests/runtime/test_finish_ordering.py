@@ -10,11 +10,12 @@ whatever thread delivers it. For every stream, at the moment ``finish()`` return
   every stream and the supervisor have stopped).
 
 Why it holds (see ``connection.py`` ``_end`` and ``stream.py``): the connection's actor
-delivers ``Closed`` to the stream's internal sink only after joining its reader thread, so every
-message was forwarded (inline, under the stream lock) before the sink reports the end; the
+delivers every message and then ``Closed`` to the stream's internal sink itself, in the order the
+read pool told them, so every message was forwarded (inline, under the stream lock) before the
+sink reports the end; the
 supervisor completes the stream only on that report; ``finish()`` returns through ``result()``,
 which takes the stream lock that ``_complete`` holds while it emits ``Closed``. Queued audio
-(direct or via the coalescing flusher) is drained under the writer lock before ``CloseStream``.
+(direct or via the coalescing flusher) is drained under the link's lock before ``CloseStream``.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from actors.runtime.classify import (
     classify_error,
     classify_status,
 )
+from actors.runtime.read_pool import DEFAULT_READ_THREADS, shared_read_pool
 from actors.server import FaultRule, LocalServer
 from actors.server.engines.deterministic import synthesize_words
 from tests.runtime.runtime_support import RATE, EventLog, listen_config
@@ -81,13 +82,20 @@ def _open_fds() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
-def test_a_live_stream_uses_two_named_threads(local_server: LocalServer) -> None:
+def test_a_live_stream_uses_one_named_thread_and_the_shared_read_pool(local_server: LocalServer) -> None:
+    pool = shared_read_pool()
     conn = Connection.open(listen_config(local_server.url), stream_id="budget")
-    names = sorted(t.name for t in conn.threads)
-    assert names == ["actors-conn-budget", "actors-read-budget"]
-    assert all(t.is_alive() for t in conn.threads)
-    conn.finish()
+    try:
+        assert [t.name for t in conn.threads] == ["actors-conn-budget"]
+        assert all(t.is_alive() for t in conn.threads)
+        readers = pool.threads
+        assert sorted(t.name for t in readers) == [f"actors-read-{i}" for i in range(DEFAULT_READ_THREADS)]
+        assert pool.watched == 1
+    finally:
+        conn.finish()
     assert not any(t.is_alive() for t in conn.threads)
+    assert not any(t.is_alive() for t in readers)  # the last connection joined the pool's threads
+    assert pool.threads == ()
 
 
 def test_a_thousand_open_finish_cycles_leave_no_thread_or_socket(local_server: LocalServer) -> None:

@@ -213,7 +213,7 @@ def test_a_slow_inline_callback_is_named_once_in_a_warning_suggesting_offload(
             listen_config(local_server.url), subscribers=[sluggish_inline_callback, lambda e: None]
         )
         conn.finish(timeout=10.0)
-    warnings = [r.getMessage() for r in caplog.records if "reader thread" in r.getMessage()]
+    warnings = [r.getMessage() for r in caplog.records if "connection's thread" in r.getMessage()]
     assert len(warnings) == 1, warnings
     assert "sluggish_inline_callback" in warnings[0] and "Offload" in warnings[0]
     assert "took" in warnings[0] and "ms" in warnings[0]
@@ -283,6 +283,6 @@ def test_a_slow_callback_on_a_supervised_stream_is_named_not_the_streams_forward
         )
         _send_words(handle, ["slow"])
         assert handle.finish(timeout=10.0).error is None
-    warnings = [r.getMessage() for r in caplog.records if "reader thread" in r.getMessage()]
+    warnings = [r.getMessage() for r in caplog.records if "connection's thread" in r.getMessage()]
     assert len(warnings) == 1, warnings
     assert "sluggish_stream_callback" in warnings[0]

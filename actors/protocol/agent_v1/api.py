@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from actors.protocol.agent_v1.codec import client_codec, server_codec
 from actors.protocol.apis import ApiSpec
+from actors.protocol.session import KEEPALIVE_MESSAGE, SessionRules
 
 __all__ = ["AGENT_V1"]
 
@@ -16,5 +17,14 @@ AGENT_V1 = ApiSpec(
     client_codec=client_codec(),
     server_sends_binary=True,
     client_sends_binary=True,
+    session=SessionRules(
+        # The agent docs: KeepAlive every 8 s while no audio is streamed. The client ends the
+        # session with a close frame (no finish message).
+        keepalive_kind="message",
+        keepalive_interval=8.0,
+        keepalive_message=KEEPALIVE_MESSAGE,
+        result_types=frozenset({"ConversationText"}),
+        audio_is_result=True,
+    ),
 )
 """The Voice Agent: user audio in, agent audio and conversation events out (Settings first)."""

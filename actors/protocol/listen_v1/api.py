@@ -5,8 +5,11 @@ from __future__ import annotations
 from actors.protocol.listen_v1.messages import CLIENT_MESSAGES, SERVER_MESSAGES
 from actors.protocol.listen_v1.options import ListenV1Options
 from actors.protocol.production_api import production_api
+from actors.protocol.session import KEEPALIVE_MESSAGE, SessionRules
 
 __all__ = ["LISTEN_V1"]
+
+_CLOSE_STREAM = '{"type":"CloseStream"}'
 
 LISTEN_V1 = production_api(
     "listen.v1",
@@ -14,6 +17,15 @@ LISTEN_V1 = production_api(
     ListenV1Options,
     server_messages=SERVER_MESSAGES,
     client_messages=CLIENT_MESSAGES,
+    session=SessionRules(
+        # Deepgram closes after ~10 s without data (NET-0001); its docs say every 3-5 s.
+        keepalive_kind="message",
+        keepalive_interval=4.0,
+        keepalive_message=KEEPALIVE_MESSAGE,
+        finish_close=(_CLOSE_STREAM,),
+        finish_finalize=('{"type":"Finalize"}', _CLOSE_STREAM),
+        result_types=frozenset({"Results"}),
+    ),
     audio_from="client",
 )
 """Live speech-to-text (Nova models)."""

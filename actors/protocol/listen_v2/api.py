@@ -5,8 +5,11 @@ from __future__ import annotations
 from actors.protocol.listen_v2.messages import CLIENT_MESSAGES, SERVER_MESSAGES
 from actors.protocol.listen_v2.options import ListenV2Options
 from actors.protocol.production_api import production_api
+from actors.protocol.session import SessionRules
 
 __all__ = ["LISTEN_V2"]
+
+_CLOSE_STREAM = '{"type":"CloseStream"}'
 
 LISTEN_V2 = production_api(
     "listen.v2",
@@ -14,6 +17,13 @@ LISTEN_V2 = production_api(
     ListenV2Options,
     server_messages=SERVER_MESSAGES,
     client_messages=CLIENT_MESSAGES,
+    session=SessionRules(
+        keepalive_kind="ping",
+        keepalive_interval=5.0,
+        finish_close=(_CLOSE_STREAM,),
+        finish_finalize=(_CLOSE_STREAM,),
+        result_types=frozenset({"TurnInfo"}),
+    ),
     audio_from="client",
 )
 """Conversational speech-to-text with turn detection (Flux)."""

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from actors.protocol.production_api import production_api
+from actors.protocol.session import SessionRules
 from actors.protocol.speak_v1.messages import CLIENT_MESSAGES, SERVER_MESSAGES
 from actors.protocol.speak_v1.options import SpeakV1Options
 
 __all__ = ["SPEAK_V1"]
+
+_FLUSH_AND_CLOSE = ('{"type":"Flush"}', '{"type":"Close"}')
 
 SPEAK_V1 = production_api(
     "speak.v1",
@@ -14,6 +17,13 @@ SPEAK_V1 = production_api(
     SpeakV1Options,
     server_messages=SERVER_MESSAGES,
     client_messages=CLIENT_MESSAGES,
+    session=SessionRules(
+        keepalive_kind="ping",
+        keepalive_interval=5.0,
+        finish_close=_FLUSH_AND_CLOSE,
+        finish_finalize=_FLUSH_AND_CLOSE,
+        audio_is_result=True,
+    ),
     audio_from="server",
 )
 """Streaming text-to-speech (Aura voices)."""

@@ -1,0 +1,250 @@
+"""Shared reads: a small fixed pool of selector threads that read every connection's socket.
+
+Instead of one reader thread per connection, each live socket is *watched* by one of
+``threads`` loops (``actors-read-0``, ``actors-read-1``, ...), assigned in turn. A loop waits in
+``epoll`` for any of its sockets to become readable or for the earliest deadline one of them
+asked for, and calls the watched object on that thread:
+
+* :meth:`Watched.on_readable` when its socket has data (or ended);
+* :meth:`Watched.on_deadline` when the deadline it last returned has come.
+
+Both return the watched object's next deadline (None: none), so deadlines (keepalive, pong,
+read stall) need no timer thread either. Neither may block: they read what is there, parse it and
+hand the results on (the connection's actor delivers them). A watched object stops being watched
+with :meth:`ReadPool.unwatch`, from any thread (its own callbacks included).
+
+One process-wide pool (:func:`shared_read_pool`), reference-counted like the audio flusher:
+connections :meth:`~ReadPool.acquire` it when they start and :meth:`~ReadPool.release` it when they
+end; its threads start with the first user and are stopped and joined when the last one leaves.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+import itertools
+import logging
+import select
+import socket
+import threading
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+log = logging.getLogger(__name__)
+
+__all__ = ["DEFAULT_READ_THREADS", "THREAD_PREFIX", "ReadPool", "Watched", "shared_read_pool"]
+
+THREAD_PREFIX = "actors-read-"
+#: Reader threads per process: parsing is cheap next to decoding and delivery (done on each
+#: connection's actor), so two loops serve thousands of sockets.
+DEFAULT_READ_THREADS = 2
+_EPOLL_IN = select.EPOLLIN | select.EPOLLPRI | select.EPOLLHUP | select.EPOLLERR | select.EPOLLRDHUP
+# With nothing timed a loop still wakes this often (it costs nothing and bounds any lost wake-up).
+_LONGEST_WAIT = 30.0
+
+
+class Watched(Protocol):
+    """A socket owner the pool reads for; its callbacks run on a pool thread and must not block."""
+
+    def fileno(self) -> int:
+        """The socket's file descriptor (valid while watched)."""
+
+    def on_readable(self, now: float) -> float | None:
+        """Read what the socket has; return the next deadline (monotonic seconds) or None."""
+
+    def on_deadline(self, now: float) -> float | None:
+        """The deadline returned last has come; do what is due and return the next one or None."""
+
+
+class _Loop:
+    """One selector thread: its sockets, its deadline heap, its wake-up socket pair."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._epoll = select.epoll()
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
+        self._epoll.register(self._wake_r.fileno(), select.EPOLLIN)
+        self._by_fd: dict[int, Watched] = {}
+        self._fd_of: dict[Watched, int] = {}
+        self._armed: dict[Watched, float] = {}
+        self._heap: list[tuple[float, int, Watched]] = []
+        self._seq = itertools.count()
+        self._incoming: list[tuple[Watched, float | None]] = []
+        self._lock = threading.Lock()  # guards _incoming only; the heap is this thread's alone
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    @property
+    def thread(self) -> threading.Thread:
+        return self._thread
+
+    @property
+    def watched(self) -> int:
+        return len(self._by_fd)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def watch(self, target: Watched, fd: int, deadline: float | None) -> None:
+        self._by_fd[fd] = target
+        self._fd_of[target] = fd
+        with self._lock:
+            self._incoming.append((target, deadline))
+        self._epoll.register(fd, _EPOLL_IN)
+        self._wake()
+
+    def unwatch(self, target: Watched) -> None:
+        fd = self._fd_of.pop(target, -1)
+        if self._by_fd.get(fd) is target:
+            del self._by_fd[fd]
+            with contextlib.suppress(OSError, ValueError):  # already closed: epoll forgot it
+                self._epoll.unregister(fd)
+        self._armed.pop(target, None)
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join()
+        self._epoll.close()
+        self._wake_r.close()
+        self._wake_w.close()
+
+    def _wake(self) -> None:
+        with contextlib.suppress(BlockingIOError, OSError):  # a wake-up already pending is enough
+            self._wake_w.send(b"\0")
+
+    def _arm(self, target: Watched, deadline: float | None) -> None:
+        if deadline is None:
+            self._armed.pop(target, None)
+            return
+        armed = self._armed.get(target)
+        if armed is not None and armed <= deadline:
+            return  # the earlier wake-up stays; it will ask again
+        self._armed[target] = deadline
+        heapq.heappush(self._heap, (deadline, next(self._seq), target))
+
+    def _run(self) -> None:
+        poll = self._epoll.poll
+        by_fd = self._by_fd
+        heap = self._heap
+        wake_fd = self._wake_r.fileno()
+        while not self._stopping:
+            if self._incoming:
+                with self._lock:
+                    incoming, self._incoming = self._incoming, []
+                for target, deadline in incoming:
+                    if target in self._fd_of:
+                        self._arm(target, deadline)
+            now = time.monotonic()
+            timeout = min(heap[0][0] - now, _LONGEST_WAIT) if heap else _LONGEST_WAIT
+            try:
+                ready = poll(max(0.0, timeout))
+            except InterruptedError:
+                continue
+            now = time.monotonic()
+            for fd, _mask in ready:
+                if fd == wake_fd:
+                    with contextlib.suppress(BlockingIOError):
+                        self._wake_r.recv(4096)
+                    continue
+                readable = by_fd.get(fd)
+                if readable is not None:
+                    self._call(readable, readable.on_readable, now)
+            while heap and heap[0][0] <= now:
+                deadline, _, target = heapq.heappop(heap)
+                if self._armed.get(target) != deadline:
+                    continue  # superseded or no longer watched
+                del self._armed[target]
+                self._call(target, target.on_deadline, now)
+
+    def _call(self, target: Watched, callback: Callable[[float], float | None], now: float) -> None:
+        try:
+            deadline = callback(now)
+        except Exception:  # one broken connection must not stop the others' reads
+            log.exception("%s: reading for %r failed", self.name, target)
+            return
+        if target in self._fd_of:  # still watched
+            self._arm(target, deadline)
+
+
+class ReadPool:
+    """A fixed number of selector threads shared by every connection; see the module docstring."""
+
+    def __init__(self, threads: int = DEFAULT_READ_THREADS, prefix: str = THREAD_PREFIX) -> None:
+        if threads < 1:
+            raise ValueError(f"a read pool needs at least one thread, got {threads!r}")
+        self.size = threads
+        self.prefix = prefix
+        self._loops: list[_Loop] = []
+        self._where: dict[Watched, _Loop] = {}
+        self._next = itertools.count()
+        self._life = threading.Lock()
+        self._users = 0
+
+    @property
+    def threads(self) -> tuple[threading.Thread, ...]:
+        """The running threads (empty while nobody uses the pool)."""
+        return tuple(loop.thread for loop in self._loops)
+
+    @property
+    def users(self) -> int:
+        """How many connections currently hold the pool."""
+        return self._users
+
+    @property
+    def watched(self) -> int:
+        """How many sockets are being watched now."""
+        return sum(loop.watched for loop in self._loops)
+
+    def acquire(self) -> ReadPool:
+        """Become a user; the first user starts the threads. Returns self."""
+        with self._life:
+            self._users += 1
+            if self._users == 1:
+                self._loops = [_Loop(f"{self.prefix}{i}") for i in range(self.size)]
+                for loop in self._loops:
+                    loop.start()
+        return self
+
+    def release(self) -> None:
+        """Stop being a user; the last user stops the threads and joins them."""
+        with self._life:
+            if self._users <= 0:
+                raise RuntimeError("ReadPool.release() without a matching acquire()")
+            self._users -= 1
+            if self._users:
+                return
+            loops, self._loops = self._loops, []
+            self._where.clear()
+        for loop in loops:
+            loop.stop()
+
+    def watch(self, target: Watched, deadline: float | None = None) -> None:
+        """Start reading for ``target`` (its socket non-blocking), first deadline ``deadline``.
+
+        Raises ``RuntimeError`` when the pool has no user (acquire it first).
+        """
+        loops = self._loops
+        if not loops:
+            raise RuntimeError("ReadPool.watch() on a pool nobody acquired")
+        loop = loops[next(self._next) % len(loops)]
+        self._where[target] = loop
+        loop.watch(target, target.fileno(), deadline)
+
+    def unwatch(self, target: Watched) -> None:
+        """Stop reading for ``target`` (idempotent; safe from any thread, its callbacks included)."""
+        loop = self._where.pop(target, None)
+        if loop is not None:
+            loop.unwatch(target)
+
+
+_shared = ReadPool()
+
+
+def shared_read_pool() -> ReadPool:
+    """The process-wide read pool every connection uses."""
+    return _shared
