@@ -124,11 +124,14 @@ def test_a_worker_killed_mid_run_has_its_calls_rerun_and_reported(
     server = make_server(max_connections=100)  # counts the connections it holds
     calls = [str(p) for p in write_calls(tmp_path / "calls", 4, tail_ms=2500)]
     out = tmp_path / "out"
-    child = subprocess.Popen(
-        [sys.executable, "-m", "actors", "transcribe", *calls, "--out", str(out), "--url", server.url,
-         "--ray", ray_cluster.address, "--realtime", "--concurrency", "4", "--progress", "plain"],
-        cwd=REPO_ROOT, env=ray_cluster.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    stdout_file = tmp_path / "stdout.txt"
+    # stdout to a file: stderr has one reader only (communicate() would race the thread for it)
+    with stdout_file.open("w") as stdout_sink:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "actors", "transcribe", *calls, "--out", str(out), "--url", server.url,
+             "--ray", ray_cluster.address, "--realtime", "--concurrency", "4", "--progress", "plain"],
+            cwd=REPO_ROOT, env=ray_cluster.env(), stdout=stdout_sink, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
     lines: queue.Queue[str] = queue.Queue()
     reader = threading.Thread(
         target=lambda: [lines.put(line) for line in child.stderr or ()], name="test-child-stderr"
@@ -142,7 +145,7 @@ def test_a_worker_killed_mid_run_has_its_calls_rerun_and_reported(
         victims = _worker_processes(ray_cluster)
         assert len(victims) == 2, seen
         victims[0].send_signal(signal.SIGKILL)
-        stdout, _ = child.communicate(timeout=120)
+        child.wait(timeout=120)
     finally:
         if child.poll() is None:
             child.kill()
@@ -160,7 +163,7 @@ def test_a_worker_killed_mid_run_has_its_calls_rerun_and_reported(
         text = (out / f"call-{i}.txt").read_text().splitlines()
         assert len(text) == 2, text  # both channels, complete: the lost attempt left nothing behind
     assert not list(out.glob("*.partial.jsonl")) and not list(out.glob(".*"))
-    assert "re-run 1x" in stdout
+    assert "re-run 1x" in stdout_file.read_text()
 
 
 def _wait_until(predicate: Callable[[], bool], timeout: float) -> None:
