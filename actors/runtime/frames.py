@@ -18,7 +18,7 @@ receivers commonly accept).
 
 Masking uses wsaccel's C ``XorMaskerSimple`` (a core dependency: websocket-client's own optional
 masking accelerator) when it is importable, else a pure-Python ``int`` XOR that gives the same
-bytes, about 3x slower (``scripts/bench_frames.py`` prints both).
+bytes, about 2.7x slower (``scripts/bench_frames.py`` prints both).
 """
 
 from __future__ import annotations
