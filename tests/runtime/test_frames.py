@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import random
 import struct
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -68,6 +73,42 @@ def test_the_c_and_python_maskers_agree_and_random_masks_differ() -> None:
     assert apply_mask(data, MASK) == _xor_mask(data, MASK)
     assert _xor_mask(_xor_mask(data, MASK), MASK) == data
     assert encode_frame(OP_TEXT, b"same") != encode_frame(OP_TEXT, b"same")  # fresh key per frame
+
+
+def test_masking_comes_from_wsaccel_a_core_dependency() -> None:
+    assert apply_mask is not _xor_mask
+    assert "wsaccel.xormask" in sys.modules
+
+
+SIZES = sorted({*range(70), *range(125, 135), 1599, 1600, 1601, 3199, 3200, 3203, 65535, 65537, 69999, 70000})
+
+
+def test_wsaccel_masking_equals_the_pure_xor_for_random_payloads_of_many_sizes() -> None:
+    rng = random.Random(17)
+    for size in SIZES + [rng.randrange(0, 70_001) | 1 for _ in range(40)]:
+        data, mask = rng.randbytes(size), rng.randbytes(4)
+        assert apply_mask(data, mask) == _xor_mask(data, mask), size
+        if size < 300:  # an independent byte-by-byte reference for the short ones
+            assert _xor_mask(data, mask) == bytes(b ^ mask[i % 4] for i, b in enumerate(data)), size
+
+
+def test_without_wsaccel_masking_falls_back_to_the_pure_xor() -> None:
+    script = textwrap.dedent(
+        """
+        import sys
+        sys.modules["wsaccel"] = None  # makes ``import wsaccel.xormask`` raise ImportError
+        from actors.runtime.frames import _xor_mask, apply_mask, encode_frame
+        assert apply_mask is _xor_mask, apply_mask
+        assert encode_frame(2, b"abc", mask=b"\\x01\\x02\\x03\\x04")[-3:] == bytes((0x60, 0x60, 0x60))
+        print("ok")
+        """
+    )
+    repo = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=repo, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip() == "ok"
 
 
 def test_the_parser_yields_the_same_frames_however_the_bytes_are_split() -> None:
