@@ -3,9 +3,10 @@
 Sending is driven as actors is: one pacer thread (``bench-sdk-pacer``) calls ``send_media`` on every
 stream at its due time, on the shared :class:`Schedule` (``send_media`` writes the frame on the calling
 thread; on a local socket it does not block). Receiving is the SDK's own cost: its sync socket is a
-``websockets.sync`` connection, which reads on one background thread per connection, and the SDK
-delivers messages only from ``start_listening()``, a blocking loop, so each stream needs one more
-thread to run it (``bench-sdk-listen-<i>``): 2 threads per stream, which the table counts. Handshakes
+``websockets.sync`` connection, which reads on one background thread per connection and pings from
+another (its keepalive), and the SDK delivers messages only from ``start_listening()``, a blocking
+loop, so each stream needs one more thread to run it (``bench-sdk-listen-<i>``): 3 threads per
+stream, which the table counts. Handshakes
 run 8 at a time (like actors' Supervisor default of 8 connector threads). The finish is
 ``send_close_stream()`` on every stream, then waiting for each server close (the listen loops end).
 """
@@ -55,9 +56,22 @@ class SdkDriver:
 
     def open_all(self) -> None:
         """Connect every stream (8 handshakes at a time) and start its listen thread."""
-        with ThreadPoolExecutor(CONNECT_CONCURRENCY, thread_name_prefix="bench-sdk-connect") as pool:
-            for future in [pool.submit(self._open, p) for p in self.probes]:
-                future.result(timeout=OPEN_TIMEOUT)
+        try:
+            with ThreadPoolExecutor(CONNECT_CONCURRENCY, thread_name_prefix="bench-sdk-connect") as pool:
+                for future in [pool.submit(self._open, p) for p in self.probes]:
+                    future.result(timeout=OPEN_TIMEOUT)
+        except BaseException:
+            self._close_opened()
+            raise
+
+    def _close_opened(self) -> None:
+        """After a failed open: leave every opened connection (its listen loop ends) and join."""
+        for ctx in self._contexts:
+            if ctx is not None:
+                ctx.__exit__(None, None, None)
+        for listener in self._listeners:
+            if listener is not None:
+                listener.join(FINISH_TIMEOUT)
 
     def _open(self, probe: StreamProbe) -> None:
         from deepgram.core.events import EventType

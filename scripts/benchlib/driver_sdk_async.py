@@ -51,7 +51,16 @@ class AsyncSdkDriver:
     def open_all(self) -> None:
         """Start the loop thread; connect every stream and start its listen task."""
         self._thread.start()
-        self._call(self._open_all(), OPEN_TIMEOUT)
+        try:
+            self._call(self._open_all(), OPEN_TIMEOUT)
+        except BaseException:
+            self._stop_loop()
+            raise
+
+    def _stop_loop(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+        self._loop.close()
 
     async def _open_all(self) -> None:
         from deepgram.core.events import EventType
@@ -118,9 +127,7 @@ class AsyncSdkDriver:
         try:
             self._call(self._finish_all(), FINISH_TIMEOUT + 10)
         finally:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join()
-            self._loop.close()
+            self._stop_loop()
 
     async def _finish_all(self) -> None:
         for conn, probe in zip(self._conns, self.probes, strict=True):
