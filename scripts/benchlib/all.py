@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="scripts/bench_all", description=__doc__)
     parser.add_argument("--streams", default="50,200", help="N for bench_streams (50,200)")
     parser.add_argument("--seconds", type=float, default=20.0, help="audio seconds per stream (20)")
-    parser.add_argument("--configs", default="actors:20,sdk:20", help="bench_streams configs")
+    parser.add_argument("--configs", default="fair", help="bench_streams configs (fair)")
     parser.add_argument("--rounds", type=int, default=7, help="cold starts per variant (7)")
     parser.add_argument("--skip-codec", action="store_true", help="do not run bench_codec.py")
     args = parser.parse_args(argv)

@@ -13,29 +13,50 @@ import sys
 import time
 from typing import Any
 
-from benchlib.audio import build_audio
+from benchlib.audio import BYTES_PER_SECOND, build_audio
 from benchlib.probe import DelayLog, StreamProbe
 from benchlib.procstat import LiveSampler, ProcessSnapshot, cpu_seconds, usage_counters
 from benchlib.schedule import Schedule
 from benchlib.stats import percentile
 
-CLIENTS = ("actors", "sdk")
+#: actors; deepgram-sdk sync and asyncio clients; the raw one-thread floor client.
+CLIENTS = ("actors", "sdk", "sdk-async", "raw")
 
 
 def make_driver(client: str, url: str, audio: Any, probes: list[StreamProbe], supervisor: Any = None) -> Any:
-    """The driver object for ``client`` ("actors" or "sdk"); ``supervisor``: a running actors
+    """The driver object for ``client`` (one of :data:`CLIENTS`); ``supervisor``: a running actors
     Supervisor to use instead of the driver's own (actors only)."""
     if client == "actors":
         from benchlib.driver_actors import ActorsDriver
 
         return ActorsDriver(url, audio, probes, supervisor)
+    if client not in CLIENTS:
+        raise ValueError(f"unknown client {client!r}; expected one of {CLIENTS}")
+    if supervisor is not None:
+        raise ValueError("supervisor: only the actors client runs on a Supervisor")
     if client == "sdk":
-        if supervisor is not None:
-            raise ValueError("supervisor: only the actors client runs on a Supervisor")
         from benchlib.driver_sdk import SdkDriver
 
         return SdkDriver(url, audio, probes)
-    raise ValueError(f"unknown client {client!r}; expected one of {CLIENTS}")
+    if client == "sdk-async":
+        from benchlib.driver_sdk_async import AsyncSdkDriver
+
+        return AsyncSdkDriver(url, audio, probes)
+    from benchlib.driver_raw import RawDriver
+
+    return RawDriver(url, audio, probes)
+
+
+def wire_frame_ms(driver: Any, probes: list[StreamProbe], audio: Any) -> float | None:
+    """Mean audio frame on the wire in ms of audio: the driver's own count when it coalesces
+    (``driver.wire``: bytes, frames), else one frame per chunk handed over."""
+    audio_bytes, frames = getattr(driver, "wire", None) or (0, 0)
+    if not frames:
+        audio_bytes = sum(p.sent_bytes for p in probes)
+        frames = audio_bytes // len(audio.chunks[0])
+    if not frames:
+        return None
+    return audio_bytes / frames / BYTES_PER_SECOND * 1000.0
 
 
 def _progress(message: str) -> None:
@@ -95,6 +116,8 @@ class LoadRun:
         usage = {k: round(v - self.usage0[k], 3) for k, v in usage_counters().items()}
         stream_seconds = streams * audio.seconds
         errors = [e for p in self.probes for e in p.errors]
+        # The sampler thread is the benchmark's own; every other new thread belongs to the client.
+        threads = sampler.peak_threads - self.base.threads - 1
         delay_values = list(self.delays.values)
         base = self.base
         return {
@@ -102,6 +125,9 @@ class LoadRun:
             "streams": streams,
             "seconds": audio.seconds,
             "chunk_ms": self.chunk_ms,
+            "wire_frame_ms": wire_frame_ms(self.driver, self.probes, audio),
+            "flush_interval": getattr(self.driver, "flush_interval", None),
+            "implementation": getattr(self.driver, "implementation", ""),
             "open_seconds": round(self._opened_in, 3),
             "cpu_seconds": round(cpu_end - self.cpu0, 3),
             "cpu_open_seconds": round(self.cpu_open - self.cpu0, 3),
@@ -112,13 +138,15 @@ class LoadRun:
             "rss_per_stream_bytes": (sampler.peak_rss - base.rss) / streams,
             "threads_base": base.threads,
             "threads_peak": sampler.peak_threads,
-            # The sampler thread is the benchmark's own; every other thread belongs to the client.
-            "threads_per_stream": (sampler.peak_threads - base.threads - 1) / streams,
-            # Threads that do not grow with N (actors: the supervisor's and the pacer; the SDK: none).
+            "threads": threads,
+            "threads_per_stream": threads / streams,
+            # Threads that do not grow with N (actors: the supervisor's and the pacer; the others:
+            # their pacer or loop thread).
             "fixed_threads": getattr(self.driver, "fixed_threads", 0),
             "delay_p50_ms": _ms(percentile(delay_values, 50)),
             "delay_p99_ms": _ms(percentile(delay_values, 99)),
             "delay_samples": len(delay_values),
+            "lag_p50_ms": sampler.lag.percentile_ms(50),
             "lag_p99_ms": sampler.lag.percentile_ms(99),
             "lag_max_ms": sampler.lag.max_ms(),
             "finals": sum(p.finals for p in self.probes),

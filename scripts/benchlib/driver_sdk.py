@@ -1,119 +1,140 @@
-"""Drive N Listen V1 streams with deepgram-sdk 7.16's sync client, as its documentation does.
+"""Drive N Listen V1 streams with deepgram-sdk 7.16's sync client, sending from ONE pacer thread.
 
-Per stream: one thread opens ``client.listen.v1.connect(...)`` and sends the audio in real time
-with ``send_media``; another runs ``start_listening()`` which calls the MESSAGE callback. The
-finish is ``send_close_stream()`` and waiting for the server's close.
+Sending is driven as actors is: one pacer thread (``bench-sdk-pacer``) calls ``send_media`` on every
+stream at its due time, on the shared :class:`Schedule` (``send_media`` writes the frame on the calling
+thread; on a local socket it does not block). Receiving is the SDK's own cost: its sync socket is a
+``websockets.sync`` connection, which reads on one background thread per connection and pings from
+another (its keepalive), and the SDK delivers messages only from ``start_listening()``, a blocking
+loop, so each stream needs one more thread to run it (``bench-sdk-listen-<i>``): 3 threads per
+stream, which the table counts. Handshakes
+run 8 at a time (like actors' Supervisor default of 8 connector threads). The finish is
+``send_close_stream()`` on every stream, then waiting for each server close (the listen loops end).
 """
 
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from typing import Any
 
 from benchlib.audio import SAMPLE_RATE, BenchAudio
 from benchlib.probe import StreamProbe
-from benchlib.schedule import Schedule, sleep_until
+from benchlib.schedule import PHASES, Schedule, sleep_until
 
 OPEN_TIMEOUT = 60.0
+FINISH_TIMEOUT = 60.0
 #: Concurrent handshakes, like actors' Supervisor default of 8 connector threads.
 CONNECT_CONCURRENCY = 8
 
 
+def sdk_environment(url: str) -> Any:
+    """The SDK's environment pointing every API at the local server ``url`` (``ws://host:port``)."""
+    from deepgram import DeepgramClientEnvironment
+
+    http = url.replace("ws://", "http://", 1)
+    return DeepgramClientEnvironment(base=http, production=url, agent=url, agent_rest=http)
+
+
 class SdkDriver:
-    """Runs the streams through ``deepgram.DeepgramClient`` (sync)."""
+    """Runs the streams through ``deepgram.DeepgramClient`` (sync): one pacer, the SDK's receive threads."""
 
     name = "deepgram-sdk"
+    #: The pacer thread (the per-connection threads are counted per stream).
+    fixed_threads = 1
 
     def __init__(self, url: str, audio: BenchAudio, probes: list[StreamProbe]) -> None:
-        from deepgram import DeepgramClient, DeepgramClientEnvironment
+        from deepgram import DeepgramClient
 
-        http = url.replace("ws://", "http://", 1)
-        env = DeepgramClientEnvironment(base=http, production=url, agent=url, agent_rest=http)
-        self.client = DeepgramClient(api_key="bench-key", environment=env)
+        self.client = DeepgramClient(api_key="bench-key", environment=sdk_environment(url))
         self.audio = audio
         self.probes = probes
-        self._connect_slots = threading.Semaphore(CONNECT_CONCURRENCY)
-        self._opened = threading.Semaphore(0)
-        self._go = threading.Event()
-        self._sent = threading.Event()
-        self._sent_count = 0
-        self._sent_lock = threading.Lock()
-        self._schedule: Schedule | None = None
-        self._threads = [
-            threading.Thread(target=self._stream, args=(p,), name=f"bench-sdk-send-{p.index}") for p in probes
-        ]
+        self._contexts: list[AbstractContextManager[Any] | None] = [None] * len(probes)
+        self._conns: list[Any] = [None] * len(probes)
+        self._listeners: list[threading.Thread | None] = [None] * len(probes)
+        self._pacer: threading.Thread | None = None
 
     def open_all(self) -> None:
-        """Start one thread per stream; return once every stream is connected and listening."""
-        for thread in self._threads:
-            thread.start()
-        for _ in self.probes:
-            if not self._opened.acquire(timeout=OPEN_TIMEOUT):
-                raise TimeoutError(f"deepgram-sdk streams did not all open within {OPEN_TIMEOUT}s")
+        """Connect every stream (8 handshakes at a time) and start its listen thread."""
+        try:
+            with ThreadPoolExecutor(CONNECT_CONCURRENCY, thread_name_prefix="bench-sdk-connect") as pool:
+                for future in [pool.submit(self._open, p) for p in self.probes]:
+                    future.result(timeout=OPEN_TIMEOUT)
+        except BaseException:
+            self._close_opened()
+            raise
+
+    def _close_opened(self) -> None:
+        """After a failed open: leave every opened connection (its listen loop ends) and join."""
+        for ctx in self._contexts:
+            if ctx is not None:
+                ctx.__exit__(None, None, None)
+        for listener in self._listeners:
+            if listener is not None:
+                listener.join(FINISH_TIMEOUT)
+
+    def _open(self, probe: StreamProbe) -> None:
+        from deepgram.core.events import EventType
+
+        ctx = self.client.listen.v1.connect(model="nova-3", encoding="linear16", sample_rate=str(SAMPLE_RATE))
+        conn = ctx.__enter__()
+        self._contexts[probe.index] = ctx
+        self._conns[probe.index] = conn
+        conn.on(EventType.MESSAGE, probe)
+        conn.on(EventType.ERROR, probe.error)
+        listener = threading.Thread(target=conn.start_listening, name=f"bench-sdk-listen-{probe.index}")
+        self._listeners[probe.index] = listener
+        listener.start()
 
     def start_sending(self, schedule: Schedule) -> None:
-        """Release every stream thread onto ``schedule``."""
-        self._schedule = schedule
-        self._go.set()
+        """Start the pacer thread on ``schedule``."""
+        self._pacer = threading.Thread(target=self._pace, args=(schedule,), name="bench-sdk-pacer")
+        self._pacer.start()
+
+    def _pace(self, schedule: Schedule) -> None:
+        # As the actors pacer: each phase's streams with their bound send_media, looked up once.
+        phases = [
+            (
+                first,
+                [
+                    (c.send_media, p)
+                    for c, p in zip(self._conns[first::PHASES], self.probes[first::PHASES], strict=True)
+                ],
+            )
+            for first in range(min(PHASES, len(self.probes)))
+        ]
+        for k, chunk in enumerate(self.audio.chunks):
+            n = len(chunk)
+            for first, sends in phases:
+                sleep_until(schedule.due(first, k))
+                for send, probe in sends:
+                    try:
+                        send(chunk)
+                    except Exception as error:  # a broken stream is reported; the others go on
+                        if not probe.errors:
+                            probe.error(error)
+                        continue
+                    probe.sent_bytes += n
 
     def wait_sent(self) -> None:
-        """Block until every stream has sent all its audio."""
-        self._sent.wait()
+        """Block until the pacer has sent every chunk."""
+        if self._pacer is not None:
+            self._pacer.join()
 
     def sent_chunks(self, index: int) -> int:
         """Chunks stream ``index`` has handed to ``send_media`` (which returns once written)."""
         return self.probes[index].sent_bytes // len(self.audio.chunks[0])
 
     def finish_all(self) -> None:
-        """Join the stream threads (each sends CloseStream and waits for the server's close)."""
-        for thread in self._threads:
-            thread.join()
-
-    def _stream(self, probe: StreamProbe) -> None:
-        from deepgram.core.events import EventType
-
-        opened = sent = False
-        try:
-            with self._connect_slots:
-                ctx = self.client.listen.v1.connect(
-                    model="nova-3", encoding="linear16", sample_rate=str(SAMPLE_RATE)
-                )
-                conn = ctx.__enter__()
+        """CloseStream on every stream, then wait for each server close and leave each connection."""
+        for conn, probe in zip(self._conns, self.probes, strict=True):
             try:
-                conn.on(EventType.MESSAGE, probe)
-                conn.on(EventType.ERROR, probe.error)
-                listener = threading.Thread(
-                    target=conn.start_listening, name=f"bench-sdk-listen-{probe.index}"
-                )
-                listener.start()
-                opened = True
-                self._opened.release()
-                self._go.wait()
-                self._send(conn, probe)
-                sent = True
-                self._mark_sent()
                 conn.send_close_stream()
-                listener.join()
-            finally:
-                ctx.__exit__(None, None, None)
-        except Exception as error:  # reported in the run's errors; the run goes on
-            probe.error(error)
-            if not opened:
-                self._opened.release()
-            if not sent:
-                self._mark_sent()
-
-    def _send(self, conn: Any, probe: StreamProbe) -> None:
-        schedule = self._schedule
-        assert schedule is not None
-        i = probe.index
-        for k, chunk in enumerate(self.audio.chunks):
-            sleep_until(schedule.due(i, k))
-            conn.send_media(chunk)
-            probe.sent_bytes += len(chunk)
-
-    def _mark_sent(self) -> None:
-        with self._sent_lock:
-            self._sent_count += 1
-            if self._sent_count == len(self.probes):
-                self._sent.set()
+            except Exception as error:
+                probe.error(error)
+        for listener, ctx, probe in zip(self._listeners, self._contexts, self.probes, strict=True):
+            assert listener is not None and ctx is not None
+            listener.join(FINISH_TIMEOUT)
+            if listener.is_alive():
+                probe.error(f"no server close within {FINISH_TIMEOUT:g} s")
+            ctx.__exit__(None, None, None)

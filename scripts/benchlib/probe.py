@@ -58,6 +58,23 @@ class StreamProbe:
         if getattr(message, "is_final", False) and _transcript(message):
             self.finals += 1
 
+    def on_json(self, message: dict[str, Any]) -> None:
+        """Handle one parsed JSON message (the raw floor client: a dict, not an attribute object)."""
+        now = time.time()
+        if message.get("type") != "Results":
+            return
+        sent_at = message.get(SENT_AT_FIELD)
+        if isinstance(sent_at, int | float):
+            self.delays.add(now - sent_at)
+        self.results += 1
+        if message.get("is_final"):
+            try:
+                words = message["channel"]["alternatives"][0]["transcript"]
+            except (KeyError, IndexError, TypeError):
+                words = ""
+            if words:
+                self.finals += 1
+
     def error(self, error: object) -> None:
         """Record an error the client reported for this stream (kept short)."""
         self.errors.append(repr(error)[:200])

@@ -7,22 +7,49 @@ from typing import Any
 
 Row = tuple[str, Callable[[dict[str, Any]], float | None], str]
 
-#: (label, value of one run, format) of the stream benchmark's table, lower is better for all.
+#: Client names as the tables show them.
+CLIENT_NAMES = {"actors": "actors", "sdk": "sdk sync", "sdk-async": "sdk async", "raw": "raw floor"}
+#: Short client names for the ratio columns.
+SHORT_NAMES = {"actors": "actors", "sdk": "sdk", "sdk-async": "async", "raw": "floor"}
+#: The run every ratio is taken to first (the fairly driven sync SDK), and the floor.
+BASELINE, FLOOR = "sdk", "raw"
+#: Wire frames within this many ms of each other count as the same size.
+SAME_FRAME_MS = 1.0
+
+
+def _threads(r: dict[str, Any]) -> float:
+    return float(r["threads"]) if "threads" in r else r["threads_per_stream"] * r["streams"]
+
+
+#: (label, value of one run, format) of the stream benchmark's figures, lower is better for all.
 STREAM_ROWS: tuple[Row, ...] = (
-    ("client CPU s per stream-second", lambda r: r["cpu_per_stream_second"], "{:.4f}"),
-    ("RSS per stream (KB)", lambda r: r["rss_per_stream_bytes"] / 1024, "{:.0f}"),
+    ("client CPU ms per stream-second", lambda r: r["cpu_per_stream_second"] * 1000.0, "{:.3f}"),
+    ("RSS KB per live stream", lambda r: r["rss_per_stream_bytes"] / 1024, "{:.1f}"),
+    ("client threads (peak)", _threads, "{:.0f}"),
     ("threads per stream", lambda r: r["threads_per_stream"], "{:.2f}"),
-    ("delay server send->callback p50 (ms)", lambda r: r["delay_p50_ms"], "{:.2f}"),
-    ("delay server send->callback p99 (ms)", lambda r: r["delay_p99_ms"], "{:.2f}"),
+    ("audio lag p50 (ms)", lambda r: r.get("lag_p50_ms"), "{:.0f}"),
     ("audio lag p99 (ms)", lambda r: r["lag_p99_ms"], "{:.0f}"),
     ("audio lag max (ms)", lambda r: r["lag_max_ms"], "{:.0f}"),
+    ("result delay p50, server send->callback (ms)", lambda r: r["delay_p50_ms"], "{:.2f}"),
+    ("result delay p99, server send->callback (ms)", lambda r: r["delay_p99_ms"], "{:.2f}"),
 )
 
 
 def run_label(run: dict[str, Any]) -> str:
-    """Column title of one run: client and chunk size."""
-    name = "deepgram-sdk" if run["client"] == "sdk" else "actors"
-    return f"{name} {run['chunk_ms']}ms"
+    """Column title of one run: client, the chunk the application hands it, and actors' flush window."""
+    name = CLIENT_NAMES.get(run["client"], run["client"])
+    label = f"{name} {run['chunk_ms']}ms"
+    flush = run.get("flush_interval")
+    if run["client"] == "actors" and flush is not None:
+        label += " immediate" if flush == 0 else f" coalesce {flush * 1000:g}ms"
+    return label
+
+
+def _short(run: dict[str, Any], runs: Sequence[dict[str, Any]]) -> str:
+    """The short client name, with the chunk when the group has that client twice."""
+    name = SHORT_NAMES.get(run["client"], run["client"])
+    twice = sum(r["client"] == run["client"] for r in runs) > 1
+    return f"{name} {run['chunk_ms']}ms" if twice else name
 
 
 def _fmt(value: float | None, spec: str) -> str:
@@ -48,28 +75,44 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
+def wire_summary(runs: Sequence[dict[str, Any]]) -> str:
+    """One line on the audio frames on the wire: the same size for every client, or which differ."""
+    sizes = [(run_label(r), r.get("wire_frame_ms")) for r in runs]
+    known = [ms for _, ms in sizes if ms is not None]
+    if known and len(known) == len(sizes) and max(known) - min(known) <= SAME_FRAME_MS:
+        return (
+            f"every client writes {sum(known) / len(known):.0f} ms audio frames on the wire (mean, measured)"
+        )
+    each = ", ".join(f"{label} {_fmt(ms, '{:.0f}')} ms" for label, ms in sizes)
+    return f"audio frames on the wire DIFFER (mean, measured): {each}; CPU ratios are not like for like"
+
+
 def stream_table(runs: Sequence[dict[str, Any]]) -> str:
-    """The table of one N: every run as a column, then each actors run's ratio to the SDK run."""
-    sdk = next((r for r in runs if r["client"] == "sdk"), None)
-    ours = [r for r in runs if r["client"] == "actors"]
-    header = ["", *[run_label(r) for r in runs], *[f"ratio {run_label(r)}/sdk" for r in ours if sdk]]
-    rows = []
-    for label, value, spec in STREAM_ROWS:
-        row = [label, *[_fmt(value(r), spec) for r in runs]]
-        if sdk is not None:
-            row += [ratio(value(r), value(sdk)) for r in ours]
-        rows.append(row)
-    rows.append(
-        ["finals received/expected", *[f"{r['finals']}/{r['finals_expected']}" for r in runs]]
-        + ["" for _ in ours if sdk]
-    )
-    rows.append(["errors", *[str(r["errors"]) for r in runs]] + ["" for _ in ours if sdk])
+    """The tables of one group of runs: figures per run, then each run's ratio to the sync SDK run
+    and to the raw floor run (when the group has them), then run facts."""
+    sdk = next((r for r in runs if r["client"] == BASELINE), None)
+    floor = next((r for r in runs if r["client"] == FLOOR), None)
+    header = ["", *[run_label(r) for r in runs]]
+    rows: list[list[str]] = [
+        ["chunk handed to the client (ms)", *[str(r["chunk_ms"]) for r in runs]],
+        ["audio frame on the wire, mean (ms)", *[_fmt(r.get("wire_frame_ms"), "{:.1f}") for r in runs]],
+    ]
+    rows += [[label, *[_fmt(value(r), spec) for r in runs]] for label, value, spec in STREAM_ROWS]
+    rows.append(["finals received/expected", *[f"{r['finals']}/{r['finals_expected']}" for r in runs]])
+    rows.append(["errors", *[str(r["errors"]) for r in runs]])
     rows.append(
         ["server CPU s (its own process)", *[_fmt(r.get("server_cpu_seconds"), "{:.1f}") for r in runs]]
-        + ["" for _ in ours if sdk]
     )
-    rows.append(
-        ["machine load avg (1 min) at start", *[_fmt(r.get("loadavg"), "{:.1f}") for r in runs]]
-        + ["" for _ in ours if sdk]
-    )
-    return table(header, rows)
+    rows.append(["machine load avg (1 min) at start", *[_fmt(r.get("loadavg"), "{:.1f}") for r in runs]])
+    out = [wire_summary(runs), table(header, rows)]
+    pairs = [(r, sdk, "sdk") for r in runs if sdk is not None and r is not sdk]
+    pairs += [(r, floor, "floor") for r in runs if floor is not None and r is not floor]
+    if pairs:
+        ratio_header = ["ratio (lower is better)", *[f"{_short(r, runs)}/{name}" for r, _, name in pairs]]
+        ratio_rows = [
+            [label, *[ratio(value(r), value(base)) for r, base, _ in pairs]]
+            for label, value, _ in STREAM_ROWS
+        ]
+        out.append(table(ratio_header, ratio_rows))
+    notes = [f"{run_label(r)}: {r['implementation']}" for r in runs if r.get("implementation")]
+    return "\n\n".join(out) + ("\n" + "\n".join(notes) if notes else "")

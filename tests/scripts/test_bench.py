@@ -17,7 +17,7 @@ from actors.server import LocalServer
 SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
 sys.path.insert(0, str(SCRIPTS))
 
-from bench_streams import parse_configs  # noqa: E402
+from bench_streams import Config, parse_configs  # noqa: E402
 from benchlib.audio import build_audio  # noqa: E402
 from benchlib.report import ratio, stream_table  # noqa: E402
 from benchlib.stats import MillisHistogram, percentile  # noqa: E402
@@ -56,11 +56,20 @@ def test_millis_histogram_percentiles() -> None:
 
 
 def test_parse_configs_names_the_bad_item() -> None:
-    assert parse_configs("actors:20, sdk:100") == [("actors", 20), ("sdk", 100)]
+    assert parse_configs("actors:20, sdk:100") == [[Config("actors", 20), Config("sdk", 100)]]
+    assert parse_configs("actors:50:0,raw:50;sdk-async:20") == [
+        [Config("actors", 50, 0.0), Config("raw", 50)],
+        [Config("sdk-async", 20)],
+    ]
+    fair = parse_configs("fair")[0]
+    assert [c.client for c in fair] == ["actors", "sdk", "sdk-async", "raw"]
+    assert {c.chunk_ms for c in fair} == {50} and fair[0].flush_ms == 0
     with pytest.raises(ValueError, match="'grpc:20'"):
         parse_configs("actors:20,grpc:20")
     with pytest.raises(ValueError, match="'actors:0'"):
         parse_configs("actors:0")
+    with pytest.raises(ValueError, match="'sdk:20:0'"):
+        parse_configs("sdk:20:0")  # a flush window is actors' only
 
 
 def test_bench_audio_is_cut_in_whole_chunks_with_known_finals() -> None:
@@ -102,8 +111,12 @@ def test_child_run_measures_a_short_real_run(client: str, make_server: Callable[
     assert result["delay_p99_ms"] >= result["delay_p50_ms"] > 0
     assert result["cpu_per_stream_second"] > 0 and result["threads_per_stream"] > 0
     assert result["lag_p99_ms"] is not None
+    if client == "sdk":  # one frame per chunk
+        assert result["wire_frame_ms"] == pytest.approx(20.0)
+    else:  # the Supervisor's default coalescing window joins chunks
+        assert result["wire_frame_ms"] >= 20.0
     table = stream_table([dict(result, client="actors"), dict(result, client="sdk")])
-    assert "ratio actors 20ms/sdk" in table and "1.00x" in table
+    assert "actors/sdk" in table and "1.00x" in table
 
 
 @pytest.mark.parametrize("variant", ["actors", "actors-runtime", "sdk"])
