@@ -95,14 +95,14 @@ class KeepalivePlan:
 class KeepaliveClock:
     """When the connection last sent and heard something, and whether a ping awaits its answer.
 
-    Plain float fields read and written without a lock: the actor and the writers note sends and
-    pings, the reader notes pongs, reads ``activity`` and pushes ``last_sent`` forward when it
-    asks for a keepalive. A lost update can only shift one keepalive by one interval check. What
-    :meth:`is_due` asked for is handed to the actor under a small lock, so a requested liveness
-    ping is never lost (its pong deadline already runs).
+    Owned by one :class:`~actors.runtime.connection_core.ConnectionCore` and used under its
+    driver's lock: the core notes sends, pings and whatever the server sent, and asks at its
+    deadlines what is due (:meth:`take_due_now`). :meth:`is_due` / :meth:`take_due` split that
+    question in two (a requested liveness ping is recorded under a small lock, so it is never
+    lost between the two calls).
 
-    ``activity`` returns a number that changes whenever the server sent something (the reader's
-    message and audio counters); a change counts as an answer to an outstanding ping.
+    ``activity`` (optional) returns a number that changes whenever the server sent something; a
+    change counts as an answer to an outstanding ping, as :meth:`note_pong` does.
     """
 
     __slots__ = (

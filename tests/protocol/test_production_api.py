@@ -32,4 +32,30 @@ def test_an_unknown_audio_direction_is_refused_by_name() -> None:
             server_messages=SERVER_MESSAGES,
             client_messages=CLIENT_MESSAGES,
             audio_from=direction,
+            session=SPEAK_V1.session,
         )
+
+
+def test_every_api_declares_its_session_rules_once_on_its_spec() -> None:
+    from actors.protocol.apis import all_apis
+
+    for api in all_apis():
+        rules = api.session
+        assert rules.keepalive_interval > 0
+        assert rules.finish_frames("close") == rules.finish_close
+        assert rules.finish_frames("finalize") == rules.finish_finalize
+        if rules.keepalive_kind == "message":
+            assert rules.keepalive_message == '{"type":"KeepAlive"}'
+    assert LISTEN_V1.session.finish_finalize == ('{"type":"Finalize"}', '{"type":"CloseStream"}')
+    assert SPEAK_V1.session.audio_is_result and not LISTEN_V1.session.audio_is_result
+
+
+def test_session_rules_refuse_what_cannot_work() -> None:
+    from actors.protocol.session import SessionRules
+
+    with pytest.raises(ValueError, match="keepalive_interval"):
+        SessionRules(keepalive_kind="ping", keepalive_interval=0)
+    with pytest.raises(ValueError, match="keepalive_message"):
+        SessionRules(keepalive_kind="message", keepalive_interval=4.0)
+    with pytest.raises(ValueError, match="finish mode"):
+        SessionRules(keepalive_kind="ping", keepalive_interval=4.0).finish_frames("later")  # type: ignore[arg-type]
