@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from actors.protocol.listen_v1.api import LISTEN_V1
     from actors.protocol.listen_v2.api import LISTEN_V2
     from actors.protocol.options import ConnectOptions
+    from actors.protocol.replay_rules import ReplayRules
     from actors.protocol.speak_v1.api import SPEAK_V1
     from actors.protocol.speak_v2.api import SPEAK_V2
 
@@ -48,6 +49,9 @@ class ApiSpec:
     * ``options_type``: the connect-options class (None when the API takes no query parameters).
     * ``server_codec`` decodes what the server sends; ``client_codec`` what the client sends.
     * ``server_sends_binary`` / ``client_sends_binary``: whether binary frames (audio) flow that way.
+    * ``replay``: how a supervised stream replays this API losslessly after a reconnect (finals,
+      times, silence evidence: :class:`~actors.protocol.replay_rules.ReplayRules`); None = never
+      replayed (Speak, Agent).
     """
 
     name: str
@@ -58,6 +62,7 @@ class ApiSpec:
     client_codec: Codec = attrs.field(repr=False)
     server_sends_binary: bool
     client_sends_binary: bool
+    replay: ReplayRules | None = attrs.field(default=None, repr=False)
 
     def __reduce__(self) -> tuple[object, tuple[str]]:
         """Pickle by name: each spec is a module constant, and its codecs are not data (a spec sent
