@@ -166,6 +166,11 @@ class ReplayBuffer:
         return self._start + len(self._data)
 
     @property
+    def total_bytes(self) -> int:
+        """Every byte appended so far: the header (or the part of it seen yet) and all the audio."""
+        return len(self.header) + self._start + len(self._data) + len(self._prefix)
+
+    @property
     def buffered_bytes(self) -> int:
         """Audio bytes held for replay."""
         return len(self._data)

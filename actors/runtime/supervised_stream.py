@@ -46,13 +46,14 @@ from actors.runtime.stream_result import (
     check_keep_finals,
 )
 from actors.runtime.subscribers import SubscriberSet
-from actors.runtime.timeline import NO_POSITION, StreamTimeline
+from actors.runtime.timeline import StreamTimeline
 
 if TYPE_CHECKING:
     from actors.runtime.config import ConnectionConfig
     from actors.runtime.connection import Connection
 
 log = logging.getLogger("actors.runtime.stream")
+_CLOSED = StreamState.CLOSED
 
 
 def audio_format_for(config: ConnectionConfig, lossless: bool) -> AudioFormat | None:
@@ -135,6 +136,10 @@ class SupervisedStream:
         )
         self._scheduler = ReplayScheduler(self._timeline, replay_speed, stream_id)
         self._catching_up = False  # a paced replay is behind: live audio waits in the buffer
+        # The hot path's view of the timeline: its buffer once appends cannot fail, and whether
+        # audio sent live is forgotten at once (no lossless replay; fixed for that buffer's life).
+        self._live_buffer = self._timeline.live_buffer
+        self._forget_live = not lossless
         self._subscribers = SubscriberSet(subscribers, config.queue_put_timeout)
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
@@ -249,29 +254,38 @@ class SupervisedStream:
         if not data:
             return  # an empty frame would end a Listen stream: use finish()
         with self._lock:
-            if self._finishing or self._state is StreamState.CLOSED:
+            if self._finishing or self._state is _CLOSED:
                 self._check_can_send("send_audio")
-            timeline = self._timeline
-            buffer = timeline.buffer
-            if buffer is not None and buffer.format is not None:
-                timeline.audio_bytes += len(data)
-                end = buffer.append(data)  # cannot fail: the format is known
-            else:
-                end = timeline.append(data)
-            conn = self._conn
-            if conn is None or self._catching_up:
-                return  # kept for the next connection, or the scheduler sends it after the replay
-            try:
-                conn.send_audio(data)
-            except Exception as exc:  # the connection is dying: its Closed event drives the restart
-                log.debug("stream %s: send on a dying connection: %r", self._stream_id, exc)
+            buffer = self._live_buffer
+            if buffer is not None:
+                buffer.append(data)  # cannot fail: the format is known
+                conn = self._conn
+                if conn is None or self._catching_up:
+                    return  # kept for the next connection, or the scheduler sends it after the replay
+                try:
+                    conn.send_audio(data)
+                except Exception as exc:  # the connection is dying: its Closed event drives the restart
+                    log.debug("stream %s: send on a dying connection: %r", self._stream_id, exc)
+                    return
+                if self._forget_live:
+                    buffer.discard_all()  # sent and never replayed
                 return
-            if end == NO_POSITION:
-                timeline.backlog.clear()
-                return
-            self._scheduler.cursor = end
-            if not timeline.lossless:
-                buffer.discard_all()  # type: ignore[union-attr]  # end is a position: there is a buffer
+            self._send_audio_slow(data)
+
+    def _send_audio_slow(self, data: bytes) -> None:
+        """:meth:`send_audio` while the format is unknown (WAV header) or without a buffer (lock held)."""
+        timeline = self._timeline
+        end = timeline.append(data)
+        self._live_buffer = timeline.live_buffer
+        conn = self._conn
+        if conn is None or self._catching_up:
+            return
+        try:
+            conn.send_audio(data)
+        except Exception as exc:  # the connection is dying: its Closed event drives the restart
+            log.debug("stream %s: send on a dying connection: %r", self._stream_id, exc)
+            return
+        timeline.sent_live(end)
 
     def send(self, message: Message | UnknownMessage) -> None:
         """Send a control message in order with the audio (see ``StreamHandle.send``)."""

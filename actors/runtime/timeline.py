@@ -83,8 +83,7 @@ class StreamTimeline:
         )
         #: Streams without a timeline: audio waiting for a connection.
         self.backlog: list[bytes] = []
-        #: Bytes of audio sent on the stream so far (header included).
-        self.audio_bytes = 0
+        self._audio_bytes = 0  # without a replay buffer (the buffer counts its own)
         self.controls = ControlLog()
         self.final_count = 0
         active = rules if self.buffer is not None else None
@@ -95,6 +94,18 @@ class StreamTimeline:
             if active is not None and active.silence_guard_seconds is not None
             else None
         )
+
+    @property
+    def audio_bytes(self) -> int:
+        """Bytes of audio sent on the stream so far (container header included)."""
+        buffer = self.buffer
+        return buffer.total_bytes if buffer is not None else self._audio_bytes
+
+    @property
+    def live_buffer(self) -> ReplayBuffer | None:
+        """The replay buffer once its format is known (appends to it cannot fail), else None."""
+        buffer = self.buffer
+        return buffer if buffer is not None and buffer.format is not None else None
 
     @property
     def rebases(self) -> bool:
@@ -110,9 +121,9 @@ class StreamTimeline:
         Raises :class:`OptionsError` when the stream's first bytes are not a replayable WAV header
         and lossless was asked for; when lossless was only a default, it is turned off instead.
         """
-        self.audio_bytes += len(data)
         buffer = self.buffer
         if buffer is None:
+            self._audio_bytes += len(data)
             self.backlog.append(data)
             return NO_POSITION
         try:
@@ -123,6 +134,7 @@ class StreamTimeline:
             # lossless was only a default and the audio is not WAV: carry on without replay
             log.info("stream %s: audio is not replayable; lossless reconnect is off", self.stream_id)
             self.lossless = False
+            self._audio_bytes = buffer.total_bytes
             self.backlog.append(buffer.snapshot().header)
             self.buffer = None
             self._rebaser = self._dedup = self._silence = None
