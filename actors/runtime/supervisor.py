@@ -45,7 +45,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from types import TracebackType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import attrs
 import pykka
@@ -68,9 +68,21 @@ from actors.runtime.stream_port import ConnectionAttempt, StreamPort
 from actors.runtime.stream_result import KeepFinals, StreamState, check_keep_finals
 from actors.runtime.supervised_stream import SupervisedStream, lossless_possible
 
+if TYPE_CHECKING:
+    from actors.runtime.connection import Connection
+
 log = logging.getLogger("actors.runtime.supervisor")
 
-ConnectionOpener = Callable[..., Any]
+
+class ConnectionOpener(Protocol):
+    """Opens one connection of a supervised stream and returns it open (``Connection.open``'s shape)."""
+
+    def __call__(
+        self, config: ConnectionConfig, *, subscribers: Sequence[object], stream_id: str
+    ) -> Connection:
+        """Open a connection with ``config`` delivering its events to ``subscribers``; raise if it fails."""
+
+
 #: Supervised streams' default coalescing window (``ConnectionConfig.audio_flush_interval``).
 #: 50 ms turns 20 ms chunks into 40-60 ms frames (Deepgram asks for 20-250 ms): about half the
 #: frames, so less CPU on both ends, for at most 50 ms of added latency -- fine for ingestion.
@@ -249,7 +261,7 @@ class SupervisorActor(pykka.ThreadingActor):
             log.exception("supervisor failed handling %r", message)
         return None
 
-    def _dispatch(self, message: Any) -> None:
+    def _dispatch(self, message: object) -> None:
         if isinstance(message, _Submit):
             self._submit(message.stream)
         elif isinstance(message, _Ended):
@@ -695,7 +707,8 @@ class Supervisor:
 def _default_opener() -> ConnectionOpener:
     from actors.runtime.connection import Connection
 
-    return Connection.open
+    opener: ConnectionOpener = Connection.open
+    return opener
 
 
 __all__ = ["Supervisor", "SupervisorActor"]
