@@ -116,22 +116,13 @@ def parse_wav_header(prefix: bytes) -> tuple[int, AudioFormat] | None:
     return None
 
 
-@attrs.frozen
-class ReplaySnapshot:
-    """What to send first on a new connection: ``header`` then ``audio`` from ``start`` (bytes)."""
-
-    header: bytes
-    audio: bytes
-    start: int
-    start_seconds: float
-
-
 class ReplayBuffer:
     """The tail of a stream's audio that is not yet covered by a final result.
 
     ``append`` every chunk sent; ``ack(seconds)`` when finals cover the audio up to ``seconds``
     (or, on Flux, the server has shown it to be silence: :class:`SilenceTracker`);
-    ``snapshot()`` on reconnect gives the header and the audio to replay. At most
+    on reconnect a new connection gets :attr:`replay_header`, then the audio from :attr:`start`
+    (:meth:`read`). At most
     ``max_seconds`` of audio is kept: beyond it the oldest audio is dropped and counted in
     ``dropped_bytes`` (the stream then loses that audio if a reconnect happens, but the timeline
     stays right because positions are counted, not inferred).
@@ -164,6 +155,16 @@ class ReplayBuffer:
     def end(self) -> int:
         """Logical byte position just past the last appended audio byte."""
         return self._start + len(self._data)
+
+    @property
+    def replay_header(self) -> bytes:
+        """What a new connection gets before the audio: the container header (or what was seen of it)."""
+        return self.header if self.format is not None else bytes(self._prefix)
+
+    @property
+    def start_seconds(self) -> float:
+        """Seconds of the logical stream at :attr:`start`."""
+        return self._seconds(self._start)
 
     @property
     def total_bytes(self) -> int:
@@ -251,16 +252,6 @@ class ReplayBuffer:
     def discard_all(self) -> None:
         """Forget every buffered byte (used when the stream does not replay)."""
         self._drop(len(self._data))
-
-    def snapshot(self) -> ReplaySnapshot:
-        """The header and audio to send first on a new connection, and where that audio starts."""
-        header = self.header if self.format is not None else bytes(self._prefix)
-        return ReplaySnapshot(
-            header=header,
-            audio=bytes(self._data),
-            start=self._start,
-            start_seconds=self._seconds(self._start),
-        )
 
 
 # --- the message timeline ---------------------------------------------------------------------

@@ -135,7 +135,7 @@ class StreamTimeline:
             log.info("stream %s: audio is not replayable; lossless reconnect is off", self.stream_id)
             self.lossless = False
             self._audio_bytes = buffer.total_bytes
-            self.backlog.append(buffer.snapshot().header)
+            self.backlog.append(buffer.replay_header)
             self.buffer = None
             self._rebaser = self._dedup = self._silence = None
             return NO_POSITION
@@ -170,20 +170,15 @@ class StreamTimeline:
             self.backlog.clear()
             start = self.audio_bytes - len(backlog)
             return ReplayStart(b"", start, 0.0, 0.0, backlog, self.controls.plan(start))
-        snapshot = buffer.snapshot()
+        start, start_seconds = buffer.start, buffer.start_seconds
         if self._rebaser is not None:
-            self._rebaser.start_connection(snapshot.start_seconds)
+            self._rebaser.start_connection(start_seconds)
         if self._silence is not None:
             self._silence.start_connection()
         fmt = buffer.format
-        replayed = fmt.seconds(len(snapshot.audio)) if fmt is not None and self.lossless else 0.0
+        replayed = fmt.seconds(buffer.buffered_bytes) if fmt is not None and self.lossless else 0.0
         return ReplayStart(
-            snapshot.header,
-            snapshot.start,
-            snapshot.start_seconds,
-            replayed,
-            b"",
-            self.controls.plan(snapshot.start),
+            buffer.replay_header, start, start_seconds, replayed, b"", self.controls.plan(start)
         )
 
     # -- control messages ---------------------------------------------------------------------

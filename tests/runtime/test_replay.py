@@ -107,10 +107,9 @@ def test_buffer_acks_and_snapshots_positions() -> None:
     buf.append(b"\x01" * 32000)  # 1 s
     buf.append(b"\x02" * 16000)  # 0.5 s
     buf.ack(0.75)
-    snap = buf.snapshot()
-    assert snap.start == 24000 and snap.start_seconds == 0.75
-    assert snap.audio == b"\x01" * 8000 + b"\x02" * 16000
-    assert snap.header == b""
+    assert buf.start == 24000 and buf.start_seconds == 0.75
+    assert buf.read(buf.start, buf.end) == b"\x01" * 8000 + b"\x02" * 16000
+    assert buf.replay_header == b""
     buf.ack(0.5)  # going backwards changes nothing
     assert buf.start == 24000
     buf.ack(99.0)  # beyond the end: everything is covered
@@ -125,7 +124,7 @@ def test_buffer_bound_drops_oldest_whole_frames() -> None:
     assert buf.buffered_bytes == 38
     assert buf.dropped_bytes == 12
     assert buf.dropped_seconds == pytest.approx(0.3)
-    assert buf.snapshot().audio == bytes(range(12, 50))
+    assert buf.read(0, buf.end) == bytes(range(12, 50))
 
 
 def test_buffer_keeps_wav_header_and_counts_audio_after_it() -> None:
@@ -138,8 +137,7 @@ def test_buffer_keeps_wav_header_and_counts_audio_after_it() -> None:
     assert buf.header == header
     assert buf.end == 3200
     buf.ack(0.05)
-    snap = buf.snapshot()
-    assert snap.header == header and snap.start == 1600 and len(snap.audio) == 1600
+    assert buf.replay_header == header and buf.start == 1600 and buf.buffered_bytes == 1600
 
 
 def test_non_wav_container_is_rejected_for_lossless() -> None:
@@ -151,7 +149,7 @@ def test_discard_all_keeps_position() -> None:
     buf = ReplayBuffer(PCM16K)
     buf.append(b"\x00" * 640)
     buf.discard_all()
-    assert buf.start == 640 and buf.snapshot().audio == b""
+    assert buf.start == 640 and buf.read(0, buf.end) == b""
 
 
 def test_rebaser_shifts_results_words_and_events() -> None:
