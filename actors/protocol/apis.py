@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from actors.protocol.listen_v1.api import LISTEN_V1
     from actors.protocol.listen_v2.api import LISTEN_V2
     from actors.protocol.options import ConnectOptions
+    from actors.protocol.replay_rules import ReplayRules
     from actors.protocol.session import SessionRules
     from actors.protocol.speak_v1.api import SPEAK_V1
     from actors.protocol.speak_v2.api import SPEAK_V2
@@ -51,6 +52,9 @@ class ApiSpec:
     * ``server_sends_binary`` / ``client_sends_binary``: whether binary frames (audio) flow that way.
     * ``session``: how a live session is kept open and finished
       (:class:`~actors.protocol.session.SessionRules`).
+    * ``replay``: how a supervised stream replays this API losslessly after a reconnect (finals,
+      times, silence evidence: :class:`~actors.protocol.replay_rules.ReplayRules`); None = never
+      replayed (Speak, Agent).
     """
 
     name: str
@@ -62,6 +66,7 @@ class ApiSpec:
     server_sends_binary: bool
     client_sends_binary: bool
     session: SessionRules = attrs.field(repr=False)
+    replay: ReplayRules | None = attrs.field(default=None, repr=False)
 
     def __reduce__(self) -> tuple[object, tuple[str]]:
         """Pickle by name: each spec is a module constant, and its codecs are not data (a spec sent

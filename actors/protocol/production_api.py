@@ -14,6 +14,7 @@ from actors.protocol.apis import ApiSpec
 from actors.protocol.base import Message
 from actors.protocol.codec import Codec
 from actors.protocol.options import ConnectOptions
+from actors.protocol.replay_rules import ReplayRules
 from actors.protocol.session import SessionRules
 
 __all__ = ["production_api"]
@@ -28,11 +29,13 @@ def production_api(
     client_messages: Iterable[type[Message]],
     audio_from: Literal["client", "server"],
     session: SessionRules,
+    replay: ReplayRules | None = None,
 ) -> ApiSpec:
     """The ``ApiSpec`` of API ``name`` (``"listen.v1"``) at ``path`` on the production host.
 
     Its codecs are named ``"<name> server"`` / ``"<name> client"``; binary frames (audio) flow
-    only from ``audio_from``; ``session`` says how a live session is kept open and finished.
+    only from ``audio_from``; ``session`` says how a live session is kept open and finished, and
+    ``replay`` how a supervised stream replays it losslessly (None: never).
     """
     if audio_from not in ("client", "server"):
         raise OptionsError("audio_from", f"expected 'client' or 'server', got {audio_from!r}", audio_from)
@@ -46,4 +49,5 @@ def production_api(
         server_sends_binary=audio_from == "server",
         client_sends_binary=audio_from == "client",
         session=session,
+        replay=replay,
     )

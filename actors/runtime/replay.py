@@ -7,35 +7,31 @@
   logical stream's timeline (each connection starts counting at 0).
 * :class:`FinalDeduplicator` -- drops finals (and words) already delivered, and tells how far
   the finals cover the audio, i.e. where the replay buffer can be trimmed.
-* :class:`FluxSilenceTracker` -- tells how far Flux's empty between-turn ``Update`` messages show
-  the audio to hold no turn, so a long silence on Flux is trimmed too (Flux has no empty finals).
+* :class:`SilenceTracker` -- tells how far an API's silence evidence (Flux's empty between-turn
+  ``Update`` messages) shows the audio to hold no turn, so a long silence is trimmed too (Flux
+  has no empty finals).
 
 Positions in the logical stream are byte offsets into the audio payload (the container header
-excluded); times are seconds of audio. Nothing here reads a clock or touches a socket. The
-message helpers are duck-typed on the wire ``type`` tag ("Results", "TurnInfo", ...) and use
-``attrs.evolve``, so they work on the protocol classes without depending on their module layout.
+excluded); times are seconds of audio. Nothing here reads a clock or touches a socket. What a
+message means (final or not, which fields are times) is the API's
+:class:`~actors.protocol.replay_rules.ReplayRules` (``ApiSpec.replay``); nothing here looks at
+a message's fields itself.
 """
 
 from __future__ import annotations
 
 import struct
-from typing import Any
 
 import attrs
 
 from actors.errors import OptionsError
+from actors.protocol.replay_rules import ReplayRules, TurnSignal
 
 #: Bytes per sample of the raw encodings whose size per second is fixed.
 FIXED_SIZE_ENCODINGS = {"linear16": 2, "linear32": 4, "mulaw": 1, "alaw": 1}
 #: WAV ``fmt`` audio-format tags we can replay: PCM, IEEE float, A-law, mu-law.
 _WAV_FORMATS = {1, 3, 6, 7}
 _WAV_HEADER_LIMIT = 1 << 16
-_TIME_DIGITS = 6  # rebased timestamps are rounded to the microsecond to hide float noise
-#: How much audio before an empty between-turn Flux ``Update`` is still kept for replay: speech
-#: that has begun is reported only once a word is recognised (the deterministic engine reports a
-#: word when it ends; Deepgram's StartOfTurn comes some hundreds of ms after onset), so an empty
-#: Update at ``t`` proves only that no turn began well before ``t``.
-FLUX_ONSET_GUARD_SECONDS = 3.0
 
 
 @attrs.frozen
@@ -120,22 +116,13 @@ def parse_wav_header(prefix: bytes) -> tuple[int, AudioFormat] | None:
     return None
 
 
-@attrs.frozen
-class ReplaySnapshot:
-    """What to send first on a new connection: ``header`` then ``audio`` from ``start`` (bytes)."""
-
-    header: bytes
-    audio: bytes
-    start: int
-    start_seconds: float
-
-
 class ReplayBuffer:
     """The tail of a stream's audio that is not yet covered by a final result.
 
     ``append`` every chunk sent; ``ack(seconds)`` when finals cover the audio up to ``seconds``
-    (or, on Flux, the server has shown it to be silence: :class:`FluxSilenceTracker`);
-    ``snapshot()`` on reconnect gives the header and the audio to replay. At most
+    (or, on Flux, the server has shown it to be silence: :class:`SilenceTracker`);
+    on reconnect a new connection gets :attr:`replay_header`, then the audio from :attr:`start`
+    (:meth:`read`). At most
     ``max_seconds`` of audio is kept: beyond it the oldest audio is dropped and counted in
     ``dropped_bytes`` (the stream then loses that audio if a reconnect happens, but the timeline
     stays right because positions are counted, not inferred).
@@ -168,6 +155,21 @@ class ReplayBuffer:
     def end(self) -> int:
         """Logical byte position just past the last appended audio byte."""
         return self._start + len(self._data)
+
+    @property
+    def replay_header(self) -> bytes:
+        """What a new connection gets before the audio: the container header (or what was seen of it)."""
+        return self.header if self.format is not None else bytes(self._prefix)
+
+    @property
+    def start_seconds(self) -> float:
+        """Seconds of the logical stream at :attr:`start`."""
+        return self._seconds(self._start)
+
+    @property
+    def total_bytes(self) -> int:
+        """Every byte appended so far: the header (or the part of it seen yet) and all the audio."""
+        return len(self.header) + self._start + len(self._data) + len(self._prefix)
 
     @property
     def buffered_bytes(self) -> int:
@@ -251,103 +253,29 @@ class ReplayBuffer:
         """Forget every buffered byte (used when the stream does not replay)."""
         self._drop(len(self._data))
 
-    def snapshot(self) -> ReplaySnapshot:
-        """The header and audio to send first on a new connection, and where that audio starts."""
-        header = self.header if self.format is not None else bytes(self._prefix)
-        return ReplaySnapshot(
-            header=header,
-            audio=bytes(self._data),
-            start=self._start,
-            start_seconds=self._seconds(self._start),
-        )
 
-
-# --- message timeline helpers -----------------------------------------------------------------
-
-
-def _shift(value: Any, offset: float) -> Any:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return round(value + offset, _TIME_DIGITS)
-    return value
-
-
-def _shift_words(words: Any, offset: float) -> Any:
-    if not words:
-        return words
-    return [
-        attrs.evolve(w, start=_shift(w.start, offset), end=_shift(w.end, offset))
-        if getattr(w, "start", None) is not None
-        else w
-        for w in words
-    ]
-
-
-def message_type(msg: object) -> str | None:
-    """The wire ``type`` tag of a protocol message, or None for other events."""
-    tag = getattr(msg, "type", None)
-    return tag if isinstance(tag, str) else None
-
-
-def is_final(msg: object) -> bool:
-    """Whether ``msg`` is a final result: a Listen V1 final ``Results`` or a Flux ``EndOfTurn``."""
-    tag = message_type(msg)
-    if tag == "Results":
-        return bool(getattr(msg, "is_final", False))
-    if tag == "TurnInfo":
-        return getattr(msg, "event", None) == "EndOfTurn"
-    return False
-
-
-def final_span(msg: Any) -> tuple[int, float, float]:
-    """``(channel, start, end)`` of the audio a final result covers, in its own timeline."""
-    if message_type(msg) == "TurnInfo":
-        return 0, float(msg.audio_window_start), float(msg.audio_window_end)
-    channel_index = getattr(msg, "channel_index", None) or [0]
-    return int(channel_index[0]), float(msg.start), float(msg.start) + float(msg.duration)
-
-
-def channel_count(msg: Any) -> int:
-    """How many audio channels a Listen V1 Results reports (``channel_index[1]``), else 1."""
-    channel_index = getattr(msg, "channel_index", None)
-    if channel_index and len(channel_index) > 1:
-        return max(1, int(channel_index[1]))
-    return 1
-
-
-def _words_of(msg: Any) -> list[Any]:
-    if message_type(msg) == "TurnInfo":
-        return list(msg.words or [])
-    alternatives = msg.channel.alternatives
-    return list(alternatives[0].words or []) if alternatives else []
-
-
-def _sequence_id_of(msg: Any) -> int | None:
-    cls = type(msg)
-    if not attrs.has(cls) or "sequence_id" not in attrs.fields_dict(cls):
-        return None
-    value = msg.sequence_id
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+# --- the message timeline ---------------------------------------------------------------------
 
 
 class TimelineRebaser:
     """Moves one connection's timestamps onto the logical stream's timeline.
 
     Each new connection counts audio from 0; the replay for it starts at ``offset`` seconds of
-    the logical stream, so every time field is shifted by ``offset``. Flux turn numbers restart
-    at 0 too, so ``turn_offset`` (the turns completed before) is added to ``turn_index``.
+    the logical stream, so every time field (as ``rules`` declares them) is shifted by ``offset``.
+    Turn numbers restart at 0 too, so the turns completed before are added to them.
 
-    With ``sequence_ids=True`` (Flux) the per-connection ``sequence_id`` (0 for ``Connected``,
-    then +1 per message) is shifted too: a later connection's ids continue after the last id
-    seen, so subscribers see one increasing sequence (a later ``Connected`` is not forwarded by
-    the stream; ids of dropped duplicates leave gaps, never repeats).
+    When the API numbers its messages (``rules.numbers_messages``, Flux's ``sequence_id``: 0 for
+    ``Connected``, then +1 per message) a later connection's numbers continue after the last one
+    seen, so subscribers see one increasing sequence (a later greeting is not forwarded by the
+    stream; numbers of dropped duplicates leave gaps, never repeats).
     """
 
-    def __init__(self, sequence_ids: bool = False) -> None:
+    def __init__(self, rules: ReplayRules) -> None:
+        self.rules = rules
         self.offset = 0.0
         self.turn_offset = 0
         self.sequence_offset = 0
         self._turns_done = 0
-        self._sequence_ids = sequence_ids
         self._last_sequence: int | None = None
 
     def start_connection(self, offset: float) -> None:
@@ -356,50 +284,22 @@ class TimelineRebaser:
         self.turn_offset = self._turns_done
         self.sequence_offset = self._last_sequence if self._last_sequence is not None else 0
 
-    def rebase(self, msg: Any) -> Any:
-        """``msg`` with its time fields (and Flux ``sequence_id``) shifted onto the stream's timeline."""
-        msg = self._rebase_times(msg)
-        if not self._sequence_ids:
+    def rebase(self, msg: object) -> object:
+        """``msg`` with its times, turn numbers (and message number) moved onto the stream's timeline."""
+        rules = self.rules
+        closed = rules.turns_closed(msg)
+        if closed is not None:
+            self._turns_done = max(self._turns_done, self.turn_offset + closed)
+        msg = rules.rebase(msg, self.offset, self.turn_offset)
+        if not rules.numbers_messages:
             return msg
-        sequence = _sequence_id_of(msg)
+        sequence = rules.sequence_id(msg)
         if sequence is None:
             return msg
         rebased = sequence + self.sequence_offset
         if self._last_sequence is None or rebased > self._last_sequence:
             self._last_sequence = rebased
-        return msg if rebased == sequence else attrs.evolve(msg, sequence_id=rebased)
-
-    def _rebase_times(self, msg: Any) -> Any:
-        tag = message_type(msg)
-        if tag == "TurnInfo":
-            if msg.event == "EndOfTurn":
-                self._turns_done = max(self._turns_done, self.turn_offset + int(msg.turn_index) + 1)
-            if self.offset == 0 and self.turn_offset == 0:
-                return msg
-            return attrs.evolve(
-                msg,
-                audio_window_start=_shift(msg.audio_window_start, self.offset),
-                audio_window_end=_shift(msg.audio_window_end, self.offset),
-                words=_shift_words(msg.words, self.offset),
-                turn_index=int(msg.turn_index) + self.turn_offset,
-            )
-        if self.offset == 0:
-            return msg
-        if tag == "Results":
-            alternatives = [
-                attrs.evolve(alt, words=_shift_words(alt.words, self.offset))
-                for alt in msg.channel.alternatives
-            ]
-            return attrs.evolve(
-                msg,
-                start=_shift(msg.start, self.offset),
-                channel=attrs.evolve(msg.channel, alternatives=alternatives),
-            )
-        if tag == "UtteranceEnd":
-            return attrs.evolve(msg, last_word_end=_shift(msg.last_word_end, self.offset))
-        if tag == "SpeechStarted":
-            return attrs.evolve(msg, timestamp=_shift(msg.timestamp, self.offset))
-        return msg
+        return msg if rebased == sequence else rules.with_sequence_id(msg, rebased)
 
 
 class FinalDeduplicator:
@@ -411,7 +311,8 @@ class FinalDeduplicator:
     channel has its finals: the replay buffer can forget the audio before it.
     """
 
-    def __init__(self, tolerance: float = 1e-3) -> None:
+    def __init__(self, rules: ReplayRules, tolerance: float = 1e-3) -> None:
+        self.rules = rules
         self.tolerance = tolerance
         self._ends: dict[int, float] = {}
         self._channels = 1
@@ -421,53 +322,46 @@ class FinalDeduplicator:
         """Seconds of audio covered by finals on every channel."""
         return min(self._ends.get(ch, 0.0) for ch in range(self._channels))
 
-    def process(self, msg: Any) -> Any | None:
+    def process(self, msg: object) -> object | None:
         """Return ``msg`` to deliver (possibly with duplicate words removed) or None to drop it."""
-        if not is_final(msg):
+        span = self.rules.final_span(msg)
+        if span is None:
             return msg
-        if message_type(msg) == "Results":
-            self._channels = max(self._channels, channel_count(msg))
-        channel, start, end = final_span(msg)
+        return self.process_final(msg, span.channel, span.channels, span.start, span.end)
+
+    def process_final(
+        self, msg: object, channel: int, channels: int, start: float, end: float
+    ) -> object | None:
+        """:meth:`process` for a final whose span the caller already has."""
+        self._channels = max(self._channels, channels)
+        tolerance = self.tolerance
         watermark = self._ends.get(channel)
-        if watermark is not None and end <= watermark + self.tolerance and start < watermark - self.tolerance:
+        if watermark is not None and end <= watermark + tolerance and start < watermark - tolerance:
             self.dropped += 1
             return None
-        if watermark is not None and start < watermark - self.tolerance:
-            msg = self._without_words_before(msg, watermark)
+        if watermark is not None and start < watermark - tolerance:
+            msg = self.rules.without_words_before(msg, watermark, tolerance)
         self._ends[channel] = max(end, watermark or 0.0)
         return msg
 
-    def _without_words_before(self, msg: Any, watermark: float) -> Any:
-        words = _words_of(msg)
-        kept = [
-            w for w in words if getattr(w, "start", None) is None or w.start >= watermark - self.tolerance
-        ]
-        if len(kept) == len(words):
-            return msg
-        transcript = " ".join(getattr(w, "punctuated_word", None) or w.word for w in kept)
-        if message_type(msg) == "TurnInfo":
-            return attrs.evolve(msg, words=kept, transcript=transcript)
-        alternatives = list(msg.channel.alternatives)
-        alternatives[0] = attrs.evolve(alternatives[0], words=kept, transcript=transcript)
-        return attrs.evolve(msg, channel=attrs.evolve(msg.channel, alternatives=alternatives))
 
-
-class FluxSilenceTracker:
-    """How far Flux's between-turn messages show the audio to be outside every turn.
+class SilenceTracker:
+    """How far an API's between-turn messages show the audio to be outside every turn.
 
     Flux closes turns with ``EndOfTurn`` (a final) but sends nothing final during silence: only
-    ``Update`` messages with an empty transcript and no words while no turn is open, whose
-    ``audio_window_end`` is how much audio was heard. Such an Update proves no word *ended*
-    before its end; a word that has *started* is not reported yet (and the next turn's
-    ``audio_window_start`` even goes back to the previous turn's end), so only the audio up to
-    ``audio_window_end - guard`` is taken as silence. Anything else -- a turn open, a transcript
-    or words in an Update, an unknown event -- proves nothing. Feed it rebased messages; call
+    messages that ``rules.turn_signal`` calls IDLE (empty ``Update`` while no turn is open), whose
+    heard-until time is how much audio was heard. Such a message proves no word *ended* before
+    then; a word that has *started* is not reported yet, so only the audio up to ``heard - guard``
+    is taken as silence. Anything else -- a turn open, words, an unknown event -- proves nothing.
+    ``guard`` defaults to ``rules.silence_guard_seconds``. Feed it rebased messages; call
     :meth:`start_connection` when a new connection starts (its server has no turn open).
     """
 
-    def __init__(self, guard: float = FLUX_ONSET_GUARD_SECONDS) -> None:
-        if guard < 0:
-            raise ValueError(f"guard must be >= 0, got {guard!r}")
+    def __init__(self, rules: ReplayRules, guard: float | None = None) -> None:
+        guard = rules.silence_guard_seconds if guard is None else guard
+        if guard is None or guard < 0:
+            raise ValueError(f"guard must be >= 0 (the API declares no silence evidence), got {guard!r}")
+        self.rules = rules
         self.guard = guard
         self._turn_open = False
         self._silent_until = 0.0
@@ -480,16 +374,13 @@ class FluxSilenceTracker:
         """Seconds of the logical stream before which no turn can start (never decreases)."""
         return self._silent_until
 
-    def observe(self, msg: Any) -> float:
+    def observe(self, msg: object) -> float:
         """Take one rebased message into account; return :meth:`silent_until`."""
-        if message_type(msg) != "TurnInfo":
-            return self._silent_until
-        event = getattr(msg, "event", None)
-        if event == "EndOfTurn":
+        signal, heard = self.rules.turn_signal(msg)
+        if signal is TurnSignal.CLOSED:
             self._turn_open = False
-        elif event != "Update" or msg.transcript or msg.words:
-            self._turn_open = True  # StartOfTurn, Eager/Resumed, unknown, or words: a turn runs
-        elif not self._turn_open:
-            edge = float(msg.audio_window_end) - self.guard
-            self._silent_until = max(self._silent_until, edge)
+        elif signal is TurnSignal.OPEN:
+            self._turn_open = True
+        elif signal is TurnSignal.IDLE and not self._turn_open:
+            self._silent_until = max(self._silent_until, heard - self.guard)
         return self._silent_until

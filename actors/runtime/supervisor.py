@@ -32,7 +32,7 @@ in ``replay_dropped_seconds``).
 
 Audio never goes through an actor: :class:`~actors.runtime.stream.StreamHandle` hands it straight
 to the current connection (queued for the flusher, or written at once with a window of 0).
-Connections report their end with a tell from their actor thread.
+Connections report their end through the stream (`StreamOwner.report_end`, a tell).
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from types import TracebackType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import attrs
 import pykka
@@ -66,11 +66,26 @@ from actors.runtime.policy import (
     classify_failure,
 )
 from actors.runtime.read_pool import shared_read_pool
-from actors.runtime.stream import KeepFinals, StreamHandle, StreamState, _Sink, check_keep_finals
+from actors.runtime.stream import StreamHandle
+from actors.runtime.stream_port import ConnectionAttempt, StreamPort
+from actors.runtime.stream_result import KeepFinals, StreamState, check_keep_finals
+from actors.runtime.supervised_stream import SupervisedStream, lossless_possible
+
+if TYPE_CHECKING:
+    from actors.runtime.connection import Connection
 
 log = logging.getLogger("actors.runtime.supervisor")
 
-ConnectionOpener = Callable[..., Any]
+
+class ConnectionOpener(Protocol):
+    """Opens one connection of a supervised stream and returns it open (``Connection.open``'s shape)."""
+
+    def __call__(
+        self, config: ConnectionConfig, *, subscribers: Sequence[object], stream_id: str
+    ) -> Connection:
+        """Open a connection with ``config`` delivering its events to ``subscribers``; raise if it fails."""
+
+
 #: Supervised streams' default coalescing window (``ConnectionConfig.audio_flush_interval``).
 #: 50 ms turns 20 ms chunks into 40-60 ms frames (Deepgram asks for 20-250 ms): about half the
 #: frames, so less CPU on both ends, for at most 50 ms of added latency -- fine for ingestion.
@@ -84,7 +99,7 @@ _PRUNE_AT = 4096
 
 @attrs.frozen
 class _Submit:
-    handle: StreamHandle
+    stream: StreamPort
 
 
 @attrs.frozen
@@ -216,7 +231,7 @@ class _Connectors:
 class _Supervised:
     """The actor's record of one stream."""
 
-    handle: StreamHandle
+    stream: StreamPort
     window: RestartWindow
     attempt: int = 0  # consecutive failed attempts, for the backoff
     handled_generation: int = 0  # the last attempt whose end was handled
@@ -249,9 +264,9 @@ class SupervisorActor(pykka.ThreadingActor):
             log.exception("supervisor failed handling %r", message)
         return None
 
-    def _dispatch(self, message: Any) -> None:
+    def _dispatch(self, message: object) -> None:
         if isinstance(message, _Submit):
-            self._submit(message.handle)
+            self._submit(message.stream)
         elif isinstance(message, _Ended):
             self._ended(message)
         elif isinstance(message, _Connected):
@@ -269,9 +284,9 @@ class SupervisorActor(pykka.ThreadingActor):
 
     # admission
 
-    def _submit(self, handle: StreamHandle) -> None:
-        self._streams[handle.stream_id] = _Supervised(handle, handle.restart.new_window())
-        self._admission.request(handle.stream_id)
+    def _submit(self, stream: StreamPort) -> None:
+        self._streams[stream.stream_id] = _Supervised(stream, stream.restart.new_window())
+        self._admission.request(stream.stream_id)
         self._pump()
 
     def _pump(self) -> None:
@@ -284,16 +299,17 @@ class SupervisorActor(pykka.ThreadingActor):
 
     def _start_connect(self, stream_id: str) -> None:
         record = self._streams.get(stream_id)
-        if record is None or record.handle.done or record.stopping:
+        if record is None or record.stream.done or record.stopping:
             self._admission.release(stream_id)
             return
-        sink = record.handle._new_sink()
-        self._sup._connectors.submit(lambda: self._sup._connect(record.handle, sink))
+        stream = record.stream
+        attempt = stream.new_attempt()
+        self._sup._connectors.submit(lambda: self._sup._connect(stream, attempt))
 
     def _connected(self, message: _Connected) -> None:
         self._admission.connected()
         record = self._streams.get(message.stream_id)
-        if record is not None and message.generation == record.handle._generation:
+        if record is not None and message.generation == record.stream.generation:
             record.attempt = 0
 
     # ends and restarts
@@ -307,13 +323,13 @@ class SupervisorActor(pykka.ThreadingActor):
         try:
             self._decide(record, message)
         finally:
-            if record.handle.done:
+            if record.stream.done:
                 self._streams.pop(message.stream_id, None)
             self._pump()
 
     def _decide(self, record: _Supervised, message: _Ended) -> None:
-        handle = record.handle
-        if handle.done:
+        stream = record.stream
+        if stream.done:
             return
         if record.stopping:
             self._complete_stopped(record)
@@ -321,30 +337,25 @@ class SupervisorActor(pykka.ThreadingActor):
         failure = self._failure_of(record, message)
         if failure is not None and failure.kind is FailureKind.RATE_LIMITED:
             self._admission.rate_limited(time.monotonic())
-        if failure is None and (handle._finishing or not handle.restart.wants_restart(None)):
-            handle._complete(None, message.code, message.reason)
+        if failure is None and (stream.finishing or not stream.restart.wants_restart(None)):
+            stream.complete(None, message.code, message.reason)
             return
-        if (
-            failure is not None
-            and handle._finishing
-            and handle.lossless
-            and not handle._has_uncovered_audio()
-        ):
-            handle._complete(None, message.code, message.reason)  # every word is in; nothing to replay
+        if failure is not None and stream.finishing and stream.lossless and not stream.has_uncovered_audio():
+            stream.complete(None, message.code, message.reason)  # every word is in; nothing to replay
             return
         if failure is not None and failure.fatal:
             fatal = failure.error
-            handle._complete(
-                StreamFailed(handle.stream_id, fatal, f"fatal failure, not retried: {fatal}"),
+            stream.complete(
+                StreamFailed(stream.stream_id, fatal, f"fatal failure, not retried: {fatal}"),
                 message.code,
                 message.reason,
             )
             return
-        if not handle.restart.wants_restart(failure):
+        if not stream.restart.wants_restart(failure):
             error = failure.error if failure else None
-            handle._complete(
+            stream.complete(
                 StreamFailed(
-                    handle.stream_id, error, f"connection ended and the restart policy is 'never': {error}"
+                    stream.stream_id, error, f"connection ended and the restart policy is 'never': {error}"
                 ),
                 message.code,
                 message.reason,
@@ -353,10 +364,10 @@ class SupervisorActor(pykka.ThreadingActor):
         now = time.monotonic()
         cause = failure.error if failure else ConnectionClosedError(message.code, message.reason)
         if not record.window.try_record(now):
-            policy = handle.restart
-            handle._complete(
+            policy = stream.restart
+            stream.complete(
                 StreamFailed(
-                    handle.stream_id,
+                    stream.stream_id,
                     cause,
                     f"gave up after {policy.max_restarts} restarts within {policy.within:g} s "
                     f"(restart budget spent); last failure: {cause}",
@@ -366,10 +377,10 @@ class SupervisorActor(pykka.ThreadingActor):
             )
             return
         record.attempt += 1
-        delay = handle.restart.backoff.delay(record.attempt)
-        handle._set_reconnecting(record.attempt, delay, cause)
+        delay = stream.restart.backoff.delay(record.attempt)
+        stream.set_reconnecting(record.attempt, delay, cause)
         generation = message.generation
-        self._sup._timer.call_later(delay, lambda: self._sup._tell(_RestartDue(handle.stream_id, generation)))
+        self._sup._timer.call_later(delay, lambda: self._sup._tell(_RestartDue(stream.stream_id, generation)))
 
     @staticmethod
     def _failure_of(record: _Supervised, message: _Ended) -> Failure | None:
@@ -382,8 +393,8 @@ class SupervisorActor(pykka.ThreadingActor):
         if message.error is not None:
             return classify_failure(message.error)
         if message.code in NORMAL_CLOSE_CODES:
-            handle = record.handle
-            if not handle._is_listen or handle._finish_requested_on(message.generation):
+            stream = record.stream
+            if not stream.ends_only_on_finish or stream.finish_requested_on(message.generation):
                 return None
             reason = message.reason or "no reason given"
             return classify_failure(
@@ -395,11 +406,11 @@ class SupervisorActor(pykka.ThreadingActor):
 
     def _restart_due(self, message: _RestartDue) -> None:
         record = self._streams.get(message.stream_id)
-        if record is None or record.handle.done or record.stopping:
+        if record is None or record.stream.done or record.stopping:
             return
-        if record.handle._generation != message.generation:
+        if record.stream.generation != message.generation:
             return
-        record.handle._set_queued()
+        record.stream.set_queued()
         self._admission.request(message.stream_id, priority=True)
         self._pump()
 
@@ -407,23 +418,23 @@ class SupervisorActor(pykka.ThreadingActor):
 
     def _stop_stream(self, message: _StopStream) -> None:
         record = self._streams.get(message.stream_id)
-        if record is None or record.handle.done:
+        if record is None or record.stream.done:
             return
         record.stopping = True
         record.stop_reason = message.reason
         record.stop_error = message.error
-        handle = record.handle
-        handle._mark_aborted()
-        if self._admission.is_waiting(message.stream_id) or handle.state is StreamState.RECONNECTING:
+        stream = record.stream
+        stream.mark_stopping()
+        if self._admission.is_waiting(message.stream_id) or stream.state is StreamState.RECONNECTING:
             self._admission.cancel(message.stream_id)
             self._complete_stopped(record)
-        elif handle.state is StreamState.OPEN:
-            handle._abort_connection(None)  # its Closed completes the stop
+        elif stream.state is StreamState.OPEN:
+            stream.abort_connection(None)  # its Closed completes the stop
         # CONNECTING: the connector sees the abort, closes the new connection, and its end completes it
 
     def _complete_stopped(self, record: _Supervised) -> None:
-        record.handle._complete(record.stop_error, 1000, record.stop_reason)
-        self._streams.pop(record.handle.stream_id, None)
+        record.stream.complete(record.stop_error, 1000, record.stop_reason)
+        self._streams.pop(record.stream.stream_id, None)
 
 
 # -- the public object -----------------------------------------------------------------------------
@@ -572,7 +583,7 @@ class Supervisor:
 
     def open_stream(
         self,
-        config: Any,
+        config: ConnectionConfig,
         subscribers: Sequence[object] = (),
         *,
         restart: RestartPolicy | None = None,
@@ -593,11 +604,11 @@ class Supervisor:
         if isinstance(config, ConnectionConfig):
             config = self._supervised_config(config)
         speed_setting = self.replay_speed if replay_speed == "inherit" else replay_speed
-        speed = resolve_replay_speed(speed_setting, str(getattr(config, "base_url", "")))
+        speed = resolve_replay_speed(speed_setting, config.base_url)
         explicit = lossless is not None
         if lossless is None:
-            lossless = _lossless_possible(config)
-        handle = StreamHandle(
+            lossless = lossless_possible(config)
+        stream = SupervisedStream(
             stream_id or f"stream-{uuid.uuid4().hex[:12]}",
             config,
             subscribers,
@@ -609,6 +620,7 @@ class Supervisor:
             replay_speed=speed,
             keep_finals=self.keep_finals if keep_finals is None else keep_finals,
         )
+        handle = StreamHandle(stream)
         with self._lock:
             if self._ref is None or self._stopped:
                 raise OptionsError(
@@ -622,7 +634,7 @@ class Supervisor:
                 self._handles = {k: h for k, h in self._handles.items() if not h.done}
             self._handles[handle.stream_id] = handle
             ref = self._ref
-        ref.tell(_Submit(handle))
+        ref.tell(_Submit(stream))
         return handle
 
     def _supervised_config(self, config: ConnectionConfig) -> ConnectionConfig:
@@ -669,18 +681,18 @@ class Supervisor:
         with contextlib.suppress(pykka.ActorDeadError):
             ref.tell(message)
 
-    def _connect(self, handle: StreamHandle, sink: _Sink) -> None:
-        """Open one connection for ``handle`` (connector thread) and hand it over."""
+    def _connect(self, stream: StreamPort, attempt: ConnectionAttempt) -> None:
+        """Open one connection for ``stream`` (connector thread) and hand it over."""
         try:
             opener = self._opener or _default_opener()
-            conn = opener(handle.config, subscribers=[sink], stream_id=handle.stream_id)
+            conn = opener(stream.config, subscribers=[attempt], stream_id=stream.stream_id)
         except Exception as exc:
-            self._tell(_Ended(handle.stream_id, sink.generation, exc))
+            self._tell(_Ended(stream.stream_id, attempt.generation, exc))
             return
-        if not handle._attach(conn, sink):
+        if not stream.attach(conn, attempt):
             conn.close()  # stopped meanwhile, or already dead: its Closed event reports the end
             return
-        self._tell(_Connected(handle.stream_id, sink.generation))
+        self._tell(_Connected(stream.stream_id, attempt.generation))
 
     def report_end(
         self, stream_id: str, generation: int, error: BaseException | None, code: int, reason: str
@@ -700,20 +712,8 @@ class Supervisor:
 def _default_opener() -> ConnectionOpener:
     from actors.runtime.connection import Connection
 
-    return Connection.open
-
-
-def _lossless_possible(config: Any) -> bool:
-    api_name = getattr(config.api, "name", "")
-    if api_name not in ("listen.v1", "listen.v2"):
-        return False
-    from actors.runtime.stream import audio_format_for
-
-    try:
-        audio_format_for(config, lossless=True)
-    except OptionsError:
-        return False
-    return True
+    opener: ConnectionOpener = Connection.open
+    return opener
 
 
 __all__ = ["Supervisor", "SupervisorActor"]

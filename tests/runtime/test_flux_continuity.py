@@ -7,7 +7,9 @@ import queue
 from collections.abc import Callable
 from typing import Any
 
+from actors.protocol.listen_v1.replay import LISTEN_V1_REPLAY
 from actors.protocol.listen_v2.messages import ListenV2Connected, ListenV2TurnInfo
+from actors.protocol.listen_v2.replay import LISTEN_V2_REPLAY
 from actors.runtime.replay import TimelineRebaser
 from actors.runtime.supervisor import Supervisor
 from actors.server import FaultRule, LocalServer
@@ -58,7 +60,7 @@ def _update(sequence_id: int) -> ListenV2TurnInfo:
 
 
 def test_rebaser_continues_sequence_ids_after_the_last_one_seen() -> None:
-    rebaser = TimelineRebaser(sequence_ids=True)
+    rebaser = TimelineRebaser(LISTEN_V2_REPLAY)
     rebaser.start_connection(0.0)
     assert rebaser.rebase(ListenV2Connected(request_id="r1", sequence_id=0)).sequence_id == 0
     assert rebaser.rebase(_update(7)).sequence_id == 7
@@ -66,6 +68,6 @@ def test_rebaser_continues_sequence_ids_after_the_last_one_seen() -> None:
     again = rebaser.rebase(_update(1))
     assert again.sequence_id == 8
     assert again.audio_window_end == 3.0
-    plain = TimelineRebaser()  # Listen V1 / Speak: sequence ids are left alone
+    plain = TimelineRebaser(LISTEN_V1_REPLAY)  # Listen V1: sequence ids are left alone
     plain.start_connection(5.0)
     assert plain.rebase(_update(1)).sequence_id == 1

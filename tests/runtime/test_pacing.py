@@ -16,7 +16,7 @@ from actors.errors import OptionsError
 from actors.runtime import Connection
 from actors.runtime.pacing import DEEPGRAM_REALTIME_CAP, ReplayPacer, resolve_replay_speed
 from actors.runtime.policy import RestartPolicy
-from actors.runtime.stream import REPLAY_FRAME_SECONDS
+from actors.runtime.replay_scheduler import REPLAY_FRAME_SECONDS
 from actors.runtime.supervisor import Supervisor
 from actors.server import FaultRule, LocalServer
 from actors.server.engines.deterministic import synthesize_words
@@ -107,4 +107,3 @@ def test_pacer_never_allows_more_than_speed_times_the_elapsed_time() -> None:
     assert pacer.allowance(99.0) == 0
     assert pacer.allowance(102.0) == 80000
     assert pacer.allowance(100.0001) % 2 == 0
-    assert pacer.delay_until(80000) == pytest.approx(2.0)

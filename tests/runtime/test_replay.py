@@ -1,7 +1,7 @@
 """Replay buffer, WAV header handling, timeline rebasing and duplicate-final filtering (pure).
 
-The message tests use small attrs classes with the wire shapes of Listen V1 ``Results`` and
-Flux ``TurnInfo``; the helpers are duck-typed on ``type``, like the protocol classes.
+The message tests use the protocol classes (Listen V1 ``Results``, Flux ``TurnInfo``) and the
+APIs' declared replay rules (``ApiSpec.replay``).
 """
 
 from __future__ import annotations
@@ -13,6 +13,18 @@ import attrs
 import pytest
 
 from actors.errors import OptionsError
+from actors.protocol.base import UnknownMessage
+from actors.protocol.listen_v1.messages import (
+    ListenV1Results,
+    ListenV1ResultsChannel,
+    ListenV1ResultsChannelAlternativesItem,
+    ListenV1ResultsChannelAlternativesItemWordsItem,
+    ListenV1ResultsMetadata,
+    ListenV1ResultsMetadataModelInfo,
+)
+from actors.protocol.listen_v1.replay import LISTEN_V1_REPLAY
+from actors.protocol.listen_v2.messages import ListenV2TurnInfo, ListenV2TurnInfoWordsItem
+from actors.protocol.listen_v2.replay import LISTEN_V2_REPLAY
 from actors.runtime.replay import (
     AudioFormat,
     FinalDeduplicator,
@@ -22,51 +34,52 @@ from actors.runtime.replay import (
 )
 
 PCM16K = AudioFormat(sample_rate=16000, frame_bytes=2)
+_METADATA = ListenV1ResultsMetadata(
+    request_id="r",
+    model_info=ListenV1ResultsMetadataModelInfo(name="m", version="1", arch="a"),
+    model_uuid="u",
+)
 
 
-@attrs.frozen
-class Word:
-    word: str
-    start: float
-    end: float
+def TurnInfo(
+    event: str,
+    turn_index: int,
+    audio_window_start: float,
+    audio_window_end: float,
+    transcript: str,
+    words: list[tuple[str, float, float]],
+) -> ListenV2TurnInfo:
+    return ListenV2TurnInfo(
+        request_id="r",
+        sequence_id=1,
+        event=event,
+        turn_index=turn_index,
+        audio_window_start=audio_window_start,
+        audio_window_end=audio_window_end,
+        transcript=transcript,
+        words=[ListenV2TurnInfoWordsItem(word=w, confidence=1.0, start=s, end=e) for w, s, e in words],
+        end_of_turn_confidence=1.0,
+    )
 
 
-@attrs.frozen
-class Alternative:
-    transcript: str
-    words: list[Word]
-
-
-@attrs.frozen
-class Channel:
-    alternatives: list[Alternative]
-
-
-@attrs.frozen
-class Results:
-    start: float
-    duration: float
-    is_final: bool
-    channel: Channel
-    channel_index: list[int] = attrs.Factory(lambda: [0, 1])
-    type: str = "Results"
-
-
-@attrs.frozen
-class TurnInfo:
-    event: str
-    turn_index: int
-    audio_window_start: float
-    audio_window_end: float
-    transcript: str
-    words: list[Word]
-    type: str = "TurnInfo"
-
-
-def results(words: list[tuple[str, float, float]], start: float, end: float, final: bool = True) -> Results:
-    ws = [Word(w, s, e) for w, s, e in words]
-    alt = Alternative(" ".join(w for w, _, _ in words), ws)
-    return Results(start=start, duration=end - start, is_final=final, channel=Channel([alt]))
+def results(
+    words: list[tuple[str, float, float]], start: float, end: float, final: bool = True
+) -> ListenV1Results:
+    ws = [
+        ListenV1ResultsChannelAlternativesItemWordsItem(word=w, start=s, end=e, confidence=1.0)
+        for w, s, e in words
+    ]
+    alt = ListenV1ResultsChannelAlternativesItem(
+        transcript=" ".join(w for w, _, _ in words), confidence=1.0, words=ws
+    )
+    return ListenV1Results(
+        channel_index=[0, 1],
+        duration=end - start,
+        start=start,
+        channel=ListenV1ResultsChannel(alternatives=[alt]),
+        metadata=_METADATA,
+        is_final=final,
+    )
 
 
 def wav_header(rate: int = 16000, channels: int = 1, extra_chunk: bool = False) -> bytes:
@@ -94,10 +107,9 @@ def test_buffer_acks_and_snapshots_positions() -> None:
     buf.append(b"\x01" * 32000)  # 1 s
     buf.append(b"\x02" * 16000)  # 0.5 s
     buf.ack(0.75)
-    snap = buf.snapshot()
-    assert snap.start == 24000 and snap.start_seconds == 0.75
-    assert snap.audio == b"\x01" * 8000 + b"\x02" * 16000
-    assert snap.header == b""
+    assert buf.start == 24000 and buf.start_seconds == 0.75
+    assert buf.read(buf.start, buf.end) == b"\x01" * 8000 + b"\x02" * 16000
+    assert buf.replay_header == b""
     buf.ack(0.5)  # going backwards changes nothing
     assert buf.start == 24000
     buf.ack(99.0)  # beyond the end: everything is covered
@@ -112,7 +124,7 @@ def test_buffer_bound_drops_oldest_whole_frames() -> None:
     assert buf.buffered_bytes == 38
     assert buf.dropped_bytes == 12
     assert buf.dropped_seconds == pytest.approx(0.3)
-    assert buf.snapshot().audio == bytes(range(12, 50))
+    assert buf.read(0, buf.end) == bytes(range(12, 50))
 
 
 def test_buffer_keeps_wav_header_and_counts_audio_after_it() -> None:
@@ -125,8 +137,7 @@ def test_buffer_keeps_wav_header_and_counts_audio_after_it() -> None:
     assert buf.header == header
     assert buf.end == 3200
     buf.ack(0.05)
-    snap = buf.snapshot()
-    assert snap.header == header and snap.start == 1600 and len(snap.audio) == 1600
+    assert buf.replay_header == header and buf.start == 1600 and buf.buffered_bytes == 1600
 
 
 def test_non_wav_container_is_rejected_for_lossless() -> None:
@@ -138,11 +149,11 @@ def test_discard_all_keeps_position() -> None:
     buf = ReplayBuffer(PCM16K)
     buf.append(b"\x00" * 640)
     buf.discard_all()
-    assert buf.start == 640 and buf.snapshot().audio == b""
+    assert buf.start == 640 and buf.read(0, buf.end) == b""
 
 
 def test_rebaser_shifts_results_words_and_events() -> None:
-    rebaser = TimelineRebaser()
+    rebaser = TimelineRebaser(LISTEN_V1_REPLAY)
     msg = results([("hello", 0.1, 0.4), ("world", 0.5, 0.9)], 0.0, 1.0)
     assert rebaser.rebase(msg) is msg  # first connection: nothing to do
     rebaser.start_connection(2.5)
@@ -153,18 +164,18 @@ def test_rebaser_shifts_results_words_and_events() -> None:
 
 
 def test_rebaser_renumbers_flux_turns() -> None:
-    rebaser = TimelineRebaser()
+    rebaser = TimelineRebaser(LISTEN_V2_REPLAY)
     for i in range(2):
         rebaser.rebase(TurnInfo("EndOfTurn", i, i, i + 1.0, "x", []))
     rebaser.start_connection(4.0)
-    turn = rebaser.rebase(TurnInfo("Update", 0, 0.0, 0.5, "hi", [Word("hi", 0.1, 0.3)]))
+    turn = rebaser.rebase(TurnInfo("Update", 0, 0.0, 0.5, "hi", [("hi", 0.1, 0.3)]))
     assert turn.turn_index == 2
     assert (turn.audio_window_start, turn.audio_window_end) == (4.0, 4.5)
     assert (turn.words[0].start, turn.words[0].end) == (4.1, 4.3)
 
 
 def test_deduplicator_drops_repeated_finals_and_trims_overlaps() -> None:
-    dedup = FinalDeduplicator()
+    dedup = FinalDeduplicator(LISTEN_V1_REPLAY)
     first = results([("a", 0.1, 0.3), ("b", 0.5, 0.8)], 0.0, 1.0)
     assert dedup.process(first) is first
     assert dedup.covered_until() == 1.0
@@ -180,7 +191,7 @@ def test_deduplicator_drops_repeated_finals_and_trims_overlaps() -> None:
 
 
 def test_deduplicator_coverage_waits_for_every_channel() -> None:
-    dedup = FinalDeduplicator()
+    dedup = FinalDeduplicator(LISTEN_V1_REPLAY)
     left = attrs.evolve(results([], 0.0, 2.0), channel_index=[0, 2])
     right = attrs.evolve(results([], 0.0, 1.0), channel_index=[1, 2])
     dedup.process(left)
@@ -190,8 +201,31 @@ def test_deduplicator_coverage_waits_for_every_channel() -> None:
 
 
 def test_deduplicator_handles_flux_end_of_turn() -> None:
-    dedup = FinalDeduplicator()
-    eot = TurnInfo("EndOfTurn", 0, 0.0, 1.2, "hi", [Word("hi", 0.1, 0.5)])
+    dedup = FinalDeduplicator(LISTEN_V2_REPLAY)
+    eot = TurnInfo("EndOfTurn", 0, 0.0, 1.2, "hi", [("hi", 0.1, 0.5)])
     assert dedup.process(eot) is eot
     assert dedup.process(eot) is None
     assert dedup.covered_until() == 1.2
+
+
+def test_rules_leave_unknown_and_foreign_messages_alone() -> None:
+    unknown = UnknownMessage(type="Results", raw={"type": "Results", "is_final": True, "start": "x"})
+    eot = TurnInfo("EndOfTurn", 0, 0.0, 1.0, "hi", [])
+    for rules, foreign in ((LISTEN_V1_REPLAY, eot), (LISTEN_V2_REPLAY, results([], 0.0, 1.0))):
+        for msg in (unknown, foreign, object(), None):
+            assert rules.final_span(msg) is None
+            assert rules.rebase(msg, 2.0, 3) is msg
+            assert rules.sequence_id(msg) is None
+            assert not rules.is_greeting(msg) and not rules.is_summary(msg)
+            assert rules.transcript(msg) == ""
+    dedup = FinalDeduplicator(LISTEN_V1_REPLAY)
+    assert dedup.process(unknown) is unknown and dedup.covered_until() == 0.0
+
+
+def test_listen_v1_rules_read_spans_and_transcripts_of_every_channel() -> None:
+    right = attrs.evolve(results([("b", 0.2, 0.4)], 0.0, 1.5), channel_index=[1, 2])
+    span = LISTEN_V1_REPLAY.final_span(right)
+    assert span is not None and (span.channel, span.channels, span.start, span.end) == (1, 2, 0.0, 1.5)
+    assert LISTEN_V1_REPLAY.transcript(right) == ""  # StreamResult.transcript reads channel 0
+    assert LISTEN_V1_REPLAY.transcript(results([("a", 0.0, 0.3)], 0.0, 1.0)) == "a"
+    assert LISTEN_V1_REPLAY.final_span(results([], 0.0, 1.0, final=False)) is None

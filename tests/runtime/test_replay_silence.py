@@ -20,9 +20,10 @@ import attrs
 import pytest
 
 from actors.protocol.listen_v2.messages import ListenV2TurnInfo
+from actors.protocol.listen_v2.replay import FLUX_ONSET_GUARD_SECONDS, LISTEN_V2_REPLAY
 from actors.runtime import ConnectionConfig
 from actors.runtime.policy import RestartPolicy
-from actors.runtime.replay import FLUX_ONSET_GUARD_SECONDS, FluxSilenceTracker
+from actors.runtime.replay import SilenceTracker
 from actors.runtime.stream import StreamHandle, StreamResult
 from actors.runtime.supervisor import Supervisor
 from actors.server import FaultRule, LocalServer
@@ -199,7 +200,7 @@ def _turn(event: str, start: float, end: float, transcript: str = "") -> ListenV
 
 
 def test_only_empty_updates_between_turns_count_as_silence() -> None:
-    tracker = FluxSilenceTracker(guard=1.0)
+    tracker = SilenceTracker(LISTEN_V2_REPLAY, guard=1.0)
     assert tracker.observe(_turn("Update", 0.0, 0.5)) == 0.0  # nothing before the guard yet
     assert tracker.observe(_turn("Update", 0.0, 4.0)) == 3.0
     tracker.observe(_turn("StartOfTurn", 0.0, 4.5, "hi"))

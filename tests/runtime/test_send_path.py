@@ -74,10 +74,11 @@ def test_send_audio_is_refused_once_the_stream_is_finishing(local_server: LocalS
         handle = sup.open_stream(listen_config(local_server.url))
         assert handle.wait_open(timeout=5)
         handle.send_audio(b"\x00" * CHUNK)
-        handle._finishing = True  # the state finish() sets before it waits for the server
+        stream = handle._stream
+        stream._finishing = True  # the state finish() sets before it waits for the server
         with pytest.raises(OptionsError, match="finishing"):
             handle.send_audio(b"\x00" * CHUNK)
-        handle._finishing = False
+        stream._finishing = False
         assert handle.finish(timeout=10).ok
 
 

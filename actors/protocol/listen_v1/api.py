@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from actors.protocol.listen_v1.messages import CLIENT_MESSAGES, SERVER_MESSAGES
 from actors.protocol.listen_v1.options import ListenV1Options
+from actors.protocol.listen_v1.replay import LISTEN_V1_REPLAY
 from actors.protocol.production_api import production_api
 from actors.protocol.session import KEEPALIVE_MESSAGE, SessionRules
 
@@ -27,5 +28,6 @@ LISTEN_V1 = production_api(
         result_types=frozenset({"Results"}),
     ),
     audio_from="client",
+    replay=LISTEN_V1_REPLAY,
 )
 """Live speech-to-text (Nova models)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from actors.protocol.listen_v2.messages import CLIENT_MESSAGES, SERVER_MESSAGES
 from actors.protocol.listen_v2.options import ListenV2Options
+from actors.protocol.listen_v2.replay import LISTEN_V2_REPLAY
 from actors.protocol.production_api import production_api
 from actors.protocol.session import SessionRules
 
@@ -25,5 +26,6 @@ LISTEN_V2 = production_api(
         result_types=frozenset({"TurnInfo"}),
     ),
     audio_from="client",
+    replay=LISTEN_V2_REPLAY,
 )
 """Conversational speech-to-text with turn detection (Flux)."""
