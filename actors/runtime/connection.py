@@ -5,10 +5,13 @@ driven under one lock through a :class:`~actors.runtime.socket_link.SocketLink`.
 
 * the actor thread (``actors-conn-<stream>``, the one thread per connection, joined when it
   ends) connects, queues control and finish frames, finishes any write that must block, and
-  delivers what the core reports: decoded messages to the subscribers, then the end;
+  ends the connection (``ConnectionFailed`` / ``Closed``);
 * a shared read-pool thread (:mod:`actors.runtime.read_pool`, a fixed few per process) reads the
-  socket, answers pings and close frames, sends keepalives and liveness pings when due, and tells
-  the actor what arrived, one batch per read.
+  socket, answers pings and close frames, sends keepalives and liveness pings when due, decodes
+  the messages and delivers them to the subscribers, and tells the actor when the socket ended.
+  A connection whose subscribers hold that thread for more than ``DELIVERY_MOVES_AFTER`` (20 ms)
+  in one batch has its later messages delivered by its own actor, so a slow subscriber stalls
+  only its own connection.
 
 Audio does not travel through the actor's mailbox. Every write holds the link's lock (which
 keeps frames whole and ordered) and never blocks:
@@ -26,8 +29,9 @@ keeps frames whole and ordered) and never blocks:
 Control messages always go into the buffer (after the audio queued before them) and the actor
 drains it, so their order with the audio is kept.
 
-Events reach subscribers on the actor thread in this order: ``Opened``, server messages in wire
-order, then ``ConnectionFailed`` (only for an abnormal end) and exactly one ``Closed``.
+Events reach subscribers in this order: ``Opened``, server messages in wire order, then
+``ConnectionFailed`` (only for an abnormal end) and exactly one ``Closed`` (the end waits for a
+delivery in progress, up to 5 s).
 """
 
 from __future__ import annotations
@@ -60,7 +64,7 @@ from actors.runtime.events import AudioChunk, Backpressure, Closed, ConnectionFa
 from actors.runtime.flusher import AudioFlusher, shared_flusher
 from actors.runtime.frames import OP_BINARY
 from actors.runtime.metrics import MetricsRecorder, MetricsSnapshot, result_audio_end
-from actors.runtime.read_pool import ReadPool, shared_read_pool
+from actors.runtime.read_pool import ReadPool, in_read_thread, shared_read_pool
 from actors.runtime.socket_link import SocketLink
 from actors.runtime.subscribers import SubscriberSet
 from actors.runtime.transport import SendTimeout, open_socket
@@ -73,6 +77,11 @@ log = logging.getLogger(__name__)
 _stream_numbers = itertools.count(1)
 # Extra time allowed for thread teardown after a deadline has already passed.
 _TEARDOWN_GRACE = 5.0
+# How long the end of a connection waits for a subscriber still running on the read pool.
+_DELIVERY_JOIN_TIMEOUT = 5.0
+#: Subscribers holding a read-pool thread longer than this (seconds, one batch) move their
+#: connection's deliveries to the connection's own actor thread for the rest of its life.
+DELIVERY_MOVES_AFTER = 0.02
 
 
 @attrs.frozen
@@ -209,6 +218,7 @@ class ConnectionActor(pykka.ThreadingActor):
         self._abort: _Abort | None = None
         self._client_closed = False
         self._ended = False
+        self._deliver_on_actor = False  # set (once) by the read-pool thread, see _route_events
 
     # -- pykka hooks ---------------------------------------------------------------------------
 
@@ -273,7 +283,7 @@ class ConnectionActor(pykka.ThreadingActor):
             coalesce_audio=config.coalesce_audio,
             max_frame_bytes=config.max_frame_bytes,
         )
-        link = SocketLink(sock, core, s.metrics, s.read_pool, self._tell_events, self._tell_drain)
+        link = SocketLink(sock, core, s.metrics, s.read_pool, self._route_events, self._tell_drain)
         self._ws = opened.ws
         s.ws = opened.ws
         self._link = link
@@ -288,14 +298,40 @@ class ConnectionActor(pykka.ThreadingActor):
         if not s.buffer.idle:
             self._drain()  # sent before the handshake finished (normally already told as _Drain)
 
-    def _tell_events(self, events: list[CoreEvent]) -> None:
-        # Called by the link with its lock held: only a tell. ActorDeadError: already ended.
-        with contextlib.suppress(pykka.ActorDeadError):
-            self.actor_ref.tell(_Received(events))
+    def _route_events(self, events: list[CoreEvent]) -> None:
+        """On the read-pool thread: deliver the messages here, hand the end to the actor.
+
+        A connection whose subscribers once held the pool thread longer than
+        ``DELIVERY_MOVES_AFTER`` has every later batch delivered by its own actor instead, so one
+        slow subscriber stalls its own connection only (once), not the pool's other sockets.
+        """
+        if self._ended:
+            return
+        if self._deliver_on_actor:
+            self._tell(_Received(events))
+            return
+        started = time.monotonic()
+        for event in events:
+            if type(event) is MessageReceived:
+                self._deliver(event.opcode, event.payload)
+            else:
+                self._tell(_Received([event]))  # the end: the actor decides how it went
+        took = time.monotonic() - started
+        if took > DELIVERY_MOVES_AFTER:
+            self._deliver_on_actor = True
+            log.info(
+                "connection %s: subscribers took %.0f ms on a read-pool thread; its events are "
+                "delivered on its own thread from now on",
+                self._s.stream_id,
+                took * 1000,
+            )
+
+    def _tell(self, message: object) -> None:
+        with contextlib.suppress(pykka.ActorDeadError):  # already ended
+            self.actor_ref.tell(message)
 
     def _tell_drain(self) -> None:
-        with contextlib.suppress(pykka.ActorDeadError):
-            self.actor_ref.tell(_DRAIN)
+        self._tell(_DRAIN)
 
     def _can_send(self) -> bool:
         link = self._link
@@ -401,14 +437,16 @@ class ConnectionActor(pykka.ThreadingActor):
     def _stop_reading_and_end(self, reason: str, error: BaseException | None) -> None:
         """Drop the socket now; end with (1006, ``reason``, ``error``) unless the server's close came first.
 
-        The events of the last reads are already in the mailbox (the link tells them under its
-        lock); when they hold the server's close frame, they end the connection with its code.
+        A delivery in progress on the read pool ends first, so every message delivered comes
+        before the end; when the server's close frame was already read, its code is kept.
         """
         link = self._link
-        close_received = link.detach() if link is not None else False
+        received = link.detach(_DELIVERY_JOIN_TIMEOUT) if link is not None else None
         if self._ws is not None:
             self._ws.abort()
-        if not close_received:
+        if received is not None:
+            self._on_close_received(received)
+        else:
             self._end(1006, reason, error)
 
     def _on_events(self, events: list[CoreEvent]) -> None:
@@ -473,7 +511,7 @@ class ConnectionActor(pykka.ThreadingActor):
         s.buffer.close(lambda: ConnectionClosedError(code, reason or "the connection is closed"))
         link, ws = self._link, self._ws
         if link is not None:
-            link.detach()
+            link.detach(_DELIVERY_JOIN_TIMEOUT)  # no message is delivered after the end
         if ws is not None:
             ws.shutdown()
         flusher, s.flusher = s.flusher, None
@@ -843,8 +881,7 @@ class Connection:
         return ConnectionClosedError(1000, f"cannot send {what}: finish() or close() was already called")
 
     def _in_own_thread(self) -> bool:
-        current = threading.current_thread()
-        return current is self._s.actor_thread
+        return threading.current_thread() is self._s.actor_thread or in_read_thread()
 
     def _refuse_inside_callbacks(self, what: str) -> None:
         if self._in_own_thread():

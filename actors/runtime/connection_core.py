@@ -116,6 +116,7 @@ class ConnectionCore:
         "_out",
         "_parser",
         "_read_timeout",
+        "_received_close",
         "_session",
         "keepalives_sent",
     )
@@ -141,6 +142,7 @@ class ConnectionCore:
         self._events: list[CoreEvent] = []
         self._close_sent = False
         self._close_received = False
+        self._received_close: CloseReceived | None = None
         self._ended = False
         self._finishing = False
         self._last_data_at = now
@@ -158,6 +160,11 @@ class ConnectionCore:
     def close_received(self) -> bool:
         """The server's close frame arrived."""
         return self._close_received
+
+    @property
+    def received_close(self) -> CloseReceived | None:
+        """The server's close frame (code and reason), once it arrived."""
+        return self._received_close
 
     @property
     def ended(self) -> bool:
@@ -248,7 +255,8 @@ class ConnectionCore:
                     # Echo the server's code (RFC 6455 5.5.1); 1005 must never be sent on the wire.
                     self.send_close(1000 if code == 1005 else code)
                     self._close_received = True
-                    self._end(CloseReceived(code, reason))
+                    self._received_close = CloseReceived(code, reason)
+                    self._end(self._received_close)
                     return
                 elif opcode == OP_PING and not self._close_sent:
                     self._out.append(encode_frame(OP_PONG, frame.payload))

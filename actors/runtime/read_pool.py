@@ -9,8 +9,10 @@ asked for, and calls the watched object on that thread:
 * :meth:`Watched.on_deadline` when the deadline it last returned has come.
 
 Both return the watched object's next deadline (None: none), so deadlines (keepalive, pong,
-read stall) need no timer thread either. Neither may block: they read what is there, parse it and
-hand the results on (the connection's actor delivers them). A watched object stops being watched
+read stall) need no timer thread either. They must not block on the socket; what they deliver to
+subscribers runs here too (a connection whose subscribers are slow moves its deliveries to its
+own actor, see :mod:`actors.runtime.connection`). :func:`in_read_thread` tells code whether it
+runs on one of these threads. A watched object stops being watched
 with :meth:`ReadPool.unwatch`, from any thread (its own callbacks included).
 
 One process-wide pool (:func:`shared_read_pool`), reference-counted like the audio flusher:
@@ -33,7 +35,14 @@ from typing import Protocol
 
 log = logging.getLogger(__name__)
 
-__all__ = ["DEFAULT_READ_THREADS", "THREAD_PREFIX", "ReadPool", "Watched", "shared_read_pool"]
+__all__ = [
+    "DEFAULT_READ_THREADS",
+    "THREAD_PREFIX",
+    "ReadPool",
+    "Watched",
+    "in_read_thread",
+    "shared_read_pool",
+]
 
 THREAD_PREFIX = "actors-read-"
 #: Reader threads per process: parsing is cheap next to decoding and delivery (done on each
@@ -42,6 +51,14 @@ DEFAULT_READ_THREADS = 2
 _EPOLL_IN = select.EPOLLIN | select.EPOLLPRI | select.EPOLLHUP | select.EPOLLERR | select.EPOLLRDHUP
 # With nothing timed a loop still wakes this often (it costs nothing and bounds any lost wake-up).
 _LONGEST_WAIT = 30.0
+# How long the last user waits for a loop stuck in a subscriber before leaving it behind.
+_STOP_JOIN_TIMEOUT = 5.0
+_on_loop = threading.local()
+
+
+def in_read_thread() -> bool:
+    """True when the calling thread is one of a read pool's threads (a subscriber callback runs there)."""
+    return getattr(_on_loop, "active", False)
 
 
 class Watched(Protocol):
@@ -75,6 +92,8 @@ class _Loop:
         self._incoming: list[tuple[Watched, float | None]] = []
         self._lock = threading.Lock()  # guards _incoming only; the heap is this thread's alone
         self._stopping = False
+        self._abandoned = False  # the owner stopped waiting for this thread; it closes up itself
+        self._close_lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
     @property
@@ -107,8 +126,16 @@ class _Loop:
     def stop(self) -> None:
         self._stopping = True
         self._wake()
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join()
+        if self._thread is not threading.current_thread():
+            self._thread.join(_STOP_JOIN_TIMEOUT)
+        with self._close_lock:
+            if self._thread.is_alive():
+                log.warning("%s did not stop in time (a subscriber callback may be blocking)", self.name)
+                self._abandoned = True  # it closes its own resources when it gets out
+                return
+            self._close()
+
+    def _close(self) -> None:
         self._epoll.close()
         self._wake_r.close()
         self._wake_w.close()
@@ -128,6 +155,15 @@ class _Loop:
         heapq.heappush(self._heap, (deadline, next(self._seq), target))
 
     def _run(self) -> None:
+        _on_loop.active = True
+        try:
+            self._loop()
+        finally:
+            with self._close_lock:
+                if self._abandoned:
+                    self._close()
+
+    def _loop(self) -> None:
         poll = self._epoll.poll
         by_fd = self._by_fd
         heap = self._heap

@@ -12,23 +12,28 @@ the core and writes what the core queued, and the lock is only ever held for non
 A write the kernel does not take whole leaves a backlog; the link then asks its owner (the
 actor, ``on_backlog``) to finish it with :meth:`~SocketLink.flush_blocking`, which waits for the
 socket without the lock. What the core reports (messages, the close, a lost connection) goes to
-``on_events`` under the lock, so batches reach the owner in wire order.
+``on_events`` on the pool thread after the lock is released -- one link is only ever read by one
+pool thread, so batches arrive in wire order -- while :attr:`SocketLink.delivering` is held, so
+:meth:`SocketLink.detach` can wait for a delivery in progress to end.
 """
 
 from __future__ import annotations
 
+import logging
 import socket
 import ssl
 import threading
 import time
 from collections.abc import Callable
 
-from actors.runtime.connection_core import ConnectionCore, CoreEvent
+from actors.runtime.connection_core import CloseReceived, ConnectionCore, CoreEvent
 from actors.runtime.metrics import MetricsRecorder
 from actors.runtime.read_pool import ReadPool
 from actors.runtime.transport import SendTimeout, SocketWriter
 
 __all__ = ["READ_SIZE", "SocketLink"]
+
+log = logging.getLogger(__name__)
 
 #: One read takes up to this much; the bytes object shrinks to what arrived.
 READ_SIZE = 64 * 1024
@@ -38,8 +43,8 @@ _WOULD_BLOCK = (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSL
 class SocketLink:
     """A live socket, its protocol core and its writer, behind one lock; see the module docstring.
 
-    ``on_events`` receives each non-empty batch of core events (called with the lock held: it
-    must only hand them on, e.g. tell an actor); ``on_backlog`` is called when a write left a
+    ``on_events`` receives each non-empty batch of core events on the pool thread (the lock not
+    held: it may deliver them to subscribers); ``on_backlog`` is called when a write left a
     backlog that someone allowed to block must finish.
     """
 
@@ -53,6 +58,7 @@ class SocketLink:
         "_pool",
         "_recv",
         "core",
+        "delivering",
         "lock",
         "writer",
     )
@@ -70,6 +76,8 @@ class SocketLink:
         self.writer = SocketWriter(sock)
         #: Held by whoever drives the core or writes; never held while blocking.
         self.lock = threading.Lock()
+        #: Held by the pool thread while it hands a batch of events on (never with ``lock``).
+        self.delivering = threading.Lock()
         self._fd = sock.fileno()
         self._recv = sock.recv
         self._pending = getattr(sock, "pending", None)  # TLS: decrypted bytes epoll cannot see
@@ -89,13 +97,26 @@ class SocketLink:
             deadline = self.core.next_deadline()
         self._pool.watch(self, deadline)
 
-    def detach(self) -> bool:
-        """Stop reading and driving the core (idempotent); True when the server's close frame came first."""
+    def detach(self, wait: float) -> CloseReceived | None:
+        """Stop reading and driving the core (idempotent); the server's close frame if it came first.
+
+        Waits up to ``wait`` seconds for a delivery in progress on the pool thread to end (none
+        starts afterwards); a delivery still running then is logged and left behind.
+        """
         with self.lock:
             self._detached = True
-            close_received = self.core.close_received
+            received = self.core.received_close
         self._pool.unwatch(self)
-        return close_received
+        if self.delivering.acquire(timeout=wait):
+            self.delivering.release()
+        else:
+            log.warning("a subscriber of this connection did not return within %ss; its end goes on", wait)
+        return received
+
+    @property
+    def detached(self) -> bool:
+        """True once :meth:`detach` was called."""
+        return self._detached
 
     # -- the read pool's side ------------------------------------------------------------------
 
@@ -121,9 +142,11 @@ class SocketLink:
                 core.receive_data(data, now)
                 if core.ended or pending is None or not pending():
                     break
-            self._after_core()
+            events = self._after_core()
             deadline = core.next_deadline()
             ended = core.ended
+        if events:
+            self._hand_on(events)
         if ended:
             self._pool.unwatch(self)
         return deadline
@@ -137,15 +160,19 @@ class SocketLink:
             before = core.keepalives_sent
             core.handle_deadline(now)
             self._metrics.keepalives_sent += core.keepalives_sent - before
-            self._after_core()
+            events = self._after_core()
             deadline = core.next_deadline()
             ended = core.ended
+        if events:
+            self._hand_on(events)
         if ended:
             self._pool.unwatch(self)
         return deadline
 
-    def _after_core(self) -> None:
-        # Lock held: write what the core queued (never blocking), then hand its events on.
+    def _after_core(self) -> list[CoreEvent]:
+        # Lock held: write what the core queued (never blocking); return its events. The
+        # delivery lock is taken before the link lock is released, so a detach that waits for it
+        # sees every batch taken out before it.
         core = self.core
         out = core.data_to_send()
         if out or self.writer.has_backlog:
@@ -156,7 +183,15 @@ class SocketLink:
                 core.receive_eof(error)
         events = core.events()
         if events:
-            self._on_events(events)
+            self.delivering.acquire()
+        return events
+
+    def _hand_on(self, events: list[CoreEvent]) -> None:
+        try:
+            if not self._detached:
+                self._on_events(events)
+        finally:
+            self.delivering.release()
 
     # -- the writers' side (lock held by the caller) -----------------------------------------------
 
