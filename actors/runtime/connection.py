@@ -293,7 +293,7 @@ class ConnectionActor(pykka.ThreadingActor):
         s.subscribers.broadcast(Opened(opened.request_id, opened.url_path, s.stream_id))
         s.link = link
         s.write_ok = s.abort is None
-        link.start()
+        link.start(opened.early_data)
         s.opened.set()
         if not s.buffer.idle:
             self._drain()  # sent before the handshake finished (normally already told as _Drain)
@@ -701,7 +701,12 @@ class Connection:
             try:
                 # Re-checked under the lock: nothing queued ahead, nothing half-written.
                 if s.write_ok and s.buffer.idle and not link.writer.has_backlog:
-                    self._write_now(link, [data])
+                    try:
+                        if not link.write_audio(data):
+                            self._tell(_DRAIN)  # the kernel took part of it: the actor writes the rest
+                    except OSError as error:
+                        s.write_ok = False
+                        self._tell(_SendFailed(error))
                     return
             finally:
                 link.lock.release()

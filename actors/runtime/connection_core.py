@@ -193,6 +193,19 @@ class ConnectionCore:
             self._clock.note_sent(now)
         return batch
 
+    def send_audio_frame(self, data: bytes, now: float) -> bytes | None:
+        """One audio chunk as one binary frame: the bytes to write now, with anything queued
+        before it (None once sending is over). The hot path of immediate audio."""
+        if self._close_sent or self._ended:
+            return None
+        if self._clock is not None:
+            self._clock.note_sent(now)
+        frame = encode_frame(OP_BINARY, data)
+        if self._out:
+            self._out.append(frame)
+            return self.data_to_send()
+        return frame
+
     def send_text(self, text: str, now: float) -> bool:
         """Queue one text frame; False (nothing queued) once sending is over."""
         if not self.can_send:

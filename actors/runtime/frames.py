@@ -23,6 +23,7 @@ bytes, about 2.7x slower (``scripts/bench_frames.py`` prints both).
 
 from __future__ import annotations
 
+import itertools
 import os
 import struct
 from collections.abc import Callable, Iterable, Iterator
@@ -81,9 +82,27 @@ def _load_apply_mask() -> Callable[[bytes, bytes], bytes]:
 apply_mask: Callable[[bytes, bytes], bytes] = _load_apply_mask()
 
 
+# Masking keys come from os.urandom drawn in bulk: one system call per 1,024 frames instead of
+# one per frame. Every key is still 4 fresh bytes of the system's strong entropy, used once
+# (RFC 6455 5.3); a thread that reads a pool another thread just replaced gets the new pool.
+_KEYS_PER_DRAW = 1024
+_key_pool = os.urandom(4 * _KEYS_PER_DRAW)
+_key_counter = itertools.count()
+
+
+def new_mask_key() -> bytes:
+    """4 unpredictable bytes for one frame's masking key (from the system's strong entropy)."""
+    global _key_pool
+    index = next(_key_counter) % _KEYS_PER_DRAW
+    if index == 0:
+        _key_pool = os.urandom(4 * _KEYS_PER_DRAW)
+    start = index * 4
+    return _key_pool[start : start + 4]
+
+
 def encode_frame(opcode: int, payload: bytes, *, fin: bool = True, mask: bytes | None = None) -> bytes:
-    """One masked client frame; ``mask`` defaults to 4 fresh random bytes (tests may fix it)."""
-    key = os.urandom(4) if mask is None else mask
+    """One masked client frame; ``mask`` defaults to a fresh key (:func:`new_mask_key`; tests may fix it)."""
+    key = new_mask_key() if mask is None else mask
     size = len(payload)
     first = (0x80 if fin else 0) | opcode
     if size < 126:
@@ -345,5 +364,6 @@ __all__ = [
     "encode_batch",
     "encode_frame",
     "is_valid_close_code",
+    "new_mask_key",
     "parse_close_payload",
 ]

@@ -91,10 +91,16 @@ class SocketLink:
         """The socket's file descriptor (as it was when the link was made)."""
         return self._fd
 
-    def start(self) -> None:
-        """Start reading on the pool."""
+    def start(self, early_data: bytes = b"") -> None:
+        """Start reading on the pool; ``early_data`` (read with the handshake) is handled first, here."""
         with self.lock:
+            events: list[CoreEvent] = []
+            if early_data:
+                self.core.receive_data(early_data, time.monotonic())
+                events = self._after_core()
             deadline = self.core.next_deadline()
+        if events:
+            self._hand_on(events)
         self._pool.watch(self, deadline)
 
     def detach(self, wait: float) -> CloseReceived | None:
@@ -209,6 +215,20 @@ class SocketLink:
         self._metrics.record_batch_sent(
             batch.audio_bytes, batch.audio_frames, batch.control_frames, queued_at, time.monotonic()
         )
+        return done
+
+    def write_audio(self, data: bytes) -> bool:
+        """Frame one audio chunk and write it now; False = a backlog is left (lock held).
+
+        Raises ``OSError`` when the socket is broken; the chunk is dropped once our close frame
+        is out.
+        """
+        now = time.monotonic()
+        frame = self.core.send_audio_frame(data, now)
+        if frame is None:
+            return True
+        done = self.writer.send_nowait(frame)
+        self._metrics.record_audio_sent(len(data), now, now)
         return done
 
     def flush_nowait(self) -> bool:

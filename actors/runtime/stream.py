@@ -94,6 +94,15 @@ class StreamHandle:
         """A snapshot of the stream's counters."""
         return self._stream.metrics
 
+    @property
+    def wire_bytes_sent(self) -> int:
+        """Audio bytes the current connection has written to its socket (0 while none is open).
+
+        A plain counter read without the stream lock, for polling often (progress, audio lag);
+        :attr:`metrics` gives the whole, consistent picture.
+        """
+        return self._stream.wire_bytes_sent
+
     def subscribe(self, subscriber: object) -> None:
         """Add a subscriber (callable, ``queue.Queue`` or ``pykka.ActorRef``); it gets events from now on."""
         self._stream.subscribe(subscriber)

@@ -222,6 +222,12 @@ class SupervisedStream:
                 connection=self._conn.metrics if self._conn is not None else None,
             )
 
+    @property
+    def wire_bytes_sent(self) -> int:
+        """Audio bytes the current connection has written to its socket (0 while none is open)."""
+        conn = self._conn  # one read, no lock: a counter for frequent polling
+        return conn.metrics_recorder.bytes_sent if conn is not None else 0
+
     def result(self) -> StreamResult:
         """The stream's result so far (final once :attr:`done`)."""
         with self._lock:

@@ -31,6 +31,7 @@ import ssl
 import threading
 from typing import Any
 from urllib.parse import urlencode, urlsplit
+from urllib.request import getproxies_environment
 
 import attrs
 import websocket
@@ -112,12 +113,72 @@ def build_headers(config: ConnectionConfig) -> tuple[list[str], list[str] | None
 
 @attrs.frozen
 class OpenSocket:
-    """A connected socket and what the handshake told us."""
+    """A connected socket and what the handshake told us.
+
+    ``early_data`` holds bytes the server sent right after its handshake response that were read
+    with it (the start of the first frames): feed them to the frame parser before the socket.
+    """
 
     ws: websocket.WebSocket
     request_id: str | None
     url_path: str
     headers: dict[str, str]
+    early_data: bytes = b""
+
+
+class _ReadAheadSocket:
+    """The socket websocket-client's handshake reads from, in 4 KiB pieces.
+
+    websocket-client reads the response headers one byte per ``recv`` call (about 200 system
+    calls and Python round trips per handshake); this reads what has arrived and hands it out
+    from a buffer. What is left after the headers is the start of the first frames
+    (:attr:`OpenSocket.early_data`). Everything else is the real socket's.
+    """
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.raw = sock
+        self.buffer = bytearray()
+
+    def recv(self, bufsize: int) -> bytes:
+        buffer = self.buffer
+        if not buffer:
+            data = self.raw.recv(max(bufsize, _HANDSHAKE_READ))
+            if len(data) <= bufsize:
+                return data
+            buffer += data
+        out = bytes(buffer[:bufsize])
+        del buffer[:bufsize]
+        return out
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.raw, name)
+
+
+#: One read of the handshake response takes up to this much.
+_HANDSHAKE_READ = 4096
+
+
+def _connect_tcp(config: ConnectionConfig, url: str) -> socket.socket:
+    """The TCP (and, for ``wss://``, TLS) connection of ``url``, before the WebSocket handshake."""
+    parts = urlsplit(url)
+    secure = parts.scheme == "wss"
+    host = parts.hostname or ""
+    port = parts.port or (443 if secure else 80)
+    sock = socket.create_connection((host, port), timeout=config.connect_timeout)
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # audio frames go out at once
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        if secure:
+            return _tls_context(config).wrap_socket(sock, server_hostname=host)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def _proxied() -> bool:
+    """Whether a proxy is configured in the environment (websocket-client then connects itself)."""
+    return any(key.lower() in ("http", "https", "ws", "wss") for key in getproxies_environment())
 
 
 def _where(config: ConnectionConfig) -> str:
@@ -153,32 +214,54 @@ def open_socket(config: ConnectionConfig) -> OpenSocket:
     sslopt: dict[str, Any] = {"context": _tls_context(config)} if url.startswith("wss:") else {}
     ws = websocket.WebSocket(skip_utf8_validation=True, enable_multithread=True, sslopt=sslopt)
     ws.settimeout(config.connect_timeout)
+    read_ahead: _ReadAheadSocket | None = None
     try:
-        ws.connect(url, header=header, subprotocols=subprotocols, suppress_origin=True)
+        if _proxied():  # websocket-client knows the proxy variables: it connects itself
+            ws.connect(url, header=header, subprotocols=subprotocols, suppress_origin=True)
+        else:
+            read_ahead = _ReadAheadSocket(_connect_tcp(config, url))
+            ws.connect(url, header=header, subprotocols=subprotocols, suppress_origin=True, socket=read_ahead)
     except websocket.WebSocketBadStatusException as exc:
         ws.shutdown()
         raise _handshake_error(exc) from None
-    except websocket.WebSocketTimeoutException:
+    except (websocket.WebSocketTimeoutException, TimeoutError):
         ws.shutdown()
+        _close(read_ahead)
         raise TimeoutError(
             f"connecting to {_where(config)} took longer than {config.connect_timeout}s"
         ) from None
     except ssl.SSLCertVerificationError as exc:
         ws.shutdown()
+        _close(read_ahead)
         raise _verification_error(config, exc) from None
     except websocket.WebSocketException as exc:
         ws.shutdown()
+        _close(read_ahead)
         raise ConnectionError(f"WebSocket handshake with {_where(config)} failed: {exc}") from None
     except BaseException:  # OSError (refused, reset, DNS) and anything else: no socket left behind
         ws.shutdown()
+        _close(read_ahead)
         raise
+    early = b""
+    if read_ahead is not None:
+        ws.sock = read_ahead.raw
+        early = bytes(read_ahead.buffer)
     sock = ws.sock
     if sock is not None:
-        sock.settimeout(0.0)  # non-blocking from now on: SocketWriter and the reader wait with poll()
+        sock.settimeout(0.0)  # non-blocking from now on: SocketWriter and the read pool wait with poll()
     headers = {str(k).lower(): str(v) for k, v in (ws.getheaders() or {}).items()}
     return OpenSocket(
-        ws=ws, request_id=headers.get("dg-request-id"), url_path=config.api.path, headers=headers
+        ws=ws,
+        request_id=headers.get("dg-request-id"),
+        url_path=config.api.path,
+        headers=headers,
+        early_data=early,
     )
+
+
+def _close(read_ahead: _ReadAheadSocket | None) -> None:
+    if read_ahead is not None:
+        read_ahead.raw.close()
 
 
 _WOULD_BLOCK = (BlockingIOError, InterruptedError, ssl.SSLWantWriteError, ssl.SSLWantReadError)
@@ -214,6 +297,18 @@ class SocketWriter:
 
     def send_nowait(self, data: bytes) -> bool:
         """Write ``data`` after the backlog, as far as the socket takes it now; True when all is out."""
+        if not self._backlog:  # the usual case: straight to the socket
+            if not data:
+                return True
+            try:
+                sent = self._sock.send(data)
+            except _WOULD_BLOCK:
+                sent = 0
+            self.sent_bytes += sent
+            if sent == len(data):
+                return True
+            self._backlog.append(memoryview(data)[sent:])
+            return False
         if data:
             self._backlog.append(memoryview(data))
         return self.flush_nowait()

@@ -103,19 +103,9 @@ class ActorsDriver:
 
     def sent_chunks(self, index: int) -> int:
         """Chunks of stream ``index`` written to the socket (from the connection's own counter)."""
-        handle = self.handles[index]
-        # Benchmark-only peek at the live connection's recorder: a plain counter read, where the
-        # public ``handle.metrics`` builds a snapshot under the stream lock (the sampler reads this
-        # for every stream 10 times a second, and its CPU counts against the client). The public
-        # snapshot is the fallback if the runtime's internals change.
-        conn = getattr(handle, "_conn", None)
-        recorder = getattr(conn, "metrics_recorder", None)
-        if recorder is not None:
-            sent = int(recorder.bytes_sent)
-        else:
-            snapshot = handle.metrics.connection
-            sent = int(snapshot.bytes_sent) if snapshot is not None else 0
-        return sent // len(self.audio.chunks[0])
+        # A plain counter read (the sampler asks for every stream 10 times a second, and its CPU
+        # counts against the client): ``handle.metrics`` would build a snapshot under the lock.
+        return self.handles[index].wire_bytes_sent // len(self.audio.chunks[0])
 
     def _wire_totals(self) -> tuple[int, int]:
         """Audio bytes and audio frames written so far, over all streams (public metrics)."""
