@@ -94,14 +94,10 @@ class SocketLink:
     def start(self, early_data: bytes = b"") -> None:
         """Start reading on the pool; ``early_data`` (read with the handshake) is handled first, here."""
         with self.lock:
-            events: list[CoreEvent] = []
             if early_data:
                 self.core.receive_data(early_data, time.monotonic())
-                events = self._after_core()
-            deadline = self.core.next_deadline()
-        if events:
-            self._hand_on(events)
-        self._pool.watch(self, deadline)
+            step = self._after_core()
+        self._pool.watch(self, self._hand_on(step))
 
     def detach(self, wait: float) -> CloseReceived | None:
         """Stop reading and driving the core (idempotent); the server's close frame if it came first.
@@ -148,14 +144,8 @@ class SocketLink:
                 core.receive_data(data, now)
                 if core.ended or pending is None or not pending():
                     break
-            events = self._after_core()
-            deadline = core.next_deadline()
-            ended = core.ended
-        if events:
-            self._hand_on(events)
-        if ended:
-            self._pool.unwatch(self)
-        return deadline
+            step = self._after_core()
+        return self._hand_on(step)
 
     def on_deadline(self, now: float) -> float | None:
         """Do what the core has due (keepalive, ping, a timeout) and return its next deadline."""
@@ -166,19 +156,13 @@ class SocketLink:
             before = core.keepalives_sent
             core.handle_deadline(now)
             self._metrics.keepalives_sent += core.keepalives_sent - before
-            events = self._after_core()
-            deadline = core.next_deadline()
-            ended = core.ended
-        if events:
-            self._hand_on(events)
-        if ended:
-            self._pool.unwatch(self)
-        return deadline
+            step = self._after_core()
+        return self._hand_on(step)
 
-    def _after_core(self) -> list[CoreEvent]:
-        # Lock held: write what the core queued (never blocking); return its events. The
-        # delivery lock is taken before the link lock is released, so a detach that waits for it
-        # sees every batch taken out before it.
+    def _after_core(self) -> tuple[list[CoreEvent], float | None, bool]:
+        # Lock held: write what the core queued (never blocking); return its events, its next
+        # deadline and whether it ended. The delivery lock is taken before the link lock is
+        # released, so a detach that waits for it sees every batch taken out before it.
         core = self.core
         out = core.data_to_send()
         if out or self.writer.has_backlog:
@@ -190,14 +174,20 @@ class SocketLink:
         events = core.events()
         if events:
             self.delivering.acquire()
-        return events
+        return events, core.next_deadline(), core.ended
 
-    def _hand_on(self, events: list[CoreEvent]) -> None:
-        try:
-            if not self._detached:
-                self._on_events(events)
-        finally:
-            self.delivering.release()
+    def _hand_on(self, step: tuple[list[CoreEvent], float | None, bool]) -> float | None:
+        # Lock released: deliver the events, stop watching an ended socket, return the deadline.
+        events, deadline, ended = step
+        if events:
+            try:
+                if not self._detached:
+                    self._on_events(events)
+            finally:
+                self.delivering.release()
+        if ended:
+            self._pool.unwatch(self)
+        return deadline
 
     # -- the writers' side (lock held by the caller) -----------------------------------------------
 

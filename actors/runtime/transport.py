@@ -31,7 +31,6 @@ import ssl
 import threading
 from typing import Any
 from urllib.parse import urlencode, urlsplit
-from urllib.request import getproxies_environment
 
 import attrs
 import websocket
@@ -176,9 +175,14 @@ def _connect_tcp(config: ConnectionConfig, url: str) -> socket.socket:
     return sock
 
 
-def _proxied() -> bool:
-    """Whether a proxy is configured in the environment (websocket-client then connects itself)."""
-    return any(key.lower() in ("http", "https", "ws", "wss") for key in getproxies_environment())
+def _proxied(url: str) -> bool:
+    """Whether the environment names a proxy for ``url`` (websocket-client then connects itself).
+
+    websocket-client reads ``https_proxy`` for ``wss://`` and ``http_proxy`` for ``ws://`` (either
+    case), with ``no_proxy`` exceptions that it applies itself.
+    """
+    name = "https_proxy" if url.startswith("wss:") else "http_proxy"
+    return bool(os.environ.get(name) or os.environ.get(name.upper()))
 
 
 def _where(config: ConnectionConfig) -> str:
@@ -216,7 +220,7 @@ def open_socket(config: ConnectionConfig) -> OpenSocket:
     ws.settimeout(config.connect_timeout)
     read_ahead: _ReadAheadSocket | None = None
     try:
-        if _proxied():  # websocket-client knows the proxy variables: it connects itself
+        if _proxied(url):  # websocket-client knows the proxy variables: it connects itself
             ws.connect(url, header=header, subprotocols=subprotocols, suppress_origin=True)
         else:
             read_ahead = _ReadAheadSocket(_connect_tcp(config, url))
