@@ -27,9 +27,8 @@ from typing import Literal
 
 import attrs
 
-from actors.protocol.session import KEEPALIVE_MESSAGE, SessionRules
+from actors.protocol.session import SessionRules
 
-KEEPALIVE_FRAME = KEEPALIVE_MESSAGE
 #: The longest wait :meth:`KeepaliveClock.seconds_until_due` returns (a plan that asks for nothing).
 _LONGEST_WAIT = 60.0
 
@@ -237,4 +236,4 @@ class KeepaliveClock:
         return max(0.0, min(wait, _LONGEST_WAIT))
 
 
-__all__ = ["KEEPALIVE_FRAME", "KeepaliveClock", "KeepalivePlan"]
+__all__ = ["KeepaliveClock", "KeepalivePlan"]

@@ -9,13 +9,14 @@ import pytest
 
 from actors.protocol.apis import LISTEN_V2
 from actors.protocol.listen_v2.options import ListenV2Options
+from actors.protocol.session import KEEPALIVE_MESSAGE
 from actors.runtime import Connection, ConnectionConfig
 from actors.runtime.events import Closed, ConnectionFailed
-from actors.runtime.keepalive import KEEPALIVE_FRAME, KeepaliveClock, KeepalivePlan
+from actors.runtime.keepalive import KeepaliveClock, KeepalivePlan
 from actors.server.engines.deterministic import synthesize_words
 from tests.runtime.runtime_support import RATE, EventLog, listen_config
 
-PLAN = KeepalivePlan(kind="message", interval=4.0, frame=KEEPALIVE_FRAME)
+PLAN = KeepalivePlan(kind="message", interval=4.0, frame=KEEPALIVE_MESSAGE)
 
 
 def test_keepalive_is_due_only_after_a_silent_interval() -> None:
@@ -41,7 +42,7 @@ def test_an_unanswered_ping_becomes_overdue() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"kind": "message", "interval": 0.0, "frame": KEEPALIVE_FRAME}, "interval"),
+        ({"kind": "message", "interval": 0.0, "frame": KEEPALIVE_MESSAGE}, "interval"),
         ({"kind": "message", "interval": 1.0}, "frame"),
         ({"kind": "ping", "interval": 1.0, "pong_timeout": 0}, "pong_timeout"),
     ],

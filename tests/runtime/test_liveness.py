@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 
 from actors.protocol.listen_v1.options import ListenV1Options
+from actors.protocol.session import KEEPALIVE_MESSAGE
 from actors.runtime import Connection
 from actors.runtime.events import Closed, ConnectionFailed
-from actors.runtime.keepalive import KEEPALIVE_FRAME, KeepaliveClock, KeepalivePlan
+from actors.runtime.keepalive import KeepaliveClock, KeepalivePlan
 from actors.runtime.policy import Backoff, RestartPolicy
 from actors.runtime.supervisor import Supervisor
 from actors.server import FaultRule
@@ -24,7 +25,7 @@ from actors.server.engines.deterministic import silence, synthesize_words
 from tests.runtime.runtime_support import RATE, EventLog, listen_config
 
 LIVENESS = KeepalivePlan(
-    kind="message", interval=4.0, frame=KEEPALIVE_FRAME, ping_after=1.0, pong_timeout=2.0
+    kind="message", interval=4.0, frame=KEEPALIVE_MESSAGE, ping_after=1.0, pong_timeout=2.0
 )
 CHUNK = silence(0.1, RATE)
 FAST = Backoff(initial=0.02, maximum=0.2, jitter=0.5)
