@@ -1,6 +1,6 @@
 """The wire protocol of Deepgram's WebSocket APIs: message classes, codec, options, auth.
 
-Pure data and functions: no sockets, no threads. See ARCHITECTURE.md section 1. The names below
+Pure data and functions: no sockets, no threads. See ARCHITECTURE.md. The names below
 are resolved lazily (module ``__getattr__``), so importing one API's modules (e.g.
 ``actors.protocol.apis``) does not import the others.
 """
