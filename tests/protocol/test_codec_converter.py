@@ -16,7 +16,14 @@ from hypothesis import HealthCheck, given, settings
 
 from actors.errors import ActorsError, FieldError, ProtocolError
 from actors.protocol.apis import AGENT_V1, LISTEN_V1, LISTEN_V2, SPEAK_V1
-from actors.protocol.base import DecodeError, Message, UnknownMessage, WireObject, wire_object
+from actors.protocol.base import (
+    DecodeError,
+    Message,
+    UnknownMessage,
+    WireObject,
+    stored_unknown_fields,
+    wire_object,
+)
 from actors.protocol.codec import Codec, default_converter, make_converter
 from actors.protocol.listen_v1.messages import (
     SERVER_MESSAGES,
@@ -172,7 +179,7 @@ def test_decoding_the_same_data_twice_shares_no_mutable_state() -> None:
 def test_unknown_fields_dict_is_created_on_first_read() -> None:
     msg = LISTEN_V1.server_codec.decode('{"type":"UtteranceEnd","channel":[0,1],"last_word_end":1.5}')
     assert isinstance(msg, ListenV1UtteranceEnd)
-    assert msg._unknown_fields is None  # nothing allocated while decoding
+    assert stored_unknown_fields(msg) is None  # nothing allocated while decoding
     assert msg == ListenV1UtteranceEnd(channel=[0, 1], last_word_end=1.5, unknown_fields={})
     assert msg.unknown_fields == {}
     assert msg.unknown_fields is msg.unknown_fields
