@@ -323,7 +323,8 @@ class HookSource:
         """The statement setting field ``field`` of ``o`` to ``expr``.
 
         Assigning runs the field's attrs validator (and converter), if it has one: that goes
-        through :func:`actors.protocol.wire_checks.set_checked`, so a refusal is a FieldError at ``key`` like any other.
+        through :func:`actors.protocol.wire_checks.set_checked`, so a refusal is a FieldError at
+        ``key`` like any other.
         """
         if field.validator is None and field.converter is None:
             return f"{o}.{field.name} = {expr}"
@@ -395,5 +396,3 @@ class HookSource:
         u.append("            if k not in d: d[k] = e")
         u.append("    return d")
         return u
-
-

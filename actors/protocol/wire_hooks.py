@@ -184,7 +184,9 @@ class WireHooks:
         try:
             source = HookSource(self)
             if kind == "s":
-                fn = compile_function(source.structure_function(cls), source.ns, "structure", cls.__qualname__)
+                fn = compile_function(
+                    source.structure_function(cls), source.ns, "structure", cls.__qualname__
+                )
                 setattr(fn, GENERATED_FOR, cls)
             else:
                 fn = compile_function(

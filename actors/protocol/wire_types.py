@@ -99,11 +99,7 @@ def _literal_fields(tp: Any) -> list[tuple[str, tuple[Any, ...], Any]]:
 
 def tags_of(tp: Any) -> Tags:
     """The ``Literal`` fields of WireObject class ``tp`` as union-member tags (none for other types)."""
-    return tuple(
-        (key, values, default is not attrs.NOTHING)
-        for key, values, default in _literal_fields(tp)
-        if values
-    )
+    return tuple((key, values, default is not attrs.NOTHING) for key, values, default in _literal_fields(tp))
 
 
 def needs_present(members: list[Any]) -> list[tuple[str, ...]]:
