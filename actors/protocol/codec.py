@@ -68,7 +68,7 @@ Decoded = Message | UnknownMessage | DecodeError
 _Decoder = Callable[[Any], Any]
 
 
-def decoder_of(converter: cattrs.Converter, cls: type) -> _Decoder:
+def _decoder_of(converter: cattrs.Converter, cls: type) -> _Decoder:
     """``converter``'s structure hook for ``cls`` as a one-argument function (looked up now)."""
     hook = converter.get_structure_hook(cls)
     if generated_class(hook) is not None:
@@ -162,7 +162,7 @@ class Codec:
 
     def _decoder_for(self, cls: type[Message]) -> _Decoder:
         """The converter's structure hook for ``cls`` as a one-argument function (looked up now)."""
-        return decoder_of(self._converter, cls)
+        return _decoder_of(self._converter, cls)
 
     def _load_decoder(self, tag: str) -> _Decoder | None:
         """The decoder of ``tag``, generated now if it is a known tag never decoded before.

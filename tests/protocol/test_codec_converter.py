@@ -24,7 +24,15 @@ from actors.protocol.base import (
     stored_unknown_fields,
     wire_object,
 )
-from actors.protocol.codec import Codec, default_converter, make_converter
+from actors.protocol.codec import (
+    Codec,
+    default_converter,
+    default_hooks,
+    make_converter,
+    structure,
+    to_dict,
+)
+from actors.protocol.hook_source import generated_class
 from actors.protocol.listen_v1.messages import (
     SERVER_MESSAGES,
     ListenV1Results,
@@ -84,6 +92,21 @@ def test_converter_equals_decode_and_encode_for_every_class(codec: Codec, cls: t
 @pytest.mark.parametrize("codec", CODECS, ids=[c.name for c in CODECS])
 def test_every_codec_shares_the_default_converter(codec: Codec) -> None:
     assert codec.converter is default_converter()
+
+
+def test_the_default_path_is_the_default_converters_hooks() -> None:
+    """One mechanism: decode, encode, from_dict/to_dict and model_validate use the converter's hooks."""
+    converter = default_converter()
+    assert default_hooks().converter is converter
+    hook = converter.get_structure_hook(ListenV1Results)
+    assert generated_class(hook) is ListenV1Results
+    frame = results_frame(2)
+    data = orjson.loads(frame)
+    assert hook(data) == LISTEN_V1.server_codec.decode(frame) == structure(ListenV1Results, data)
+    assert ListenV1Results.model_validate(data) == hook(data)
+    msg = hook(data)
+    assert converter.get_unstructure_hook(ListenV1Results)(msg) == to_dict(msg) == data
+    assert orjson.loads(LISTEN_V1.server_codec.encode(msg)) == data
 
 
 def test_results_through_the_converter_equal_decode_field_for_field() -> None:
