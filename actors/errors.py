@@ -49,8 +49,9 @@ class FieldError(ProtocolError):
 
     ``path`` lists the field names from the outermost object inwards (``["channel", "alternatives",
     "words", "start"]``) and ``problem`` says what was wrong; ``str(error)`` is
-    ``"channel.alternatives.words.start: expected a number, got str 'x'"``. Raised by the codec's
-    cattrs hooks (``codec.converter.structure``); ``Codec.decode`` turns it into a ``DecodeError``.
+    ``"channel.alternatives.words.start: expected a number, got str 'x'"``. Raised by the WireObject
+    hooks of a codec's cattrs converter (``codec.converter.structure``, ``codec.from_dict``);
+    ``Codec.decode`` turns it into a ``DecodeError``.
     """
 
     def __init__(self, problem: str, path: list[str] | None = None) -> None:

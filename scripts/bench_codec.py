@@ -4,9 +4,10 @@
 The SDK's socket clients parse every text frame with ``json.loads`` followed by
 ``deepgram.core.unchecked_base_model.construct_type`` on the API's response union (SDK.md
 sections 1 and 6); that is what is timed for the SDK. For actors it is ``Codec.decode`` (orjson
-parse, validation and typed objects). Each figure is the best of several rounds, ours and the
-SDK's interleaved; by default timed in process CPU time, which a busy shared machine disturbs
-less than elapsed time (``--clock wall`` for elapsed time).
+parse, then the hook of the frame's class from the default cattrs converter: validation and typed
+objects). Each figure is the best of several rounds, ours and the SDK's interleaved; by default
+timed in process CPU time, which a busy shared machine disturbs less than elapsed time
+(``--clock wall`` for elapsed time).
 
 Usage: ``.venv/bin/python scripts/bench_codec.py [--rounds 5] [--quick] [--clock cpu|wall]``
 """

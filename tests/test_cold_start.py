@@ -3,8 +3,9 @@
 Each case runs in a fresh interpreter against the session's local server, opens a real Listen V1
 connection the way ``scripts/bench_startup.py`` does, and reports ``sys.modules``. Timing is
 left to the benchmark; what is checked here is robust: heavy modules the path does not need
-(cattrs, the websockets package and its importlib.metadata, asyncio, the supervisor layer, the
-other APIs' message classes, the local server) stay unimported.
+(the websockets package and its importlib.metadata, asyncio, the supervisor layer, the other
+APIs' message classes, the local server) stay unimported. cattrs is on the path: the codec decodes
+and encodes through a cattrs converter.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ REPO = Path(__file__).resolve().parents[1]
 
 #: Modules a first Listen V1 connection must not import (prefix match on dotted names).
 NOT_ON_THE_PATH = (
-    "cattrs",  # the codec decodes and encodes through its own generated hooks
     "websockets",  # the server's library; masking is wsaccel's
     "importlib.metadata",  # what importing the websockets package costs
     "email",
@@ -94,7 +94,7 @@ def _unexpected(modules: set[str]) -> list[str]:
 def test_first_listen_connection_imports_only_its_path(local_server: LocalServer, body: str) -> None:
     opened, modules = _cold_start(body, local_server.url)
     assert opened, "the connection did not report a request id: it was not really opened"
-    assert {"actors.runtime.connection", "actors.protocol.listen_v1.messages", "pykka"} <= modules
+    assert {"actors.runtime.connection", "actors.protocol.listen_v1.messages", "pykka", "cattrs"} <= modules
     assert _unexpected(modules) == []
 
 

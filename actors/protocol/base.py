@@ -36,6 +36,7 @@ __all__ = [
     "Message",
     "UnknownMessage",
     "WireObject",
+    "stored_unknown_fields",
     "wire_field",
     "wire_object",
 ]
@@ -258,11 +259,11 @@ class WireObject(_SdkDumps):
         if isinstance(obj, cls):
             return obj
         from actors.errors import FieldError
-        from actors.protocol.codec import _DEFAULT_HOOKS
         from actors.protocol.sdk_compat import to_plain
+        from actors.protocol.wire_hooks import default_converter
 
         try:
-            built: Self = _DEFAULT_HOOKS.structure_hook(cls)(to_plain(obj))
+            built: Self = default_converter().structure(to_plain(obj), cls)
         except FieldError as e:
             raise FieldError(f"{e.problem} (validating {cls.__name__})", e.path) from None
         return built
@@ -288,8 +289,9 @@ class WireObject(_SdkDumps):
         As in pydantic, ``update`` is not validated; a name that is not a field becomes an unknown field.
         """
         copied = copy.deepcopy(self) if deep else copy.copy(self)
-        if copied._unknown_fields is not None and not deep:
-            copied._unknown_fields = builtins.dict(copied._unknown_fields)
+        shared = stored_unknown_fields(copied)
+        if shared is not None and not deep:
+            copied.unknown_fields = builtins.dict(shared)
         known = attrs.fields_dict(type(self))  # type: ignore[arg-type]
         for name, value in (update or {}).items():
             if name in known and name != UNKNOWN_FIELDS_SLOT:
@@ -312,6 +314,15 @@ class WireObject(_SdkDumps):
             if found is not None and name in found:
                 return found[name]
             raise AttributeError(f"{type(self).__name__} has no field {name!r} (known or received)")
+
+
+def stored_unknown_fields(obj: WireObject) -> dict[str, Any] | None:
+    """``obj``'s unknown fields as stored: None when it has none.
+
+    Unlike reading ``obj.unknown_fields``, this never creates the object's dict (for code walking
+    many objects, such as dumps).
+    """
+    return obj._unknown_fields
 
 
 @wire_object

@@ -5,8 +5,8 @@ Two things, both off the decode hot path (``Codec.decode`` builds objects withou
 * **Plain data in constructors.** Deepgram's SDK models are pydantic models, so
   ``AgentV1Settings(**settings_dict)`` turns nested dicts into typed objects. :func:`init_plan`
   gives, for a WireObject class, the fields whose type holds WireObject classes and a converter
-  for each: a dict (or a list holding dicts) is structured into the typed object by the codec's
-  generated hooks (the same validation as decoding; typed objects inside the dict are kept by
+  for each: a dict (or a list holding dicts) is structured into the typed object by the default
+  converter's generated hooks (the same validation as decoding; typed objects inside the dict are kept by
   value); anything else passes through untouched. Bad data raises
   :class:`actors.errors.FieldError` naming the field path (``agent.think.provider.model: ...``).
 * **pydantic-style dumps.** :func:`dump_python` is ``model_dump()`` (every field, None included,
@@ -25,8 +25,15 @@ from typing import Any
 import attrs
 
 from actors.errors import ActorsError, FieldError
-from actors.protocol.base import UNKNOWN_FIELDS_SLOT, WIRE_NAME, UnknownMessage, WireObject
-from actors.protocol.codec import _DEFAULT_HOOKS, _is_wire_class, _union_args
+from actors.protocol.base import (
+    UNKNOWN_FIELDS_SLOT,
+    WIRE_NAME,
+    UnknownMessage,
+    WireObject,
+    stored_unknown_fields,
+)
+from actors.protocol.wire_hooks import default_converter, default_hooks
+from actors.protocol.wire_types import is_wire_class, union_args
 
 __all__ = ["converting_init", "dump_python", "init_plan", "to_plain"]
 
@@ -36,9 +43,9 @@ InitPlan = list[tuple[str, Callable[[Any], Any]]]
 
 def _holds_wire_class(tp: Any) -> bool:
     """Whether the field type ``tp`` is, or contains, a WireObject class."""
-    if _is_wire_class(tp):
+    if is_wire_class(tp):
         return True
-    args = _union_args(tp)
+    args = union_args(tp)
     if args is None and typing.get_origin(tp) in (list, dict):
         args = typing.get_args(tp)
     return args is not None and any(_holds_wire_class(a) for a in args)
@@ -61,7 +68,7 @@ def _holds_plain(value: Any) -> bool:
 def to_plain(value: Any) -> Any:
     """``value`` as plain JSON data: typed objects at any depth become their wire dicts."""
     if isinstance(value, WireObject):
-        return _DEFAULT_HOOKS.unstructure_hook(type(value))(value)
+        return default_converter().unstructure(value)
     if type(value) is UnknownMessage:
         return dict(value.raw)
     if isinstance(value, dict):
@@ -73,7 +80,7 @@ def to_plain(value: Any) -> Any:
 
 def _field_converter(cls: type, name: str, tp: Any) -> Callable[[Any], Any]:
     """The converter of one constructor argument ``name`` of ``cls`` (declared type ``tp``)."""
-    structure = _DEFAULT_HOOKS.converter_for(tp)
+    structure = default_hooks().converter_for(tp)
 
     def convert(value: Any) -> Any:
         if not _holds_plain(value):
@@ -147,7 +154,7 @@ def dump_python(obj: Any, by_alias: bool = False) -> Any:
                 continue
             key = (field.metadata.get(WIRE_NAME) or field.name) if by_alias else field.name
             out[key] = dump_python(getattr(obj, field.name), by_alias)
-        for key, value in (obj._unknown_fields or {}).items():
+        for key, value in (stored_unknown_fields(obj) or {}).items():
             out.setdefault(key, dump_python(value, by_alias))
         return out
     if type(obj) is UnknownMessage:

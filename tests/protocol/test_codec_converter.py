@@ -16,8 +16,23 @@ from hypothesis import HealthCheck, given, settings
 
 from actors.errors import ActorsError, FieldError, ProtocolError
 from actors.protocol.apis import AGENT_V1, LISTEN_V1, LISTEN_V2, SPEAK_V1
-from actors.protocol.base import DecodeError, Message, UnknownMessage, WireObject, wire_object
-from actors.protocol.codec import Codec, default_converter, make_converter
+from actors.protocol.base import (
+    DecodeError,
+    Message,
+    UnknownMessage,
+    WireObject,
+    stored_unknown_fields,
+    wire_object,
+)
+from actors.protocol.codec import (
+    Codec,
+    default_converter,
+    default_hooks,
+    make_converter,
+    structure,
+    to_dict,
+)
+from actors.protocol.hook_source import generated_class
 from actors.protocol.listen_v1.messages import (
     SERVER_MESSAGES,
     ListenV1Results,
@@ -77,6 +92,21 @@ def test_converter_equals_decode_and_encode_for_every_class(codec: Codec, cls: t
 @pytest.mark.parametrize("codec", CODECS, ids=[c.name for c in CODECS])
 def test_every_codec_shares_the_default_converter(codec: Codec) -> None:
     assert codec.converter is default_converter()
+
+
+def test_the_default_path_is_the_default_converters_hooks() -> None:
+    """One mechanism: decode, encode, from_dict/to_dict and model_validate use the converter's hooks."""
+    converter = default_converter()
+    assert default_hooks().converter is converter
+    hook = converter.get_structure_hook(ListenV1Results)
+    assert generated_class(hook) is ListenV1Results
+    frame = results_frame(2)
+    data = orjson.loads(frame)
+    assert hook(data) == LISTEN_V1.server_codec.decode(frame) == structure(ListenV1Results, data)
+    assert ListenV1Results.model_validate(data) == hook(data)
+    msg = hook(data)
+    assert converter.get_unstructure_hook(ListenV1Results)(msg) == to_dict(msg) == data
+    assert orjson.loads(LISTEN_V1.server_codec.encode(msg)) == data
 
 
 def test_results_through_the_converter_equal_decode_field_for_field() -> None:
@@ -172,7 +202,7 @@ def test_decoding_the_same_data_twice_shares_no_mutable_state() -> None:
 def test_unknown_fields_dict_is_created_on_first_read() -> None:
     msg = LISTEN_V1.server_codec.decode('{"type":"UtteranceEnd","channel":[0,1],"last_word_end":1.5}')
     assert isinstance(msg, ListenV1UtteranceEnd)
-    assert msg._unknown_fields is None  # nothing allocated while decoding
+    assert stored_unknown_fields(msg) is None  # nothing allocated while decoding
     assert msg == ListenV1UtteranceEnd(channel=[0, 1], last_word_end=1.5, unknown_fields={})
     assert msg.unknown_fields == {}
     assert msg.unknown_fields is msg.unknown_fields
