@@ -26,6 +26,7 @@ import pytest
 
 from actors import DeepgramClient, DeepgramClientEnvironment
 from actors.server import LocalServer
+from tests.support.wav import wav_bytes
 
 pytest.importorskip("pocketsphinx")
 pytest.importorskip("espeakng_loader")
@@ -49,17 +50,6 @@ def load_example() -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def wav_bytes(pcm: bytes, rate: int = RATE) -> bytes:
-    """``pcm`` (16-bit mono) as a WAV file."""
-    out = io.BytesIO()
-    with wave.open(out, "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(rate)
-        wav.writeframes(pcm)
-    return out.getvalue()
 
 
 @pytest.fixture(scope="module")

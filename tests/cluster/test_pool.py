@@ -7,13 +7,11 @@ is checked from the other side of the wire.
 
 from __future__ import annotations
 
-import io
 import os
 import queue
 import signal
 import threading
 import time
-import wave
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -31,6 +29,7 @@ from actors.runtime.stream import StreamState
 from actors.server import LocalServer
 from actors.server.engines.deterministic import interleave, synthesize_words
 from tests.cluster.conftest import RayCluster
+from tests.support.wav import wav_bytes
 
 WORDS = ["thank", "you", "for", "calling", "how", "can", "i", "help"]
 REPLY = ["my", "order", "number", "is", "five", "five", "five"]
@@ -43,13 +42,7 @@ def stereo_wav(left: list[str], right: list[str], rate: int = 16000, tail_ms: in
     second = synthesize_words(right, rate, leading_ms=pause_ms)
     longest = max(len(first), len(second)) + 2 * rate * tail_ms // 1000
     pcm = interleave([first.ljust(longest, b"\0"), second.ljust(longest, b"\0")])
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as w:
-        w.setnchannels(2)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(pcm)
-    return buffer.getvalue()
+    return wav_bytes(pcm, channels=2, rate=rate)
 
 
 class Sink:
