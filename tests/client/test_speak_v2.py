@@ -23,6 +23,7 @@ from actors.core.events import EventType
 from actors.environment import DeepgramClientEnvironment
 from actors.errors import HandshakeError, OptionsError
 from actors.speak.v2 import types as ours
+from tests.support.sdk import sdk_environment
 from tests.support.speak_v2_fake import MS_PER_CHAR, FakeSpeakV2Server, message_names
 
 WAIT = 10.0
@@ -207,19 +208,12 @@ def test_async_flow(speak_v2_server: FakeSpeakV2Server) -> None:
 # -- parity with deepgram-sdk 7.16's own speak.v2 client -----------------------------------------
 
 
-def sdk_environment(server: FakeSpeakV2Server) -> Any:
-    from deepgram import DeepgramClientEnvironment as SdkEnvironment
-
-    http = server.url.replace("ws://", "http://")
-    return SdkEnvironment(base=http, production=server.url, agent=server.url, agent_rest=http)
-
-
 def test_the_sdks_sync_client_sees_the_same_sequence(speak_v2_server: FakeSpeakV2Server) -> None:
     pytest.importorskip("deepgram")
     import deepgram
     from deepgram.speak.v2 import types as sdk_types
 
-    sdk = deepgram.DeepgramClient(api_key="test-key", environment=sdk_environment(speak_v2_server))
+    sdk = deepgram.DeepgramClient(api_key="test-key", environment=sdk_environment(speak_v2_server.url))
     with sdk.speak.v2.connect(model=MODEL, encoding="linear16", sample_rate="16000") as socket:
         send_flow(socket, sdk_types)
         theirs = list(socket)
@@ -246,7 +240,9 @@ def test_the_sdks_async_client_sees_the_same_sequence(speak_v2_server: FakeSpeak
     from deepgram.speak.v2 import types as sdk_types
 
     async def run_sdk() -> list[Any]:
-        sdk = deepgram.AsyncDeepgramClient(api_key="test-key", environment=sdk_environment(speak_v2_server))
+        sdk = deepgram.AsyncDeepgramClient(
+            api_key="test-key", environment=sdk_environment(speak_v2_server.url)
+        )
         async with sdk.speak.v2.connect(model=MODEL) as socket:
             for pending in send_flow(socket, sdk_types):
                 await pending

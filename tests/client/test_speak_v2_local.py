@@ -18,6 +18,7 @@ from actors.core.events import EventType
 from actors.environment import DeepgramClientEnvironment
 from actors.server import LocalServer
 from actors.speak.v2 import types as ours
+from tests.support.sdk import sdk_environment
 from tests.support.speak_v2_fake import message_names
 
 MODEL = "flux-alexis-en"
@@ -56,18 +57,11 @@ def audio(messages: list[Any]) -> bytes:
     return b"".join(m for m in messages if isinstance(m, bytes))
 
 
-def sdk_environment(server: LocalServer) -> Any:
-    from deepgram import DeepgramClientEnvironment as SdkEnvironment
-
-    http = server.url.replace("ws://", "http://")
-    return SdkEnvironment(base=http, production=server.url, agent=server.url, agent_rest=http)
-
-
 def test_ours_and_the_sdks_sync_clients_see_the_same_sequence(server: LocalServer) -> None:
     deepgram = pytest.importorskip("deepgram")
     from deepgram.speak.v2 import types as sdk_types
 
-    sdk = deepgram.DeepgramClient(api_key="test-key", environment=sdk_environment(server))
+    sdk = deepgram.DeepgramClient(api_key="test-key", environment=sdk_environment(server.url))
     with sdk.speak.v2.connect(model=MODEL, encoding="linear16", sample_rate="16000") as socket:
         flow(socket, sdk_types)
         theirs = list(socket)
@@ -86,7 +80,7 @@ def test_ours_and_the_sdks_async_clients_see_the_same_sequence(server: LocalServ
     from deepgram.speak.v2 import types as sdk_types
 
     async def run_sdk() -> list[Any]:
-        sdk = deepgram.AsyncDeepgramClient(api_key="test-key", environment=sdk_environment(server))
+        sdk = deepgram.AsyncDeepgramClient(api_key="test-key", environment=sdk_environment(server.url))
         async with sdk.speak.v2.connect(model=MODEL, encoding="linear16", sample_rate="16000") as socket:
             for call in (
                 socket.send_speak(sdk_types.SpeakV2Speak(text=TURNS[0])),
