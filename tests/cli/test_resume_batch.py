@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +19,7 @@ import pytest
 from actors.cli.main import main
 from actors.server import LocalServer
 from actors.server.observed import HandshakeSeen
+from tests.support.cli_child import start_interruptible_cli
 from tests.support.wav import spoken_wav
 
 SHORT = ["thank", "you", "for", "calling"]
@@ -54,16 +53,9 @@ def interrupt_batch_during_second_call(
 ) -> tuple[int, str, str]:
     env = {k: v for k, v in os.environ.items() if k != "DEEPGRAM_API_KEY"}
     env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).resolve().parents[2]), env.get("PYTHONPATH", "")])
-    argv = [sys.executable, "-m", "actors", "transcribe", *map(str, calls), "--out", str(out)]
+    argv = ["transcribe", *map(str, calls), "--out", str(out)]
     argv += ["--url", server.url, "--concurrency", "1", "--realtime", "--progress", "plain"]
-    proc = subprocess.Popen(
-        argv,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # a test runner may ignore it
-    )
+    proc = start_interruptible_cli(argv, env)
     try:
         assert counter.reached.wait(timeout=30), "the second call never connected"
         proc.send_signal(signal.SIGINT)

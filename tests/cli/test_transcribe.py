@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +19,7 @@ from actors.cli.main import main
 from actors.cli.transcribe import call_names, output_stems
 from actors.server import FaultRule, LocalServer
 from actors.server.engines.deterministic import interleave, synthesize_words
+from tests.support.cli_child import start_interruptible_cli
 from tests.support.jsonl import words_by_channel
 from tests.support.wav import write_wav
 
@@ -155,16 +154,9 @@ def test_ctrl_c_stops_promptly_with_a_summary(
     server = make_server()
     calls = [str(stereo_call(tmp_path / f"c{i}.wav", AGENT * 3, CUSTOMER * 3)) for i in range(3)]
     env = {k: v for k, v in os.environ.items() if k != "DEEPGRAM_API_KEY"}
-    argv = [sys.executable, "-m", "actors", "transcribe", *calls, "--out", str(tmp_path / "out")]
+    argv = ["transcribe", *calls, "--out", str(tmp_path / "out")]
     argv += ["--url", server.url, "--realtime", "--concurrency", "2", "--progress", "plain"]
-    proc = subprocess.Popen(
-        argv,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # a test runner may ignore it
-    )
+    proc = start_interruptible_cli(argv, env)
     assert proc.stderr is not None
     for line in proc.stderr:  # wait until a call is really streaming
         if "streaming" in line:
