@@ -20,7 +20,7 @@ import pytest
 from actors.server import LocalServer
 from actors.server.observed import HandshakeSeen
 from tests.support.resolver import REPO_ROOT, refused_in_child, subprocess_env
-from tests.support.tls import AGENT_HOST, API_HOST, Handshakes, ThrowawayPki, make_test_pki
+from tests.support.tls import AGENT_HOST, API_HOST, Handshakes, ThrowawayPki, deepgram_over_tls, make_test_pki
 from tests.support.wav import spoken_wav
 
 KEY = "cli-prod-path-key-987654321"
@@ -39,9 +39,7 @@ def recorder() -> Handshakes:
 
 @pytest.fixture(scope="module")
 def tls_server(pki: ThrowawayPki, recorder: Handshakes) -> Iterator[LocalServer]:
-    with LocalServer(
-        engine="deterministic", ssl_context=pki.server_context(), api_keys={KEY}, on_handshake=recorder
-    ) as server:
+    with deepgram_over_tls(pki, {KEY}, recorder) as server:
         yield server
 
 

@@ -27,7 +27,7 @@ import pytest
 from actors.server import LocalServer
 from tests.support.ray_process import RayClusterProcess, is_ray_service, node_environment
 from tests.support.resolver import REPO_ROOT, is_own_address, refused_in_child, subprocess_env
-from tests.support.tls import API_HOST, Handshakes, ThrowawayPki, make_test_pki
+from tests.support.tls import API_HOST, Handshakes, ThrowawayPki, deepgram_over_tls, make_test_pki
 from tests.support.wav import spoken_wav
 
 KEY = "ray-prod-path-key-1357924680"
@@ -64,9 +64,7 @@ def recorder() -> Handshakes:
 
 @pytest.fixture(scope="module")
 def tls_server(pki: ThrowawayPki, recorder: Handshakes) -> Iterator[LocalServer]:
-    with LocalServer(
-        engine="deterministic", ssl_context=pki.server_context(), api_keys={KEY}, on_handshake=recorder
-    ) as server:
+    with deepgram_over_tls(pki, {KEY}, recorder) as server:
         yield server
 
 
