@@ -24,7 +24,7 @@ from actors.environment import DeepgramClientEnvironment
 from actors.errors import HandshakeError, OptionsError
 from actors.speak.v2 import types as ours
 from tests.support.sdk import sdk_environment
-from tests.support.speak_v2_fake import MS_PER_CHAR, FakeSpeakV2Server, message_names
+from tests.support.speak_v2_fake import FLUSHED_TURN, MS_PER_CHAR, FakeSpeakV2Server, message_names
 
 WAIT = 10.0
 MODEL = "flux-alexis-en"
@@ -44,18 +44,12 @@ FIRST, INTERRUPTED, LAST = "Hello there.", "Stop me here please", "Last turn."
 #: What the flow below gets back, whichever client runs it.
 EXPECTED = [
     "SpeakV2Connected",
-    "SpeakV2SpeechStarted",
-    "audio",
-    "SpeakV2SpeechMetadata",
-    "SpeakV2Flushed",
+    *FLUSHED_TURN,
     "SpeakV2ConfigureSuccess",
     "SpeakV2SpeechStarted",
     "audio",
     "SpeakV2SpeechInterrupted",
-    "SpeakV2SpeechStarted",
-    "audio",
-    "SpeakV2SpeechMetadata",
-    "SpeakV2Flushed",
+    *FLUSHED_TURN,
     "SpeakV2SessionMetadata",
 ]
 #: The JSON the flow puts on the wire (asyncapi.yml's shapes).
@@ -117,10 +111,7 @@ def test_send_methods_take_dicts_and_defaults_as_the_sdk(speak_v2_server: FakeSp
         with pytest.raises(OptionsError, match="SpeakV2Flush"):
             socket.send_flush({"type": "Close"})
     assert message_names(got) == [
-        "SpeakV2SpeechStarted",
-        "audio",
-        "SpeakV2SpeechMetadata",
-        "SpeakV2Flushed",
+        *FLUSHED_TURN,
         "SpeakV2Warning",
         "SpeakV2ConfigureFailure",
     ]
@@ -145,10 +136,7 @@ def test_leaving_the_block_flushes_and_waits_for_the_last_audio(speak_v2_server:
     assert seen[0] == "open" and seen[-1] == "close"
     assert message_names(seen[1:-1]) == [
         "SpeakV2Connected",
-        "SpeakV2SpeechStarted",
-        "audio",
-        "SpeakV2SpeechMetadata",
-        "SpeakV2Flushed",
+        *FLUSHED_TURN,
         "SpeakV2SessionMetadata",
     ]
     audio = b"".join(m for m in seen if isinstance(m, bytes))

@@ -19,21 +19,15 @@ from actors.environment import DeepgramClientEnvironment
 from actors.server import LocalServer
 from actors.speak.v2 import types as ours
 from tests.support.sdk import sdk_environment
-from tests.support.speak_v2_fake import message_names
+from tests.support.speak_v2_fake import FLUSHED_TURN, message_names
 
 MODEL = "flux-alexis-en"
 TURNS = ("Hello there.", "How can I help you today?")
 EXPECTED = [
     "SpeakV2Connected",
-    "SpeakV2SpeechStarted",
-    "audio",
-    "SpeakV2SpeechMetadata",
-    "SpeakV2Flushed",
+    *FLUSHED_TURN,
     "SpeakV2ConfigureSuccess",
-    "SpeakV2SpeechStarted",
-    "audio",
-    "SpeakV2SpeechMetadata",
-    "SpeakV2Flushed",
+    *FLUSHED_TURN,
     "SpeakV2SessionMetadata",
 ]
 
@@ -118,9 +112,6 @@ def test_leaving_the_block_without_flush_gets_the_last_audio(server: LocalServer
         socket.send_speak(ours.SpeakV2Speak(text=TURNS[0]))
     assert message_names(seen) == [
         "SpeakV2Connected",
-        "SpeakV2SpeechStarted",
-        "audio",
-        "SpeakV2SpeechMetadata",
-        "SpeakV2Flushed",
+        *FLUSHED_TURN,
         "SpeakV2SessionMetadata",
     ]

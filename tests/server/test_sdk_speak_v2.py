@@ -14,6 +14,7 @@ import pytest
 from actors.server import LocalServer
 from actors.server.engines.deterministic import transcribe
 from tests.support.sdk import sdk_environment
+from tests.support.speak_v2_fake import FLUSHED_TURN
 
 pytest.importorskip("deepgram")
 from deepgram import AsyncDeepgramClient
@@ -35,16 +36,10 @@ MODEL = "flux-alexis-en"
 #: The flow both clients run, and the message classes it must produce, in order.
 EXPECTED = [
     "SpeakV2Connected",
-    "SpeakV2SpeechStarted",
-    "audio",
-    "SpeakV2SpeechMetadata",
-    "SpeakV2Flushed",
+    *FLUSHED_TURN,
     "SpeakV2ConfigureSuccess",
     "SpeakV2ConfigureFailure",
-    "SpeakV2SpeechStarted",
-    "audio",
-    "SpeakV2SpeechMetadata",
-    "SpeakV2Flushed",
+    *FLUSHED_TURN,
     "SpeakV2SpeechInterrupted",
     "SpeakV2SessionMetadata",
 ]
