@@ -32,12 +32,15 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 SCRIPTS = Path(__file__).resolve().parent
 sys.path.insert(0, str(SCRIPTS))
 
 from benchlib.childproc import (  # noqa: E402
     ChildFailed,
     JsonChild,
+    Peaks,
     ProcessSampler,
     child_env,
     cpu_of,
@@ -120,6 +123,37 @@ def check_store(db: Path, records: list[Any]) -> dict[str, Any]:
     }
 
 
+@attrs.frozen
+class MeasuredLoad:
+    """One load generator run and what the measured processes used while it ran."""
+
+    load: dict[str, Any]
+    records: list[Any]
+    wall_seconds: float
+    #: CPU seconds each measured process used during the run, by its name.
+    cpu_seconds: dict[str, float]
+    peaks: dict[str, Peaks]
+    #: The 1-minute load average as the run began.
+    loadavg: float
+
+
+def measured_load(
+    pids: dict[str, int], port: int, args: argparse.Namespace, work: Path, name: str
+) -> MeasuredLoad:
+    """:func:`run_load` against ``port`` while sampling the processes ``pids`` (name -> pid)."""
+    sampler = ProcessSampler(pids).start()
+    cpu0 = {label: cpu_of(pid) for label, pid in pids.items()}
+    wall0 = time.monotonic()
+    load_avg = os.getloadavg()[0]
+    try:
+        load, records = run_load(port, args, work, name)
+    finally:
+        peaks = sampler.stop()
+    wall = time.monotonic() - wall0
+    cpu = {label: cpu_of(pid) - cpu0[label] for label, pid in pids.items()}
+    return MeasuredLoad(load, records, wall, cpu, peaks, load_avg)
+
+
 def run_service(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     """Server + service + load; the service drained; its store checked."""
     store_dir = work / "store"
@@ -127,27 +161,20 @@ def run_service(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     with ServerProcess(idle_timeout=60.0) as server:
         child_args = ["--url", server.url, "--store-dir", str(store_dir), "--calls", str(args.calls)]
         with JsonChild("benchlib.ingest_child", child_args, work / "service.stderr") as service:
-            sampler = ProcessSampler({"service": service.pid, "server": server.pid}).start()
-            cpu0, server0, wall0 = cpu_of(service.pid), cpu_of(server.pid), time.monotonic()
-            load_avg = os.getloadavg()[0]
-            try:
-                load, records = run_load(service.first["port"], args, work, "service")
-            finally:
-                peaks = sampler.stop()
-            wall = time.monotonic() - wall0
-            cpu, server_cpu = cpu_of(service.pid) - cpu0, cpu_of(server.pid) - server0
+            pids = {"service": service.pid, "server": server.pid}
+            run = measured_load(pids, service.first["port"], args, work, "service")
             figures = service.finish(timeout=120)
     result = {
         "target": "service",
-        "load": load,
+        "load": run.load,
         "service": figures,
-        "wall_seconds": round(wall, 3),
-        "cpu_seconds": round(cpu, 3),
-        "server_cpu_seconds": round(server_cpu, 3),
-        "rss_peak_bytes": peaks["service"].rss,
-        "threads_peak": peaks["service"].threads,
-        "loadavg": load_avg,
-        "store": check_store(store_dir / "ingest.sqlite3", records),
+        "wall_seconds": round(run.wall_seconds, 3),
+        "cpu_seconds": round(run.cpu_seconds["service"], 3),
+        "server_cpu_seconds": round(run.cpu_seconds["server"], 3),
+        "rss_peak_bytes": run.peaks["service"].rss,
+        "threads_peak": run.peaks["service"].threads,
+        "loadavg": run.loadavg,
+        "store": check_store(store_dir / "ingest.sqlite3", run.records),
     }
     p99 = histogram_quantile(0.99, figures["final_to_commit_buckets"])
     p50 = histogram_quantile(0.5, figures["final_to_commit_buckets"])
@@ -159,25 +186,17 @@ def run_service(args: argparse.Namespace, work: Path) -> dict[str, Any]:
 def run_floor(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     """The same load into the bare sink."""
     with JsonChild("benchlib.audiohook_sink", [], work / "sink.stderr") as sink:
-        sampler = ProcessSampler({"sink": sink.pid}).start()
-        cpu0, wall0 = cpu_of(sink.pid), time.monotonic()
-        load_avg = os.getloadavg()[0]
-        try:
-            load, _ = run_load(sink.first["port"], args, work, "floor")
-        finally:
-            peaks = sampler.stop()
-        wall = time.monotonic() - wall0
-        cpu = cpu_of(sink.pid) - cpu0
+        run = measured_load({"sink": sink.pid}, sink.first["port"], args, work, "floor")
         counters = sink.finish(timeout=30)
     return {
         "target": "floor",
-        "load": load,
+        "load": run.load,
         "sink": counters,
-        "wall_seconds": round(wall, 3),
-        "cpu_seconds": round(cpu, 3),
-        "rss_peak_bytes": peaks["sink"].rss,
-        "threads_peak": peaks["sink"].threads,
-        "loadavg": load_avg,
+        "wall_seconds": round(run.wall_seconds, 3),
+        "cpu_seconds": round(run.cpu_seconds["sink"], 3),
+        "rss_peak_bytes": run.peaks["sink"].rss,
+        "threads_peak": run.peaks["sink"].threads,
+        "loadavg": run.loadavg,
     }
 
 

@@ -376,23 +376,25 @@ class SupervisorWorker:
         if finish is not None:
             self._start_finish(pending, finish)
 
+    def _handle_or_queue(self, stream_id: str, item: bytes | object) -> StreamHandle | None:
+        """The stream's handle to send ``item`` on; None when there is none to send on now: the
+        stream still waits for its lease (``item`` is queued for it, in order) or is unknown."""
+        with self._lock:
+            pending = self._streams.get(stream_id)
+            handle = pending.handle if pending is not None else None
+            if pending is not None and handle is None:
+                pending.queued.append(item)
+        return handle
+
     def _send_audio(self, batch: Sequence[tuple[str, bytes]]) -> None:
         for stream_id, chunk in batch:
-            with self._lock:
-                pending = self._streams.get(stream_id)
-                handle = pending.handle if pending is not None else None
-                if pending is not None and handle is None:
-                    pending.queued.append(chunk)
+            handle = self._handle_or_queue(stream_id, chunk)
             if handle is not None:
                 with contextlib.suppress(ActorsError):  # a failed stream says so in its events
                     handle.send_audio(chunk)
 
     def _send_message(self, stream_id: str, message: object) -> None:
-        with self._lock:
-            pending = self._streams.get(stream_id)
-            handle = pending.handle if pending is not None else None
-            if pending is not None and handle is None:
-                pending.queued.append(message)
+        handle = self._handle_or_queue(stream_id, message)
         if handle is not None:
             try:
                 handle.send(message)

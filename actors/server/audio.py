@@ -12,6 +12,7 @@ import array
 import struct
 import sys
 import warnings
+from collections.abc import Callable
 
 with warnings.catch_warnings():  # stdlib (deprecated) up to 3.12; the audioop-lts wheel from 3.13
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -132,6 +133,32 @@ class AudioDecoder:
         if encoding is None or bits != _SAMPLE_WIDTH[encoding] * 8 or channels < 1 or rate < 1:
             raise UndecodableAudio(f"WAV format {tag} with {bits}-bit samples is not supported")
         self.encoding, self.channels, self.sample_rate = encoding, channels, rate
+
+
+def listen_decoder(encoding: str | None, sample_rate: int | None, channels: int = 1) -> AudioDecoder | None:
+    """A decoder for a listen stream's connect options; None for a codec this server cannot decode
+    (:func:`decode_listen_frame` then refuses the stream at its first audio frame, like Deepgram)."""
+    try:
+        return AudioDecoder(encoding, sample_rate, channels)
+    except UndecodableAudio:
+        return None
+
+
+def decode_listen_frame(
+    decoder: AudioDecoder | None, data: bytes, close: Callable[[int, str], None]
+) -> list[bytes] | None:
+    """One audio frame of a listen stream as linear16, one chunk per channel; None when there is
+    nothing to feed: the format is not known yet (a WAV header still arriving), or the audio cannot
+    be decoded and the stream was closed with ``close(1008, "DATA-0000")``, as Deepgram does."""
+    if decoder is None:
+        close(1008, "DATA-0000")
+        return None
+    try:
+        chunks = decoder.decode(data)
+    except UndecodableAudio:
+        close(1008, "DATA-0000")
+        return None
+    return chunks if decoder.ready else None
 
 
 def mix_down(chunks: list[bytes]) -> bytes:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import email.utils
 import http
 import uuid
-from collections.abc import Collection, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 import attrs
@@ -24,6 +24,7 @@ from actors.server.faults import FAULT_HEADER, FaultRegistry, FaultRule
 from actors.server.session import Endpoint
 
 INVALID_CREDENTIALS = "Invalid credentials."
+_Number = TypeVar("_Number", int, float)
 
 #: err_code and message for each status a refusal may carry.
 _STATUS_ERRORS: dict[int, tuple[str, str]] = {
@@ -238,27 +239,32 @@ class QueryReader:
         self, name: str, default: int | None = None, low: int | None = None, high: int | None = None
     ) -> int | None:
         """An integer parameter within ``[low, high]``."""
-        value = self._last.get(name)
-        if value is None:
-            return default
-        try:
-            number = int(value)
-        except ValueError:
-            raise OptionsError(name, f"expected an integer, got {value!r}", value) from None
-        _check_range(name, number, low, high)
-        return number
+        return self._converted(name, int, "an integer", default, low, high)
 
     def number(
         self, name: str, default: float | None = None, low: float | None = None, high: float | None = None
     ) -> float | None:
         """A numeric parameter within ``[low, high]``."""
+        return self._converted(name, float, "a number", default, low, high)
+
+    def _converted(
+        self,
+        name: str,
+        convert: Callable[[str], _Number],
+        expected: str,
+        default: _Number | None,
+        low: float | None,
+        high: float | None,
+    ) -> _Number | None:
+        """The last value of ``name`` through ``convert`` (``default`` when absent), within
+        ``[low, high]``; an :class:`OptionsError` saying it expected ``expected`` when it does not convert."""
         value = self._last.get(name)
         if value is None:
             return default
         try:
-            number = float(value)
+            number = convert(value)
         except ValueError:
-            raise OptionsError(name, f"expected a number, got {value!r}", value) from None
+            raise OptionsError(name, f"expected {expected}, got {value!r}", value) from None
         _check_range(name, number, low, high)
         return number
 

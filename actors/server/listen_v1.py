@@ -21,7 +21,7 @@ import attrs
 from actors.errors import OptionsError
 from actors.protocol.apis import LISTEN_V1
 from actors.protocol.base import DecodeError
-from actors.server.audio import AudioDecoder, StepSplitter, UndecodableAudio, mix_down
+from actors.server.audio import AudioDecoder, StepSplitter, decode_listen_frame, listen_decoder, mix_down
 from actors.server.formatting import plain_word
 from actors.server.handshake import QueryReader
 from actors.server.listen_features import ResultFeatures
@@ -179,10 +179,7 @@ class ListenV1Endpoint(Endpoint):
         self.channels: list[_Channel] = []
         self.model_uuid, self.model_info = model_info(opts.model)
         self.features = opts.features()
-        try:
-            self.decoder = AudioDecoder(opts.encoding, opts.sample_rate, opts.channels)
-        except UndecodableAudio:
-            self.decoder = None  # unsupported codec: refused at the first audio frame, like Deepgram
+        self.decoder = listen_decoder(opts.encoding, opts.sample_rate, opts.channels)
 
     # -- frames -----------------------------------------------------------------------------
 
@@ -191,15 +188,8 @@ class ListenV1Endpoint(Endpoint):
         if not data:
             self._finish_stream()
             return
-        if self.decoder is None:
-            self.close(1008, "DATA-0000")
-            return
-        try:
-            chunks = self.decoder.decode(data)
-        except UndecodableAudio:
-            self.close(1008, "DATA-0000")
-            return
-        if not self.decoder.ready:
+        chunks = decode_listen_frame(self.decoder, data, self.close)
+        if chunks is None:
             return
         if not self.channels:
             self._start_channels()

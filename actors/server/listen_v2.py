@@ -32,7 +32,7 @@ from actors.protocol.apis import LISTEN_V2
 from actors.protocol.base import DecodeError
 from actors.protocol.listen_v2.options import ListenV2Options
 from actors.protocol.models import CATALOGS
-from actors.server.audio import AudioDecoder, StepSplitter, UndecodableAudio, mix_down
+from actors.server.audio import StepSplitter, decode_listen_frame, listen_decoder, mix_down
 from actors.server.handshake import QueryReader
 from actors.server.session import Endpoint, register_endpoint
 
@@ -130,11 +130,7 @@ class ListenV2Endpoint(Endpoint):
         self.turn_window_start = 0.0
         self.eager_sent = False
         self.last_update = 0.0
-        self.decoder: AudioDecoder | None
-        try:
-            self.decoder = AudioDecoder(opts.encoding, opts.sample_rate, 1)
-        except UndecodableAudio:
-            self.decoder = None
+        self.decoder = listen_decoder(opts.encoding, opts.sample_rate)
         self.send_message({"type": "Connected", "request_id": self.request_id})
 
     def send_message(self, message: Mapping[str, Any]) -> None:
@@ -150,17 +146,11 @@ class ListenV2Endpoint(Endpoint):
 
     def on_binary(self, data: bytes) -> None:
         """Audio: decode, cut in steps, run the turn state machine after each."""
-        if self.decoder is None:
-            self.close(1008, "DATA-0000")
-            return
-        try:
-            chunks = self.decoder.decode(data)
-        except UndecodableAudio:
-            self.close(1008, "DATA-0000")
-            return
-        if not self.decoder.ready:
+        chunks = decode_listen_frame(self.decoder, data, self.close)
+        if chunks is None:
             return
         if self.recognizer is None:
+            assert self.decoder is not None  # frames were decoded
             self.recognizer = self.context.engine.recognizer(self.decoder.sample_rate)
             self.splitter = StepSplitter(self.decoder.sample_rate, STEP_SECONDS)
         assert self.splitter is not None

@@ -19,7 +19,7 @@ from typing import Any
 
 from benchlib.audio import SAMPLE_RATE, BenchAudio
 from benchlib.probe import StreamProbe
-from benchlib.schedule import PHASES, Schedule, sleep_until
+from benchlib.schedule import Schedule, by_phase, sleep_until
 
 OPEN_TIMEOUT = 60.0
 FINISH_TIMEOUT = 60.0
@@ -86,10 +86,7 @@ class ActorsDriver:
     def _pace(self, schedule: Schedule) -> None:
         # Each phase's streams and their bound send_audio, looked up once: the loop body is the
         # library call alone (the SDK driver likewise calls send_media in a bare loop).
-        phases = [
-            (first, [h.send_audio for h in self.handles[first::PHASES]])
-            for first in range(min(PHASES, len(self.handles)))
-        ]
+        phases = by_phase([h.send_audio for h in self.handles])
         for k, chunk in enumerate(self.audio.chunks):
             for first, sends in phases:
                 sleep_until(schedule.due(first, k))

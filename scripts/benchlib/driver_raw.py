@@ -15,12 +15,12 @@ import socket
 import threading
 import time
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from benchlib import rawws
 from benchlib.audio import SAMPLE_RATE, BenchAudio
 from benchlib.probe import StreamProbe
-from benchlib.schedule import PHASES, Schedule
+from benchlib.schedule import Schedule, by_phase
 
 OPEN_TIMEOUT = 10.0
 _CLOSE_STREAM_JSON = b'{"type":"CloseStream"}'
@@ -109,16 +109,16 @@ class RawDriver:
 
     # -- the loop thread ------------------------------------------------------------------------
 
-    def _plan(self, schedule: Schedule) -> Iterator[tuple[float, int, list[_Stream]]]:
+    def _plan(self, schedule: Schedule) -> Iterator[tuple[float, int, Sequence[_Stream]]]:
         """(due, chunk index, streams) in the pacers' order: chunk by chunk, phase by phase."""
-        phases = [(first, self.streams[first::PHASES]) for first in range(min(PHASES, len(self.streams)))]
+        phases = by_phase(self.streams)
         for k in range(len(self.audio.chunks)):
             for first, streams in phases:
                 yield schedule.due(first, k), k, streams
 
     def _run(self) -> None:
-        plan: Iterator[tuple[float, int, list[_Stream]]] | None = None
-        step: tuple[float, int, list[_Stream]] | None = None
+        plan: Iterator[tuple[float, int, Sequence[_Stream]]] | None = None
+        step: tuple[float, int, Sequence[_Stream]] | None = None
         finishing = False
         chunks = self.audio.chunks
         select = self._sel.select

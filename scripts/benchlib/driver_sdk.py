@@ -20,7 +20,7 @@ from typing import Any
 
 from benchlib.audio import SAMPLE_RATE, BenchAudio
 from benchlib.probe import StreamProbe
-from benchlib.schedule import PHASES, Schedule, sleep_until
+from benchlib.schedule import Schedule, by_phase, sleep_until
 
 OPEN_TIMEOUT = 60.0
 FINISH_TIMEOUT = 60.0
@@ -93,16 +93,7 @@ class SdkDriver:
 
     def _pace(self, schedule: Schedule) -> None:
         # As the actors pacer: each phase's streams with their bound send_media, looked up once.
-        phases = [
-            (
-                first,
-                [
-                    (c.send_media, p)
-                    for c, p in zip(self._conns[first::PHASES], self.probes[first::PHASES], strict=True)
-                ],
-            )
-            for first in range(min(PHASES, len(self.probes)))
-        ]
+        phases = by_phase([(c.send_media, p) for c, p in zip(self._conns, self.probes, strict=True)])
         for k, chunk in enumerate(self.audio.chunks):
             n = len(chunk)
             for first, sends in phases:
@@ -111,8 +102,7 @@ class SdkDriver:
                     try:
                         send(chunk)
                     except Exception as error:  # a broken stream is reported; the others go on
-                        if not probe.errors:
-                            probe.error(error)
+                        probe.send_failed(error)
                         continue
                     probe.sent_bytes += n
 

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from benchlib.audio import SAMPLE_RATE, BenchAudio
 from benchlib.driver_sdk import CONNECT_CONCURRENCY, FINISH_TIMEOUT, OPEN_TIMEOUT, sdk_environment
 from benchlib.probe import StreamProbe
-from benchlib.schedule import PHASES, Schedule
+from benchlib.schedule import Schedule, by_phase
 
 T = TypeVar("T")
 
@@ -87,16 +87,7 @@ class AsyncSdkDriver:
         self._pacer = asyncio.run_coroutine_threadsafe(self._pace(schedule), self._loop)
 
     async def _pace(self, schedule: Schedule) -> None:
-        phases = [
-            (
-                first,
-                [
-                    (c.send_media, p)
-                    for c, p in zip(self._conns[first::PHASES], self.probes[first::PHASES], strict=True)
-                ],
-            )
-            for first in range(min(PHASES, len(self.probes)))
-        ]
+        phases = by_phase([(c.send_media, p) for c, p in zip(self._conns, self.probes, strict=True)])
         for k, chunk in enumerate(self.audio.chunks):
             n = len(chunk)
             for first, sends in phases:
@@ -107,8 +98,7 @@ class AsyncSdkDriver:
                     try:
                         await send(chunk)
                     except Exception as error:  # a broken stream is reported; the others go on
-                        if not probe.errors:
-                            probe.error(error)
+                        probe.send_failed(error)
                         continue
                     probe.sent_bytes += n
 

@@ -79,6 +79,12 @@ class StreamProbe:
         """Record an error the client reported for this stream (kept short)."""
         self.errors.append(repr(error)[:200])
 
+    def send_failed(self, error: BaseException) -> None:
+        """Record a failed send, unless an error is already recorded (a broken stream's later
+        sends fail too; its first error is the one that says why)."""
+        if not self.errors:
+            self.error(error)
+
 
 def _transcript(message: Any) -> str:
     """The first alternative's transcript of a Results message ("" when absent)."""

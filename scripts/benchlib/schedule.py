@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
+from typing import TypeVar
 
 import attrs
+
+T = TypeVar("T")
 
 #: Streams are spread over this many phases within one chunk period, like independent calls,
 #: so N streams do not all send in the same instant.
@@ -40,3 +44,9 @@ def sleep_until(when: float) -> None:
     delay = when - time.monotonic()
     if delay > 0:
         time.sleep(delay)
+
+
+def by_phase(streams: Sequence[T]) -> list[tuple[int, Sequence[T]]]:
+    """``streams`` (one item a stream, in stream order) cut by phase: ``(first, items)`` per phase,
+    ``first`` the phase's first stream (its due times are :meth:`Schedule.due` of ``first``)."""
+    return [(first, streams[first::PHASES]) for first in range(min(PHASES, len(streams)))]

@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 import struct
-import wave
 from pathlib import Path
 
 import pytest
 
 from actors.cli.audiofile import AudioFile, read_audio
 from actors.errors import AudioFileError
-
-
-def write_wav(path: Path, frames: bytes, *, channels: int = 1, rate: int = 16000, width: int = 2) -> Path:
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(channels)
-        w.setsampwidth(width)
-        w.setframerate(rate)
-        w.writeframes(frames)
-    return path
+from tests.support.wav import write_wav
 
 
 def pcm_of(audio: AudioFile) -> bytes:

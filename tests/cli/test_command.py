@@ -10,7 +10,6 @@ import shutil
 import subprocess
 import sys
 import time
-import wave
 from pathlib import Path
 
 import pytest
@@ -21,6 +20,7 @@ from actors.cli.target import Target
 from actors.cli.transcribe import REMOTE_CONCURRENCY, default_concurrency
 from actors.server import LocalServer
 from actors.server.engines.deterministic import synthesize_words
+from tests.support.wav import write_wav
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -110,11 +110,7 @@ def test_agent_answer_during_the_clip_counts(
     while the clip is still streaming; that answer must end the turn, not a --timeout wait."""
     speech = tmp_path / "user.wav"
     pcm = synthesize_words(["where", "is", "my", "order"], 16000, leading_ms=100)
-    with wave.open(str(speech), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(16000)
-        w.writeframes(pcm + bytes(2 * 16000 * 2))  # 2 s of silence inside the clip
+    write_wav(speech, pcm + bytes(2 * 16000 * 2))  # 2 s of silence inside the clip
     clip_seconds = len(pcm) / 32000 + 2.0
     started = time.monotonic()
     status = main(["agent", "--user-audio", str(speech), "--timeout", "4", "--url", local_server.url])

@@ -6,7 +6,6 @@ starts with speaker 0 and switches speaker at every pause of 1 s or more between
 
 from __future__ import annotations
 
-import wave
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from actors.cli.main import main
 from actors.cli.outputs import Segment, Word, caption_cues, format_transcript, format_webvtt, speaker_turns
 from actors.server import LocalServer
 from actors.server.engines.deterministic import interleave, synthesize_words
+from tests.support.wav import write_wav
 
 AGENT = ["thank", "you", "for", "calling"]
 CALLER = ["my", "order", "is", "late"]
@@ -35,15 +35,6 @@ def turns_pcm(turns: list[list[str]], pause_ms: int = 1200) -> bytes:
         synthesize_words(words, 16000, leading_ms=200 if i == 0 else pause_ms)
         for i, words in enumerate(turns)
     )
-
-
-def write_wav(path: Path, pcm: bytes, channels: int = 1) -> Path:
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(channels)
-        w.setsampwidth(2)
-        w.setframerate(16000)
-        w.writeframes(pcm)
-    return path
 
 
 def transcribe(call: Path, out: Path, server: LocalServer, *extra: str) -> None:

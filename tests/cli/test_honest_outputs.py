@@ -12,7 +12,6 @@ import os
 import sys
 import tempfile
 import threading
-import wave
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from actors.cli.outputs import CallFiles, CallWriter
 from actors.cli.summary import CallOutcome, summary_table
 from actors.cli.summaryfiles import COLUMNS, previous_outcomes, skipped_outcome, write_summary
 from actors.server import FaultRule, LocalServer
-from actors.server.engines.deterministic import synthesize_words
+from tests.support.wav import spoken_wav
 
 WORDS = ["please", "hold", "while", "i", "check", "your", "account"]
 
@@ -33,15 +32,6 @@ WORDS = ["please", "hold", "while", "i", "check", "your", "account"]
 @pytest.fixture(autouse=True)
 def _no_deepgram_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DEEPGRAM_API_KEY", raising=False)
-
-
-def mono_call(path: Path, words: list[str], rate: int = 16000) -> Path:
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(synthesize_words(words, rate, leading_ms=200))
-    return path
 
 
 def run_cli(*argv: str) -> int:
@@ -120,8 +110,8 @@ def test_failed_call_leaves_no_complete_looking_file_and_is_redone(
     server.faults.add(
         FaultRule(match_tag="endme", kind="close", code=1008, reason="DATA-0000", after_audio_seconds=0.5)
     )
-    good = mono_call(tmp_path / "good.wav", WORDS)
-    bad = mono_call(tmp_path / "bad.wav", WORDS * 2)
+    good = spoken_wav(tmp_path / "good.wav", WORDS)
+    bad = spoken_wav(tmp_path / "bad.wav", WORDS * 2)
     out = tmp_path / "out"
     out.mkdir()
     for suffix in (".jsonl", ".txt", ".srt", ".vtt"):  # outputs of an earlier, complete run
@@ -178,7 +168,7 @@ def test_bad_out_is_a_usage_error_before_connecting(
 ) -> None:
     handshakes: list[str] = []
     server = make_server(on_handshake=lambda seen: handshakes.append(seen.path))
-    call = mono_call(tmp_path / "call.wav", WORDS)
+    call = spoken_wav(tmp_path / "call.wav", WORDS)
     a_file = tmp_path / "a-file"
     a_file.write_text("x")
     out, expected = {
@@ -200,7 +190,7 @@ def test_summary_files_list_every_call_with_its_numbers(
     tmp_path: Path, make_server: Callable[..., LocalServer], capsys: pytest.CaptureFixture[str]
 ) -> None:
     server = make_server()
-    one = mono_call(tmp_path / "one.wav", WORDS)
+    one = spoken_wav(tmp_path / "one.wav", WORDS)
     missing = tmp_path / "missing.wav"
     out = tmp_path / "out"
     assert run_cli(str(one), str(missing), "--out", str(out), "--url", server.url) == 1

@@ -10,7 +10,6 @@ import json
 import os
 import subprocess
 import sys
-import wave
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,7 @@ from actors.cli.inputs import CallInput, InputError, find_audio, parse_params, r
 from actors.cli.main import main
 from actors.cli.transcribe import call_names, output_stems
 from actors.server import LocalServer
-from actors.server.engines.deterministic import synthesize_words
+from tests.support.wav import spoken_wav
 
 ROOT = Path(__file__).resolve().parents[2]
 WORDS = ["my", "order", "number", "is", "five", "five", "five"]
@@ -32,12 +31,7 @@ def _no_deepgram_key(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def mono_call(path: Path, words: list[str] = WORDS, rate: int = 8000) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(synthesize_words(words, rate, leading_ms=100))
-    return path
+    return spoken_wav(path, words, rate=rate, leading_ms=100)
 
 
 def final_words(jsonl: Path) -> list[str]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import itertools
 import json
 import math
-import wave
 from array import array
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +22,7 @@ import pytest
 from actors.cli.main import main
 from actors.server import LocalServer
 from actors.server.engines.deterministic import silence, synthesize_words
+from tests.support.wav import write_wav
 
 RATE = 16000
 GAP_SECONDS = 60.0
@@ -68,11 +68,7 @@ def write_call(path: Path, speech: list[bytes]) -> list[float]:
         if any(part is s for s in speech):
             starts.append(at / (2 * RATE))
         at += len(part)
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(RATE)
-        w.writeframes(b"".join(parts))
+    write_wav(path, b"".join(parts), rate=RATE)
     return starts
 
 

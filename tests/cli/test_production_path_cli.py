@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 
 from actors.server import LocalServer
-from actors.server.engines.deterministic import synthesize_words
 from actors.server.observed import HandshakeSeen
 from tests.support.resolver import REPO_ROOT, refused_in_child, subprocess_env
-from tests.support.tls import AGENT_HOST, API_HOST, Handshakes, ThrowawayPki, make_test_pki
+from tests.support.tls import AGENT_HOST, API_HOST, Handshakes, ThrowawayPki, deepgram_over_tls, make_test_pki
+from tests.support.wav import spoken_wav
 
 KEY = "cli-prod-path-key-987654321"
 CHILD_TIMEOUT = 60.0
@@ -39,9 +39,7 @@ def recorder() -> Handshakes:
 
 @pytest.fixture(scope="module")
 def tls_server(pki: ThrowawayPki, recorder: Handshakes) -> Iterator[LocalServer]:
-    with LocalServer(
-        engine="deterministic", ssl_context=pki.server_context(), api_keys={KEY}, on_handshake=recorder
-    ) as server:
+    with deepgram_over_tls(pki, {KEY}, recorder) as server:
         yield server
 
 
@@ -79,20 +77,11 @@ def check_handshakes(seen: list[HandshakeSeen], host: str, path: str) -> None:
         assert record.path.startswith(path)
 
 
-def mono_wav(path: Path, words: list[str]) -> Path:
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(16000)
-        w.writeframes(synthesize_words(words, 16000, leading_ms=100))
-    return path
-
-
 def test_transcribe_with_a_key_goes_to_deepgram(
     tls_server: LocalServer, recorder: Handshakes, pki: ThrowawayPki, tmp_path: Path
 ) -> None:
     recorder.take()
-    call = mono_wav(tmp_path / "call.wav", ["routed", "to", "deepgram"])
+    call = spoken_wav(tmp_path / "call.wav", ["routed", "to", "deepgram"], leading_ms=100)
     out = tmp_path / "out"
     done = run_child(
         ["transcribe", str(call), "--out", str(out), "--progress", "plain"], tls_server, tmp_path, pki.ca_cert
@@ -169,7 +158,7 @@ def test_transcribe_does_not_retry_an_untrusted_certificate(
     tls_server: LocalServer, recorder: Handshakes, pki: ThrowawayPki, tmp_path: Path
 ) -> None:
     recorder.take()
-    call = mono_wav(tmp_path / "call.wav", ["never", "sent"])
+    call = spoken_wav(tmp_path / "call.wav", ["never", "sent"], leading_ms=100)
     argv = ["transcribe", str(call), "--out", str(tmp_path / "out"), "--progress", "plain"]
     done = run_child(argv, tls_server, tmp_path, pki.other_ca_cert)
     assert done.returncode == 1, done.stderr

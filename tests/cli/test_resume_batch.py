@@ -10,10 +10,7 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import threading
-import wave
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,8 +18,9 @@ import pytest
 
 from actors.cli.main import main
 from actors.server import LocalServer
-from actors.server.engines.deterministic import synthesize_words
 from actors.server.observed import HandshakeSeen
+from tests.support.cli_child import start_interruptible_cli
+from tests.support.wav import spoken_wav
 
 SHORT = ["thank", "you", "for", "calling"]
 LONG = ["one", "two", "three", "four", "five", "six", "seven", "eight"] * 3
@@ -32,15 +30,6 @@ SUFFIXES = (".jsonl", ".srt", ".txt", ".vtt")
 @pytest.fixture(autouse=True)
 def _no_deepgram_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DEEPGRAM_API_KEY", raising=False)
-
-
-def mono_call(path: Path, words: list[str]) -> Path:
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(16000)
-        w.writeframes(synthesize_words(words, 16000, leading_ms=200))
-    return path
 
 
 class HandshakeCounter:
@@ -64,16 +53,9 @@ def interrupt_batch_during_second_call(
 ) -> tuple[int, str, str]:
     env = {k: v for k, v in os.environ.items() if k != "DEEPGRAM_API_KEY"}
     env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).resolve().parents[2]), env.get("PYTHONPATH", "")])
-    argv = [sys.executable, "-m", "actors", "transcribe", *map(str, calls), "--out", str(out)]
+    argv = ["transcribe", *map(str, calls), "--out", str(out)]
     argv += ["--url", server.url, "--concurrency", "1", "--realtime", "--progress", "plain"]
-    proc = subprocess.Popen(
-        argv,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # a test runner may ignore it
-    )
+    proc = start_interruptible_cli(argv, env)
     try:
         assert counter.reached.wait(timeout=30), "the second call never connected"
         proc.send_signal(signal.SIGINT)
@@ -92,9 +74,9 @@ def test_interrupted_batch_resumes_with_skip_existing(
     counter = HandshakeCounter(2)
     server = make_server(on_handshake=counter)
     calls = [
-        mono_call(tmp_path / "c1.wav", SHORT),  # ~1.6 s at real time
-        mono_call(tmp_path / "c2.wav", LONG),  # ~9 s: interrupted
-        mono_call(tmp_path / "c3.wav", SHORT),  # never started
+        spoken_wav(tmp_path / "c1.wav", SHORT),  # ~1.6 s at real time
+        spoken_wav(tmp_path / "c2.wav", LONG),  # ~9 s: interrupted
+        spoken_wav(tmp_path / "c3.wav", SHORT),  # never started
     ]
     out = tmp_path / "out"
 
@@ -139,7 +121,7 @@ def test_skip_existing_without_anything_left_to_do_connects_nowhere(
 ) -> None:
     counter = HandshakeCounter(1)
     server = make_server(on_handshake=counter)
-    call = mono_call(tmp_path / "c1.wav", SHORT)
+    call = spoken_wav(tmp_path / "c1.wav", SHORT)
     out = tmp_path / "out"
     assert main(["transcribe", str(call), "--out", str(out), "--url", server.url]) == 0
     assert counter.count == 1

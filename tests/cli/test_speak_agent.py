@@ -11,7 +11,8 @@ import pytest
 from actors.cli.main import main
 from actors.cli.speak import split_text
 from actors.server import LocalServer
-from actors.server.engines.deterministic import synthesize_words, transcribe
+from actors.server.engines.deterministic import transcribe
+from tests.support.wav import spoken_wav, write_wav
 
 
 @pytest.fixture(autouse=True)
@@ -103,11 +104,7 @@ def test_agent_hears_user_audio(
 ) -> None:
     server = make_server()
     speech = tmp_path / "user.wav"
-    with wave.open(str(speech), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(16000)
-        w.writeframes(synthesize_words(["where", "is", "my", "order"], 16000, leading_ms=100))
+    spoken_wav(speech, ["where", "is", "my", "order"], leading_ms=100)
     status = main(["agent", "--user-audio", str(speech), "--timeout", "10", "--url", server.url])
     captured = capsys.readouterr()
     assert status == 0, captured.err
@@ -119,10 +116,6 @@ def test_agent_hears_user_audio(
 
 def test_agent_rejects_stereo_user_audio(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     speech = tmp_path / "stereo.wav"
-    with wave.open(str(speech), "wb") as w:
-        w.setnchannels(2)
-        w.setsampwidth(2)
-        w.setframerate(16000)
-        w.writeframes(bytes(400))
+    write_wav(speech, bytes(400), channels=2)
     assert main(["agent", "--user-audio", str(speech), "--url", "ws://127.0.0.1:9"]) == 2
     assert "needs a mono WAV" in capsys.readouterr().err

@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
-import wave
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,7 +19,9 @@ from actors.cli.main import main
 from actors.cli.transcribe import call_names, output_stems
 from actors.server import FaultRule, LocalServer
 from actors.server.engines.deterministic import interleave, synthesize_words
+from tests.support.cli_child import start_interruptible_cli
 from tests.support.jsonl import words_by_channel
+from tests.support.wav import write_wav
 
 AGENT = ["thank", "you", "for", "calling", "how", "can", "i", "help"]
 CUSTOMER = ["my", "order", "number", "is", "five", "five", "five"]
@@ -38,12 +37,7 @@ def stereo_call(path: Path, left: list[str], right: list[str], rate: int = 16000
     first = synthesize_words(left, rate, leading_ms=200)
     pause_ms = 1000 * len(first) // (2 * rate) + 300
     pcm = interleave([first, synthesize_words(right, rate, leading_ms=pause_ms)])
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(2)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(pcm)
-    return path
+    return write_wav(path, pcm, channels=2, rate=rate)
 
 
 def run_cli(*argv: str) -> int:
@@ -138,11 +132,7 @@ def test_realtime_pacing_takes_real_time(
     server = make_server()
     pcm = synthesize_words(["one", "two"], 16000, leading_ms=100)
     path = tmp_path / "mono.wav"
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(16000)
-        w.writeframes(pcm)
+    write_wav(path, pcm)
     duration = len(pcm) / 32000
     started = time.monotonic()
     assert run_cli(str(path), "--out", str(tmp_path / "out"), "--url", server.url, "--realtime") == 0
@@ -164,16 +154,9 @@ def test_ctrl_c_stops_promptly_with_a_summary(
     server = make_server()
     calls = [str(stereo_call(tmp_path / f"c{i}.wav", AGENT * 3, CUSTOMER * 3)) for i in range(3)]
     env = {k: v for k, v in os.environ.items() if k != "DEEPGRAM_API_KEY"}
-    argv = [sys.executable, "-m", "actors", "transcribe", *calls, "--out", str(tmp_path / "out")]
+    argv = ["transcribe", *calls, "--out", str(tmp_path / "out")]
     argv += ["--url", server.url, "--realtime", "--concurrency", "2", "--progress", "plain"]
-    proc = subprocess.Popen(
-        argv,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # a test runner may ignore it
-    )
+    proc = start_interruptible_cli(argv, env)
     assert proc.stderr is not None
     for line in proc.stderr:  # wait until a call is really streaming
         if "streaming" in line:

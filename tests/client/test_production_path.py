@@ -30,7 +30,7 @@ from actors.speak.v1.types import SpeakV1Flushed, SpeakV1Text
 from tests.client.helpers import PARAMS, WAIT, final_words, speech
 from tests.support.agent import agent_settings
 from tests.support.resolver import loopback_resolver
-from tests.support.tls import AGENT_HOST, API_HOST, Handshakes, ThrowawayPki, make_test_pki
+from tests.support.tls import AGENT_HOST, API_HOST, Handshakes, ThrowawayPki, deepgram_over_tls, make_test_pki
 
 KEY = "prod-path-key-0123456789"
 JWT = "prod-path-jwt-abcdefghij"
@@ -53,12 +53,7 @@ def handshakes() -> Handshakes:
 @pytest.fixture(scope="module")
 def tls_server(pki: ThrowawayPki, handshakes: Handshakes) -> Iterator[LocalServer]:
     """The local server as Deepgram: TLS with the test certificate, only KEY and JWT accepted."""
-    with LocalServer(
-        engine="deterministic",
-        ssl_context=pki.server_context(),
-        api_keys={KEY, JWT},
-        on_handshake=handshakes,
-    ) as server:
+    with deepgram_over_tls(pki, {KEY, JWT}, handshakes) as server:
         yield server
 
 

@@ -23,7 +23,8 @@ from actors.core.events import EventType
 from actors.environment import DeepgramClientEnvironment
 from actors.errors import HandshakeError, OptionsError
 from actors.speak.v2 import types as ours
-from tests.support.speak_v2_fake import MS_PER_CHAR, FakeSpeakV2Server, message_names
+from tests.support.sdk import sdk_environment
+from tests.support.speak_v2_fake import FLUSHED_TURN, MS_PER_CHAR, FakeSpeakV2Server, message_names
 
 WAIT = 10.0
 MODEL = "flux-alexis-en"
@@ -43,18 +44,12 @@ FIRST, INTERRUPTED, LAST = "Hello there.", "Stop me here please", "Last turn."
 #: What the flow below gets back, whichever client runs it.
 EXPECTED = [
     "SpeakV2Connected",
-    "SpeakV2SpeechStarted",
-    "audio",
-    "SpeakV2SpeechMetadata",
-    "SpeakV2Flushed",
+    *FLUSHED_TURN,
     "SpeakV2ConfigureSuccess",
     "SpeakV2SpeechStarted",
     "audio",
     "SpeakV2SpeechInterrupted",
-    "SpeakV2SpeechStarted",
-    "audio",
-    "SpeakV2SpeechMetadata",
-    "SpeakV2Flushed",
+    *FLUSHED_TURN,
     "SpeakV2SessionMetadata",
 ]
 #: The JSON the flow puts on the wire (asyncapi.yml's shapes).
@@ -116,10 +111,7 @@ def test_send_methods_take_dicts_and_defaults_as_the_sdk(speak_v2_server: FakeSp
         with pytest.raises(OptionsError, match="SpeakV2Flush"):
             socket.send_flush({"type": "Close"})
     assert message_names(got) == [
-        "SpeakV2SpeechStarted",
-        "audio",
-        "SpeakV2SpeechMetadata",
-        "SpeakV2Flushed",
+        *FLUSHED_TURN,
         "SpeakV2Warning",
         "SpeakV2ConfigureFailure",
     ]
@@ -144,10 +136,7 @@ def test_leaving_the_block_flushes_and_waits_for_the_last_audio(speak_v2_server:
     assert seen[0] == "open" and seen[-1] == "close"
     assert message_names(seen[1:-1]) == [
         "SpeakV2Connected",
-        "SpeakV2SpeechStarted",
-        "audio",
-        "SpeakV2SpeechMetadata",
-        "SpeakV2Flushed",
+        *FLUSHED_TURN,
         "SpeakV2SessionMetadata",
     ]
     audio = b"".join(m for m in seen if isinstance(m, bytes))
@@ -207,19 +196,12 @@ def test_async_flow(speak_v2_server: FakeSpeakV2Server) -> None:
 # -- parity with deepgram-sdk 7.16's own speak.v2 client -----------------------------------------
 
 
-def sdk_environment(server: FakeSpeakV2Server) -> Any:
-    from deepgram import DeepgramClientEnvironment as SdkEnvironment
-
-    http = server.url.replace("ws://", "http://")
-    return SdkEnvironment(base=http, production=server.url, agent=server.url, agent_rest=http)
-
-
 def test_the_sdks_sync_client_sees_the_same_sequence(speak_v2_server: FakeSpeakV2Server) -> None:
     pytest.importorskip("deepgram")
     import deepgram
     from deepgram.speak.v2 import types as sdk_types
 
-    sdk = deepgram.DeepgramClient(api_key="test-key", environment=sdk_environment(speak_v2_server))
+    sdk = deepgram.DeepgramClient(api_key="test-key", environment=sdk_environment(speak_v2_server.url))
     with sdk.speak.v2.connect(model=MODEL, encoding="linear16", sample_rate="16000") as socket:
         send_flow(socket, sdk_types)
         theirs = list(socket)
@@ -246,7 +228,9 @@ def test_the_sdks_async_client_sees_the_same_sequence(speak_v2_server: FakeSpeak
     from deepgram.speak.v2 import types as sdk_types
 
     async def run_sdk() -> list[Any]:
-        sdk = deepgram.AsyncDeepgramClient(api_key="test-key", environment=sdk_environment(speak_v2_server))
+        sdk = deepgram.AsyncDeepgramClient(
+            api_key="test-key", environment=sdk_environment(speak_v2_server.url)
+        )
         async with sdk.speak.v2.connect(model=MODEL) as socket:
             for pending in send_flow(socket, sdk_types):
                 await pending

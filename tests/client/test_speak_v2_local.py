@@ -18,21 +18,16 @@ from actors.core.events import EventType
 from actors.environment import DeepgramClientEnvironment
 from actors.server import LocalServer
 from actors.speak.v2 import types as ours
-from tests.support.speak_v2_fake import message_names
+from tests.support.sdk import sdk_environment
+from tests.support.speak_v2_fake import FLUSHED_TURN, message_names
 
 MODEL = "flux-alexis-en"
 TURNS = ("Hello there.", "How can I help you today?")
 EXPECTED = [
     "SpeakV2Connected",
-    "SpeakV2SpeechStarted",
-    "audio",
-    "SpeakV2SpeechMetadata",
-    "SpeakV2Flushed",
+    *FLUSHED_TURN,
     "SpeakV2ConfigureSuccess",
-    "SpeakV2SpeechStarted",
-    "audio",
-    "SpeakV2SpeechMetadata",
-    "SpeakV2Flushed",
+    *FLUSHED_TURN,
     "SpeakV2SessionMetadata",
 ]
 
@@ -56,18 +51,11 @@ def audio(messages: list[Any]) -> bytes:
     return b"".join(m for m in messages if isinstance(m, bytes))
 
 
-def sdk_environment(server: LocalServer) -> Any:
-    from deepgram import DeepgramClientEnvironment as SdkEnvironment
-
-    http = server.url.replace("ws://", "http://")
-    return SdkEnvironment(base=http, production=server.url, agent=server.url, agent_rest=http)
-
-
 def test_ours_and_the_sdks_sync_clients_see_the_same_sequence(server: LocalServer) -> None:
     deepgram = pytest.importorskip("deepgram")
     from deepgram.speak.v2 import types as sdk_types
 
-    sdk = deepgram.DeepgramClient(api_key="test-key", environment=sdk_environment(server))
+    sdk = deepgram.DeepgramClient(api_key="test-key", environment=sdk_environment(server.url))
     with sdk.speak.v2.connect(model=MODEL, encoding="linear16", sample_rate="16000") as socket:
         flow(socket, sdk_types)
         theirs = list(socket)
@@ -86,7 +74,7 @@ def test_ours_and_the_sdks_async_clients_see_the_same_sequence(server: LocalServ
     from deepgram.speak.v2 import types as sdk_types
 
     async def run_sdk() -> list[Any]:
-        sdk = deepgram.AsyncDeepgramClient(api_key="test-key", environment=sdk_environment(server))
+        sdk = deepgram.AsyncDeepgramClient(api_key="test-key", environment=sdk_environment(server.url))
         async with sdk.speak.v2.connect(model=MODEL, encoding="linear16", sample_rate="16000") as socket:
             for call in (
                 socket.send_speak(sdk_types.SpeakV2Speak(text=TURNS[0])),
@@ -124,9 +112,6 @@ def test_leaving_the_block_without_flush_gets_the_last_audio(server: LocalServer
         socket.send_speak(ours.SpeakV2Speak(text=TURNS[0]))
     assert message_names(seen) == [
         "SpeakV2Connected",
-        "SpeakV2SpeechStarted",
-        "audio",
-        "SpeakV2SpeechMetadata",
-        "SpeakV2Flushed",
+        *FLUSHED_TURN,
         "SpeakV2SessionMetadata",
     ]

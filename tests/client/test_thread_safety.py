@@ -17,32 +17,14 @@ from actors.server import LocalServer
 from actors.server.engines.deterministic import silence, synthesize_words
 from tests.client.helpers import PARAMS, WAIT, client_for, final_words, speech
 from tests.runtime.runtime_support import listen_config, transcript
+from tests.support.threads import run_together
 
 THREADS = 20
 
 
 def run_threads(count: int, work: Callable[[int], Any]) -> dict[int, Any]:
     """Run ``work(i)`` on ``count`` named threads started together; their results (or exceptions)."""
-    results: dict[int, Any] = {}
-    lock = threading.Lock()
-    barrier = threading.Barrier(count)
-
-    def body(i: int) -> None:
-        barrier.wait(WAIT)
-        try:
-            outcome = work(i)
-        except Exception as exc:
-            outcome = exc
-        with lock:
-            results[i] = outcome
-
-    threads = [threading.Thread(target=body, args=(i,), name=f"test-worker-{i}") for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert not any(thread.is_alive() for thread in threads)
-    return results
+    return run_together(count, work, name="test-worker", start_timeout=WAIT, join_timeout=60)
 
 
 def words_of(i: int) -> list[str]:

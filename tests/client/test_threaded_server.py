@@ -13,7 +13,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import urllib.error
 import urllib.request
 import wave
@@ -26,6 +25,8 @@ import pytest
 
 from actors import DeepgramClient, DeepgramClientEnvironment
 from actors.server import LocalServer
+from tests.support.threads import run_together
+from tests.support.wav import wav_bytes
 
 pytest.importorskip("pocketsphinx")
 pytest.importorskip("espeakng_loader")
@@ -49,17 +50,6 @@ def load_example() -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def wav_bytes(pcm: bytes, rate: int = RATE) -> bytes:
-    """``pcm`` (16-bit mono) as a WAV file."""
-    out = io.BytesIO()
-    with wave.open(out, "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(rate)
-        wav.writeframes(pcm)
-    return out.getvalue()
 
 
 @pytest.fixture(scope="module")
@@ -110,19 +100,13 @@ def test_twenty_concurrent_requests_each_get_their_own_transcript(
     assert all(expected), expected
     assert "lazy" in expected[0] and "dog" in expected[3]
 
-    answers: dict[int, tuple[int, dict[str, Any]]] = {}
-    lock = threading.Lock()
-
-    def one(i: int) -> None:
-        result = post(url, bodies[i % len(bodies)])
-        with lock:
-            answers[i] = result
-
-    threads = [threading.Thread(target=one, args=(i,), name=f"test-client-{i}") for i in range(REQUESTS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(200)
+    answers: dict[int, tuple[int, dict[str, Any]]] = run_together(
+        REQUESTS,
+        lambda i: post(url, bodies[i % len(bodies)]),
+        name="test-client",
+        start_timeout=30,
+        join_timeout=200,
+    )
     assert len(answers) == REQUESTS
     for i, (status, answer) in sorted(answers.items()):
         assert status == 200, f"request {i}: {answer}"

@@ -15,6 +15,7 @@ from actors.listen.v2.types import ListenV2TurnInfo
 from actors.server import LocalServer
 from actors.server.engines.deterministic import silence, synthesize_words
 from actors.speak.v1.types import SpeakV1Flushed, SpeakV1Text
+from tests.support.threads import run_together
 
 THREADS = 100
 JOIN_TIMEOUT = 60.0
@@ -98,23 +99,13 @@ FLOWS: dict[str, Callable[[DeepgramClient, int], Any]] = {
 
 def run_in_threads(server: LocalServer, pick: Callable[[int], str]) -> dict[int, Any]:
     client = DeepgramClient(api_key="test-key", environment=DeepgramClientEnvironment.local(server.url))
-    results: dict[int, Any] = {}
-    start = threading.Barrier(THREADS)
-
-    def worker(index: int) -> None:
-        start.wait(JOIN_TIMEOUT)
-        try:
-            results[index] = FLOWS[pick(index)](client, index)
-        except BaseException as exc:  # reported by the assertion below
-            results[index] = exc
-
-    threads = [threading.Thread(target=worker, args=(i,), name=f"caller-{i}") for i in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(JOIN_TIMEOUT)
-    assert not [t.name for t in threads if t.is_alive()]
-    return results
+    return run_together(
+        THREADS,
+        lambda index: FLOWS[pick(index)](client, index),
+        name="caller",
+        start_timeout=JOIN_TIMEOUT,
+        join_timeout=JOIN_TIMEOUT,
+    )
 
 
 @pytest.mark.parametrize("api", ["listen.v1", "mixed"])

@@ -7,14 +7,13 @@ is checked from the other side of the wire.
 
 from __future__ import annotations
 
-import io
 import os
 import queue
 import signal
 import threading
 import time
-import wave
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future
 from typing import Any
 
 import pytest
@@ -23,6 +22,7 @@ from actors.cli.calljob import StreamSettings
 from actors.cli.outputs import final_segment
 from actors.cli.target import Target
 from actors.cluster import ClusterPool
+from actors.cluster.pool import ClusterCallResult
 from actors.errors import OptionsError
 from actors.protocol.apis import LISTEN_V1
 from actors.protocol.listen_v1.options import ListenV1Options
@@ -31,6 +31,7 @@ from actors.runtime.stream import StreamState
 from actors.server import LocalServer
 from actors.server.engines.deterministic import interleave, synthesize_words
 from tests.cluster.conftest import RayCluster
+from tests.support.wav import wav_bytes
 
 WORDS = ["thank", "you", "for", "calling", "how", "can", "i", "help"]
 REPLY = ["my", "order", "number", "is", "five", "five", "five"]
@@ -43,13 +44,7 @@ def stereo_wav(left: list[str], right: list[str], rate: int = 16000, tail_ms: in
     second = synthesize_words(right, rate, leading_ms=pause_ms)
     longest = max(len(first), len(second)) + 2 * rate * tail_ms // 1000
     pcm = interleave([first.ljust(longest, b"\0"), second.ljust(longest, b"\0")])
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as w:
-        w.setnchannels(2)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(pcm)
-    return buffer.getvalue()
+    return wav_bytes(pcm, channels=2, rate=rate)
 
 
 class Sink:
@@ -177,19 +172,25 @@ def _wait_until(predicate: Callable[[], bool], timeout: float) -> None:
         event.wait(0.05)
 
 
+def _start_calls(
+    pool: ClusterPool, prefix: str, count: int, audio: bytes, settings: StreamSettings, server: LocalServer
+) -> list[tuple[Sink, Future[ClusterCallResult]]]:
+    """Run ``count`` calls of ``audio`` (``PREFIX-0``, ...) on ``pool`` against ``server``; return each
+    one's sink and result future once every call has started streaming (30 s at most)."""
+    runs = []
+    for i in range(count):
+        sink, name = Sink(), f"{prefix}-{i}"
+        runs.append((sink, pool.run_call(name, name, ".wav", audio, settings, _target(server), sink)))
+    _wait_until(lambda: all(s.started.is_set() for s, _ in runs), 30)
+    return runs
+
+
 def test_a_killed_worker_process_has_its_calls_rerun_complete(
     ray_cluster: RayCluster, server: LocalServer
 ) -> None:
     settings = StreamSettings(query=(("model", "nova-3"),), speed=1.0)  # real time: ~4 s per call
     with ClusterPool(max_connections=10) as pool:
-        runs = []
-        for i in range(4):
-            sink = Sink()
-            audio = stereo_wav(WORDS, REPLY, tail_ms=1000)
-            runs.append(
-                (sink, pool.run_call(f"k-{i}", f"k-{i}", ".wav", audio, settings, _target(server), sink))
-            )
-        _wait_until(lambda: all(s.started.is_set() for s, _ in runs), 30)
+        runs = _start_calls(pool, "k", 4, stereo_wav(WORDS, REPLY, tail_ms=1000), settings, server)
         victim = pool.workers()[0]
         assert victim.pid is not None and victim.running == 2, pool.workers()
         os.kill(victim.pid, signal.SIGKILL)
@@ -213,14 +214,7 @@ def test_a_removed_node_has_its_calls_rerun_on_the_live_worker(
     node = ray_cluster.worker_node()
     try:
         with ClusterPool(max_connections=10) as pool:
-            runs = []
-            for i in range(2):
-                sink = Sink()
-                audio = stereo_wav(REPLY, WORDS, tail_ms=1000)
-                runs.append(
-                    (sink, pool.run_call(f"n-{i}", f"n-{i}", ".wav", audio, settings, _target(server), sink))
-                )
-            _wait_until(lambda: all(s.started.is_set() for s, _ in runs), 30)
+            runs = _start_calls(pool, "n", 2, stereo_wav(REPLY, WORDS, tail_ms=1000), settings, server)
             assert all(w.running == 1 for w in pool.workers()), pool.workers()
             ray_cluster.cluster.remove_node(node, allow_graceful=False)
             results = [(sink, future.result(timeout=120)) for sink, future in runs]

@@ -18,7 +18,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import wave
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,10 +25,10 @@ import attrs
 import pytest
 
 from actors.server import LocalServer
-from actors.server.engines.deterministic import synthesize_words
 from tests.support.ray_process import RayClusterProcess, is_ray_service, node_environment
 from tests.support.resolver import REPO_ROOT, is_own_address, refused_in_child, subprocess_env
-from tests.support.tls import API_HOST, Handshakes, ThrowawayPki, make_test_pki
+from tests.support.tls import API_HOST, Handshakes, ThrowawayPki, deepgram_over_tls, make_test_pki
+from tests.support.wav import spoken_wav
 
 KEY = "ray-prod-path-key-1357924680"
 CHILD_TIMEOUT = 90.0
@@ -65,9 +64,7 @@ def recorder() -> Handshakes:
 
 @pytest.fixture(scope="module")
 def tls_server(pki: ThrowawayPki, recorder: Handshakes) -> Iterator[LocalServer]:
-    with LocalServer(
-        engine="deterministic", ssl_context=pki.server_context(), api_keys={KEY}, on_handshake=recorder
-    ) as server:
+    with deepgram_over_tls(pki, {KEY}, recorder) as server:
         yield server
 
 
@@ -132,20 +129,11 @@ def files_containing(directory: Path, text: str) -> list[Path]:
     return found
 
 
-def mono_wav(path: Path, words: list[str]) -> Path:
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(16000)
-        w.writeframes(synthesize_words(words, 16000, leading_ms=100))
-    return path
-
-
 def test_transcribe_on_ray_with_a_key_goes_to_deepgram_from_the_workers(
     cluster: Cluster, recorder: Handshakes, tmp_path: Path
 ) -> None:
     recorder.take()
-    calls = [mono_wav(tmp_path / f"{name}.wav", words) for name, words in CALLS.items()]
+    calls = [spoken_wav(tmp_path / f"{name}.wav", words, leading_ms=100) for name, words in CALLS.items()]
     out = tmp_path / "out"
     done = run_driver(cluster, calls, out, tmp_path)
     assert done.returncode == 0, done.stderr
@@ -173,7 +161,7 @@ def test_transcribe_on_ray_refuses_a_certificate_the_workers_do_not_trust(
     cluster: Cluster, recorder: Handshakes, pki: ThrowawayPki, tmp_path: Path
 ) -> None:
     recorder.take()
-    calls = [mono_wav(tmp_path / f"{name}.wav", words) for name, words in CALLS.items()]
+    calls = [spoken_wav(tmp_path / f"{name}.wav", words, leading_ms=100) for name, words in CALLS.items()]
     shutil.copyfile(pki.other_ca_cert, cluster.trust)  # the nodes' SSL_CERT_FILE: read per new worker
     try:
         done = run_driver(cluster, calls, tmp_path / "out", tmp_path)

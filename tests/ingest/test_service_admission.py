@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import http.client
-import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from pathlib import Path
 
@@ -30,7 +29,7 @@ from tests.support.ingest import (
     stored_words,
     ws_url,
 )
-from tests.support.plain_client import audio_frames, start_message
+from tests.support.plain_client import audio_frames, messages_until_closed, start_message
 from tests.support.twilio_client import TwilioStream
 
 FIRST = conversation([(0, ["first", "call", "holds", "the", "slot"]), (1, ["yes", "it", "does"])])
@@ -180,16 +179,13 @@ def test_twilio_call_that_waits_too_long_is_closed_1013(tmp_path: Path) -> None:
 
 def test_plain_call_that_waits_too_long_gets_capacity_and_1013(tmp_path: Path) -> None:
     async def run() -> tuple[list[dict[str, object]], int]:
-        received: list[dict[str, object]] = []
         async with live_session(service, TRANSCRIPTION_PATH) as first:
             await holding(first)
             async with websockets.connect(ws_url(service, STREAM_PATH)) as ws:
                 await ws.send(start_message("waiting-plain", encoding="mulaw", sample_rate=8000, channels=2))
                 frames = audio_frames(LONG_TRACK * 2, frame_bytes=2, frame_ms=200, sample_rate=8000)
                 async with streaming(ws.send, frames):
-                    with contextlib.suppress(ConnectionClosed):
-                        while True:
-                            received.append(json.loads(await asyncio.wait_for(ws.recv(), 20)))
+                    received = await messages_until_closed(ws)
                 code = ws.close_code
             await first.close()
             assert code is not None
@@ -248,14 +244,11 @@ def test_a_call_with_one_stream_waiting_is_bounded_too(tmp_path: Path) -> None:
     refused (``capacity``, 1013) instead of buffering that channel until the end."""
 
     async def run() -> tuple[list[dict[str, object]], int]:
-        received: list[dict[str, object]] = []
         async with websockets.connect(ws_url(service, STREAM_PATH)) as ws:
             await ws.send(start_message("three-channels", encoding="mulaw", sample_rate=8000, channels=3))
             frames = audio_frames(LONG_TRACK * 3, frame_bytes=3, frame_ms=200, sample_rate=8000)
             async with streaming(ws.send, frames):
-                with contextlib.suppress(ConnectionClosed):
-                    while True:
-                        received.append(json.loads(await asyncio.wait_for(ws.recv(), 20)))
+                received = await messages_until_closed(ws)
             assert ws.close_code is not None
             return received, ws.close_code
 
@@ -283,12 +276,9 @@ def test_twilio_and_plain_calls_refused_at_start_without_a_waiting_room(tmp_path
                 await twilio.send(stream.start())
                 with contextlib.suppress(ConnectionClosed):
                     await asyncio.wait_for(twilio.recv(), 20)
-            received: list[dict[str, object]] = []
             async with websockets.connect(ws_url(service, STREAM_PATH)) as plain:
                 await plain.send(start_message("refused-plain", encoding="mulaw", sample_rate=8000))
-                with contextlib.suppress(ConnectionClosed):
-                    while True:
-                        received.append(json.loads(await asyncio.wait_for(plain.recv(), 20)))
+                received = await messages_until_closed(plain)
             await first.close()
             return twilio.close_code, received, plain.close_code
 

@@ -20,7 +20,7 @@ from actors.ingest.store import open_store
 from actors.server import LocalServer
 from tests.support.ingest import audiohook_call_to_port, conversation, running_ingest
 from tests.support.resolver import refused_in_child, subprocess_env
-from tests.support.tls import API_HOST, Handshakes, ThrowawayPki, make_test_pki
+from tests.support.tls import API_HOST, Handshakes, ThrowawayPki, deepgram_over_tls, make_test_pki
 
 KEY = "ingest-prod-path-key-24680"
 CALL = conversation([(0, ["keyed", "calls"]), (1, ["reach", "deepgram"])])
@@ -38,9 +38,7 @@ def recorder() -> Handshakes:
 
 @pytest.fixture()
 def deepgram(pki: ThrowawayPki, recorder: Handshakes) -> Iterator[LocalServer]:
-    with LocalServer(
-        engine="deterministic", ssl_context=pki.server_context(), api_keys={KEY}, on_handshake=recorder
-    ) as server:
+    with deepgram_over_tls(pki, {KEY}, recorder) as server:
         yield server
 
 

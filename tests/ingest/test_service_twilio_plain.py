@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from actors.ingest.service import STREAM_PATH, TWILIO_PATH
 from tests.support.ingest import Call, conversation, ingest_service, stored_words, ws_url
-from tests.support.plain_client import audio_frames, start_message, stop_message
+from tests.support.plain_client import audio_frames, messages_until_closed, start_message, stop_message
 from tests.support.twilio_client import TwilioStream, upgrade_headers
 
 CALL = conversation([(0, ["my", "card", "was", "charged"]), (1, ["let", "me", "check"]), (0, ["thanks"])])
@@ -102,7 +101,6 @@ async def plain_call(
     service: object, call: Call, call_id: str, token: str | None = None
 ) -> list[dict[str, object]]:
     """A whole /v1/stream call; returns every JSON message the server sent."""
-    received: list[dict[str, object]] = []
     async with websockets.connect(
         ws_url(service, STREAM_PATH), additional_headers=plain_headers(token)
     ) as ws:  # type: ignore[arg-type]
@@ -121,12 +119,7 @@ async def plain_call(
         ):
             await ws.send(frame)
         await ws.send(stop_message())
-        try:
-            while True:
-                received.append(json.loads(await asyncio.wait_for(ws.recv(), 30)))
-        except ConnectionClosed:
-            pass
-    return received
+        return await messages_until_closed(ws, 30)
 
 
 def test_plain_stream_linear16_stereo(tmp_path: Path) -> None:

@@ -52,6 +52,23 @@ def read_until(ws: ClientConnection, kind: str, timeout: float = 5.0) -> tuple[b
             return bytes(audio), messages
 
 
+def drain(ws: ClientConnection) -> tuple[bytes, list[dict[str, Any]], int | None, str]:
+    """Read audio and JSON messages until the server closes (5 s at most per frame); return the audio,
+    the messages, and the close code and reason (None and "" when no close frame came)."""
+    audio = bytearray()
+    messages: list[dict[str, Any]] = []
+    try:
+        while True:
+            frame = ws.recv(timeout=5)
+            if isinstance(frame, bytes):
+                audio += frame
+            else:
+                messages.append(json.loads(frame))
+    except ConnectionClosed as closed:
+        rcvd = closed.rcvd
+        return bytes(audio), messages, rcvd.code if rcvd else None, rcvd.reason if rcvd else ""
+
+
 def collect(ws: ClientConnection, timeout: float = 5.0) -> list[dict[str, Any]]:
     """Read JSON messages until the server closes the connection (or ``timeout`` per message)."""
     out: list[dict[str, Any]] = []

@@ -11,9 +11,10 @@ import pytest
 
 from actors.server import LocalServer
 from actors.server.engines.deterministic import silence, synthesize_words, transcribe
+from tests.support.sdk import sdk_environment
 
 pytest.importorskip("deepgram")
-from deepgram import AsyncDeepgramClient, DeepgramClient, DeepgramClientEnvironment
+from deepgram import AsyncDeepgramClient, DeepgramClient
 from deepgram.agent.v1.types import (
     AgentV1AgentAudioDone,
     AgentV1ConversationText,
@@ -32,11 +33,6 @@ from deepgram.core.events import EventType
 from deepgram.types import ThinkSettingsV1, ThinkSettingsV1FunctionsItem, ThinkSettingsV1Provider_OpenAi
 
 RATE = 16000
-
-
-def environment(server: LocalServer) -> DeepgramClientEnvironment:
-    http = server.url.replace("ws://", "http://")
-    return DeepgramClientEnvironment(base=http, production=server.url, agent=server.url, agent_rest=http)
 
 
 def agent_settings() -> AgentV1Settings:
@@ -113,7 +109,7 @@ FUNCTION_TURN = [
 
 
 def test_sync_sdk_agent_voice_turn_and_function_call(local_server: LocalServer) -> None:
-    client = DeepgramClient(api_key="test-key", environment=environment(local_server))
+    client = DeepgramClient(api_key="test-key", environment=sdk_environment(local_server.url))
     events: queue.Queue[Any] = queue.Queue()
 
     def next_until(kind: type) -> list[Any]:
@@ -149,7 +145,7 @@ def test_sync_sdk_agent_voice_turn_and_function_call(local_server: LocalServer) 
 
 
 def test_async_sdk_agent_voice_turn(local_server: LocalServer) -> None:
-    client = AsyncDeepgramClient(api_key="test-key", environment=environment(local_server))
+    client = AsyncDeepgramClient(api_key="test-key", environment=sdk_environment(local_server.url))
     received: list[Any] = []
 
     async def main() -> None:

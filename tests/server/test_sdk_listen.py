@@ -9,19 +9,11 @@ import pytest
 
 from actors.server import LocalServer
 from actors.server.engines.deterministic import silence, synthesize_words
+from tests.support.sdk import sdk_environment
 
 deepgram = pytest.importorskip("deepgram")
 
 WORDS = ["sdk", "sees", "nothing", "odd"]
-
-
-def environment(server: LocalServer) -> Any:
-    return deepgram.DeepgramClientEnvironment(
-        base=server.url.replace("ws://", "http://"),
-        production=server.url,
-        agent=server.url,
-        agent_rest=server.url.replace("ws://", "http://"),
-    )
 
 
 def audio() -> bytes:
@@ -44,7 +36,7 @@ def v1_summary(messages: list[Any]) -> tuple[list[str], list[str]]:
 
 
 def test_sync_sdk_listen_v1(local_server: LocalServer) -> None:
-    client = deepgram.DeepgramClient(api_key="test-key", environment=environment(local_server))
+    client = deepgram.DeepgramClient(api_key="test-key", environment=sdk_environment(local_server.url))
     params = {
         "model": "nova-3",
         "encoding": "linear16",
@@ -68,7 +60,9 @@ def test_sync_sdk_listen_v1(local_server: LocalServer) -> None:
 
 def test_async_sdk_listen_v1(local_server: LocalServer) -> None:
     async def scenario() -> list[Any]:
-        client = deepgram.AsyncDeepgramClient(api_key="test-key", environment=environment(local_server))
+        client = deepgram.AsyncDeepgramClient(
+            api_key="test-key", environment=sdk_environment(local_server.url)
+        )
         async with client.listen.v1.connect(model="nova-3", encoding="linear16", sample_rate=16000) as conn:
             for chunk in chunks(audio()):
                 await conn.send_media(chunk)
@@ -95,7 +89,7 @@ def flux_summary(messages: list[Any]) -> list[str]:
 
 
 def test_sync_sdk_listen_v2(local_server: LocalServer) -> None:
-    client = deepgram.DeepgramClient(api_key="test-key", environment=environment(local_server))
+    client = deepgram.DeepgramClient(api_key="test-key", environment=sdk_environment(local_server.url))
     with client.listen.v2.connect(model="flux-general-en", encoding="linear16", sample_rate=16000) as conn:
         first = conn.recv()
         for chunk in chunks(audio(), 2560):
@@ -114,7 +108,9 @@ def test_sync_sdk_listen_v2(local_server: LocalServer) -> None:
 
 def test_async_sdk_listen_v2_configure_and_force_end(local_server: LocalServer) -> None:
     async def scenario() -> list[Any]:
-        client = deepgram.AsyncDeepgramClient(api_key="test-key", environment=environment(local_server))
+        client = deepgram.AsyncDeepgramClient(
+            api_key="test-key", environment=sdk_environment(local_server.url)
+        )
         async with client.listen.v2.connect(
             model="flux-general-en", encoding="linear16", sample_rate=16000, eot_threshold=1.0
         ) as conn:
@@ -136,13 +132,13 @@ def test_sdk_sees_handshake_refusals(make_server: Any) -> None:
     from websockets.exceptions import InvalidStatus
 
     server = make_server(api_keys={"right"})
-    client = deepgram.DeepgramClient(api_key="wrong", environment=environment(server))
+    client = deepgram.DeepgramClient(api_key="wrong", environment=sdk_environment(server.url))
     with pytest.raises(InvalidStatus) as info, client.listen.v1.connect(model="nova-3"):
         pass
     assert info.value.response.status_code == 401
 
     async def scenario() -> None:
-        aclient = deepgram.AsyncDeepgramClient(api_key="wrong", environment=environment(server))
+        aclient = deepgram.AsyncDeepgramClient(api_key="wrong", environment=sdk_environment(server.url))
         async with aclient.listen.v2.connect(model="flux-general-en"):
             pass
 

@@ -11,16 +11,12 @@ import pytest
 
 from actors.server import LocalServer
 from actors.server.engines.deterministic import DeterministicSynthesizer, transcribe
+from tests.support.sdk import sdk_environment
 
 pytest.importorskip("deepgram")
-from deepgram import AsyncDeepgramClient, DeepgramClient, DeepgramClientEnvironment
+from deepgram import AsyncDeepgramClient, DeepgramClient
 from deepgram.core.events import EventType
 from deepgram.speak.v1.types import SpeakV1Flushed, SpeakV1Metadata, SpeakV1Text
-
-
-def environment(server: LocalServer) -> DeepgramClientEnvironment:
-    http = server.url.replace("ws://", "http://")
-    return DeepgramClientEnvironment(base=http, production=server.url, agent=server.url, agent_rest=http)
 
 
 def summarize(events: list[Any]) -> tuple[list[str], bytes]:
@@ -48,7 +44,7 @@ EXPECTED = [
 
 
 def test_sync_sdk_speak_sequence(local_server: LocalServer) -> None:
-    client = DeepgramClient(api_key="test-key", environment=environment(local_server))
+    client = DeepgramClient(api_key="test-key", environment=sdk_environment(local_server.url))
     events: queue.Queue[Any] = queue.Queue()
     received: list[Any] = []
     with client.speak.v1.connect(model="aura-2-thalia-en", encoding="linear16", sample_rate=16000) as socket:
@@ -79,7 +75,7 @@ def test_sync_sdk_speak_sequence(local_server: LocalServer) -> None:
 
 
 def test_async_sdk_speak_sequence(local_server: LocalServer) -> None:
-    client = AsyncDeepgramClient(api_key="test-key", environment=environment(local_server))
+    client = AsyncDeepgramClient(api_key="test-key", environment=sdk_environment(local_server.url))
     received: list[Any] = []
 
     async def main() -> None:

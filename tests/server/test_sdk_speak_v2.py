@@ -13,9 +13,11 @@ import pytest
 
 from actors.server import LocalServer
 from actors.server.engines.deterministic import transcribe
+from tests.support.sdk import sdk_environment
+from tests.support.speak_v2_fake import FLUSHED_TURN
 
 pytest.importorskip("deepgram")
-from deepgram import AsyncDeepgramClient, DeepgramClientEnvironment
+from deepgram import AsyncDeepgramClient
 from deepgram.core.events import EventType
 from deepgram.speak.v2.types import (
     SpeakV2Configure,
@@ -34,24 +36,13 @@ MODEL = "flux-alexis-en"
 #: The flow both clients run, and the message classes it must produce, in order.
 EXPECTED = [
     "SpeakV2Connected",
-    "SpeakV2SpeechStarted",
-    "audio",
-    "SpeakV2SpeechMetadata",
-    "SpeakV2Flushed",
+    *FLUSHED_TURN,
     "SpeakV2ConfigureSuccess",
     "SpeakV2ConfigureFailure",
-    "SpeakV2SpeechStarted",
-    "audio",
-    "SpeakV2SpeechMetadata",
-    "SpeakV2Flushed",
+    *FLUSHED_TURN,
     "SpeakV2SpeechInterrupted",
     "SpeakV2SessionMetadata",
 ]
-
-
-def environment(server: LocalServer) -> DeepgramClientEnvironment:
-    http = server.url.replace("ws://", "http://")
-    return DeepgramClientEnvironment(base=http, production=server.url, agent=server.url, agent_rest=http)
 
 
 def summarize(events: list[Any]) -> tuple[list[str], list[bytes]]:
@@ -105,7 +96,7 @@ def run_sync(server: LocalServer, sample_rate: int, package: str = "deepgram") -
     SpeakV2SpeechInterrupted = types.SpeakV2SpeechInterrupted
     offset = types.SpeakV2InterruptPlaybackOffset
     if package == "deepgram":
-        client = sdk.DeepgramClient(api_key="test-key", environment=environment(server))
+        client = sdk.DeepgramClient(api_key="test-key", environment=sdk_environment(server.url))
     else:
         client = sdk.DeepgramClient(environment=sdk.DeepgramClientEnvironment.local(server.url))
     events: queue.Queue[Any] = queue.Queue()
@@ -148,7 +139,7 @@ def test_sync_sdk_turns_flush_configure_interrupt_close(local_server: LocalServe
 
 
 def test_async_sdk_turns_flush_configure_interrupt_close(local_server: LocalServer) -> None:
-    client = AsyncDeepgramClient(api_key="test-key", environment=environment(local_server))
+    client = AsyncDeepgramClient(api_key="test-key", environment=sdk_environment(local_server.url))
     received: list[Any] = []
 
     async def main() -> None:

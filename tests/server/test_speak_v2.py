@@ -8,35 +8,19 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.exceptions import InvalidStatus
 from websockets.sync.client import ClientConnection
 
 from actors.server import LocalServer
 from actors.server.engines.deterministic import DeterministicSynthesizer, transcribe
 from actors.server.speak_v2 import SpeakV2Endpoint, split_spoken
-from tests.server.streaming import open_ws, read_until
+from tests.server.streaming import drain, open_ws, read_until
 
 PARAMS = {"model": "flux-alexis-en", "encoding": "linear16", "sample_rate": 16000}
 
 
 def ms(pcm: bytes, rate: int = 16000) -> int:
     return round(len(pcm) * 1000 / (2 * rate))
-
-
-def drain(ws: ClientConnection) -> tuple[bytes, list[dict[str, Any]], int | None, str]:
-    """Read until the server closes; return audio, messages, close code and reason."""
-    audio = bytearray()
-    messages = []
-    try:
-        while True:
-            frame = ws.recv(timeout=5)
-            if isinstance(frame, bytes):
-                audio += frame
-            else:
-                messages.append(json.loads(frame))
-    except ConnectionClosed as closed:
-        rcvd = closed.rcvd
-        return bytes(audio), messages, rcvd.code if rcvd else None, rcvd.reason if rcvd else ""
 
 
 def send(ws: ClientConnection, kind: str, **fields: Any) -> None:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Mapping, Sequence
+
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed
 
 
 def start_message(
@@ -44,3 +48,14 @@ def audio_frames(
 def stop_message() -> str:
     """The stop text frame."""
     return json.dumps({"type": "stop"})
+
+
+async def messages_until_closed(ws: ClientConnection, timeout: float = 20.0) -> list[dict[str, object]]:
+    """The JSON messages the service sends on ``ws`` until it closes the socket (``timeout`` s at
+    most for each; a longer silence raises ``TimeoutError``)."""
+    received: list[dict[str, object]] = []
+    try:
+        while True:
+            received.append(json.loads(await asyncio.wait_for(ws.recv(), timeout)))
+    except ConnectionClosed:
+        return received

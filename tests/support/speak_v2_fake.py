@@ -32,7 +32,7 @@ from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 from websockets.sync.server import Server, ServerConnection, serve
 
-__all__ = ["CHUNK_BYTES", "MS_PER_CHAR", "FakeSpeakV2Server"]
+__all__ = ["CHUNK_BYTES", "FLUSHED_TURN", "MS_PER_CHAR", "FakeSpeakV2Server", "message_names"]
 
 MS_PER_CHAR = 10
 CHUNK_BYTES = 4800
@@ -231,6 +231,10 @@ class FakeSpeakV2Server:
                 session.send({"type": "Error", "code": "MESSAGE-0000", "description": f"unknown {kind!r}"})
                 ws.close(1008)
                 return
+
+
+#: What one flushed turn gets back, in :func:`message_names` form (from this server and the local one).
+FLUSHED_TURN = ("SpeakV2SpeechStarted", "audio", "SpeakV2SpeechMetadata", "SpeakV2Flushed")
 
 
 def message_names(messages: list[object]) -> list[str]:

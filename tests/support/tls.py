@@ -8,6 +8,9 @@
 * ``other-ca.pem`` -- a second, unrelated CA: a client trusting only it must reject the leaf.
 
 Keys are EC P-256 (fast to generate). Nothing is cached between test sessions.
+
+:func:`deepgram_over_tls` runs the local server as Deepgram on it, recording each handshake in a
+:class:`Handshakes`.
 """
 
 from __future__ import annotations
@@ -16,11 +19,13 @@ import shutil
 import ssl
 import subprocess
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import attrs
 
+from actors.server import LocalServer
 from actors.server.observed import HandshakeSeen
 
 #: Deepgram's production host names, which the production-path tests resolve to a local TLS server.
@@ -104,9 +109,6 @@ def make_test_pki(directory: Path, hosts: Sequence[str]) -> ThrowawayPki:
     )
 
 
-__all__ = ["ThrowawayPki", "make_test_pki"]
-
-
 class Handshakes:
     """A ``LocalServer(on_handshake=...)`` recorder: what the server saw, one record per upgrade request."""
 
@@ -123,3 +125,18 @@ class Handshakes:
         with self._lock:
             seen, self._seen = self._seen, []
         return seen
+
+
+@contextmanager
+def deepgram_over_tls(
+    pki: ThrowawayPki, keys: Collection[str], handshakes: Handshakes
+) -> Iterator[LocalServer]:
+    """The local server standing in for Deepgram: the deterministic engine, TLS with ``pki``'s leaf
+    certificate, only ``keys`` accepted, every handshake recorded in ``handshakes``."""
+    with LocalServer(
+        engine="deterministic", ssl_context=pki.server_context(), api_keys=set(keys), on_handshake=handshakes
+    ) as server:
+        yield server
+
+
+__all__ = ["Handshakes", "ThrowawayPki", "deepgram_over_tls", "make_test_pki"]
