@@ -2,8 +2,8 @@
 """Decode cost per message: actors' codec vs deepgram-sdk 7.16's socket-client parse path.
 
 The SDK's socket clients parse every text frame with ``json.loads`` followed by
-``deepgram.core.unchecked_base_model.construct_type`` on the API's response union (SDK.md
-sections 1 and 6); that is what is timed for the SDK. For actors it is ``Codec.decode`` (orjson
+``deepgram.core.unchecked_base_model.construct_type`` on the API's response union
+(deepgram-sdk 7.16); that is what is timed for the SDK. For actors it is ``Codec.decode`` (orjson
 parse, then the hook of the frame's class from the default cattrs converter: validation and typed
 objects). Each figure is the best of several rounds, ours and the SDK's interleaved; by default
 timed in process CPU time, which a busy shared machine disturbs less than elapsed time

@@ -2,7 +2,7 @@
 """Regenerate the sample calls in actors/samples/ with the project's own espeak-ng engine.
 
 Each call is a stereo 16 kHz WAV: channel 0 is the agent, channel 1 the customer, speaking in
-turns (voice ``en-us+klatt4``, which pocketsphinx recognises best, per ENGINES.md), over a faint
+turns (voice ``en-us+klatt4``, which pocketsphinx recognises best, as measured), over a faint
 white-noise bed at about 35 dB SNR (which, oddly, helps pocketsphinx on espeak speech). Next to
 each WAV a ``.txt`` holds its script, one ``channel N: text`` line per turn. The noise is seeded,
 so the output is the same on every run with the same espeak-ng build.

@@ -29,7 +29,7 @@ SENTENCES = (
 
 
 def normalize(text: str) -> list[str]:
-    """Lower-case, drop punctuation, read '-' as a space (as ENGINES.md scored)."""
+    """Lower-case, drop punctuation, read '-' as a space (as the engine study scored)."""
     return re.sub(r"[^a-z0-9' ]", " ", text.lower().replace("-", " ")).split()
 
 

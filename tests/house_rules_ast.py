@@ -7,6 +7,8 @@ so a module that cannot be imported is still checked and the checks stay fast.
   or whose docstring only restates the name.
 * :func:`sleep_calls` -- every ``time.sleep`` / ``asyncio.sleep`` call (also via
   ``from time import sleep`` or an alias).
+* :func:`private_reaches` -- uses of another module's private (``_x``) members: private imports
+  from ``actors`` modules and ``obj._x`` for an ``_x`` the module does not define itself.
 """
 
 from __future__ import annotations
@@ -239,3 +241,113 @@ def sleep_calls(root: Path = PACKAGE_ROOT) -> list[SleepCall]:
             if hit and not _yields_only(call):
                 found.append(SleepCall(relative(path, root), call.lineno, scope))
     return found
+
+
+# -- private members: each module keeps its own ----------------------------------------------------
+
+
+def is_private(name: str) -> bool:
+    """A leading-underscore name that is not a dunder (``_x`` yes; ``__init__`` no)."""
+    return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
+
+
+def _slot_names(value: ast.expr) -> Iterator[str]:
+    if isinstance(value, ast.Constant) and isinstance(value.value, str):
+        yield value.value
+    elif isinstance(value, ast.Tuple | ast.List | ast.Set):
+        for item in value.elts:
+            if isinstance(item, ast.Constant) and isinstance(item.value, str):
+                yield item.value
+
+
+def _assigned_names(target: ast.expr) -> Iterator[str]:
+    if isinstance(target, ast.Name):
+        yield target.id
+    elif isinstance(target, ast.Tuple | ast.List):
+        for item in target.elts:
+            yield from _assigned_names(item)
+    elif isinstance(target, ast.Starred):
+        yield from _assigned_names(target.value)
+
+
+def _class_body_names(node: ast.ClassDef) -> Iterator[str]:
+    """Attributes a class body defines: assignments, annotated fields (attrs too) and ``__slots__``."""
+    for item in node.body:
+        if isinstance(item, ast.Assign):
+            for target in item.targets:
+                names = list(_assigned_names(target))
+                yield from names
+                if names == ["__slots__"]:
+                    yield from _slot_names(item.value)
+        elif isinstance(item, ast.AnnAssign):
+            yield from _assigned_names(item.target)
+
+
+def _own_names(tree: ast.Module) -> set[str]:
+    """Every member name the module defines: functions, methods, classes, class attributes and
+    fields, ``__slots__`` entries, and attributes assigned on ``self`` / ``cls`` (also annotated)."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        if isinstance(node, ast.ClassDef):
+            names.update(_class_body_names(node))
+        elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store) and _is_self(node.value):
+            names.add(node.attr)
+    return names
+
+
+def _is_actors_module(module: str | None, level: int) -> bool:
+    return level > 0 or (module is not None and (module == "actors" or module.startswith("actors.")))
+
+
+def _is_self(value: ast.expr) -> bool:
+    return isinstance(value, ast.Name) and value.id in ("self", "cls")
+
+
+_BY_NAME = ("getattr", "setattr", "hasattr", "delattr")
+
+
+def _private_by_name(call: ast.Call, own: set[str]) -> bool:
+    """``getattr(obj, "_name")`` and its siblings, for a private name the module does not define."""
+    if not (isinstance(call.func, ast.Name) and call.func.id in _BY_NAME and len(call.args) >= 2):
+        return False
+    obj, name = call.args[0], call.args[1]
+    return (
+        isinstance(name, ast.Constant)
+        and isinstance(name.value, str)
+        and is_private(name.value)
+        and name.value not in own
+        and not _is_self(obj)
+    )
+
+
+def private_reaches(root: Path = PACKAGE_ROOT) -> list[Finding]:
+    """Places where a module under ``root`` uses another module's private (``_x``) members.
+
+    * ``from actors.x import _name`` (also relative imports) of a private name;
+    * ``obj._name`` (or ``getattr(obj, "_name")`` and its siblings) where ``obj`` is not ``self`` /
+      ``cls`` and the module itself defines no ``_name`` (as a function, method, class, class
+      attribute or field, ``__slots__`` entry, or an attribute assigned on ``self`` / ``cls``) -- so
+      a class may use the privates of its own module's other classes, never those of another
+      module's (nor of a third-party library's).
+
+    Dunder names (``__name__``) are not private. Each finding is ``actors/...:line: what``.
+    """
+    out: list[Finding] = []
+    for path in package_files(root):
+        tree = parse(path)
+        where = relative(path, root)
+        own = _own_names(tree)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and _is_actors_module(node.module, node.level):
+                source = "." * node.level + (node.module or "")
+                for alias in node.names:
+                    if is_private(alias.name):
+                        out.append(Finding(where, node.lineno, f"imports private {alias.name} from {source}"))
+            elif isinstance(node, ast.Attribute) and is_private(node.attr) and node.attr not in own:
+                if not _is_self(node.value):
+                    out.append(Finding(where, node.lineno, f"reaches into {ast.unparse(node)}"))
+            elif isinstance(node, ast.Call) and _private_by_name(node, own):
+                out.append(Finding(where, node.lineno, f"reaches into {ast.unparse(node)}"))
+    return sorted(set(out), key=lambda f: (f.path, f.line, f.what))

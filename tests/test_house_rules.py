@@ -1,4 +1,4 @@
-"""The checkable rules of the house (common.md), as tests over the whole ``actors`` package.
+"""The checkable rules of the house, as tests over the whole ``actors`` package.
 
 1. Docstrings: every public module, class, function and method has one that says what it promises.
 2. Secrets: a fake credential never shows in a repr, str, exception or log record, during a real
@@ -8,6 +8,9 @@
 5. ``py.typed`` is shipped.
 
 The static checks (1, 4, 5) read source with ``ast`` and never import the package.
+Two more static rules have files of their own: ``tests/test_house_rules_private.py`` (no module
+uses another's private members) and ``tests/test_house_rules_references.py`` (prose names only
+files the project has).
 """
 
 from __future__ import annotations
@@ -130,7 +133,7 @@ def test_docstring_checker_finds_missing_and_name_only_docstrings(tmp_path: Path
 #: Condition or queue with a timeout. Pacing waits on a stop Event instead.
 SLEEP_ALLOW_LIST: dict[str, str] = {
     # Not a wait for anything: AudioHook signature failures are answered no sooner than 500 ms, as
-    # the reference server does, so response times tell an attacker nothing (INGRESS.md §1.2).
+    # AudioHook's reference server does, so response times tell an attacker nothing.
     "actors/ingest/service.py::IngestService._process_request": "AudioHook auth failure delay",
 }
 

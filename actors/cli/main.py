@@ -77,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
                 continue  # sub-command not built yet
             raise
         sub_parser = module.add_parser(sub)
-        sub_parser.set_defaults(_run=module.run)
+        sub_parser.set_defaults(run_subcommand=module.run)
     return parser
 
 
@@ -90,4 +90,4 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` (default ``sys.argv[1:]``) and run the chosen sub-command; return its exit status."""
     parser = build_parser()
     args = parser.parse_args(list(argv) if argv is not None else sys.argv[1:])
-    return int(args._run(args))
+    return int(args.run_subcommand(args))

@@ -27,7 +27,7 @@ from actors.errors import OptionsError
 from actors.protocol.apis import SPEAK_V1, SPEAK_V2, ApiSpec
 from actors.runtime import Connection, events
 
-MAX_CHARS = 2000  # per Speak message, PROTOCOL.md 3.2
+MAX_CHARS = 2000  # per Speak message: Deepgram's limit
 #: The voice used when ``--model`` is not given, per ``--api``.
 DEFAULT_MODELS = {"v1": "aura-2-thalia-en", "v2": "flux-alexis-en"}
 APIS: dict[str, ApiSpec] = {"v1": SPEAK_V1, "v2": SPEAK_V2}

@@ -169,7 +169,7 @@ class CallPipeline:
     def switch_language(self, language: str) -> list[_Lane]:
         """The platform changed the language: new stream(s) from now on (never blocks).
 
-        Deepgram fixes the language per connection (INGRESS.md §3), so the call goes on with new
+        Deepgram fixes the language per connection, so the call goes on with new
         streams starting at its current position; pass what this returns to :meth:`retire`, which
         finishes the old ones (their finals are stored) on the worker pool.
         """

@@ -5,7 +5,7 @@
   which is the index into the call's channels because the interleaved bytes are forwarded unchanged).
 * :func:`segment_from_turn` does the same for a Flux ``EndOfTurn`` of a one-channel stream.
 * :class:`UtteranceAssembler` joins a channel's committed finals up to ``speech_final`` into one
-  utterance (INGRESS.md §3 guidance: one final per utterance, one entity per ``event``).
+  utterance (guidance: one final per utterance, one entity per ``event``).
 
 Empty finals (Deepgram sends them in silence) are not segments.
 """

@@ -3,7 +3,7 @@
 :class:`IngestMetrics` owns a :class:`prometheus_client.CollectorRegistry` (never the global one,
 so two services in one process do not clash) and one method per event the service reports. Every
 labelled child is created up front for each known label value: the hot paths skip the
-``.labels()`` lookup (three times slower, SERVICE-STACK.md section 3) and every series is exposed
+``.labels()`` lookup (three times slower, as measured) and every series is exposed
 from the first scrape on, at 0. Label values come from fixed tuples (:data:`PLATFORMS`,
 :data:`CALL_OUTCOMES`, :data:`REFUSAL_REASONS`); anything else raises :class:`ValueError`, which
 keeps the label cardinality bounded. prometheus_client is thread-safe: any thread may call.

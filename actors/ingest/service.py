@@ -2,7 +2,7 @@
 
 Routes (one ``websockets`` asyncio server, one loop thread ``ingest-loop``):
 
-* ``/api/v1/audiohook/ws`` -- Genesys Cloud AudioHook (signed upgrades, §1.2 of INGRESS.md). The
+* ``/api/v1/audiohook/ws`` -- Genesys Cloud AudioHook (signed upgrades, per the AudioHook protocol). The
   Transcription Connector (transcripts sent back as ``event`` messages) is on for
   ``/api/v1/voicetranscription/ws`` (the reference's route) and for ``/api/v1/audiohook/ws?transcripts=true``.
 * ``/twilio`` -- Twilio Media Streams (``X-Twilio-Signature`` checked when a Twilio auth token is set).

@@ -11,10 +11,10 @@ Refusals, as Deepgram answers them at the handshake (status 400, body ``{err_cod
 ``dg-error`` = ``err_msg``):
 
 * an unknown model on any of Listen V1, Flux and Speak: ``"Bad Request"`` / ``"Bad Request: No such
-  model/version combination found."`` (PROTOCOL.md 3.1 records it for Speak; the same wording is used
+  model/version combination found."`` (recorded for Speak; the same wording is used
   for the listen endpoints, which have none of their own on record);
 * a Flux model on /v1/listen: ``V2_MODEL_ON_V1_LISTEN_ENDPOINT`` / ``"Flux models are not
-  supported on the `/v1/listen` endpoint. Please use `/v2/listen`."`` (PROTOCOL.md 2.2 names the
+  supported on the `/v1/listen` endpoint. Please use `/v2/listen`."`` (documented: the
   code; the message is the one observed live).
 """
 

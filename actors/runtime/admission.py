@@ -63,10 +63,6 @@ class Admission:
         """Whether ``key`` currently holds a slot."""
         return key in self._active
 
-    def paused_until(self) -> float:
-        """The time before which nothing is admitted (0 when not paused)."""
-        return self._paused_until
-
     def request(self, key: Hashable, *, priority: bool = False) -> None:
         """Queue ``key`` for a slot (no-op if already queued or holding one)."""
         if key in self._active or key in self._waiting:

@@ -98,17 +98,6 @@ class MetricsRecorder:
         self.reconnects = 0
         self.seconds_replayed = 0.0
 
-    def record_audio_sent(self, nbytes: int, queued_at: float, now: float) -> None:
-        """Account one audio frame written at ``now`` whose oldest part was queued at ``queued_at``."""
-        self.bytes_sent += nbytes
-        self.frames_sent += 1
-        if self.first_send_at is None:
-            self.first_send_at = now
-        lag = max(0.0, now - queued_at)
-        self.audio_lag = lag
-        if self.max_audio_lag is None or lag > self.max_audio_lag:
-            self.max_audio_lag = lag
-
     def record_batch_sent(
         self, audio_bytes: int, audio_frames: int, control_frames: int, queued_at: float, now: float
     ) -> None:

@@ -1,6 +1,6 @@
 """Replay pacing: how fast replayed (and backlogged) audio may go to a new connection.
 
-Deepgram processes streaming audio at most 1.25x real time (PROTOCOL.md 2.3); a client that
+Deepgram processes streaming audio at most 1.25x real time; a client that
 pushes a long replay in one burst gets ahead of that and risks the new connection being closed.
 So a supervised stream replays at ``replay_speed`` times real time:
 
@@ -84,10 +84,6 @@ class ReplayPacer:
         elapsed = max(0.0, now - self.started_at)
         allowed = int(elapsed * self.speed * self.bytes_per_second)
         return allowed - allowed % self.frame_bytes
-
-    def delay_until(self, sent: int) -> float:
-        """Seconds after ``started_at`` at which ``sent`` bytes are allowed in total."""
-        return sent / (self.speed * self.bytes_per_second)
 
 
 __all__ = [

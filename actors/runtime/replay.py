@@ -370,12 +370,9 @@ class SilenceTracker:
         """A new connection starts: its server has no turn open (its replay re-opens one if needed)."""
         self._turn_open = False
 
-    def silent_until(self) -> float:
-        """Seconds of the logical stream before which no turn can start (never decreases)."""
-        return self._silent_until
-
     def observe(self, msg: object) -> float:
-        """Take one rebased message into account; return :meth:`silent_until`."""
+        """Take one rebased message into account; return the seconds of the logical stream before
+        which no turn can start (never decreases)."""
         signal, heard = self.rules.turn_signal(msg)
         if signal is TurnSignal.CLOSED:
             self._turn_open = False

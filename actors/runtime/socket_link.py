@@ -115,11 +115,6 @@ class SocketLink:
             log.warning("a subscriber of this connection did not return within %ss; its end goes on", wait)
         return received
 
-    @property
-    def detached(self) -> bool:
-        """True once :meth:`detach` was called."""
-        return self._detached
-
     # -- the read pool's side ------------------------------------------------------------------
 
     def on_readable(self, now: float) -> float | None:
@@ -218,7 +213,7 @@ class SocketLink:
         if frame is None:
             return True
         done = self.writer.send_nowait(frame)
-        self._metrics.record_audio_sent(len(data), now, now)
+        self._metrics.record_batch_sent(len(data), 1, 0, now, now)
         return done
 
     def flush_nowait(self) -> bool:

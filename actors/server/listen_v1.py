@@ -1,4 +1,4 @@
-"""Listen V1 (`/v1/listen`): live speech-to-text with interim/final Results (PROTOCOL.md 2).
+"""Listen V1 (`/v1/listen`): live speech-to-text with interim/final Results.
 
 Everything is driven by audio time, not wall time: the audio is cut into 20 ms steps aligned
 to the stream start and the state machine runs after each step, so what the client receives

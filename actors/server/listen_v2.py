@@ -1,4 +1,4 @@
-"""Listen V2 / Flux (`/v2/listen`): conversational STT with turn detection (PROTOCOL.md 4).
+"""Listen V2 / Flux (`/v2/listen`): conversational STT with turn detection.
 
 Turn state machine, driven by audio time in 20 ms steps::
 
@@ -12,10 +12,10 @@ it reaches ``eot_threshold`` (never when the threshold is 1.0), ``trigger="timeo
 ``eot_timeout_ms`` of silence, ``trigger="manual"`` on ForceEndTurn.
 
 Between turns (silence, non-speech) Flux keeps sending ``Update`` about every 0.25 s of audio with
-an empty transcript (PROTOCOL.md 4.4: "Update about every 0.25 s of transcribed audio unless a
+an empty transcript (documented: "Update about every 0.25 s of transcribed audio unless a
 state change happened"), so a client always sees the audio being heard.
 
-Idle timeout: neither the protocol notes (PROTOCOL.md 4.4) nor the SDK document an ``Error``
+Idle timeout: neither Deepgram's docs nor the SDK document an ``Error``
 message for an idle Flux stream (``FatalError`` is for server faults), so none is sent: the
 connection closes 1011 with Deepgram's NET-0001 reason, the base endpoint's behaviour.
 """
@@ -221,8 +221,8 @@ class ListenV2Endpoint(Endpoint):
 
     def _turn_info(self, event: str, words: list[Any], confidence: float, trigger: str | None = None) -> None:
         """Send one TurnInfo. Its audio window starts where the previous turn ended (0 for the first
-        turn; the recorded StartOfTurn of a first turn has ``audio_window_start`` 0.0, PROTOCOL.md
-        4.3), or at the turn's first word if that began earlier (a word cut by ForceEndTurn), and
+        turn; the recorded StartOfTurn of a first turn has ``audio_window_start`` 0.0),
+        or at the turn's first word if that began earlier (a word cut by ForceEndTurn), and
         is fixed at StartOfTurn for every message of the turn: it never moves backwards, whatever
         the engine's hypotheses do."""
         now = self.recognizer.audio_seconds

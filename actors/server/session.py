@@ -44,7 +44,7 @@ log = logging.getLogger("actors.server")
 #: Modules under ``actors.server`` that define endpoints; missing ones are skipped.
 ENDPOINT_MODULES = ("listen_v1", "listen_v2", "speak_v1", "speak_v2", "agent_v1")
 
-#: Close reason Deepgram sends when the client was silent too long (PROTOCOL.md 2.5, verbatim).
+#: Close reason Deepgram sends when the client was silent too long (verbatim).
 NET_0001_REASON = (
     "Deepgram did not receive audio data or a text message within the timeout window. "
     "See https://dpgr.am/net0001"

@@ -1,4 +1,4 @@
-"""Speak V1 (`/v1/speak`): streaming text-to-speech (PROTOCOL.md section 3).
+"""Speak V1 (`/v1/speak`): streaming text-to-speech.
 
 The server sends ``Metadata`` first; ``Speak`` text is buffered; ``Flush`` synthesizes the
 buffer with the engine's synthesizer and sends the audio (binary, in the requested encoding and
@@ -28,7 +28,7 @@ from actors.protocol.speak_v1.options import SpeakV1Options
 from actors.server.handshake import QueryReader
 from actors.server.session import Endpoint, register_endpoint
 
-#: Sample rates Deepgram accepts for each streaming encoding (PROTOCOL.md 3.1), default first.
+#: Sample rates Deepgram accepts for each streaming encoding, default first.
 SAMPLE_RATES = {
     "linear16": (24000, 8000, 16000, 32000, 48000),
     "mulaw": (8000, 16000),

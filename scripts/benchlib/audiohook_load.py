@@ -9,7 +9,7 @@ reference client does), ``close``, and the wait for ``closed``. Every server mes
 comes; transcript entities are counted. Writes every call's record (session id, expected words,
 timings, transcripts, error) as JSON to ``--out`` and prints a one-line JSON summary on stdout.
 
-The messages are written here from INGRESS.md (§1.3-1.6) as plain JSON, not with the service's own
+The messages are written here from the AudioHook protocol as plain JSON, not with the service's own
 message classes, so the load does not share the service's serializer.
 """
 

@@ -18,7 +18,7 @@ with warnings.catch_warnings():
 
 SAMPLE_RATE = 8000
 CHANNELS = 2
-#: AudioHook's frame: 200 ms of 8 kHz PCMU per channel (INGRESS.md §1.6).
+#: AudioHook's frame: 200 ms of 8 kHz PCMU per channel (the AudioHook protocol).
 FRAME_SECONDS = 0.2
 FRAME_BYTES = int(SAMPLE_RATE * FRAME_SECONDS) * CHANNELS
 PAUSE_MS = 400  # between turns

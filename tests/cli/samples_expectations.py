@@ -1,6 +1,6 @@
 """What the shipped sample calls must yield: per call, words the real offline engines reliably find.
 
-pocketsphinx on espeak speech is far from exact (ENGINES.md: 22-67% WER), so tests assert only on
+pocketsphinx on espeak speech is far from exact (22-67% WER measured), so tests assert only on
 keywords, not on whole transcripts. Since every pocketsphinx stream starts from the same learned
 cepstral mean (``actors.server.engines.cmninit``), a call's transcript no longer depends on which
 worker decoded what before: it is identical on every run and at any concurrency.

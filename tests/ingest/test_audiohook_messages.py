@@ -1,4 +1,4 @@
-"""The AudioHook message envelope and catalogue (INGRESS.md §1.3, §1.4)."""
+"""The AudioHook message envelope and catalogue (the AudioHook protocol)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The AudioHook server session talking to the sans-I/O test client in memory (INGRESS.md §1.5-§1.9)."""
+"""The AudioHook server session talking to the sans-I/O test client in memory (the AudioHook protocol)."""
 
 from __future__ import annotations
 

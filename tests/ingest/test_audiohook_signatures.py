@@ -1,4 +1,4 @@
-"""HTTP Message Signature verification and signing for the AudioHook upgrade (INGRESS.md §1.2)."""
+"""HTTP Message Signature verification and signing for the AudioHook upgrade (the AudioHook protocol)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Transcription Connector transcript entities (INGRESS.md §1.8, §3) and the suite's checks on them (§1.9)."""
+"""Transcription Connector transcript entities (AudioHook) and the conformance suite's checks on them."""
 
 from __future__ import annotations
 

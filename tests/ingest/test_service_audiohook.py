@@ -1,6 +1,6 @@
 """The ingestion service end to end over real sockets: AudioHook calls into SQLite (and PostgreSQL).
 
-A Genesys-like client (tests/support/audiohook_client.py, written from INGRESS.md) streams stereo
+A Genesys-like client (tests/support/audiohook_client.py, written from the AudioHook protocol) streams stereo
 PCMU calls made of deterministic words; the service transcribes them on the embedded server and
 every word must land in the store with its channel and times, and come back as transcript events
 whose offsets match -- only after the rows were committed.

@@ -1,4 +1,4 @@
-"""AudioHook session flows end to end (INGRESS.md §1.5, §1.6, §1.7, §3) on the Transcription Connector route.
+"""AudioHook session flows end to end (the AudioHook protocol) on the Transcription Connector route.
 
 Real sockets, a real SQLite store, the deterministic engine behind the embedded server. Every server
 message passes the client's checks (``seq`` = last + 1, ``clientseq`` not ahead, ``pong.clientseq`` =
@@ -299,7 +299,7 @@ def test_invalid_deepgram_options_fail_the_call_clearly(tmp_path: Path) -> None:
 
 
 def test_flux_words_without_times_get_ordered_offsets_inside_their_turn() -> None:
-    """Deepgram's Flux may send words as ``{word, confidence}`` only (PROTOCOL.md §4.3; the local server
+    """Deepgram's Flux may send words as ``{word, confidence}`` only (the local server
     always adds times, so this is checked on the mapping itself): the store keeps the words as sent,
     and the AudioHook tokens get distinct, ordered offsets inside the turn's window on the call
     timeline -- not all ``PT0S``."""

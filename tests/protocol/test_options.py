@@ -10,7 +10,7 @@ from actors.protocol.listen_v2.options import ListenV2Options
 from actors.protocol.options import ConnectOptions
 from actors.protocol.speak_v1.options import SpeakV1Options
 
-# SDK.md section 5, observed on the wire from deepgram-sdk 7.16.
+# Observed on the wire from deepgram-sdk 7.16.
 SDK_V1_QUERY = (
     "channels=1&encoding=linear16&endpointing=false&extra=x%3A1&extra=y%3A2&interim_results=true"
     "&keyterm=alpha&keyterm=beta+gamma&keywords=k1%3A2&keywords=k2&model=nova-3&numerals=true"

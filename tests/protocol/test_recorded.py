@@ -37,7 +37,7 @@ def test_recorded_listen_results_round_trip(path: Path) -> None:
     assert LISTEN_V1.server_codec.decode(LISTEN_V1.server_codec.encode(msg)) == msg
 
 
-# Verbatim wire messages quoted in PROTOCOL.md / SDK.md (from live captures and Deepgram docs).
+# Verbatim wire messages quoted from live captures and Deepgram docs.
 LIVE_FRAMES = {
     "listen.v1 server": [
         '{"type":"Metadata","transaction_key":"deprecated","request_id":"5b0c3f27-5e1c-4a8f-9bd3-2f0c0f1d6a11",'

@@ -9,12 +9,12 @@ whatever thread delivers it. For every stream, at the moment ``finish()`` return
 * ``Closed`` has been delivered, exactly once, and nothing arrives after it (checked again once
   every stream and the supervisor have stopped).
 
-Why it holds (see ``connection.py`` ``_end`` and ``stream.py``): the connection's actor
-delivers every message and then ``Closed`` to the stream's internal sink itself, in the order the
-read pool told them, so every message was forwarded (inline, under the stream lock) before the
-sink reports the end; the
+Why it holds (see ``_end`` in ``actors/runtime/connection.py``, and
+``actors/runtime/supervised_stream.py``): the connection's actor delivers every message and then
+``Closed`` to the stream's internal sink itself, in the order the read pool told them, so every
+message was forwarded (inline, under the stream lock) before the sink reports the end; the
 supervisor completes the stream only on that report; ``finish()`` returns through ``result()``,
-which takes the stream lock that ``_complete`` holds while it emits ``Closed``. Queued audio
+which takes the stream lock that ``complete`` holds while it emits ``Closed``. Queued audio
 (direct or via the coalescing flusher) is drained under the link's lock before ``CloseStream``.
 """
 

@@ -1,4 +1,4 @@
-"""Agent V1 endpoint of the local server, over real sockets (PROTOCOL.md section 5)."""
+"""Agent V1 endpoint of the local server, over real sockets."""
 
 from __future__ import annotations
 

@@ -37,7 +37,7 @@ EXPECTED = [
     "SpeakV1Metadata:Metadata",
     "audio",
     "SpeakV1Flushed:Flushed",
-    "SpeakV1Flushed:Cleared",  # the SDK parses Cleared as SpeakV1Flushed (SDK.md 7.3)
+    "SpeakV1Flushed:Cleared",  # the SDK parses Cleared as SpeakV1Flushed
     "audio",
     "SpeakV1Flushed:Flushed",
 ]

@@ -1,4 +1,4 @@
-"""Silence and non-speech get Results too, as on the live service (PROTOCOL.md 2.4, 4.4).
+"""Silence and non-speech get Results too, as on the live service.
 
 Deepgram sends empty interim Results about once a second during silence (with interim_results)
 and empty finals when endpointing fires on silence; Flux sends empty ``Update``s about every

@@ -1,4 +1,4 @@
-"""Speak V1 endpoint of the local server, over real sockets (PROTOCOL.md section 3)."""
+"""Speak V1 endpoint of the local server, over real sockets."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A sans-I/O AudioHook client (what Genesys Cloud does, INGRESS.md §1), for tests.
+"""A sans-I/O AudioHook client (what Genesys Cloud does per the AudioHook protocol), for tests.
 
 It builds signed upgrade headers, numbers its messages (``seq`` 1, 2, ...; ``serverseq`` = the last
 server ``seq`` received), keeps its stream ``position`` (audio sent + time it skipped), frames PCMU

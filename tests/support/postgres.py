@@ -1,6 +1,6 @@
 """A throwaway PostgreSQL server from Debian's ``postgresql`` package, for the store tests.
 
-Recipe from SERVICE-STACK.md section 2: ``initdb`` and ``pg_ctl`` refuse to run as root, so (as root)
+Recipe: ``initdb`` and ``pg_ctl`` refuse to run as root, so (as root)
 they run as the ``postgres`` user through ``su``, in a temp dir whose parents are o+x; the server
 listens on 127.0.0.1 on a free port and on a unix socket in that dir, with trust auth. As a
 non-root user they run directly. :meth:`PostgresServer.stop` / :meth:`start` let a test take the

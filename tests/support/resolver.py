@@ -15,8 +15,8 @@
   block raises ``AssertionError`` listing what was refused (the test fails).
 
 For a child process, :func:`subprocess_env` returns environment variables for a child whose
-``PYTHONPATH`` starts with ``tests/support/sitecustomize``: its ``sitecustomize.py`` installs the
-same resolver from ``ACTORS_TEST_RESOLVE`` at interpreter start and appends every refused lookup
+``PYTHONPATH`` starts with ``tests/support/sitecustomize``: ``sitecustomize/sitecustomize.py`` installs
+the same resolver from ``ACTORS_TEST_RESOLVE`` at interpreter start and appends every refused lookup
 to the file named by ``ACTORS_TEST_RESOLVE_LOG``; :func:`refused_in_child` reads it back.
 """
 

@@ -1,6 +1,6 @@
 """A test stand-in for Twilio Media Streams: the exact frames Twilio sends, and the signed upgrade headers.
 
-Built from INGRESS.md §2.2: ``connected`` first (no sequence number), ``start`` with sequence "1",
+Built from Twilio's Media Streams docs: ``connected`` first (no sequence number), ``start`` with sequence "1",
 then ``media`` / ``dtmf`` / ``mark`` and finally ``stop``; ``sequenceNumber`` counts every message after
 ``connected``; ``chunk`` counts per track from "1" (the docs do not say whether it is per track);
 ``timestamp`` is ms since the stream start; all three are strings. Media are 20 ms (160 bytes) of μ-law.

@@ -1,4 +1,4 @@
-"""Genesys Cloud AudioHook, sans-I/O (INGRESS.md §1).
+"""Genesys Cloud AudioHook, sans-I/O (the AudioHook protocol).
 
 * :mod:`.signatures` -- HTTP Message Signature verification (and a signer) for the upgrade request.
 * :mod:`.messages` -- the JSON message envelope and catalogue: parse client messages, build server ones.

@@ -1,4 +1,4 @@
-"""The AudioHook message envelope and catalogue (INGRESS.md §1.3, §1.4) as attrs classes.
+"""The AudioHook message envelope and catalogue (the AudioHook protocol) as attrs classes.
 
 A message is an envelope (:class:`ClientMessage` from Genesys, :class:`ServerMessage` from us) whose
 ``parameters`` is one typed parameter class per message type; the type name is the parameter class's

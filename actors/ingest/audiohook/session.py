@@ -1,4 +1,4 @@
-"""The server side of one AudioHook session, sans-I/O (INGRESS.md §1.3-§1.6).
+"""The server side of one AudioHook session, sans-I/O (the AudioHook protocol).
 
 Feed it the socket's frames (:meth:`AudioHookSession.receive_text`, :meth:`~AudioHookSession.receive_binary`)
 and the time (:meth:`~AudioHookSession.tick`); drain :meth:`~AudioHookSession.take_events` (call events
@@ -110,7 +110,7 @@ class SessionConfig:
     """What the service accepts: stereo only or mono too, languages, and the close grace period.
 
     ``transcription_connector``: the session serves the Transcription Connector (the service decides by
-    route; INGRESS.md names no flag in ``open``): transcripts are wanted, and a missing or unsupported
+    route; the protocol names no flag in ``open``): transcripts are wanted, and a missing or unsupported
     ``language`` is answered with ``pause`` until an ``update`` names a supported one (then ``resume``),
     as the reference does. ``supported_languages`` go in ``opened`` when ``open.supportedLanguages``.
     """
@@ -131,7 +131,7 @@ class _Violation(Exception):
 def choose_media(offers: tuple[MediaFormat, ...], *, require_stereo: bool = False) -> MediaFormat | None:
     """The first offer we accept: PCMU at 8 kHz, mono or stereo in either channel order.
 
-    L16 is refused: INGRESS.md §1.6 says its byte order is unspecified (the reference reads host order),
+    L16 is refused: the protocol says its byte order is unspecified (the reference reads host order),
     so we cannot hand Deepgram a ``linear16`` stream we are sure of.
     """
     for offer in offers:

@@ -1,4 +1,4 @@
-"""HTTP Message Signatures on the AudioHook upgrade request (INGRESS.md §1.2): verify and sign.
+"""HTTP Message Signatures on the AudioHook upgrade request (the AudioHook protocol): verify and sign.
 
 Genesys signs the WebSocket upgrade with HMAC-SHA256 over six covered components
 (``@request-target``, ``@authority`` and four headers); ``keyid`` is the API key, the HMAC key is the

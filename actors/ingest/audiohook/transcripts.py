@@ -1,4 +1,4 @@
-"""Transcription Connector ``event`` entities from final segments (INGRESS.md §1.7, §1.8, §3).
+"""Transcription Connector ``event`` entities from final segments (the AudioHook protocol).
 
 :class:`Segment` is the small value this module needs from a Deepgram final result (the store part
 has its own row type; the service converts). :func:`transcript_entity` maps one segment onto the

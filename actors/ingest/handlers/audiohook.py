@@ -3,7 +3,7 @@
 The upgrade was verified by the service (signatures, §1.2). This driver feeds frames to the session,
 runs the call's pipeline from the session's call events, sends committed utterances back as
 Transcription Connector ``event`` messages, and completes the close transaction: on ``close`` the
-stream is finished and every final committed and sent *before* ``closed`` (INGRESS.md §1.5, §3).
+stream is finished and every final committed and sent *before* ``closed`` (the AudioHook protocol).
 
 Service-side endings: a call refused for capacity or whose transcription failed gets ``disconnect``
 ``error`` ("Service Unavailable: ..." / "Internal Server Error: ..."); a drain

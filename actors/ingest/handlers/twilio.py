@@ -1,4 +1,4 @@
-"""The Twilio Media Streams connection driver (INGRESS.md §2).
+"""The Twilio Media Streams connection driver (Twilio's Media Streams docs).
 
 The upgrade's ``X-Twilio-Signature`` was checked by the service when a Twilio auth token is set.
 Frames go to a :class:`~actors.ingest.twilio.session.TwilioSession`; its call events run the

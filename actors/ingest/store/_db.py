@@ -114,7 +114,7 @@ class Connection(Protocol):
 class SqliteConnection:
     """A stdlib ``sqlite3`` connection in autocommit mode with explicit ``BEGIN IMMEDIATE``/``COMMIT``.
 
-    WAL journal, ``synchronous=NORMAL`` (SERVICE-STACK.md section 1: with batched commits it costs
+    WAL journal, ``synchronous=NORMAL`` (measured: with batched commits it costs
     nothing, and a process kill never loses a committed row), ``busy_timeout`` 5 s so a second writer
     waits instead of failing. The file (and so its ``-wal``/``-shm``, which SQLite creates with the
     database file's mode) is created mode 0600.

@@ -1,6 +1,6 @@
 """Twilio Media Streams messages: parse what Twilio sends, serialize what we may send back.
 
-From Twilio (INGRESS.md §2.2): ``connected`` (first, no sequence number), ``start`` (once), ``media``,
+From Twilio (per its docs): ``connected`` (first, no sequence number), ``start`` (once), ``media``,
 ``dtmf`` and ``mark`` (bidirectional streams), ``stop``. ``sequenceNumber``, ``media.chunk`` and
 ``media.timestamp`` are decimal **strings**; anything else there is rejected. ``mediaFormat.sampleRate``
 and ``channels`` are numbers. Audio is base64 μ-law 8 kHz mono, one track per message.

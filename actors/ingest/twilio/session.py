@@ -11,7 +11,7 @@ call :meth:`TwilioSession.connection_lost`. Nothing here reads a clock or touche
 ``stop`` ends with ``CallEnd("completed")``, a vanished client with ``CallEnd("disconnected")``, a protocol
 error with ``CallEnd("error")`` (carried on the raised :class:`TwilioProtocolError`).
 
-**Channels** (INGRESS.md §2.4). One track -> a mono stream labelled with the track. Both tracks -> a stereo
+**Channels** (Twilio's docs). One track -> a mono stream labelled with the track. Both tracks -> a stereo
 stream, channel 0 = ``inbound`` (the caller), 1 = ``outbound``. Each payload is placed on the call timeline
 by its ``timestamp`` (ms x 8 = sample index), never by arrival order. Audio is released up to the point
 where every track is contiguous, or else up to ``jitter_ms`` behind the newest audio seen; whatever is still

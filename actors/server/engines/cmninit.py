@@ -2,7 +2,7 @@
 
 pocketsphinx normalizes cepstra by a running mean (CMN) that it updates as it decodes. A decoder
 reused across streams therefore recognizes a stream differently depending on which streams it
-decoded before (ENGINES.md section 1), and a brand-new decoder starts from a poor default
+decoded before (as measured), and a brand-new decoder starts from a poor default
 (``40,3,-1``). So every stream starts from :data:`CMNINIT`: one value learned offline from the
 project's own voice, which makes a stream's words and timings a function of its audio alone.
 

@@ -2,7 +2,7 @@
 
 libespeak-ng is a process-wide singleton (one callback, one voice), so every synthesis holds
 :data:`_LOCK` and sets the callback and voice again. It produces 22050 Hz linear16, resampled
-to the requested rate with ``audioop.ratecv``. Voice ``en-us+klatt4`` (ENGINES.md: the espeak
+to the requested rate with ``audioop.ratecv``. Voice ``en-us+klatt4`` (measured: the espeak
 voice pocketsphinx recognizes best).
 """
 
