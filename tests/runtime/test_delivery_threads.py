@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
+from actors.protocol.listen_v1 import ListenV1Finalize
 from actors.runtime import Connection
 from actors.runtime.connection import DELIVERY_MOVES_AFTER
 from actors.runtime.events import AudioChunk, Closed, Opened
@@ -19,6 +20,7 @@ def test_messages_are_delivered_on_the_read_pool_and_a_slow_subscriber_moves_to_
     seen: list[tuple[str, str]] = []  # (event type, thread name)
     closed = threading.Event()
     stalls = threading.Event()  # the first result stalls once, longer than the budget
+    stalled = threading.Event()  # ... and has returned: what the server sends next is a later batch
 
     def subscriber(event: object) -> None:
         name = type(event).__name__
@@ -26,11 +28,17 @@ def test_messages_are_delivered_on_the_read_pool_and_a_slow_subscriber_moves_to_
         if name == "ListenV1Results" and not stalls.is_set():
             stalls.set()
             time.sleep(DELIVERY_MOVES_AFTER * 3)  # a test of a slow subscriber: it is slow on purpose
+            stalled.set()
         if isinstance(event, Closed):
             closed.set()
 
     conn = Connection.open(listen_config(local_server.url), subscribers=[subscriber], stream_id="where")
-    for word in ("one", "two", "three", "four"):
+    # The first word's result is asked for and waited for on its own, so the results of the other
+    # words cannot reach the client in the same read as the one that stalls.
+    conn.send_audio(synthesize_words(["one"], RATE))
+    conn.send(ListenV1Finalize())
+    assert stalled.wait(10), seen
+    for word in ("two", "three", "four"):
         conn.send_audio(synthesize_words([word], RATE))
     assert conn.finish(timeout=10).ok
     assert closed.wait(5)
