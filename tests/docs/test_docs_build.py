@@ -8,6 +8,7 @@ is imported).
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import subprocess
 import sys
@@ -93,3 +94,13 @@ def test_no_page_fetches_anything_from_outside(site: Path) -> None:
     for css in site.rglob("*.css"):  # no @import of web fonts or url(https://...) in the stylesheets
         text = css.read_text(encoding="utf-8", errors="replace")
         assert not REMOTE_CSS.search(text), css
+
+
+def test_rest_roles_become_markdown_code_spans() -> None:
+    spec = importlib.util.spec_from_file_location("rst_roles", ROOT / "scripts" / "mkdocs_rst_roles.py")
+    assert spec is not None and spec.loader is not None
+    roles = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(roles)
+    text = "See :class:`~actors.runtime.stream.StreamHandle`, :meth:`finish` or :func:`the helper <a.b>`::"
+    assert roles.markdown_docstring(text) == "See `StreamHandle`, `finish` or `the helper`:"
+    assert roles.markdown_docstring("``literal`` stays") == "``literal`` stays"
