@@ -19,8 +19,10 @@ from tests.house_rules_ast import Finding
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-#: The folders whose files are checked (README.md and ARCHITECTURE.md at the root have their own tests).
-CHECKED_FOLDERS = ("actors", "tests", "scripts", "examples")
+#: The folders whose files are checked, and the files at the root that are checked too (CHANGELOG.md
+#: is history: it names files that were removed, on purpose).
+CHECKED_FOLDERS = ("actors", "tests", "scripts", "examples", "docs")
+CHECKED_ROOT_FILES = ("README.md", "ARCHITECTURE.md", "mkdocs.yml", "setup.cfg", "pyproject.toml")
 
 #: Suffixes of the files read, and of the names taken for file mentions.
 _TEXT_SUFFIXES = frozenset({".py", ".md", ".txt", ".cfg", ".toml", ".yml", ".yaml", ".ini", ".sh"})
@@ -31,9 +33,14 @@ _MENTION = re.compile(
 )
 
 
-def checked_files(root: Path = REPO_ROOT, folders: Iterable[str] = CHECKED_FOLDERS) -> list[Path]:
-    """The text files under ``root``'s ``folders`` (sorted; caches skipped)."""
-    out: list[Path] = []
+def checked_files(
+    root: Path = REPO_ROOT,
+    folders: Iterable[str] = CHECKED_FOLDERS,
+    files: Iterable[str] = CHECKED_ROOT_FILES,
+) -> list[Path]:
+    """The text files under ``root``'s ``folders``, and those of ``files`` that exist at ``root``
+    (sorted; caches skipped)."""
+    out: list[Path] = [root / name for name in files if (root / name).is_file()]
     for folder in folders:
         top = root / folder
         if top.is_dir():
@@ -69,16 +76,30 @@ def mentions(path: Path) -> Iterator[tuple[int, str]]:
             yield line_number, match.group(1)
 
 
-def _resolves(name: str, path: Path, root: Path) -> bool:
+def project_paths(root: Path) -> frozenset[str]:
+    """Every file and folder under ``root`` as a ``/``-separated path relative to it (caches and
+    ``.git`` skipped)."""
+    return frozenset(
+        p.relative_to(root).as_posix()
+        for p in root.rglob("*")
+        if ".git" not in p.parts and "__pycache__" not in p.parts and ".venv" not in p.parts
+    )
+
+
+def _resolves(name: str, path: Path, root: Path, known: frozenset[str]) -> bool:
     """True when ``name`` is a file or folder relative to the mentioning file's folder or any folder
-    above it up to ``root`` (so a helper under ``scripts/benchlib/`` may name a script by its bare name)."""
+    above it up to ``root`` (so a helper under ``scripts/benchlib/`` may name a script by its bare name),
+    or is the tail of a project path (``cli/serve.py`` for ``actors/cli/serve.py``, a bare
+    ``codec.py`` in a table row that names its folder elsewhere)."""
     folder = path.parent
     while True:
         if (folder / name).exists():
-            return True
+            break
         if folder == root or root not in folder.parents:
-            return False
+            tail = "/" + name.removeprefix("./")
+            return any(known_path.endswith(tail) for known_path in known)
         folder = folder.parent
+    return True
 
 
 def stale_file_mentions(
@@ -91,10 +112,11 @@ def stale_file_mentions(
     Each finding is ``path:line: mentions NAME``, the path relative to ``root``.
     """
     allowed = frozenset(external)
+    known = project_paths(root)
     out: list[Finding] = []
     for path in checked_files(root, folders):
         where = path.relative_to(root).as_posix()
         for line_number, name in mentions(path):
-            if name not in allowed and not _resolves(name, path, root):
+            if name not in allowed and not _resolves(name, path, root, known):
                 out.append(Finding(where, line_number, f"mentions {name}"))
     return sorted(set(out), key=lambda f: (f.path, f.line, f.what))

@@ -2,7 +2,8 @@
 
 A newcomer who follows a pointer to a file that is not there loses trust in every other pointer.
 The check (:func:`tests.house_rules_refs.stale_file_mentions`) covers ``actors/``, ``tests/``,
-``scripts/`` and ``examples/``; the root's README.md and ARCHITECTURE.md have their own tests.
+``scripts/``, ``examples/``, ``docs/`` and the root's README.md, ARCHITECTURE.md and config files
+(not CHANGELOG.md: it names removed files on purpose).
 """
 
 from __future__ import annotations
