@@ -43,8 +43,23 @@ _V1 = (
 # Version 2: each call keeps its own figures at its end (audio seconds, segments, reconnects, latencies).
 _V2 = ("ALTER TABLE calls ADD COLUMN stats TEXT NOT NULL DEFAULT '{}'",)
 
+# Version 3: several service instances share one database. Each instance holds a row with a lease
+# (renewed by its heartbeat, on the database's clock); each call records the instance that owns it, so
+# another instance can mark the calls of a dead one interrupted (actors.ingest.store.instances).
+_V3 = (
+    "CREATE TABLE instances ("
+    " id TEXT PRIMARY KEY,"
+    " host TEXT NOT NULL,"
+    " pid INTEGER NOT NULL,"
+    " started_at DOUBLE PRECISION NOT NULL,"
+    " heartbeat_at DOUBLE PRECISION NOT NULL,"
+    " lease_expires_at DOUBLE PRECISION NOT NULL)",
+    "ALTER TABLE calls ADD COLUMN instance_id TEXT",
+    "CREATE INDEX calls_by_instance ON calls (instance_id, status)",
+)
+
 #: Migration N (1-based) is ``MIGRATIONS[N - 1]``: the statements that take version N-1 to N.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
