@@ -165,6 +165,24 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         metavar="N",
         help=f"Ray worker processes to start (default: one per cluster CPU; {_env('ray_workers')})",
     )
+    instances = parser.add_argument_group(
+        "several instances",
+        "instances behind one load balancer share a PostgreSQL store; each holds a lease there, and "
+        "the calls of one that dies are marked interrupted by the others when its lease runs out",
+    )
+    instances.add_argument(
+        "--instance-id",
+        metavar="ID",
+        help="this instance's name in the store and in /v1/calls (letters, digits, . _ : -; "
+        f"default: a fresh UUID at every start; {_env('instance_id')})",
+    )
+    instances.add_argument(
+        "--lease-seconds",
+        metavar="S",
+        help="how long this instance's lease lasts without a heartbeat (renewed every third of it); "
+        f"a dead instance's calls are interrupted that long after it died (default "
+        f"{_DEFAULTS.lease_seconds:g}; {_env('lease_seconds')})",
+    )
     parser.add_argument(
         "--log-level",
         metavar="LEVEL",
