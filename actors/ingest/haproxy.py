@@ -8,8 +8,9 @@ WebSocket upgrade and then tunnels the call (``timeout tunnel`` bounds an idle c
 ``balance leastconn`` sends each new call to the instance with the fewest open connections, and a call
 stays on the instance that took it (one TCP connection); ``option httpchk GET /readyz`` takes an
 instance out of rotation while it drains (SIGTERM), loses its store, or is dead (``fall 2`` checks one
-second apart), and ``option redispatch`` + ``retries`` retry a connection refused by a dead instance on
-another. Only new calls move: a call on an instance that dies ends (the platform reconnects, which is
+second apart), and ``option redispatch`` + ``retries`` + ``retry-on`` retry on another instance a
+connection a dead instance refused, or a call a draining one answered 503 (before the next check
+took it out). Only new calls move: a call on an instance that dies ends (the platform reconnects, which is
 a new call); its committed transcripts stay in the store and its row is marked ``interrupted`` by the
 others once its lease runs out.
 """
@@ -86,6 +87,7 @@ def haproxy_config(
         "    http-check expect status 200",
         "    option redispatch",
         "    retries 2",
+        "    retry-on conn-failure empty-response 503",
         "    default-server check inter 1s fall 2 rise 1 init-addr last,libc,none"
         + (" resolvers dns" if resolvers else ""),
     ]

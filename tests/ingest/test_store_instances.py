@@ -219,3 +219,27 @@ def test_a_version_2_database_migrates_to_instances(store_url: str) -> None:
     finally:
         leases.close()
         store.close()
+
+
+def test_instances_starting_together_on_an_empty_database_migrate_it_once(store_url: str) -> None:
+    from tests.support.threads import run_together
+
+    opened = run_together(
+        6,
+        lambda n: open_store(store_url, instance_id=f"i{n}"),
+        name="test-open-store",
+        start_timeout=10,
+        join_timeout=60,
+    )
+    try:
+        failures = [o for o in opened.values() if not isinstance(o, TranscriptStore)]
+        assert not failures, failures
+        conn = connect(StoreURL.parse(store_url))
+        try:
+            assert conn.execute("SELECT version FROM schema_version") == [(len(MIGRATIONS),)]
+        finally:
+            conn.close()
+    finally:
+        for store in opened.values():
+            if isinstance(store, TranscriptStore):
+                store.close()

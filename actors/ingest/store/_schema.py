@@ -61,6 +61,8 @@ _V3 = (
 #: Migration N (1-based) is ``MIGRATIONS[N - 1]``: the statements that take version N-1 to N.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3)
 SCHEMA_VERSION = len(MIGRATIONS)
+#: The PostgreSQL advisory lock key that serialises concurrent migrations (any fixed 64-bit number).
+MIGRATION_LOCK = 0x6163746F7273  # "actors"
 
 
 def current_version(conn: Connection) -> int:
@@ -82,6 +84,10 @@ def migrate(conn: Connection, migrations: tuple[tuple[str, ...], ...] = MIGRATIO
     """Bring the database to ``len(migrations)``; return how many migrations ran (0 when current)."""
     target = len(migrations)
     with conn.transaction():
+        if conn.backend == "postgresql":
+            # Instances starting together on an empty database would race on CREATE TABLE IF NOT
+            # EXISTS (a unique violation in pg_type); this lock, held until the commit, serialises them.
+            conn.execute("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK,))
         conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
         if not conn.execute("SELECT version FROM schema_version"):
             conn.execute("INSERT INTO schema_version (version) VALUES (0)")
