@@ -9,6 +9,11 @@ most about 20 s after its last heartbeat (the lease, plus up to one heartbeat pe
 A failed renewal or reap (the database is away) is logged and retried at the next tick; once the last
 renewal is older than the lease, :attr:`LeaseKeeper.lease_ok` is False (``/readyz`` then says so: the
 other instances may be taking this one's calls for dead).
+
+**No reaping right after an outage.** When the database was unreachable for longer than the lease,
+every instance's lease ran out, live ones included. So the keeper reaps only once its own renewals
+have succeeded for a whole lease period without a failure (also after its own start): by then every
+live instance has renewed too, and only the dead ones are still expired.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ class LeaseKeeper:
         self.interval = leases.lease_seconds / HEARTBEATS_PER_LEASE
         self._stop = threading.Event()
         self._renewed_at = time.monotonic()
+        self._healthy_since: float | None = time.monotonic()
         self._thread = threading.Thread(target=self._run, name="ingest-lease", daemon=True)
 
     def __repr__(self) -> str:
@@ -45,7 +51,7 @@ class LeaseKeeper:
 
     def start(self) -> LeaseKeeper:
         """Start the thread (the lease was registered just before, so it counts as renewed now)."""
-        self._renewed_at = time.monotonic()
+        self._renewed_at = self._healthy_since = time.monotonic()
         self._thread.start()
         return self
 
@@ -54,8 +60,15 @@ class LeaseKeeper:
         """False once the last successful renewal is older than the lease."""
         return time.monotonic() - self._renewed_at < self._leases.lease_seconds
 
+    @property
+    def may_reap(self) -> bool:
+        """True once the renewals have succeeded for a whole lease period without a failure."""
+        since = self._healthy_since
+        return since is not None and time.monotonic() - since >= self._leases.lease_seconds
+
     def tick(self) -> Reaped | None:
-        """Renew, then reap, once (the thread's step); the reap's result, None when the database failed."""
+        """Renew, then reap if :attr:`may_reap`, once (the thread's step); the reap's result, None when
+        it did not reap (the database failed, or too soon after a failure)."""
         try:
             if not self._leases.renew():
                 log.error(
@@ -63,9 +76,16 @@ class LeaseKeeper:
                     "were marked interrupted); registered again",
                     self._leases.instance_id,
                 )
-            self._renewed_at = time.monotonic()
+                self._healthy_since = None  # it was cut off: so may the others have been
+            now = time.monotonic()
+            self._renewed_at = now
+            if self._healthy_since is None:
+                self._healthy_since = now
+            if not self.may_reap:
+                return None
             reaped = self._leases.reap()
         except StoreError as exc:
+            self._healthy_since = None
             log.warning("instance %s: lease renewal or reap failed: %s", self._leases.instance_id, exc)
             return None
         if reaped.instances or reaped.calls:

@@ -120,6 +120,7 @@ class LocalCluster:
         self.instances: list[Child] = []
         self.balancer: Child | None = None
         self.config_path: Path | None = None
+        self._stopping = threading.Event()
 
     def __repr__(self) -> str:
         return f"<LocalCluster {self._count} x ingest on {redact_url(self._store)} behind {self.url}>"
@@ -181,7 +182,7 @@ class LocalCluster:
 
     def _wait_listening(self, child: Child, deadline: float) -> None:
         while not child.listening.wait(0.05):
-            if child.proc.poll() is not None or time.monotonic() > deadline:
+            if child.proc.poll() is not None or time.monotonic() > deadline or self._stopping.is_set():
                 raise ClusterError(f"{child.name} did not start (exit {child.proc.poll()}):\n{child.tail()}")
 
     def haproxy_text(self) -> str:
@@ -202,7 +203,8 @@ class LocalCluster:
                 raise ClusterError(
                     f"haproxy did not start (exit {self.balancer.proc.poll()}):\n{self.balancer.tail()}"
                 )
-            self.balancer.listening.wait(0.05)  # never set for haproxy: a bounded pause between probes
+            if self._stopping.wait(0.05):  # the pause between two probes; stop() ends it
+                raise ClusterError("stopped while haproxy was starting")
 
     def ready(self) -> bool:
         """True when ``GET /readyz`` through haproxy answers 200 now."""
@@ -227,6 +229,7 @@ class LocalCluster:
     def stop(self, timeout: float = 60.0, *, drain: bool = True) -> bool:
         """SIGTERM every live instance (each drains: running calls finish) -- or SIGKILL without
         ``drain`` --, wait, then stop haproxy; True when every instance exited 0."""
+        self._stopping.set()
         clean = True
         for child in self.instances:
             if child.proc.poll() is None:

@@ -10,10 +10,12 @@ from collections.abc import Callable
 
 import pytest
 
-from actors.ingest.store import InstanceConflict, InstanceLeases, open_store
+from actors.ingest.instances import LeaseKeeper
+from actors.ingest.store import InstanceConflict, InstanceLeases, Reaped, open_store
 from actors.server import LocalServer
 from tests.ingest.store_contract import call_start
 from tests.support.ingest import ingest_service
+from tests.support.postgres import PostgresServer
 
 
 def poll(check: Callable[[], bool], timeout: float, what: str) -> None:
@@ -97,3 +99,35 @@ def test_a_second_live_instance_with_the_same_id_is_refused(postgres_url: str) -
         assert registered(postgres_url) == ["twin"], "the refused twin left the first's row alone"
         assert status(postgres_url, "first-call") == "active"
         assert first.store.ping()
+
+
+def test_the_keeper_reaps_only_after_a_whole_healthy_lease(
+    postgres_url: str, postgres_server: PostgresServer
+) -> None:
+    """After its start, and after a database outage (when every lease, live ones too, may have run
+    out), the keeper renews but does not reap until its renewals held for one whole lease."""
+    store = open_store(postgres_url, instance_id="keeper")
+    leases = InstanceLeases(store, "keeper", 0.5)
+    leases.register()
+    keeper = LeaseKeeper(leases)  # its thread is not started: the test drives tick()
+    try:
+        dead_instance_with_a_call(postgres_url, "dead", "dead-call")
+        assert keeper.tick() is None and not keeper.may_reap, "too soon after the start"
+        assert status(postgres_url, "dead-call") == "active"
+        poll(lambda: keeper.may_reap, 10, "a whole lease of healthy renewals")
+        reaped = keeper.tick()
+        assert reaped is not None and reaped.calls == ("dead-call",)
+        postgres_server.stop()
+        try:
+            assert keeper.tick() is None and not keeper.may_reap
+        finally:
+            postgres_server.start()
+        dead_instance_with_a_call(postgres_url, "dead-2", "dead-call-2")
+        assert keeper.tick() is None, "no reaping right after an outage"
+        assert status(postgres_url, "dead-call-2") == "active"
+        poll(lambda: keeper.may_reap, 10, "a whole lease of healthy renewals after the outage")
+        assert keeper.tick() == Reaped(("dead-2",), ("dead-call-2",))
+    finally:
+        keeper.stop()
+        leases.close()
+        store.close()
