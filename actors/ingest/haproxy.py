@@ -3,7 +3,7 @@
 :func:`haproxy_config` renders it; the files under ``deploy/`` are its output (a test keeps them in
 step), and :mod:`actors.ingest.local_cluster` renders one for the instances it starts.
 
-What it does (haproxy 2.6, Debian 12's; SERVICE-STACK.md section 5): ``mode http`` carries the
+What it does (haproxy 2.6, Debian 12's): ``mode http`` carries the
 WebSocket upgrade and then tunnels the call (``timeout tunnel`` bounds an idle call, not a long one);
 ``balance leastconn`` sends each new call to the instance with the fewest open connections, and a call
 stays on the instance that took it (one TCP connection); ``option httpchk GET /readyz`` takes an
