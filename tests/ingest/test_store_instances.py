@@ -243,3 +243,22 @@ def test_instances_starting_together_on_an_empty_database_migrate_it_once(store_
         for store in opened.values():
             if isinstance(store, TranscriptStore):
                 store.close()
+
+
+def test_twins_registering_at_the_same_moment_get_one_lease(store_url: str) -> None:
+    from tests.support.threads import run_together
+
+    stores = [open_store(store_url, instance_id="twin") for _ in range(4)]
+    leases = [InstanceLeases(s, "twin", 30.0) for s in stores]
+    try:
+        outcomes = run_together(
+            4, lambda n: leases[n].register(), name="test-register", start_timeout=10, join_timeout=60
+        )
+        refused = [o for o in outcomes.values() if isinstance(o, InstanceConflict)]
+        assert len(refused) == 3, outcomes
+        assert [i.id for i in leases[0].instances()] == ["twin"]
+    finally:
+        for lease in leases:
+            lease.close()
+        for store in stores:
+            store.close()

@@ -144,17 +144,24 @@ class InstanceLeases:
                     )
                 marked += len(self._interrupt_owned_by(conn, [self.instance_id]))
                 conn.execute("DELETE FROM instances WHERE id = ?", (self.instance_id,))
-            self._insert(conn)
+            if not self._insert(conn):
+                raise InstanceConflict(
+                    f"instance id {self.instance_id!r} was registered at the same moment by another "
+                    "instance: give every instance its own id"
+                )
             return marked
 
         return self._in_transaction(work)
 
-    def _insert(self, conn: Connection) -> None:
-        conn.execute(
+    def _insert(self, conn: Connection) -> bool:
+        """Insert this instance's row; False if a row of this id appeared meanwhile (a concurrent twin)."""
+        rows = conn.execute(
             "INSERT INTO instances (id, host, pid, started_at, heartbeat_at, lease_expires_at) "
-            f"VALUES (?, ?, ?, {self._now}, {self._now}, {self._now} + ?)",
+            f"VALUES (?, ?, ?, {self._now}, {self._now}, {self._now} + ?) "
+            "ON CONFLICT (id) DO NOTHING RETURNING id",
             (self.instance_id, socket.gethostname(), os.getpid(), self.lease_seconds),
         )
+        return bool(rows)
 
     def renew(self) -> bool:
         """Extend this instance's lease by ``lease_seconds`` from now; False if the row was gone (it was
