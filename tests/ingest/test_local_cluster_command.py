@@ -55,6 +55,10 @@ def test_the_command_starts_two_instances_behind_haproxy_and_drains_on_sigterm(p
             assert proc.returncode == 0, "".join(lines) + (rest or "")
             assert PASSWORD not in rest
         finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait(30)
+            if proc.poll() is None:  # a failed assertion: SIGTERM stops its children too (SIGKILL would not)
+                proc.terminate()
+                try:
+                    proc.communicate(timeout=60)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(30)
