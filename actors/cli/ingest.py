@@ -22,7 +22,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any, Protocol
 
 from actors.cli.target import add_target_arguments, open_target
@@ -192,8 +192,15 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     return parser
 
 
+def _say(message: str) -> None:
+    """``actors ingest: MESSAGE`` on stderr. A stderr whose reader is gone (a supervisor that died: a
+    broken pipe) is ignored, so that the service still drains and exits instead of failing mid-way."""
+    with suppress(OSError):
+        print(f"actors ingest: {message}", file=sys.stderr, flush=True)
+
+
 def _fail(message: str, status: int) -> int:
-    print(f"actors ingest: {message}", file=sys.stderr, flush=True)
+    _say(message)
     return status
 
 
@@ -294,19 +301,14 @@ def _serve(
         service.start()
     except (ActorsError, OSError) as exc:
         return _fail(f"cannot start: {exc}", EXIT_FAILED)
-    print(
-        f"actors ingest: listening on {service.url}; store {redact_url(config.store)}; {where}; "
-        "SIGTERM or Ctrl-C drains",
-        file=sys.stderr,
-        flush=True,
-    )
+    _say(f"listening on {service.url}; store {redact_url(config.store)}; {where}; SIGTERM or Ctrl-C drains")
     stop.wait()
-    print(f"actors ingest: draining (up to {config.drain_timeout:g} s)", file=sys.stderr, flush=True)
+    _say(f"draining (up to {config.drain_timeout:g} s)")
     try:
         finished = service.drain(config.drain_timeout)
     except ActorsError as exc:
         return _fail(f"drain failed: {exc}", EXIT_FAILED)
     if not finished:
         return _fail(f"stopped; some calls did not finish within {config.drain_timeout:g} s", EXIT_FAILED)
-    print("actors ingest: stopped", file=sys.stderr, flush=True)
+    _say("stopped")
     return EXIT_OK

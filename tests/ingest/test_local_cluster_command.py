@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -62,3 +63,27 @@ def test_the_command_starts_two_instances_behind_haproxy_and_drains_on_sigterm(p
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait(30)
+
+
+@pytest.mark.timeout(90)
+def test_an_instance_whose_stderr_reader_died_still_drains_and_exits_0(tmp_path: Path) -> None:
+    """A launcher that is SIGKILLed leaves its instances with a broken stderr pipe: SIGTERM must still
+    drain them (a failed status line used to end the command before the drain, and the process then
+    hung on the service's threads)."""
+    env = {k: v for k, v in os.environ.items() if k != "DEEPGRAM_API_KEY"}
+    with LocalServer(engine="deterministic") as deepgram:
+        argv = [sys.executable, "-m", "actors", "ingest", "--port", "0", "--url", deepgram.url]
+        argv += ["--store", f"sqlite:///{tmp_path}/ingest.sqlite3"]
+        proc = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO_ROOT)
+        try:
+            assert proc.stderr is not None
+            for line in proc.stderr:
+                if line.startswith("actors ingest: listening on"):
+                    break
+            proc.stderr.close()  # the reader is gone: every later write to stderr fails (EPIPE)
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=60) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(30)
