@@ -22,7 +22,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any, Protocol
 
 from actors.cli.target import add_target_arguments, open_target
@@ -165,6 +165,24 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         metavar="N",
         help=f"Ray worker processes to start (default: one per cluster CPU; {_env('ray_workers')})",
     )
+    instances = parser.add_argument_group(
+        "several instances",
+        "instances behind one load balancer share a PostgreSQL store; each holds a lease there, and "
+        "the calls of one that dies are marked interrupted by the others when its lease runs out",
+    )
+    instances.add_argument(
+        "--instance-id",
+        metavar="ID",
+        help="this instance's name in the store and in /v1/calls (letters, digits, . _ : -; "
+        f"default: a fresh UUID at every start; {_env('instance_id')})",
+    )
+    instances.add_argument(
+        "--lease-seconds",
+        metavar="S",
+        help="how long this instance's lease lasts without a heartbeat (renewed every third of it); "
+        f"a dead instance's calls are interrupted that long after it died (default "
+        f"{_DEFAULTS.lease_seconds:g}; {_env('lease_seconds')})",
+    )
     parser.add_argument(
         "--log-level",
         metavar="LEVEL",
@@ -174,8 +192,15 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     return parser
 
 
+def _say(message: str) -> None:
+    """``actors ingest: MESSAGE`` on stderr. A stderr whose reader is gone (a supervisor that died: a
+    broken pipe) is ignored, so that the service still drains and exits instead of failing mid-way."""
+    with suppress(OSError):
+        print(f"actors ingest: {message}", file=sys.stderr, flush=True)
+
+
 def _fail(message: str, status: int) -> int:
-    print(f"actors ingest: {message}", file=sys.stderr, flush=True)
+    _say(message)
     return status
 
 
@@ -276,19 +301,14 @@ def _serve(
         service.start()
     except (ActorsError, OSError) as exc:
         return _fail(f"cannot start: {exc}", EXIT_FAILED)
-    print(
-        f"actors ingest: listening on {service.url}; store {redact_url(config.store)}; {where}; "
-        "SIGTERM or Ctrl-C drains",
-        file=sys.stderr,
-        flush=True,
-    )
+    _say(f"listening on {service.url}; store {redact_url(config.store)}; {where}; SIGTERM or Ctrl-C drains")
     stop.wait()
-    print(f"actors ingest: draining (up to {config.drain_timeout:g} s)", file=sys.stderr, flush=True)
+    _say(f"draining (up to {config.drain_timeout:g} s)")
     try:
         finished = service.drain(config.drain_timeout)
     except ActorsError as exc:
         return _fail(f"drain failed: {exc}", EXIT_FAILED)
     if not finished:
         return _fail(f"stopped; some calls did not finish within {config.drain_timeout:g} s", EXIT_FAILED)
-    print("actors ingest: stopped", file=sys.stderr, flush=True)
+    _say("stopped")
     return EXIT_OK

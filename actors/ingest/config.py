@@ -56,6 +56,8 @@ ENV: Mapping[str, str] = MappingProxyType(
             "log_level",
             "ray",
             "ray_workers",
+            "instance_id",
+            "lease_seconds",
         )
     }
 )
@@ -74,6 +76,10 @@ MAX_QUEUE_SECONDS = 55.0
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 _WHITESPACE = re.compile(r"\s")
+#: An instance id: what an operator can read in logs and in ``/v1/calls`` (letters, digits, ``._:-``).
+_INSTANCE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
+#: The longest lease: a dead instance's calls stay ``active`` up to this long (s).
+MAX_LEASE_SECONDS = 600.0
 
 
 def _read_only(value: Mapping[str, str]) -> Mapping[str, str]:
@@ -112,6 +118,11 @@ class IngestConfig:
     ``ray`` (``auto``, ``local`` or the head's ``HOST:PORT``) runs every call's Deepgram stream(s) on a
     Ray cluster's workers (``ray_workers`` of them; None: one per cluster CPU) instead of in this
     process; ``max_calls`` then bounds the streams of the whole cluster (see :mod:`actors.ingest.streams`).
+    ``instance_id`` names this instance among those sharing the store (None: a fresh UUID at every
+    start); ``lease_seconds`` is how long its lease in the store lasts without a heartbeat (renewed
+    every third of it): an instance that died is taken for dead, and its calls are marked
+    ``interrupted``, that long after its last heartbeat (see :mod:`actors.ingest.store.instances`).
+    Several instances need a PostgreSQL store; a SQLite store serves one instance.
 
     The repr shows the store URL redacted and the AudioHook API keys without their secrets; the Twilio
     auth token and the API token are hidden.
@@ -137,6 +148,8 @@ class IngestConfig:
     log_level: str = "INFO"
     ray: str | None = None
     ray_workers: int | None = None
+    instance_id: str | None = None
+    lease_seconds: float = 15.0
 
     @property
     def loopback_only(self) -> bool:
@@ -190,6 +203,13 @@ class IngestConfig:
                 self.log_level,
             )
         _check_ray(self.ray, self.ray_workers)
+        _check_instance_id(self.instance_id)
+        _check_seconds(
+            "lease_seconds",
+            self.lease_seconds,
+            MAX_LEASE_SECONDS,
+            f"a dead instance's calls stay active until its lease ends, so at most {MAX_LEASE_SECONDS:g} s",
+        )
 
 
 # --- the checks, one per kind of setting ---------------------------------------------------------------
@@ -232,6 +252,18 @@ def _check_ray(address: str | None, workers: int | None) -> None:
         parse_address(address)
     except ClusterError as exc:
         raise OptionsError("ray", str(exc), address) from None
+
+
+def _check_instance_id(instance_id: str | None) -> None:
+    if instance_id is None:
+        return
+    if not isinstance(instance_id, str) or not _INSTANCE_ID.fullmatch(instance_id):
+        raise OptionsError(
+            "instance_id",
+            "expected 1..64 letters, digits or . _ : - (starting with a letter or digit), "
+            f"got {instance_id!r}",
+            instance_id,
+        )
 
 
 def _check_store(url: str) -> None:
@@ -365,6 +397,8 @@ _SCALARS: tuple[tuple[str, Callable[[str, str], object]], ...] = (
     ("log_level", _parse_level),
     ("ray", _parse_str),
     ("ray_workers", _parse_int),
+    ("instance_id", _parse_str),
+    ("lease_seconds", _parse_float),
 )
 
 
@@ -467,6 +501,7 @@ __all__ = [
     "ENV_PREFIX",
     "FLAGS",
     "LOG_LEVELS",
+    "MAX_LEASE_SECONDS",
     "MAX_QUEUE_SECONDS",
     "REPLAY_SECONDS",
     "SERVICE_PARAMS",

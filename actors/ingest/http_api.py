@@ -126,7 +126,8 @@ def iso_utc(timestamp: float | None) -> str | None:
 
 
 def call_json(call: CallRecord) -> dict[str, object]:
-    """A stored call as the API shows it (times as ISO-8601 UTC strings)."""
+    """A stored call as the API shows it (times as ISO-8601 UTC strings; ``instance_id``: the service
+    instance that owns it, whichever instance answers)."""
     return {
         "id": call.id,
         "platform": call.platform,
@@ -139,6 +140,7 @@ def call_json(call: CallRecord) -> dict[str, object]:
         "language": call.language,
         "channels": list(call.channels),
         "stats": dict(call.stats),
+        "instance_id": call.instance_id,
     }
 
 

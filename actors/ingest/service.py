@@ -18,7 +18,14 @@ stream (``max_connections`` = ``max_calls`` x :data:`STREAMS_PER_CALL`): a
 store), and the loop thread. All are
 started by :meth:`IngestService.start` and joined by :meth:`IngestService.stop`.
 
-Lifecycle: at start, calls left ``active`` by a killed predecessor are marked ``interrupted``.
+Several instances (behind a load balancer) may share one PostgreSQL store: each registers an
+``instances`` row with a lease that its :class:`~actors.ingest.instances.LeaseKeeper` (thread
+``ingest-lease``) renews, records itself as the owner of its calls, and reaps the instances whose
+lease ran out (their ``active`` calls become ``interrupted``). A SQLite store serves one instance.
+
+Lifecycle: at start, calls left ``active`` by a killed predecessor are marked ``interrupted`` (on
+SQLite every active call; on PostgreSQL those of instances whose lease expired, and of this instance
+id's previous run). At stop, calls still active are marked interrupted and the instance's row deleted.
 :meth:`IngestService.drain` (SIGTERM) stops accepting calls (new upgrades get 503, ``/readyz`` says
 draining), ends every call gracefully (its stream finished, every final committed and, for
 AudioHook, sent), then stops.
@@ -31,6 +38,7 @@ import logging
 import ssl
 import threading
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qs, urlsplit
 
@@ -49,7 +57,10 @@ from actors.ingest.handlers.base import CallConnection, ConnectionContext, Drain
 from actors.ingest.handlers.plain import PlainConnection
 from actors.ingest.handlers.twilio import TwilioConnection
 from actors.ingest.http_api import HttpAnswer, OpsApi
+from actors.ingest.instances import LeaseKeeper
 from actors.ingest.metrics import IngestMetrics
+from actors.ingest.store.errors import StoreError
+from actors.ingest.store.instances import InstanceLeases
 from actors.ingest.store.store import TranscriptStore, open_store
 from actors.ingest.store.writer import SegmentWriter
 from actors.ingest.streams import StreamHost, open_stream_host
@@ -120,7 +131,11 @@ class IngestService:
                 raise ServiceError(f"cannot load --tls-cert/--tls-key: {exc}") from None
         self._server_ssl = server_ssl
         self.metrics = IngestMetrics()
+        #: This instance's name in the store (``config.instance_id``, else a fresh UUID).
+        self.instance_id = config.instance_id or str(uuid.uuid4())
         self._store: TranscriptStore | None = None
+        self._leases: InstanceLeases | None = None
+        self._keeper: LeaseKeeper | None = None
         self._writer: SegmentWriter | None = None
         self._stream_host: StreamHost | None = None
         self._pool: ThreadPoolExecutor | None = None
@@ -166,14 +181,18 @@ class IngestService:
         return self._stream_host
 
     def start(self) -> IngestService:
-        """Open the store (marking calls a killed predecessor left active as interrupted), start the
-        writer, the stream host (the supervisor, or the Ray cluster's pool), the worker pool and the
-        server. Raises :class:`ServiceError` (a cluster that cannot be joined or used, too) or a
-        :class:`~actors.ingest.store.errors.StoreError` (nothing is left running then)."""
+        """Open the store, register this instance's lease (marking calls a killed predecessor left
+        active as interrupted) and start its keeper, the writer, the stream host (the supervisor, or
+        the Ray cluster's pool), the worker pool and the server. Raises :class:`ServiceError` (a
+        cluster that cannot be joined or used, too) or a
+        :class:`~actors.ingest.store.errors.StoreError` (nothing is left running then), e.g.
+        :class:`~actors.ingest.store.instances.InstanceConflict` when a live instance has this id."""
         config = self.config
-        store = self._store = open_store(config.store, observe_commit=self.metrics.store_commit)
+        store = self._store = open_store(
+            config.store, observe_commit=self.metrics.store_commit, instance_id=self.instance_id
+        )
         try:
-            self.interrupted_at_start = store.mark_interrupted()
+            self.interrupted_at_start = self._register(store)
             if self.interrupted_at_start:
                 log.warning(
                     "%d call(s) left active by a previous run marked interrupted", self.interrupted_at_start
@@ -227,13 +246,32 @@ class IngestService:
             raise
         self.metrics.set_store_up(True)
         log.info(
-            "listening on %s (store %s, max %d calls%s)",
+            "listening on %s (instance %s, store %s, max %d calls%s)",
             self.url,
+            self.instance_id,
             store.url.display,
             config.max_calls,
             f", streams on the Ray cluster {config.ray}" if config.ray is not None else "",
         )
         return self
+
+    def _register(self, store: TranscriptStore) -> int:
+        """Register this instance's lease, reap the dead, start the keeper; return the calls interrupted.
+
+        SQLite is single-instance, so there every other registered instance is dead (``exclusive``).
+        """
+        leases = InstanceLeases(
+            store, self.instance_id, self.config.lease_seconds, exclusive=store.backend == "sqlite"
+        )
+        try:
+            marked = leases.register()
+        except BaseException:  # not registered (e.g. the id is live elsewhere): nothing to release
+            leases.close()
+            raise
+        self._leases = leases  # from here on, the stop releases the row
+        marked += len(leases.reap().calls)
+        self._keeper = LeaseKeeper(leases).start()
+        return marked
 
     async def _open(self) -> Server:
         return await serve(
@@ -327,6 +365,18 @@ class IngestService:
         if self._writer is not None:
             lost = self._writer.stop()
             self._writer = None
+        if self._keeper is not None:
+            self._keeper.stop()
+            self._keeper = None
+        if self._leases is not None:
+            leases, self._leases = self._leases, None
+            try:
+                left = leases.release()
+            except StoreError as exc:  # the row expires and another instance reaps the calls
+                log.error("instance %s: lease not released: %s", self.instance_id, exc)
+            else:
+                if left:
+                    log.warning("%d call(s) still active at stop marked interrupted", left)
         if self._store is not None:
             self._store.close()
         return lost
@@ -343,6 +393,9 @@ class IngestService:
         if not self.store.ping():
             self.metrics.set_store_up(False)
             return "store unavailable"
+        keeper = self._keeper
+        if keeper is not None and not keeper.lease_ok:
+            return "lease expired: the heartbeat could not renew it (other instances may reap this one)"
         self.metrics.set_store_up(True)
         return None
 

@@ -211,6 +211,8 @@ def test_every_setting_comes_from_its_environment_variable() -> None:
         ENV["log_level"]: "debug",
         ENV["ray"]: "10.0.0.5:6379",
         ENV["ray_workers"]: "3",
+        ENV["instance_id"]: "ingest-2.eu:a",
+        ENV["lease_seconds"]: "4.5",
     }
     assert set(env) == set(ENV.values())
     config = config_from(argparse.Namespace(), env)
@@ -233,6 +235,8 @@ def test_every_setting_comes_from_its_environment_variable() -> None:
         log_level="DEBUG",
         ray="10.0.0.5:6379",
         ray_workers=3,
+        instance_id="ingest-2.eu:a",
+        lease_seconds=4.5,
     )
 
 
@@ -413,3 +417,20 @@ def test_ray_alone_means_auto_and_the_cluster_is_off_by_default() -> None:
     assert load("--ray").ray == "auto"
     assert load("--ray", "ray://head.example.com:6379").ray == "ray://head.example.com:6379"
     assert load().ray is None and load().ray_workers is None
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("instance_id", "", "expected 1..64 letters"),
+        ("instance_id", "has space", "expected 1..64 letters"),
+        ("instance_id", "-lead", "starting with a letter or digit"),
+        ("instance_id", "x" * 65, "expected 1..64 letters"),
+        ("lease_seconds", 0.0, "must be > 0"),
+        ("lease_seconds", 601.0, "at most 600 s"),
+    ],
+)
+def test_instance_settings_are_checked(field: str, value: object, message: str) -> None:
+    with pytest.raises(OptionsError, match=message) as caught:
+        IngestConfig(**{field: value}).check()  # type: ignore[arg-type]
+    assert caught.value.name == field

@@ -242,6 +242,7 @@ def test_list_calls_newest_first_with_every_field(store: TranscriptStore) -> Non
         "language": "en-US",
         "channels": ["external", "internal"],
         "stats": {},
+        "instance_id": None,
     }
     assert (calls[0]["status"], calls[0]["ended_at"], calls[0]["request_ids"]) == ("active", None, [])
     assert (calls[1]["platform"], calls[1]["language"], calls[1]["channels"]) == (

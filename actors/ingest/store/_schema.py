@@ -43,9 +43,26 @@ _V1 = (
 # Version 2: each call keeps its own figures at its end (audio seconds, segments, reconnects, latencies).
 _V2 = ("ALTER TABLE calls ADD COLUMN stats TEXT NOT NULL DEFAULT '{}'",)
 
+# Version 3: several service instances share one database. Each instance holds a row with a lease
+# (renewed by its heartbeat, on the database's clock); each call records the instance that owns it, so
+# another instance can mark the calls of a dead one interrupted (actors.ingest.store.instances).
+_V3 = (
+    "CREATE TABLE instances ("
+    " id TEXT PRIMARY KEY,"
+    " host TEXT NOT NULL,"
+    " pid INTEGER NOT NULL,"
+    " started_at DOUBLE PRECISION NOT NULL,"
+    " heartbeat_at DOUBLE PRECISION NOT NULL,"
+    " lease_expires_at DOUBLE PRECISION NOT NULL)",
+    "ALTER TABLE calls ADD COLUMN instance_id TEXT",
+    "CREATE INDEX calls_by_instance ON calls (instance_id, status)",
+)
+
 #: Migration N (1-based) is ``MIGRATIONS[N - 1]``: the statements that take version N-1 to N.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3)
 SCHEMA_VERSION = len(MIGRATIONS)
+#: The PostgreSQL advisory lock key that serialises concurrent migrations (any fixed 64-bit number).
+MIGRATION_LOCK = 0x6163746F7273  # "actors"
 
 
 def current_version(conn: Connection) -> int:
@@ -67,6 +84,10 @@ def migrate(conn: Connection, migrations: tuple[tuple[str, ...], ...] = MIGRATIO
     """Bring the database to ``len(migrations)``; return how many migrations ran (0 when current)."""
     target = len(migrations)
     with conn.transaction():
+        if conn.backend == "postgresql":
+            # Instances starting together on an empty database would race on CREATE TABLE IF NOT
+            # EXISTS (a unique violation in pg_type); this lock, held until the commit, serialises them.
+            conn.execute("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK,))
         conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
         if not conn.execute("SELECT version FROM schema_version"):
             conn.execute("INSERT INTO schema_version (version) VALUES (0)")

@@ -45,8 +45,9 @@ class Segment:
 
 @attrs.frozen
 class CallRecord:
-    """A call as stored: identity, lifecycle, the Deepgram request ids that served it, its metadata, and
-    its own figures once it ended (``stats``)."""
+    """A call as stored: identity, lifecycle, the Deepgram request ids that served it, its metadata,
+    its own figures once it ended (``stats``) and the service instance that owns it (``instance_id``;
+    None for a call recorded without one, e.g. before schema version 3)."""
 
     id: str
     platform: str
@@ -59,6 +60,7 @@ class CallRecord:
     language: str | None
     channels: tuple[str, ...]
     stats: Mapping[str, float] = attrs.field(factory=dict)
+    instance_id: str | None = None
 
 
 @attrs.frozen

@@ -26,7 +26,7 @@ CommitObserver = Callable[[float], None]
 
 _CALL_COLUMNS = (
     "id, platform, platform_ids, started_at, ended_at, status, request_ids, metadata, language, channels,"
-    " stats"
+    " stats, instance_id"
 )
 _SEGMENT_COLUMNS = "call_id, segment_key, channel, start_s, end_s, transcript, words, speaker, confidence"
 INSERT_SEGMENT = (
@@ -73,6 +73,7 @@ def _call(row: Row) -> CallRecord:
         language=None if row[8] is None else str(row[8]),
         channels=tuple(json.loads(str(row[9]))),
         stats=json.loads(str(row[10])),
+        instance_id=None if row[11] is None else str(row[11]),
     )
 
 
@@ -91,11 +92,23 @@ def _segment(row: Row) -> Segment:
 
 
 class TranscriptStore:
-    """Durable calls and final segments; thread-safe. Close it with :meth:`close`."""
+    """Durable calls and final segments; thread-safe. Close it with :meth:`close`.
 
-    def __init__(self, url: StoreURL, *, observe_commit: CommitObserver | None = None) -> None:
+    ``instance_id`` (the service instance this store serves, see
+    :mod:`actors.ingest.store.instances`) is recorded as the owner of every call :meth:`start_call`
+    records; None records calls without an owner.
+    """
+
+    def __init__(
+        self,
+        url: StoreURL,
+        *,
+        observe_commit: CommitObserver | None = None,
+        instance_id: str | None = None,
+    ) -> None:
         self.url = url
         self.observe_commit = observe_commit
+        self.instance_id = instance_id
         self._lock = threading.Lock()
         self._conn: Connection | None = connect(url)
         try:
@@ -147,12 +160,13 @@ class TranscriptStore:
     # -- lifecycle writes ---------------------------------------------------------------------------
 
     def start_call(self, start: CallStart, *, started_at: float | None = None) -> bool:
-        """Record an ``active`` call from its :class:`CallStart`; False if the call id already exists."""
+        """Record an ``active`` call from its :class:`CallStart`, owned by :attr:`instance_id`; False if
+        the call id already exists (recorded by this instance or by any other sharing the database)."""
         at = time.time() if started_at is None else started_at
         with self._transaction() as conn:
             rows = conn.execute(
                 f"INSERT INTO calls ({_CALL_COLUMNS}) "
-                "VALUES (?, ?, ?, ?, NULL, 'active', '[]', ?, ?, ?, '{}') "
+                "VALUES (?, ?, ?, ?, NULL, 'active', '[]', ?, ?, ?, '{}', ?) "
                 "ON CONFLICT (id) DO NOTHING RETURNING id",
                 (
                     start.call_id,
@@ -162,6 +176,7 @@ class TranscriptStore:
                     _dumps(dict(start.metadata)),
                     start.language,
                     _dumps(list(start.channels)),
+                    self.instance_id,
                 ),
             )
         return bool(rows)
@@ -211,7 +226,9 @@ class TranscriptStore:
         """At service start: every call still ``active`` (its process died) becomes ``interrupted``.
 
         Returns how many calls were marked. Only call this when no other live service instance
-        shares the database (it cannot tell their active calls from dead ones).
+        shares the database (it cannot tell their active calls from dead ones): the single-instance
+        SQLite store does; instances sharing PostgreSQL use the leases of
+        :mod:`actors.ingest.store.instances` instead.
         """
         when = time.time() if at is None else at
         with self._transaction() as conn:
@@ -282,14 +299,17 @@ class TranscriptStore:
                 self._conn = None
 
 
-def open_store(url: str, *, observe_commit: CommitObserver | None = None) -> TranscriptStore:
-    """Parse ``url`` (``sqlite:///PATH`` or ``postgresql://...``), connect and migrate; return the store.
+def open_store(
+    url: str, *, observe_commit: CommitObserver | None = None, instance_id: str | None = None
+) -> TranscriptStore:
+    """Parse ``url`` (``sqlite:///PATH`` or ``postgresql://...``), connect and migrate; return the store
+    (``instance_id``: the owner it records for new calls).
 
     Raises :class:`~actors.ingest.store.errors.StoreURLError` for a bad URL,
     :class:`~actors.ingest.store.errors.StoreUnavailable` when the database cannot be reached and
     :class:`~actors.ingest.store.errors.SchemaTooNew` for a database migrated by a newer service.
     """
-    return TranscriptStore(StoreURL.parse(url), observe_commit=observe_commit)
+    return TranscriptStore(StoreURL.parse(url), observe_commit=observe_commit, instance_id=instance_id)
 
 
 __all__ = ["CommitObserver", "TranscriptStore", "open_store"]

@@ -1,0 +1,112 @@
+"""`LeaseKeeper`: this service instance's heartbeat in the shared store, and the reaper of dead instances.
+
+One named thread (``ingest-lease``) wakes every ``lease_seconds / 3`` (or when stopped: it waits on an
+:class:`threading.Event`, never sleeps): it renews this instance's lease, then reaps every other
+instance whose lease expired (its ``active`` calls become ``interrupted``; see
+:mod:`actors.ingest.store.instances`). With a 15 s lease, a killed instance's calls are marked at
+most about 20 s after its last heartbeat (the lease, plus up to one heartbeat period of the reaper).
+
+A failed renewal or reap (the database is away) is logged and retried at the next tick; once the last
+renewal is older than the lease, :attr:`LeaseKeeper.lease_ok` is False (``/readyz`` then says so: the
+other instances may be taking this one's calls for dead).
+
+**No reaping right after an outage.** When the database was unreachable for longer than the lease,
+every instance's lease ran out, live ones included. So the keeper reaps only once its own renewals
+have succeeded for a whole lease period without a failure (also after its own start): by then every
+live instance has renewed too, and only the dead ones are still expired.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from actors.ingest.store import InstanceLeases, Reaped, StoreError
+
+log = logging.getLogger("actors.ingest.instances")
+
+#: Renewals per lease: the lease survives two missed heartbeats.
+HEARTBEATS_PER_LEASE = 3
+
+#: Receives what each reap took (for the metrics layer).
+OnReaped = Callable[[Reaped], None]
+
+
+class LeaseKeeper:
+    """Renews ``leases`` and reaps dead instances on a named thread until :meth:`stop` (see the module)."""
+
+    def __init__(self, leases: InstanceLeases, *, on_reaped: OnReaped | None = None) -> None:
+        self._leases = leases
+        self._on_reaped = on_reaped
+        self.interval = leases.lease_seconds / HEARTBEATS_PER_LEASE
+        self._stop = threading.Event()
+        self._renewed_at = time.monotonic()
+        self._healthy_since: float | None = time.monotonic()
+        self._thread = threading.Thread(target=self._run, name="ingest-lease", daemon=True)
+
+    def __repr__(self) -> str:
+        return f"<LeaseKeeper {self._leases.instance_id!r} every {self.interval:g} s>"
+
+    def start(self) -> LeaseKeeper:
+        """Start the thread (the lease was registered just before, so it counts as renewed now)."""
+        self._renewed_at = self._healthy_since = time.monotonic()
+        self._thread.start()
+        return self
+
+    @property
+    def lease_ok(self) -> bool:
+        """False once the last successful renewal is older than the lease."""
+        return time.monotonic() - self._renewed_at < self._leases.lease_seconds
+
+    @property
+    def may_reap(self) -> bool:
+        """True once the renewals have succeeded for a whole lease period without a failure."""
+        since = self._healthy_since
+        return since is not None and time.monotonic() - since >= self._leases.lease_seconds
+
+    def tick(self) -> Reaped | None:
+        """Renew, then reap if :attr:`may_reap`, once (the thread's step); the reap's result, None when
+        it did not reap (the database failed, or too soon after a failure)."""
+        try:
+            if not self._leases.renew():
+                log.error(
+                    "instance %s: its lease had expired and was taken by another instance (its calls "
+                    "were marked interrupted); registered again",
+                    self._leases.instance_id,
+                )
+                self._healthy_since = None  # it was cut off: so may the others have been
+            now = time.monotonic()
+            self._renewed_at = now
+            if self._healthy_since is None:
+                self._healthy_since = now
+            if not self.may_reap:
+                return None
+            reaped = self._leases.reap()
+        except StoreError as exc:
+            self._healthy_since = None
+            log.warning("instance %s: lease renewal or reap failed: %s", self._leases.instance_id, exc)
+            return None
+        if reaped.instances or reaped.calls:
+            log.warning(
+                "reaped dead instance(s) %s: %d call(s) marked interrupted",
+                ", ".join(reaped.instances) or "-",
+                len(reaped.calls),
+            )
+        if self._on_reaped is not None:
+            self._on_reaped(reaped)
+        return reaped
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.tick()
+
+    def stop(self) -> None:
+        """Stop and join the thread (idempotent; the lease itself is released by the service)."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(self.interval + 30)
+
+
+__all__ = ["HEARTBEATS_PER_LEASE", "LeaseKeeper", "OnReaped"]
