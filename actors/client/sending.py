@@ -10,7 +10,7 @@ declared once, in its :class:`~actors.protocol.apis.ApiSpec` (``client_sends``,
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import attrs
 
@@ -24,7 +24,7 @@ __all__ = ["MessageSender", "audio_bytes", "build_message", "message_is_optional
 
 def message_is_optional(cls: type[Message]) -> bool:
     """True when ``cls`` has no required field, so its send method's argument may be omitted."""
-    return all(field.default is not attrs.NOTHING for field in attrs.fields(cls))
+    return all(field.default is not attrs.NOTHING for field in attrs.fields(cast(Any, cls)))
 
 
 def build_message(method: str, cls: type[M], message: M | Mapping[str, Any] | None) -> M:
