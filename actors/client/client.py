@@ -321,7 +321,7 @@ def open_socket(
     """Open a connection of ``socket_class``'s API and wrap it in that socket (raises ``HandshakeError``)."""
     from actors.runtime import Connection
 
-    config = build_config(settings, socket_class.api, params, authorization, request_options)
+    config = build_config(settings, socket_class.api(), params, authorization, request_options)
     events: queue.Queue[Any] = queue.Queue()
     connection = Connection.open(config, subscribers=[events])
     return socket_class(connection, events, settings.finish_timeout)
@@ -333,10 +333,9 @@ class ApiVersionClient(Generic[S]):
     def __init__(self, settings: ClientSettings, socket_class: type[S]) -> None:
         self._settings = settings
         self._socket_class = socket_class
-        self._api_name = socket_class.api.name
 
     def __repr__(self) -> str:
-        return f"<{self._api_name} client>"
+        return f"<{self._socket_class.api().name} client>"
 
     def connect(
         self,

@@ -49,7 +49,7 @@ def socket_class(api: ApiSpec, *, is_async: bool) -> type[Any]:
     found = {
         cls
         for cls in vars(module).values()
-        if isinstance(cls, type) and issubclass(cls, base) and vars(cls).get("api") is api
+        if isinstance(cls, type) and issubclass(cls, base) and "api" in vars(cls) and cls.api() is api
     }
     assert len(found) == 1, (
         f"{api.name}: expected one {'async ' if is_async else ''}socket class, found {found}"

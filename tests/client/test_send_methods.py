@@ -51,7 +51,7 @@ def expected_methods(api: ApiSpec) -> dict[str, tuple[str, type[Message] | None]
 def test_every_api_has_sync_and_async_sockets() -> None:
     assert {api.name for api in APIS} == {"listen.v1", "listen.v2", "speak.v1", "speak.v2", "agent.v1"}
     for api in APIS:
-        assert socket_class(api, is_async=False).api is socket_class(api, is_async=True).api is api
+        assert socket_class(api, is_async=False).api() is socket_class(api, is_async=True).api() is api
 
 
 @pytest.mark.parametrize("api", APIS, ids=lambda api: api.name)
@@ -75,7 +75,8 @@ def test_socket_send_methods_are_the_declared_client_messages(api: ApiSpec, is_a
         assert method.__doc__, name
         parameters = list(inspect.signature(method).parameters.values())
         assert [p.name for p in parameters] == ["self", "message"], name
-        annotation = get_type_hints(method)["message"]
+        names = {message.__name__: message for message in api.client_sends}  # imported by the method
+        annotation = get_type_hints(method, localns=names)["message"]
         if message_cls is None:
             assert annotation is bytes and parameters[1].default is inspect.Parameter.empty, name
         elif message_is_optional(message_cls):
