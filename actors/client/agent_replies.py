@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from actors.client.send_table import TableSender
+from actors.client.sending import MessageSender
 from actors.errors import FinishTimeout
 
 if TYPE_CHECKING:
@@ -215,7 +215,7 @@ class PendingReplies:
 MIN_CLOSE_SECONDS = 1.0
 
 
-class TracksAgentReplies(TableSender):
+class TracksAgentReplies(MessageSender):
     """Mixin of the Agent sockets (sync and async): every sent request is recorded in
     ``_replies`` (a :class:`PendingReplies` subscribed to the connection) before it is sent.
 

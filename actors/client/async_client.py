@@ -47,7 +47,7 @@ async def open_async_socket(
     # Validation errors surface here, before any thread is involved; the embedded server (if any)
     # starts inside the worker thread because it can take a moment.
     config = await asyncio.to_thread(
-        build_config, settings, socket_class.api_name, params, authorization, request_options
+        build_config, settings, socket_class.api(), params, authorization, request_options
     )
     events: asyncio.Queue[Any] = asyncio.Queue()
     connection = await asyncio.to_thread(Connection.open, config, subscribers=[LoopBridge(loop, events)])
@@ -95,10 +95,9 @@ class AsyncApiVersionClient(Generic[A]):
     def __init__(self, settings: ClientSettings, socket_class: type[A]) -> None:
         self._settings = settings
         self._socket_class = socket_class
-        self._api_name = socket_class.api_name
 
     def __repr__(self) -> str:
-        return f"<async {self._api_name} client>"
+        return f"<async {self._socket_class.api().name} client>"
 
     def connect(
         self,

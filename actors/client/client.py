@@ -43,6 +43,7 @@ from actors.client.sockets import (
 )
 from actors.environment import DeepgramClientEnvironment
 from actors.errors import ApiError, OptionsError
+from actors.protocol.apis import ApiSpec
 
 #: Keyword arguments of the SDK's client constructor that only concern HTTP or SDK internals.
 #: Accepted (so ported code runs) and ignored.
@@ -223,13 +224,6 @@ def handshake_headers(custom: Mapping[str, str] | None, session_id: str) -> dict
     return merged
 
 
-def api_spec(api_name: str) -> Any:
-    """The protocol's ``ApiSpec`` for ``api_name`` ("listen.v1" -> ``apis.LISTEN_V1``, ...)."""
-    from actors.protocol import apis
-
-    return getattr(apis, api_name.replace(".", "_").upper())
-
-
 def _keepalive_for(api: Any, keepalive: bool | None) -> bool:
     if keepalive is not None:
         return keepalive
@@ -244,12 +238,12 @@ STRICT_OPTIONS_ENV_VAR = "ACTORS_STRICT_OPTIONS"
 
 def build_config(
     settings: ClientSettings,
-    api_name: str,
+    api: ApiSpec,
     params: Mapping[str, Any],
     authorization: str | None,
     request_options: Mapping[str, Any] | None,
 ) -> Any:
-    """The ``ConnectionConfig`` for one ``connect(...)`` call.
+    """The ``ConnectionConfig`` for one ``connect(...)`` call of ``api``.
 
     Connect parameters are checked by the API's options class as Deepgram's SDK does: their
     types only (``OptionsError`` names a bad one); values go to the service, whose refusal is a
@@ -261,7 +255,6 @@ def build_config(
     """
     from actors.runtime import ConnectionConfig
 
-    api = api_spec(api_name)
     params = dict(params)
     strict = params.pop(STRICT_OPTIONS_PARAM, None)
     if strict is None:
@@ -274,7 +267,7 @@ def build_config(
         options = api.options_type.from_kwargs(strict=strict, **params)
     elif params:
         raise OptionsError(
-            sorted(params)[0], f"{api_name} connect() takes no query parameters; configure it with messages"
+            sorted(params)[0], f"{api.name} connect() takes no query parameters; configure it with messages"
         )
     else:
         options = None
@@ -328,7 +321,7 @@ def open_socket(
     """Open a connection of ``socket_class``'s API and wrap it in that socket (raises ``HandshakeError``)."""
     from actors.runtime import Connection
 
-    config = build_config(settings, socket_class.api_name, params, authorization, request_options)
+    config = build_config(settings, socket_class.api(), params, authorization, request_options)
     events: queue.Queue[Any] = queue.Queue()
     connection = Connection.open(config, subscribers=[events])
     return socket_class(connection, events, settings.finish_timeout)
@@ -340,10 +333,9 @@ class ApiVersionClient(Generic[S]):
     def __init__(self, settings: ClientSettings, socket_class: type[S]) -> None:
         self._settings = settings
         self._socket_class = socket_class
-        self._api_name = socket_class.api_name
 
     def __repr__(self) -> str:
-        return f"<{self._api_name} client>"
+        return f"<{self._socket_class.api().name} client>"
 
     def connect(
         self,

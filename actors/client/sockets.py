@@ -1,9 +1,11 @@
 """Sync socket clients, one class per API, shaped as Deepgram's SDK socket clients.
 
 A socket wraps one :class:`actors.runtime.Connection` whose events flow into a queue subscribed
-at connect time, so nothing is lost before ``start_listening()`` or ``recv()``. The typed send
-methods are generated from :mod:`actors.client.send_table` into
-:mod:`actors.client.send_methods`.
+at connect time, so nothing is lost before ``start_listening()`` or ``recv()``. Each API's typed
+send methods are written out on its class (the async twins in :mod:`actors.client.async_sockets`):
+one per message of its ``ApiSpec.client_sends`` (plus ``send_..._media`` when the client sends
+audio), under the reference name and the SDK's short name, each calling
+:meth:`~actors.client.sending.MessageSender._send_message` with its message class.
 
 Leaving the ``with`` block finishes gracefully: the runtime's ``finish`` (Listen: CloseStream
 and wait for the finals and Metadata; Speak: Flush + Close, so the audio of every text sent
@@ -43,22 +45,50 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from actors.client.agent_replies import TracksAgentReplies, close_budget
-from actors.client.send_methods import (
-    AgentV1SendMethods,
-    ListenV1SendMethods,
-    ListenV2SendMethods,
-    SpeakV1SendMethods,
-    SpeakV2SendMethods,
-)
-from actors.client.send_table import TableSender, raw_text
+from actors.client.sending import MessageSender, raw_text
 from actors.client.socket_events import SKIP, SocketEvent, SocketState
 from actors.core.events import EventType
 from actors.errors import FinishTimeout, OptionsError, ReceiveTimeout
 
 if TYPE_CHECKING:
+    from actors.protocol.agent_v1.messages import (
+        AgentV1CustomToThinkProvider,
+        AgentV1ForceEndTurn,
+        AgentV1InjectAgentMessage,
+        AgentV1InjectDynamicAgentMessage,
+        AgentV1InjectUserMessage,
+        AgentV1KeepAlive,
+        AgentV1SendFunctionCallResponse,
+        AgentV1Settings,
+        AgentV1UpdateListen,
+        AgentV1UpdatePrompt,
+        AgentV1UpdateSpeak,
+        AgentV1UpdateThink,
+        AgentV1UpdateThinkLive,
+    )
+    from actors.protocol.apis import ApiSpec
+    from actors.protocol.listen_v1.messages import (
+        ListenV1CloseStream,
+        ListenV1Configure,
+        ListenV1Finalize,
+        ListenV1KeepAlive,
+    )
+    from actors.protocol.listen_v2.messages import (
+        ListenV2CloseStream,
+        ListenV2Configure,
+        ListenV2ForceEndTurn,
+    )
+    from actors.protocol.speak_v1.messages import SpeakV1Clear, SpeakV1Close, SpeakV1Flush, SpeakV1Text
+    from actors.protocol.speak_v2.messages import (
+        SpeakV2Close,
+        SpeakV2Configure,
+        SpeakV2Flush,
+        SpeakV2Interrupt,
+        SpeakV2Speak,
+    )
     from actors.runtime.deadline import OwedAudioDeadline
 
 log = logging.getLogger("actors.client")
@@ -124,13 +154,22 @@ class CallbackRegistry:
         return True
 
 
-class SocketBase(TableSender):
+class SocketBase(MessageSender):
     """What the sync and async sockets share: the connection, callbacks, state and ``repr``.
 
-    Each socket adds its own event queue, reading (blocking or awaited) and ending.
+    Each socket adds its own event queue, reading (blocking or awaited) and ending; each API's
+    socket class returns its :class:`~actors.protocol.apis.ApiSpec` from ``api()`` and has its send
+    methods, each importing its message class on first use (a Listen V1 connection imports no
+    other API's messages).
     """
 
-    api_name: ClassVar[str] = ""
+    @classmethod
+    def api(cls) -> ApiSpec:
+        """The :class:`~actors.protocol.apis.ApiSpec` this socket class speaks (each API's class says).
+
+        Imported when first asked for, so opening one API's socket imports no other API.
+        """
+        raise NotImplementedError(f"{cls.__name__} is not the socket class of an API")
 
     def __init__(self, connection: Any, finish_timeout: float | None) -> None:
         self._connection = connection
@@ -202,7 +241,7 @@ class SocketClient(SocketBase):
         """
         self._callbacks.add(event_name, callback)
 
-    # -- sending (the typed send methods come from actors.client.send_methods) ----------------
+    # -- sending (each API's socket class below has its typed send methods) -------------------
 
     def send_raw(self, message: Mapping[str, Any] | str) -> None:
         """Send one text frame as is: a ``dict`` as JSON, a ``str`` verbatim; nothing is validated.
@@ -351,35 +390,203 @@ class SocketClient(SocketBase):
             raise timed_out
 
 
-class ListenV1SocketClient(ListenV1SendMethods, SocketClient):
+class ListenV1SocketClient(SocketClient):
     """A Listen V1 (live transcription) socket; see :class:`SocketClient`."""
 
-    api_name = "listen.v1"
+    @classmethod
+    def api(cls) -> ApiSpec:
+        """:data:`~actors.protocol.apis.LISTEN_V1` (imported when first asked for)."""
+        from actors.protocol.apis import LISTEN_V1
+
+        return LISTEN_V1
+
+    def send_listen_v_1_media(self, message: bytes) -> None:
+        """Send audio bytes (one binary frame)."""
+        self._send_audio("send_listen_v_1_media", message)
+
+    send_media = send_listen_v_1_media
+
+    def send_listen_v_1_finalize(self, message: ListenV1Finalize | Mapping[str, Any] | None = None) -> None:
+        """Ask for final results of the audio sent so far."""
+        from actors.protocol.listen_v1.messages import ListenV1Finalize
+
+        self._send_message("send_listen_v_1_finalize", ListenV1Finalize, message)
+
+    send_finalize = send_listen_v_1_finalize
+
+    def send_listen_v_1_close_stream(
+        self, message: ListenV1CloseStream | Mapping[str, Any] | None = None
+    ) -> None:
+        """End the audio; the server sends finals, Metadata, closes."""
+        from actors.protocol.listen_v1.messages import ListenV1CloseStream
+
+        self._send_message("send_listen_v_1_close_stream", ListenV1CloseStream, message)
+
+    send_close_stream = send_listen_v_1_close_stream
+
+    def send_listen_v_1_keep_alive(
+        self, message: ListenV1KeepAlive | Mapping[str, Any] | None = None
+    ) -> None:
+        """Keep an idle connection open."""
+        from actors.protocol.listen_v1.messages import ListenV1KeepAlive
+
+        self._send_message("send_listen_v_1_keep_alive", ListenV1KeepAlive, message)
+
+    send_keep_alive = send_listen_v_1_keep_alive
+
+    def send_listen_v_1_configure(self, message: ListenV1Configure | Mapping[str, Any] | None = None) -> None:
+        """Change keyterms or features mid-stream."""
+        from actors.protocol.listen_v1.messages import ListenV1Configure
+
+        self._send_message("send_listen_v_1_configure", ListenV1Configure, message)
+
+    send_configure = send_listen_v_1_configure
 
 
-class ListenV2SocketClient(ListenV2SendMethods, SocketClient):
+class ListenV2SocketClient(SocketClient):
     """A Listen V2 (Flux) socket; see :class:`SocketClient`."""
 
-    api_name = "listen.v2"
+    @classmethod
+    def api(cls) -> ApiSpec:
+        """:data:`~actors.protocol.apis.LISTEN_V2` (imported when first asked for)."""
+        from actors.protocol.apis import LISTEN_V2
+
+        return LISTEN_V2
+
+    def send_listen_v_2_media(self, message: bytes) -> None:
+        """Send audio bytes (one binary frame)."""
+        self._send_audio("send_listen_v_2_media", message)
+
+    send_media = send_listen_v_2_media
+
+    def send_listen_v_2_close_stream(
+        self, message: ListenV2CloseStream | Mapping[str, Any] | None = None
+    ) -> None:
+        """End the audio; the server sends its last updates and closes."""
+        from actors.protocol.listen_v2.messages import ListenV2CloseStream
+
+        self._send_message("send_listen_v_2_close_stream", ListenV2CloseStream, message)
+
+    send_close_stream = send_listen_v_2_close_stream
+
+    def send_listen_v_2_force_end_turn(
+        self, message: ListenV2ForceEndTurn | Mapping[str, Any] | None = None
+    ) -> None:
+        """End the current turn now."""
+        from actors.protocol.listen_v2.messages import ListenV2ForceEndTurn
+
+        self._send_message("send_listen_v_2_force_end_turn", ListenV2ForceEndTurn, message)
+
+    send_force_end_turn = send_listen_v_2_force_end_turn
+
+    def send_listen_v_2_configure(self, message: ListenV2Configure | Mapping[str, Any] | None = None) -> None:
+        """Change thresholds, keyterms or language hints mid-stream."""
+        from actors.protocol.listen_v2.messages import ListenV2Configure
+
+        self._send_message("send_listen_v_2_configure", ListenV2Configure, message)
+
+    send_configure = send_listen_v_2_configure
 
 
-class SpeakV1SocketClient(SpeakV1SendMethods, SocketClient):
+class SpeakV1SocketClient(SocketClient):
     """A Speak V1 (streaming TTS) socket; audio arrives as ``bytes`` messages."""
 
-    api_name = "speak.v1"
+    @classmethod
+    def api(cls) -> ApiSpec:
+        """:data:`~actors.protocol.apis.SPEAK_V1` (imported when first asked for)."""
+        from actors.protocol.apis import SPEAK_V1
+
+        return SPEAK_V1
+
+    def send_speak_v_1_text(self, message: SpeakV1Text | Mapping[str, Any]) -> None:
+        """Queue text to be spoken."""
+        from actors.protocol.speak_v1.messages import SpeakV1Text
+
+        self._send_message("send_speak_v_1_text", SpeakV1Text, message)
+
+    send_text = send_speak_v_1_text
+
+    def send_speak_v_1_flush(self, message: SpeakV1Flush | Mapping[str, Any] | None = None) -> None:
+        """Synthesize all queued text now; the server answers Flushed."""
+        from actors.protocol.speak_v1.messages import SpeakV1Flush
+
+        self._send_message("send_speak_v_1_flush", SpeakV1Flush, message)
+
+    send_flush = send_speak_v_1_flush
+
+    def send_speak_v_1_clear(self, message: SpeakV1Clear | Mapping[str, Any] | None = None) -> None:
+        """Drop queued text; the server answers Cleared."""
+        from actors.protocol.speak_v1.messages import SpeakV1Clear
+
+        self._send_message("send_speak_v_1_clear", SpeakV1Clear, message)
+
+    send_clear = send_speak_v_1_clear
+
+    def send_speak_v_1_close(self, message: SpeakV1Close | Mapping[str, Any] | None = None) -> None:
+        """Finish the audio of queued text and close."""
+        from actors.protocol.speak_v1.messages import SpeakV1Close
+
+        self._send_message("send_speak_v_1_close", SpeakV1Close, message)
+
+    send_close = send_speak_v_1_close
 
 
-class SpeakV2SocketClient(SpeakV2SendMethods, SocketClient):
+class SpeakV2SocketClient(SocketClient):
     """A Speak V2 (Flux TTS) socket; audio arrives as ``bytes`` messages.
 
     Leaving the block flushes the open turn and closes: the last audio, ``SpeechMetadata``,
     ``Flushed`` and ``SessionMetadata`` arrive before CLOSE.
     """
 
-    api_name = "speak.v2"
+    @classmethod
+    def api(cls) -> ApiSpec:
+        """:data:`~actors.protocol.apis.SPEAK_V2` (imported when first asked for)."""
+        from actors.protocol.apis import SPEAK_V2
+
+        return SPEAK_V2
+
+    def send_speak_v_2_speak(self, message: SpeakV2Speak | Mapping[str, Any]) -> None:
+        """Add text to the current turn."""
+        from actors.protocol.speak_v2.messages import SpeakV2Speak
+
+        self._send_message("send_speak_v_2_speak", SpeakV2Speak, message)
+
+    send_speak = send_speak_v_2_speak
+
+    def send_speak_v_2_flush(self, message: SpeakV2Flush | Mapping[str, Any] | None = None) -> None:
+        """End the turn: synthesize it now; the server answers SpeechMetadata and Flushed."""
+        from actors.protocol.speak_v2.messages import SpeakV2Flush
+
+        self._send_message("send_speak_v_2_flush", SpeakV2Flush, message)
+
+    send_flush = send_speak_v_2_flush
+
+    def send_speak_v_2_interrupt(self, message: SpeakV2Interrupt | Mapping[str, Any] | None = None) -> None:
+        """Stop the current turn (barge-in); the server answers SpeechInterrupted."""
+        from actors.protocol.speak_v2.messages import SpeakV2Interrupt
+
+        self._send_message("send_speak_v_2_interrupt", SpeakV2Interrupt, message)
+
+    send_interrupt = send_speak_v_2_interrupt
+
+    def send_speak_v_2_configure(self, message: SpeakV2Configure | Mapping[str, Any] | None = None) -> None:
+        """Change the speech rate; the server answers ConfigureSuccess or ConfigureFailure."""
+        from actors.protocol.speak_v2.messages import SpeakV2Configure
+
+        self._send_message("send_speak_v_2_configure", SpeakV2Configure, message)
+
+    send_configure = send_speak_v_2_configure
+
+    def send_speak_v_2_close(self, message: SpeakV2Close | Mapping[str, Any] | None = None) -> None:
+        """Finish the flushed turns' audio and close; the server answers SessionMetadata."""
+        from actors.protocol.speak_v2.messages import SpeakV2Close
+
+        self._send_message("send_speak_v_2_close", SpeakV2Close, message)
+
+    send_close = send_speak_v_2_close
 
 
-class AgentV1SocketClient(TracksAgentReplies, AgentV1SendMethods, SocketClient):
+class AgentV1SocketClient(TracksAgentReplies, SocketClient):
     """An Agent V1 (voice agent) socket; agent audio arrives as ``bytes`` messages.
 
     Its graceful finish first waits until every request sent so far was answered (Settings ->
@@ -387,7 +594,138 @@ class AgentV1SocketClient(TracksAgentReplies, AgentV1SendMethods, SocketClient):
     AgentAudioDone, ...; see :mod:`actors.client.agent_replies`), then closes.
     """
 
-    api_name = "agent.v1"
+    @classmethod
+    def api(cls) -> ApiSpec:
+        """:data:`~actors.protocol.apis.AGENT_V1` (imported when first asked for)."""
+        from actors.protocol.apis import AGENT_V1
+
+        return AGENT_V1
+
+    def send_agent_v_1_settings(self, message: AgentV1Settings | Mapping[str, Any]) -> None:
+        """Configure the agent (must be the first message)."""
+        from actors.protocol.agent_v1.messages import AgentV1Settings
+
+        self._send_message("send_agent_v_1_settings", AgentV1Settings, message)
+
+    send_settings = send_agent_v_1_settings
+
+    def send_agent_v_1_media(self, message: bytes) -> None:
+        """Send user audio bytes (one binary frame)."""
+        self._send_audio("send_agent_v_1_media", message)
+
+    send_media = send_agent_v_1_media
+
+    def send_agent_v_1_keep_alive(self, message: AgentV1KeepAlive | Mapping[str, Any] | None = None) -> None:
+        """Keep an idle connection open."""
+        from actors.protocol.agent_v1.messages import AgentV1KeepAlive
+
+        self._send_message("send_agent_v_1_keep_alive", AgentV1KeepAlive, message)
+
+    send_keep_alive = send_agent_v_1_keep_alive
+
+    def send_agent_v_1_update_speak(self, message: AgentV1UpdateSpeak | Mapping[str, Any]) -> None:
+        """Change the speak (TTS) provider mid-conversation."""
+        from actors.protocol.agent_v1.messages import AgentV1UpdateSpeak
+
+        self._send_message("send_agent_v_1_update_speak", AgentV1UpdateSpeak, message)
+
+    send_update_speak = send_agent_v_1_update_speak
+
+    def send_agent_v_1_update_prompt(self, message: AgentV1UpdatePrompt | Mapping[str, Any]) -> None:
+        """Add to the agent's prompt."""
+        from actors.protocol.agent_v1.messages import AgentV1UpdatePrompt
+
+        self._send_message("send_agent_v_1_update_prompt", AgentV1UpdatePrompt, message)
+
+    send_update_prompt = send_agent_v_1_update_prompt
+
+    def send_agent_v_1_update_listen(self, message: AgentV1UpdateListen | Mapping[str, Any]) -> None:
+        """Change the listen (STT) provider mid-conversation."""
+        from actors.protocol.agent_v1.messages import AgentV1UpdateListen
+
+        self._send_message("send_agent_v_1_update_listen", AgentV1UpdateListen, message)
+
+    send_update_listen = send_agent_v_1_update_listen
+
+    def send_agent_v_1_update_think(self, message: AgentV1UpdateThink | Mapping[str, Any]) -> None:
+        """Change the think (LLM) provider mid-conversation."""
+        from actors.protocol.agent_v1.messages import AgentV1UpdateThink
+
+        self._send_message("send_agent_v_1_update_think", AgentV1UpdateThink, message)
+
+    send_update_think = send_agent_v_1_update_think
+
+    def send_agent_v_1_inject_user_message(
+        self, message: AgentV1InjectUserMessage | Mapping[str, Any]
+    ) -> None:
+        """Inject text as if the user said it."""
+        from actors.protocol.agent_v1.messages import AgentV1InjectUserMessage
+
+        self._send_message("send_agent_v_1_inject_user_message", AgentV1InjectUserMessage, message)
+
+    send_inject_user_message = send_agent_v_1_inject_user_message
+
+    def send_agent_v_1_inject_agent_message(
+        self, message: AgentV1InjectAgentMessage | Mapping[str, Any]
+    ) -> None:
+        """Make the agent say this text."""
+        from actors.protocol.agent_v1.messages import AgentV1InjectAgentMessage
+
+        self._send_message("send_agent_v_1_inject_agent_message", AgentV1InjectAgentMessage, message)
+
+    send_inject_agent_message = send_agent_v_1_inject_agent_message
+
+    def send_agent_v_1_send_function_call_response(
+        self, message: AgentV1SendFunctionCallResponse | Mapping[str, Any]
+    ) -> None:
+        """Answer a client-side FunctionCallRequest."""
+        from actors.protocol.agent_v1.messages import AgentV1SendFunctionCallResponse
+
+        self._send_message(
+            "send_agent_v_1_send_function_call_response", AgentV1SendFunctionCallResponse, message
+        )
+
+    send_function_call_response = send_agent_v_1_send_function_call_response
+
+    def send_agent_v_1_force_end_turn(
+        self, message: AgentV1ForceEndTurn | Mapping[str, Any] | None = None
+    ) -> None:
+        """End the user's turn now."""
+        from actors.protocol.agent_v1.messages import AgentV1ForceEndTurn
+
+        self._send_message("send_agent_v_1_force_end_turn", AgentV1ForceEndTurn, message)
+
+    send_force_end_turn = send_agent_v_1_force_end_turn
+
+    def send_agent_v_1_update_think_live(self, message: AgentV1UpdateThinkLive | Mapping[str, Any]) -> None:
+        """Change the Think Live configuration mid-conversation (wire type ``UpdateThink_Live``)."""
+        from actors.protocol.agent_v1.messages import AgentV1UpdateThinkLive
+
+        self._send_message("send_agent_v_1_update_think_live", AgentV1UpdateThinkLive, message)
+
+    send_update_think_live = send_agent_v_1_update_think_live
+
+    def send_agent_v_1_inject_dynamic_agent_message(
+        self, message: AgentV1InjectDynamicAgentMessage | Mapping[str, Any] | None = None
+    ) -> None:
+        """Ask the agent to compose and say a message now (``InjectAgentMessage``, ``is_dynamic``)."""
+        from actors.protocol.agent_v1.messages import AgentV1InjectDynamicAgentMessage
+
+        self._send_message(
+            "send_agent_v_1_inject_dynamic_agent_message", AgentV1InjectDynamicAgentMessage, message
+        )
+
+    send_inject_dynamic_agent_message = send_agent_v_1_inject_dynamic_agent_message
+
+    def send_agent_v_1_custom_to_think_provider(
+        self, message: AgentV1CustomToThinkProvider | Mapping[str, Any]
+    ) -> None:
+        """Pass data through to a custom think provider (``__customToThinkProvider``)."""
+        from actors.protocol.agent_v1.messages import AgentV1CustomToThinkProvider
+
+        self._send_message("send_agent_v_1_custom_to_think_provider", AgentV1CustomToThinkProvider, message)
+
+    send_custom_to_think_provider = send_agent_v_1_custom_to_think_provider
 
     def __init__(self, connection: Any, events: queue.Queue[Any], finish_timeout: float | None) -> None:
         super().__init__(connection, events, finish_timeout)
@@ -410,23 +748,11 @@ class AgentV1SocketClient(TracksAgentReplies, AgentV1SendMethods, SocketClient):
         return self._connection.finish(timeout=close_budget(limit, started))
 
 
-SOCKET_CLASSES: dict[str, type[SocketClient]] = {
-    cls.api_name: cls
-    for cls in (
-        ListenV1SocketClient,
-        ListenV2SocketClient,
-        SpeakV1SocketClient,
-        SpeakV2SocketClient,
-        AgentV1SocketClient,
-    )
-}
-
 # The SDK's class names, for type hints in ported code.
 V1SocketClient = ListenV1SocketClient
 V2SocketClient = ListenV2SocketClient
 
 __all__ = [
-    "SOCKET_CLASSES",
     "AgentV1SocketClient",
     "CallbackRegistry",
     "ListenV1SocketClient",

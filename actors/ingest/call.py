@@ -75,7 +75,7 @@ class StreamSettings:
 
     base_url: str
     auth: Auth = attrs.field(repr=False)
-    api: Literal["listen.v1", "listen.v2"] = "listen.v1"
+    api: str = LISTEN_V1.name
     params: tuple[tuple[str, str], ...] = ()
     queue_seconds: float = 30.0
     finish_timeout: float = 30.0
@@ -177,7 +177,7 @@ class CallPipeline:
             if self._aborted or self._ended_at is not None or language == self._language:
                 return []
             self._language = language
-            if self._services.settings.api == "listen.v2":
+            if self._services.settings.api == LISTEN_V2.name:
                 return []  # Flux takes no language option: the same streams go on
             old = self._lanes
             self._generation += 1
@@ -359,20 +359,20 @@ class CallPipeline:
         settings, start = self._services.settings, self.start
         query = [(k, v) for k, v in settings.params if k not in PER_CALL_OPTIONS and k != "language"]
         query += [("encoding", start.encoding), ("sample_rate", str(start.sample_rate))]
-        if settings.api == "listen.v1":
+        if settings.api == LISTEN_V1.name:
             query.append(("channels", str(channels)))
             if channels > 1:
                 query.append(("multichannel", "true"))
-        if settings.api == "listen.v2" and "model" not in dict(settings.params):
+        if settings.api == LISTEN_V2.name and "model" not in dict(settings.params):
             query.append(("model", DEFAULT_FLUX_MODEL))  # Flux requires one; Listen V1 has a default
         language = self._language or dict(settings.params).get("language")
-        if language and settings.api == "listen.v1":
+        if language and settings.api == LISTEN_V1.name:
             query.append(("language", language))
         return query
 
     def _open_lanes(self) -> list[_Lane]:
         settings = self._services.settings
-        flux = settings.api == "listen.v2"
+        flux = settings.api == LISTEN_V2.name
         api = LISTEN_V2 if flux else LISTEN_V1
         options_type = api.options_type
         assert options_type is not None

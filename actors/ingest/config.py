@@ -19,7 +19,6 @@ import os
 import re
 from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
-from typing import Literal
 from urllib.parse import urlsplit
 
 import attrs
@@ -28,9 +27,11 @@ from actors._hosts import is_loopback
 from actors.errors import OptionsError
 from actors.ingest.audiohook.signatures import decode_secret
 from actors.ingest.store import StoreURL, StoreURLError, redact_url
+from actors.protocol.apis import LISTEN_V1, LISTEN_V2
 from actors.protocol.listen_v1.options import LISTEN_V1_AUDIO_FORMAT_OPTIONS
 
-ApiName = Literal["listen.v1", "listen.v2"]
+#: The APIs a call can be transcribed with (``ApiSpec.name``): Listen V1, or Flux (``--flux``).
+API_NAMES = (LISTEN_V1.name, LISTEN_V2.name)
 
 ENV_PREFIX = "ACTORS_INGEST_"
 #: The environment variable of each setting (``flux`` sets :attr:`IngestConfig.api`).
@@ -143,7 +144,7 @@ class IngestConfig:
     max_waiting: int = 100
     queue_seconds: float = 30.0
     drain_timeout: float = 30.0
-    api: ApiName = "listen.v1"
+    api: str = LISTEN_V1.name
     params: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=_pairs)
     log_level: str = "INFO"
     ray: str | None = None
@@ -192,8 +193,9 @@ class IngestConfig:
             f"buffer at most {MAX_QUEUE_SECONDS:g} s",
         )
         _check_seconds("drain_timeout", self.drain_timeout, None, "")
-        if self.api not in ("listen.v1", "listen.v2"):
-            raise OptionsError("api", f"expected 'listen.v1' or 'listen.v2', got {self.api!r}", self.api)
+        if self.api not in API_NAMES:
+            expected = " or ".join(map(repr, API_NAMES))
+            raise OptionsError("api", f"expected {expected}, got {self.api!r}", self.api)
         for key, value in self.params:
             check_param("params", key, value)
         if self.log_level not in LOG_LEVELS:
@@ -467,7 +469,7 @@ def config_from(args: argparse.Namespace, environ: Mapping[str, str]) -> IngestC
     elif flux is not None:
         sources["api"] = FLAGS["flux"]
     if flux is not None:
-        values["api"] = "listen.v2" if flux else "listen.v1"
+        values["api"] = LISTEN_V2.name if flux else LISTEN_V1.name
 
     keys: dict[str, str] = {}
     for item in _items(environ.get(ENV["audiohook_keys"], ""), r"[,\s]+"):

@@ -65,6 +65,7 @@ from actors.ingest.store.store import TranscriptStore, open_store
 from actors.ingest.store.writer import SegmentWriter
 from actors.ingest.streams import StreamHost, open_stream_host
 from actors.ingest.twilio import signature as twilio_signature
+from actors.protocol.apis import LISTEN_V1, LISTEN_V2
 from actors.protocol.auth import Auth
 from actors.server.log_redaction import websockets_server_logger
 
@@ -78,7 +79,7 @@ STREAM_PATH = "/v1/stream"
 MAX_FRAME = 1 << 20
 #: Deepgram streams one running call may hold: Flux transcribes one channel per stream, and a stereo
 #: call's second stream must not queue behind its first (its channel would get nothing until the end).
-STREAMS_PER_CALL = {"listen.v1": 1, "listen.v2": 2}
+STREAMS_PER_CALL = {LISTEN_V1.name: 1, LISTEN_V2.name: 2}
 #: Worker threads for blocking work (database writes of call lifecycles, stream finishes).
 WORKERS = 32
 

@@ -16,6 +16,7 @@ import attrs
 if TYPE_CHECKING:
     # Codec and ConnectOptions are only annotations (attrs keeps them as strings), so importing
     # this module does not import the codec.
+    from actors.protocol.base import Message
     from actors.protocol.codec import Codec
     from actors.protocol.listen_v1.api import LISTEN_V1
     from actors.protocol.listen_v2.api import LISTEN_V2
@@ -50,6 +51,12 @@ class ApiSpec:
     * ``options_type``: the connect-options class (None when the API takes no query parameters).
     * ``server_codec`` decodes what the server sends; ``client_codec`` what the client sends.
     * ``server_sends_binary`` / ``client_sends_binary``: whether binary frames (audio) flow that way.
+    * ``client_sends``: the client messages the SDK-shaped sockets have a typed send method for
+      (each a class of ``client_codec``). Message ``ListenV1Finalize`` of ``listen.v1`` is
+      ``send_listen_v_1_finalize`` with the alias ``send_finalize`` on the sync and the async
+      socket; ``client_sends_binary`` adds ``send_listen_v_1_media`` / ``send_media``. The methods
+      are written out in ``actors/client/sockets.py`` and ``async_sockets.py``;
+      ``tests/client/test_send_methods.py`` fails when a socket does not match this tuple.
     * ``session``: how a live session is kept open and finished
       (:class:`~actors.protocol.session.SessionRules`).
     * ``replay``: how a supervised stream replays this API losslessly after a reconnect (finals,
@@ -65,6 +72,7 @@ class ApiSpec:
     client_codec: Codec = attrs.field(repr=False)
     server_sends_binary: bool
     client_sends_binary: bool
+    client_sends: tuple[type[Message], ...] = attrs.field(repr=False)
     session: SessionRules = attrs.field(repr=False)
     replay: ReplayRules | None = attrs.field(default=None, repr=False)
 

@@ -27,14 +27,16 @@ def production_api(
     *,
     server_messages: Iterable[type[Message]],
     client_messages: Iterable[type[Message]],
+    client_sends: Iterable[type[Message]],
     audio_from: Literal["client", "server"],
     session: SessionRules,
     replay: ReplayRules | None = None,
 ) -> ApiSpec:
     """The ``ApiSpec`` of API ``name`` (``"listen.v1"``) at ``path`` on the production host.
 
-    Its codecs are named ``"<name> server"`` / ``"<name> client"``; binary frames (audio) flow
-    only from ``audio_from``; ``session`` says how a live session is kept open and finished, and
+    Its codecs are named ``"<name> server"`` / ``"<name> client"``; ``client_sends`` are the
+    client messages the sockets have a typed send method for; binary frames (audio) flow only
+    from ``audio_from``; ``session`` says how a live session is kept open and finished, and
     ``replay`` how a supervised stream replays it losslessly (None: never).
     """
     if audio_from not in ("client", "server"):
@@ -48,6 +50,7 @@ def production_api(
         client_codec=Codec(client_messages, name=f"{name} client"),
         server_sends_binary=audio_from == "server",
         client_sends_binary=audio_from == "client",
+        client_sends=tuple(client_sends),
         session=session,
         replay=replay,
     )

@@ -10,8 +10,8 @@ One :class:`Endpoint` instance serves one WebSocket connection. Its hooks are ca
 
 Endpoints talk back with :meth:`send_message` (a JSON object), :meth:`send_binary`,
 :meth:`close` and :meth:`drop`. A module registers its endpoint class with
-``@register_endpoint("/v1/speak")``; the server imports the modules named in
-``ENDPOINT_MODULES`` when it starts.
+``@register_endpoint("/v1/speak")``; when it starts, the server imports the module of every API
+in :func:`actors.protocol.apis.all_apis` (``actors.server.speak_v1`` for ``speak.v1``).
 
 Where the hooks run (``actors.server.transport``): when the engine never blocks
 (``engine.nonblocking``, the deterministic engine) they run on the server's event-loop thread, one
@@ -40,9 +40,6 @@ from actors.server.faults import FaultRule
 from actors.server.transport import TransportClosed
 
 log = logging.getLogger("actors.server")
-
-#: Modules under ``actors.server`` that define endpoints; missing ones are skipped.
-ENDPOINT_MODULES = ("listen_v1", "listen_v2", "speak_v1", "speak_v2", "agent_v1")
 
 #: Close reason Deepgram sends when the client was silent too long (verbatim).
 NET_0001_REASON = (
@@ -315,12 +312,15 @@ def register_endpoint(path: str) -> Callable[[E], E]:
 
 
 def load_endpoints() -> dict[str, type[Endpoint]]:
-    """Import every module in ``ENDPOINT_MODULES`` that exists; return path -> endpoint class."""
-    for name in ENDPOINT_MODULES:
+    """Import each API's endpoint module (``actors.server.listen_v1``) that exists; return path -> class."""
+    from actors.protocol.apis import all_apis
+
+    for api in all_apis():
+        module = "actors.server." + api.name.replace(".", "_")
         try:
-            importlib.import_module(f"actors.server.{name}")
+            importlib.import_module(module)
         except ModuleNotFoundError as exc:
-            if exc.name != f"actors.server.{name}":
+            if exc.name != module:
                 raise
     with _REGISTRY_LOCK:
         return dict(_REGISTRY)

@@ -8,6 +8,7 @@ from typing import Any
 from actors import DeepgramClient
 from actors.environment import DeepgramClientEnvironment
 from actors.listen.v1.types import ListenV1Results
+from actors.protocol.apis import ApiSpec
 from actors.server import LocalServer
 from actors.server.engines.deterministic import silence, synthesize_words
 
@@ -36,3 +37,21 @@ def final_words(messages: list[Any]) -> list[str]:
         if isinstance(m, ListenV1Results) and m.is_final
         for w in m.channel.alternatives[0].words
     ]
+
+
+def socket_class(api: ApiSpec, *, is_async: bool) -> type[Any]:
+    """The one socket class (sync or async) whose ``api`` is ``api``; fails if there is none or several."""
+    from actors.client import async_sockets, sockets
+
+    module, base = (
+        (async_sockets, async_sockets.AsyncSocketClient) if is_async else (sockets, sockets.SocketClient)
+    )
+    found = {
+        cls
+        for cls in vars(module).values()
+        if isinstance(cls, type) and issubclass(cls, base) and "api" in vars(cls) and cls.api() is api
+    }
+    assert len(found) == 1, (
+        f"{api.name}: expected one {'async ' if is_async else ''}socket class, found {found}"
+    )
+    return found.pop()

@@ -10,11 +10,13 @@ import pytest
 import actors
 from actors.client.client import DeepgramClient, build_config
 from actors.client.request_options import parse_request_options
-from actors.client.send_table import SEND_TABLE
-from actors.client.sockets import SOCKET_CLASSES, CallbackRegistry
+from actors.client.sockets import CallbackRegistry
 from actors.core.events import EventType
 from actors.environment import DeepgramClientEnvironment
 from actors.errors import ApiError, HandshakeError, OptionsError
+from actors.protocol.apis import AGENT_V1, SPEAK_V1, ApiSpec, all_apis
+
+from .helpers import socket_class
 
 REFERENCE_SEND_METHODS = {
     "listen.v1": [
@@ -78,14 +80,14 @@ def test_event_type_values_match_the_sdk() -> None:
     assert actors.EventType is EventType
 
 
-@pytest.mark.parametrize("api_name", sorted(REFERENCE_SEND_METHODS))
-def test_every_reference_send_method_exists_on_sync_and_async_sockets(api_name: str) -> None:
-    from actors.client.async_sockets import ASYNC_SOCKET_CLASSES
-
-    for cls in (SOCKET_CLASSES[api_name], ASYNC_SOCKET_CLASSES[api_name]):
-        for name in [*REFERENCE_SEND_METHODS[api_name], *SDK_SHORT_NAMES.get(api_name, [])]:
+@pytest.mark.parametrize("api", all_apis(), ids=lambda api: api.name)
+def test_every_reference_send_method_exists_on_sync_and_async_sockets(api: ApiSpec) -> None:
+    prefix = "send_" + api.name.replace(".v", "_v_")  # listen.v1 -> send_listen_v_1
+    for cls in (socket_class(api, is_async=False), socket_class(api, is_async=True)):
+        for name in [*REFERENCE_SEND_METHODS[api.name], *SDK_SHORT_NAMES.get(api.name, [])]:
             assert callable(getattr(cls, name, None)), f"{cls.__name__}.{name} missing"
-    assert {s.name for s in SEND_TABLE[api_name]} == set(REFERENCE_SEND_METHODS[api_name])
+        written = {name for name in vars(cls) if name.startswith(prefix + "_")}
+        assert written == set(REFERENCE_SEND_METHODS[api.name]), cls
 
 
 def test_import_actors_is_lazy_and_cheap() -> None:
@@ -203,11 +205,9 @@ def test_client_rejects_unknown_arguments_and_accepts_sdk_http_ones() -> None:
 def test_access_token_becomes_bearer_and_authorization_overrides_per_connection() -> None:
     env = DeepgramClientEnvironment.local("ws://127.0.0.1:1")
     client = DeepgramClient(access_token="jwt-abc", environment=env)
-    config = build_config(client._settings, "speak.v1", {}, None, None)
+    config = build_config(client._settings, SPEAK_V1, {}, None, None)
     assert config.auth is not None and config.auth.header() == ("Authorization", "Bearer jwt-abc")
-    config = build_config(
-        client._settings, "speak.v1", {}, "Token other", {"additional_headers": {"X-A": "1"}}
-    )
+    config = build_config(client._settings, SPEAK_V1, {}, "Token other", {"additional_headers": {"X-A": "1"}})
     assert config.auth is None
     assert config.headers["Authorization"] == "Token other"
     assert config.headers["X-A"] == "1"
@@ -217,8 +217,8 @@ def test_access_token_becomes_bearer_and_authorization_overrides_per_connection(
 def test_agent_connect_takes_no_query_parameters() -> None:
     client = DeepgramClient(api_key="k", environment=DeepgramClientEnvironment.local("ws://127.0.0.1:1"))
     with pytest.raises(OptionsError, match="model"):
-        build_config(client._settings, "agent.v1", {"model": "x"}, None, None)
-    config = build_config(client._settings, "agent.v1", {}, None, {"timeout": 3})
+        build_config(client._settings, AGENT_V1, {"model": "x"}, None, None)
+    config = build_config(client._settings, AGENT_V1, {}, None, {"timeout": 3})
     assert config.base_url == "ws://127.0.0.1:1"
     assert config.connect_timeout == 3.0
 

@@ -1,58 +1,24 @@
-"""The typed send methods: generated from the send table, checked by mypy, a superset of the SDK's."""
+"""The typed send methods: a superset of the SDK's, checked by mypy (their match with the
+protocol: ``test_send_methods.py``)."""
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import inspect
 import os
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
-from actors.client.async_sockets import ASYNC_SOCKET_CLASSES
-from actors.client.send_table import SEND_TABLE
-from actors.client.sockets import SOCKET_CLASSES
+from actors.protocol.apis import all_apis
+
+from .helpers import socket_class
 
 ROOT = Path(__file__).resolve().parents[2]
 MYPY = Path(sys.executable).parent / "mypy"
-
-
-def load_generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "gen_socket_methods", ROOT / "scripts" / "gen_socket_methods.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_generated_send_methods_match_the_table() -> None:
-    generator = load_generator()
-    current = (ROOT / "actors" / "client" / "send_methods.py").read_text(encoding="utf-8")
-    assert current == generator.render(), (
-        "actors/client/send_methods.py is stale: run .venv/bin/python scripts/gen_socket_methods.py"
-    )
-
-
-def test_generator_check_mode_reports_a_stale_file() -> None:
-    generator = load_generator()
-    assert generator.main(["--check"]) == 0
-    assert "def send_listen_v_1_finalize(" in generator.render()
-
-
-@pytest.mark.parametrize("api_name", sorted(SEND_TABLE))
-def test_every_table_row_is_a_real_method_under_both_names(api_name: str) -> None:
-    for cls in (SOCKET_CLASSES[api_name], ASYNC_SOCKET_CLASSES[api_name]):
-        for spec in SEND_TABLE[api_name]:
-            method = getattr(cls, spec.name)
-            assert getattr(cls, spec.alias) is method
-            assert method.__doc__ == spec.doc
-            assert inspect.iscoroutinefunction(method) == cls.__name__.startswith("Async")
 
 
 # --- the SDK's surface -------------------------------------------------------------------------
@@ -81,7 +47,7 @@ def test_our_sockets_have_every_method_of_the_sdk_socket(api_name: str, is_async
     sdk_module = importlib.import_module(SDK_SOCKET_MODULES[api_name])
     sdk_name = ("Async" if is_async else "") + SDK_CLASS_NAMES.get(api_name, "V1SocketClient")
     sdk_cls = getattr(sdk_module, sdk_name)
-    ours = (ASYNC_SOCKET_CLASSES if is_async else SOCKET_CLASSES)[api_name]
+    ours = socket_class(next(api for api in all_apis() if api.name == api_name), is_async=is_async)
     sdk_methods = public_methods(sdk_cls)
     our_methods = public_methods(ours)
     assert "send_media" in sdk_methods or api_name.startswith("speak.")  # the comparison sees real methods

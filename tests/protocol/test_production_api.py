@@ -31,6 +31,7 @@ def test_an_unknown_audio_direction_is_refused_by_name() -> None:
             SpeakV1Options,
             server_messages=SERVER_MESSAGES,
             client_messages=CLIENT_MESSAGES,
+            client_sends=CLIENT_MESSAGES,
             audio_from=direction,
             session=SPEAK_V1.session,
         )

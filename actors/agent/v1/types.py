@@ -4,55 +4,43 @@ Every class is the one in :mod:`actors.protocol.agent_v1`; the SDK's alternative
 same shapes (``AgentV1SettingsAgentContextListen``, ``AgentV1HistoryContent``, the
 ``deepgram.types`` provider names, ...) are aliases of them. Enum-like SDK types (roles,
 encodings, behaviors) are plain ``str`` here: any value the service adds is accepted.
+
+The names come from the protocol's modules by ``*`` (type checkers read each module's literal
+``__all__``; the package's is computed), so nothing is listed twice; the three provider unions
+are imported by name as well because they are redefined (callable) below.
 """
 
 from __future__ import annotations
 
 import typing
 
-import actors.protocol.agent_v1
-from actors.protocol.agent_v1 import *  # noqa: F403
-from actors.protocol.agent_v1 import (
-    AgentV1History,
-    AgentV1SettingsAgentListen,
-    AgentV1SettingsAgentListenProvider,
-    AgentV1SettingsAgentListenProvider_V1,
-    AgentV1SettingsAgentListenProvider_V2,
-    AgentV1SettingsAgentSpeak,
-    AgentV1SettingsAgentThink,
-    CartesiaVoice,
-    ConversationHistoryMessage,
-    FunctionCallHistoryMessage,
-    FunctionCallHistoryMessageFunctionCallsItem,
-    SpeakSettingsV1Provider,
-    SpeakSettingsV1Provider_AwsPolly,
-    SpeakSettingsV1Provider_Cartesia,
-    SpeakSettingsV1Provider_Deepgram,
-    SpeakSettingsV1Provider_ElevenLabs,
-    SpeakSettingsV1Provider_OpenAi,
-    ThinkSettingsV1Provider,
-    ThinkSettingsV1Provider_Anthropic,
-    ThinkSettingsV1Provider_AwsBedrock,
-    ThinkSettingsV1Provider_Google,
-    ThinkSettingsV1Provider_Groq,
-    ThinkSettingsV1Provider_OpenAi,
-)
+from actors.protocol import agent_v1 as protocol
+from actors.protocol.agent_v1.functions import *  # noqa: F403
+from actors.protocol.agent_v1.history import *  # noqa: F403
+from actors.protocol.agent_v1.messages import *  # noqa: F403
 from actors.protocol.agent_v1.provider_union import constructible_union
+from actors.protocol.agent_v1.providers import *  # noqa: F403
+from actors.protocol.agent_v1.providers import (
+    AgentV1SettingsAgentListenProvider,
+    SpeakSettingsV1Provider,
+    ThinkSettingsV1Provider,
+)
+from actors.protocol.agent_v1.settings import *  # noqa: F403
 
-AgentV1HistoryContent = ConversationHistoryMessage
-AgentV1HistoryFunctionCalls = FunctionCallHistoryMessage
-AgentV1HistoryFunctionCallsFunctionCallsItem = FunctionCallHistoryMessageFunctionCallsItem
-AgentV1SettingsAgentContextContextMessagesItem = AgentV1History
+AgentV1HistoryContent = protocol.ConversationHistoryMessage
+AgentV1HistoryFunctionCalls = protocol.FunctionCallHistoryMessage
+AgentV1HistoryFunctionCallsFunctionCallsItem = protocol.FunctionCallHistoryMessageFunctionCallsItem
+AgentV1SettingsAgentContextContextMessagesItem = protocol.AgentV1History
 AgentV1SettingsAgentContextContextMessagesItemFunctionCallsFunctionCallsItem = (
-    FunctionCallHistoryMessageFunctionCallsItem
+    protocol.FunctionCallHistoryMessageFunctionCallsItem
 )
-AgentV1SettingsAgentContextMessagesItem = AgentV1History
-AgentV1SettingsAgentContextMessagesItemContent = ConversationHistoryMessage
-AgentV1SettingsAgentContextMessagesItemFunctionCalls = FunctionCallHistoryMessage
+AgentV1SettingsAgentContextMessagesItem = protocol.AgentV1History
+AgentV1SettingsAgentContextMessagesItemContent = protocol.ConversationHistoryMessage
+AgentV1SettingsAgentContextMessagesItemFunctionCalls = protocol.FunctionCallHistoryMessage
 AgentV1SettingsAgentContextMessagesItemFunctionCallsFunctionCallsItem = (
-    FunctionCallHistoryMessageFunctionCallsItem
+    protocol.FunctionCallHistoryMessageFunctionCallsItem
 )
-AgentV1SettingsAgentContextListen = AgentV1SettingsAgentListen
+AgentV1SettingsAgentContextListen = protocol.AgentV1SettingsAgentListen
 # Deepgram's examples call the provider unions like classes; make them callable (see provider_union).
 AgentV1SettingsAgentListenProvider = constructible_union(  # type: ignore[misc,assignment]
     "AgentV1SettingsAgentListenProvider", *typing.get_args(AgentV1SettingsAgentListenProvider)
@@ -64,32 +52,32 @@ SpeakSettingsV1Provider = constructible_union(  # type: ignore[misc,assignment]
     "SpeakSettingsV1Provider", *typing.get_args(SpeakSettingsV1Provider)
 )
 AgentV1SettingsAgentContextListenProvider = AgentV1SettingsAgentListenProvider
-AgentV1SettingsAgentContextListenProvider_V1 = AgentV1SettingsAgentListenProvider_V1
-AgentV1SettingsAgentContextListenProvider_V2 = AgentV1SettingsAgentListenProvider_V2
-AgentV1SettingsAgentContextListenProviderV1 = AgentV1SettingsAgentListenProvider_V1
-AgentV1SettingsAgentContextListenProviderV2 = AgentV1SettingsAgentListenProvider_V2
-AgentV1SettingsAgentListenProviderV1 = AgentV1SettingsAgentListenProvider_V1
-AgentV1SettingsAgentListenProviderV2 = AgentV1SettingsAgentListenProvider_V2
-AgentV1SettingsAgentContextThink = AgentV1SettingsAgentThink
-AgentV1SettingsAgentContextSpeak = AgentV1SettingsAgentSpeak
+AgentV1SettingsAgentContextListenProvider_V1 = protocol.AgentV1SettingsAgentListenProvider_V1
+AgentV1SettingsAgentContextListenProvider_V2 = protocol.AgentV1SettingsAgentListenProvider_V2
+AgentV1SettingsAgentContextListenProviderV1 = protocol.AgentV1SettingsAgentListenProvider_V1
+AgentV1SettingsAgentContextListenProviderV2 = protocol.AgentV1SettingsAgentListenProvider_V2
+AgentV1SettingsAgentListenProviderV1 = protocol.AgentV1SettingsAgentListenProvider_V1
+AgentV1SettingsAgentListenProviderV2 = protocol.AgentV1SettingsAgentListenProvider_V2
+AgentV1SettingsAgentContextThink = protocol.AgentV1SettingsAgentThink
+AgentV1SettingsAgentContextSpeak = protocol.AgentV1SettingsAgentSpeak
 AgentV1UpdateListenListenProvider = AgentV1SettingsAgentListenProvider
-AgentV1UpdateListenListenProvider_V1 = AgentV1SettingsAgentListenProvider_V1
-AgentV1UpdateListenListenProvider_V2 = AgentV1SettingsAgentListenProvider_V2
-AgentV1UpdateThinkThink = AgentV1SettingsAgentThink
-AgentV1UpdateSpeakSpeak = AgentV1SettingsAgentSpeak
-DeepgramListenProviderV1 = AgentV1SettingsAgentListenProvider_V1
-DeepgramListenProviderV2 = AgentV1SettingsAgentListenProvider_V2
-OpenAiThinkProvider = ThinkSettingsV1Provider_OpenAi
-AwsBedrockThinkProvider = ThinkSettingsV1Provider_AwsBedrock
-Anthropic = ThinkSettingsV1Provider_Anthropic
-Google = ThinkSettingsV1Provider_Google
-Groq = ThinkSettingsV1Provider_Groq
-Deepgram = SpeakSettingsV1Provider_Deepgram
-Cartesia = SpeakSettingsV1Provider_Cartesia
-CartesiaSpeakProviderVoice = CartesiaVoice
-ElevenLabsSpeakProvider = SpeakSettingsV1Provider_ElevenLabs
-OpenAiSpeakProvider = SpeakSettingsV1Provider_OpenAi
-AwsPollySpeakProvider = SpeakSettingsV1Provider_AwsPolly
+AgentV1UpdateListenListenProvider_V1 = protocol.AgentV1SettingsAgentListenProvider_V1
+AgentV1UpdateListenListenProvider_V2 = protocol.AgentV1SettingsAgentListenProvider_V2
+AgentV1UpdateThinkThink = protocol.AgentV1SettingsAgentThink
+AgentV1UpdateSpeakSpeak = protocol.AgentV1SettingsAgentSpeak
+DeepgramListenProviderV1 = protocol.AgentV1SettingsAgentListenProvider_V1
+DeepgramListenProviderV2 = protocol.AgentV1SettingsAgentListenProvider_V2
+OpenAiThinkProvider = protocol.ThinkSettingsV1Provider_OpenAi
+AwsBedrockThinkProvider = protocol.ThinkSettingsV1Provider_AwsBedrock
+Anthropic = protocol.ThinkSettingsV1Provider_Anthropic
+Google = protocol.ThinkSettingsV1Provider_Google
+Groq = protocol.ThinkSettingsV1Provider_Groq
+Deepgram = protocol.SpeakSettingsV1Provider_Deepgram
+Cartesia = protocol.SpeakSettingsV1Provider_Cartesia
+CartesiaSpeakProviderVoice = protocol.CartesiaVoice
+ElevenLabsSpeakProvider = protocol.SpeakSettingsV1Provider_ElevenLabs
+OpenAiSpeakProvider = protocol.SpeakSettingsV1Provider_OpenAi
+AwsPollySpeakProvider = protocol.SpeakSettingsV1Provider_AwsPolly
 
 # The SDK's other names defined above, then every class of the protocol package.
 __all__ = [
@@ -131,6 +119,9 @@ __all__ = [
     "OpenAiSpeakProvider",
     "OpenAiThinkProvider",
 ]
-__all__ += actors.protocol.agent_v1.__all__
+__all__ += protocol.__all__
+# The protocol's message tuples and helpers are no SDK types.
 __all__.remove("CLIENT_MESSAGES")
 __all__.remove("SERVER_MESSAGES")
+__all__.remove("header_names")
+__all__.remove("history_class_for")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from actors.protocol.agent_v1.codec import client_codec, server_codec
+from actors.protocol.agent_v1.messages import CLIENT_MESSAGES
 from actors.protocol.apis import ApiSpec
 from actors.protocol.session import KEEPALIVE_MESSAGE, SessionRules
 
@@ -17,6 +18,7 @@ AGENT_V1 = ApiSpec(
     client_codec=client_codec(),
     server_sends_binary=True,
     client_sends_binary=True,
+    client_sends=CLIENT_MESSAGES,
     session=SessionRules(
         # The agent docs: KeepAlive every 8 s while no audio is streamed. The client ends the
         # session with a close frame (no finish message).

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from actors.protocol.listen_v1.messages import CLIENT_MESSAGES, SERVER_MESSAGES
+from actors.protocol.listen_v1.messages import (
+    CLIENT_MESSAGES,
+    SERVER_MESSAGES,
+    ListenV1CloseStream,
+    ListenV1Configure,
+    ListenV1Finalize,
+    ListenV1KeepAlive,
+)
 from actors.protocol.listen_v1.options import ListenV1Options
 from actors.protocol.listen_v1.replay import LISTEN_V1_REPLAY
 from actors.protocol.production_api import production_api
@@ -18,6 +25,8 @@ LISTEN_V1 = production_api(
     ListenV1Options,
     server_messages=SERVER_MESSAGES,
     client_messages=CLIENT_MESSAGES,
+    # Sync (a barrier the server echoes) has no send method; send_raw sends it.
+    client_sends=(ListenV1Finalize, ListenV1CloseStream, ListenV1KeepAlive, ListenV1Configure),
     session=SessionRules(
         # Deepgram closes after ~10 s without data (NET-0001); its docs say every 3-5 s.
         keepalive_kind="message",

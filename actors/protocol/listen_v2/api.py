@@ -18,6 +18,7 @@ LISTEN_V2 = production_api(
     ListenV2Options,
     server_messages=SERVER_MESSAGES,
     client_messages=CLIENT_MESSAGES,
+    client_sends=CLIENT_MESSAGES,
     session=SessionRules(
         keepalive_kind="ping",
         keepalive_interval=5.0,

@@ -17,6 +17,7 @@ SPEAK_V1 = production_api(
     SpeakV1Options,
     server_messages=SERVER_MESSAGES,
     client_messages=CLIENT_MESSAGES,
+    client_sends=CLIENT_MESSAGES,
     session=SessionRules(
         keepalive_kind="ping",
         keepalive_interval=5.0,

@@ -17,6 +17,7 @@ SPEAK_V2 = production_api(
     SpeakV2Options,
     server_messages=SERVER_MESSAGES,
     client_messages=CLIENT_MESSAGES,
+    client_sends=CLIENT_MESSAGES,
     session=SessionRules(
         # No KeepAlive message on /v2/speak (spec, SDK): pings keep an idle session open. The
         # finish flushes the open turn and closes, so its last audio, SpeechMetadata, Flushed
