@@ -1,7 +1,8 @@
 """Building the :class:`ApiSpec` of an API served on the production host with plain codecs.
 
-Listen V1, Listen V2 and Speak V1 differ only in name, path, options class, message classes and
-which way audio flows; this is the one place that turns those into an ``ApiSpec``.
+Listen V1, Listen V2, Speak V1 and Speak V2 differ only in their options class (which names the API
+and its path), message classes, session and replay rules and which way audio flows; this is the one
+place that turns those into an ``ApiSpec``.
 """
 
 from __future__ import annotations
@@ -21,8 +22,6 @@ __all__ = ["production_api"]
 
 
 def production_api(
-    name: str,
-    path: str,
     options_type: type[ConnectOptions],
     *,
     server_messages: Iterable[type[Message]],
@@ -32,18 +31,20 @@ def production_api(
     session: SessionRules,
     replay: ReplayRules | None = None,
 ) -> ApiSpec:
-    """The ``ApiSpec`` of API ``name`` (``"listen.v1"``) at ``path`` on the production host.
+    """The ``ApiSpec`` of the API whose connect options are ``options_type`` on the production host.
 
-    Its codecs are named ``"<name> server"`` / ``"<name> client"``; ``client_sends`` are the
+    Its name and path are the options class's ``API`` and ``PATH`` (``"listen.v1"``,
+    ``"/v1/listen"``: declared once, there). Its codecs are named ``"<name> server"`` / ``"<name> client"``; ``client_sends`` are the
     client messages the sockets have a typed send method for; binary frames (audio) flow only
     from ``audio_from``; ``session`` says how a live session is kept open and finished, and
     ``replay`` how a supervised stream replays it losslessly (None: never).
     """
     if audio_from not in ("client", "server"):
         raise OptionsError("audio_from", f"expected 'client' or 'server', got {audio_from!r}", audio_from)
+    name = options_type.API
     return ApiSpec(
         name=name,
-        path=path,
+        path=options_type.PATH,
         host="production",
         options_type=options_type,
         server_codec=Codec(server_messages, name=f"{name} server"),

@@ -26,8 +26,6 @@ def test_an_unknown_audio_direction_is_refused_by_name() -> None:
     direction: Any = "both"
     with pytest.raises(OptionsError, match=r"audio_from.*'both'"):
         production_api(
-            "speak.v1",
-            "/v1/speak",
             SpeakV1Options,
             server_messages=SERVER_MESSAGES,
             client_messages=CLIENT_MESSAGES,

@@ -20,8 +20,6 @@ __all__ = ["LISTEN_V1"]
 _CLOSE_STREAM = '{"type":"CloseStream"}'
 
 LISTEN_V1 = production_api(
-    "listen.v1",
-    "/v1/listen",
     ListenV1Options,
     server_messages=SERVER_MESSAGES,
     client_messages=CLIENT_MESSAGES,

@@ -13,8 +13,6 @@ __all__ = ["LISTEN_V2"]
 _CLOSE_STREAM = '{"type":"CloseStream"}'
 
 LISTEN_V2 = production_api(
-    "listen.v2",
-    "/v2/listen",
     ListenV2Options,
     server_messages=SERVER_MESSAGES,
     client_messages=CLIENT_MESSAGES,

@@ -12,8 +12,6 @@ __all__ = ["SPEAK_V1"]
 _FLUSH_AND_CLOSE = ('{"type":"Flush"}', '{"type":"Close"}')
 
 SPEAK_V1 = production_api(
-    "speak.v1",
-    "/v1/speak",
     SpeakV1Options,
     server_messages=SERVER_MESSAGES,
     client_messages=CLIENT_MESSAGES,

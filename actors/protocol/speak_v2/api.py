@@ -12,8 +12,6 @@ __all__ = ["SPEAK_V2"]
 _FLUSH_AND_CLOSE = ('{"type":"Flush"}', '{"type":"Close"}')
 
 SPEAK_V2 = production_api(
-    "speak.v2",
-    "/v2/speak",
     SpeakV2Options,
     server_messages=SERVER_MESSAGES,
     client_messages=CLIENT_MESSAGES,
