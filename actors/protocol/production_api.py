@@ -34,10 +34,11 @@ def production_api(
     """The ``ApiSpec`` of the API whose connect options are ``options_type`` on the production host.
 
     Its name and path are the options class's ``API`` and ``PATH`` (``"listen.v1"``,
-    ``"/v1/listen"``: declared once, there). Its codecs are named ``"<name> server"`` / ``"<name> client"``; ``client_sends`` are the
-    client messages the sockets have a typed send method for; binary frames (audio) flow only
-    from ``audio_from``; ``session`` says how a live session is kept open and finished, and
-    ``replay`` how a supervised stream replays it losslessly (None: never).
+    ``"/v1/listen"``: declared once, there). Its codecs are named ``"<name> server"`` /
+    ``"<name> client"``; ``client_sends`` are the client messages the sockets have a typed send
+    method for; binary frames (audio) flow only from ``audio_from``; ``session`` says how a live
+    session is kept open and finished, and ``replay`` how a supervised stream replays it
+    losslessly (None: never).
     """
     if audio_from not in ("client", "server"):
         raise OptionsError("audio_from", f"expected 'client' or 'server', got {audio_from!r}", audio_from)
