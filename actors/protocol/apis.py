@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from actors.protocol.codec import Codec
     from actors.protocol.listen_v1.api import LISTEN_V1
     from actors.protocol.listen_v2.api import LISTEN_V2
+    from actors.protocol.models import ModelCatalog
     from actors.protocol.options import ConnectOptions
     from actors.protocol.replay_rules import ReplayRules
     from actors.protocol.session import SessionRules
@@ -62,6 +63,8 @@ class ApiSpec:
     * ``replay``: how a supervised stream replays this API losslessly after a reconnect (finals,
       times, silence evidence: :class:`~actors.protocol.replay_rules.ReplayRules`); None = never
       replayed (Speak, Agent).
+    * ``model_catalog``: the models it serves and how others are refused
+      (:class:`~actors.protocol.models.ModelCatalog`); None = it takes no ``model`` (Agent).
     """
 
     name: str
@@ -75,6 +78,7 @@ class ApiSpec:
     client_sends: tuple[type[Message], ...] = attrs.field(repr=False)
     session: SessionRules = attrs.field(repr=False)
     replay: ReplayRules | None = attrs.field(default=None, repr=False)
+    model_catalog: ModelCatalog | None = attrs.field(default=None, repr=False)
 
     def __reduce__(self) -> tuple[object, tuple[str]]:
         """Pickle by name: each spec is a module constant, and its codecs are not data (a spec sent

@@ -14,6 +14,7 @@ from actors.errors import OptionsError
 from actors.protocol.apis import ApiSpec
 from actors.protocol.base import Message
 from actors.protocol.codec import Codec
+from actors.protocol.models import ModelCatalog
 from actors.protocol.options import ConnectOptions
 from actors.protocol.replay_rules import ReplayRules
 from actors.protocol.session import SessionRules
@@ -30,6 +31,7 @@ def production_api(
     audio_from: Literal["client", "server"],
     session: SessionRules,
     replay: ReplayRules | None = None,
+    model_catalog: ModelCatalog | None = None,
 ) -> ApiSpec:
     """The ``ApiSpec`` of the API whose connect options are ``options_type`` on the production host.
 
@@ -38,7 +40,7 @@ def production_api(
     ``"<name> client"``; ``client_sends`` are the client messages the sockets have a typed send
     method for; binary frames (audio) flow only from ``audio_from``; ``session`` says how a live
     session is kept open and finished, and ``replay`` how a supervised stream replays it
-    losslessly (None: never).
+    losslessly (None: never); ``model_catalog`` lists the models it serves.
     """
     if audio_from not in ("client", "server"):
         raise OptionsError("audio_from", f"expected 'client' or 'server', got {audio_from!r}", audio_from)
@@ -55,4 +57,5 @@ def production_api(
         client_sends=tuple(client_sends),
         session=session,
         replay=replay,
+        model_catalog=model_catalog,
     )

@@ -30,8 +30,7 @@ import attrs
 from actors.errors import OptionsError
 from actors.protocol.apis import LISTEN_V2
 from actors.protocol.base import DecodeError
-from actors.protocol.listen_v2.options import ListenV2Options
-from actors.protocol.models import CATALOGS
+from actors.protocol.listen_v2.options import LISTEN_V2_MODELS
 from actors.server.audio import StepSplitter, decode_listen_frame, listen_decoder, mix_down
 from actors.server.handshake import QueryReader
 from actors.server.session import Endpoint, register_endpoint
@@ -39,7 +38,7 @@ from actors.server.session import Endpoint, register_endpoint
 STEP_SECONDS = 0.02
 UPDATE_INTERVAL = 0.25
 CERTAIN_SILENCE_SECONDS = 0.5
-MODELS = CATALOGS[ListenV2Options.PATH].models
+MODELS = LISTEN_V2_MODELS
 ENCODINGS = ("linear16", "linear32", "mulaw", "alaw", "opus", "ogg-opus")
 EAGER_RANGE = (0.3, 0.9)
 EOT_RANGE = (0.5, 1.0)

@@ -23,8 +23,7 @@ from typing import Any, ClassVar
 import attrs
 
 from actors.errors import OptionsError
-from actors.protocol.models import CATALOGS
-from actors.protocol.speak_v1.options import SpeakV1Options
+from actors.protocol.apis import SPEAK_V1
 from actors.server.handshake import QueryReader
 from actors.server.session import Endpoint, register_endpoint
 
@@ -34,7 +33,7 @@ SAMPLE_RATES = {
     "mulaw": (8000, 16000),
     "alaw": (8000, 16000),
 }
-DEFAULT_MODEL = str(CATALOGS[SpeakV1Options.PATH].default)
+DEFAULT_MODEL = str(SPEAK_V1.model_catalog.default if SPEAK_V1.model_catalog else "")
 MODEL_VERSION = "2024-11-19.0"
 MAX_TEXT_CHARS = 2000
 #: Seconds of audio per binary frame sent to the client.

@@ -10,9 +10,12 @@ from websockets.exceptions import InvalidStatus
 
 from actors.protocol.listen_v1.options import LISTEN_V1_MODELS
 from actors.protocol.listen_v2.options import LISTEN_V2_MODELS
-from actors.protocol.models import CATALOGS, SPEAK_V1_MODELS, catalog_for, model_refusal
+from actors.protocol.models import catalog_for, catalogs, model_refusal
+from actors.protocol.speak_v1.options import SPEAK_V1_MODELS
 from actors.server import LocalServer, listen_v2, speak_v1
 from tests.server.streaming import open_ws
+
+CATALOGS = catalogs()
 
 NO_SUCH_VERSION = "Bad Request: No such model/version combination found."
 FLUX_ON_V1 = "Flux models are not supported on the `/v1/listen` endpoint. Please use `/v2/listen`."

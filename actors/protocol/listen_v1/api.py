@@ -10,8 +10,9 @@ from actors.protocol.listen_v1.messages import (
     ListenV1Finalize,
     ListenV1KeepAlive,
 )
-from actors.protocol.listen_v1.options import ListenV1Options
+from actors.protocol.listen_v1.options import LISTEN_V1_MODELS, ListenV1Options
 from actors.protocol.listen_v1.replay import LISTEN_V1_REPLAY
+from actors.protocol.models import FLUX_ON_V1_LISTEN, ModelCatalog
 from actors.protocol.production_api import production_api
 from actors.protocol.session import KEEPALIVE_MESSAGE, SessionRules
 
@@ -36,5 +37,6 @@ LISTEN_V1 = production_api(
     ),
     audio_from="client",
     replay=LISTEN_V1_REPLAY,
+    model_catalog=ModelCatalog(LISTEN_V1_MODELS, default="base", flux_refusal=FLUX_ON_V1_LISTEN),
 )
 """Live speech-to-text (Nova models)."""

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from actors.protocol.listen_v2.messages import CLIENT_MESSAGES, SERVER_MESSAGES
-from actors.protocol.listen_v2.options import ListenV2Options
+from actors.protocol.listen_v2.options import LISTEN_V2_MODELS, ListenV2Options
 from actors.protocol.listen_v2.replay import LISTEN_V2_REPLAY
+from actors.protocol.models import ModelCatalog
 from actors.protocol.production_api import production_api
 from actors.protocol.session import SessionRules
 
@@ -26,5 +27,6 @@ LISTEN_V2 = production_api(
     ),
     audio_from="client",
     replay=LISTEN_V2_REPLAY,
+    model_catalog=ModelCatalog(LISTEN_V2_MODELS, default=None),
 )
 """Conversational speech-to-text with turn detection (Flux)."""

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from actors.protocol.models import ModelCatalog
 from actors.protocol.production_api import production_api
 from actors.protocol.session import SessionRules
 from actors.protocol.speak_v1.messages import CLIENT_MESSAGES, SERVER_MESSAGES
-from actors.protocol.speak_v1.options import SpeakV1Options
+from actors.protocol.speak_v1.options import SPEAK_V1_MODELS, SpeakV1Options
 
 __all__ = ["SPEAK_V1"]
 
@@ -24,5 +25,6 @@ SPEAK_V1 = production_api(
         audio_is_result=True,
     ),
     audio_from="server",
+    model_catalog=ModelCatalog(SPEAK_V1_MODELS, default="aura-asteria-en"),
 )
 """Streaming text-to-speech (Aura voices)."""
