@@ -11,7 +11,7 @@ from typing import Literal
 
 import attrs
 
-__all__ = ["KEEPALIVE_MESSAGE", "FinishMode", "SessionRules"]
+__all__ = ["KEEPALIVE_MESSAGE", "SPEAK_SESSION", "FinishMode", "SessionRules"]
 
 FinishMode = Literal["close", "finalize"]
 
@@ -58,3 +58,18 @@ class SessionRules:
         if mode == "finalize":
             return self.finish_finalize
         raise ValueError(f"finish mode must be 'close' or 'finalize', got {mode!r}")
+
+
+_FLUSH_AND_CLOSE = ('{"type":"Flush"}', '{"type":"Close"}')
+
+SPEAK_SESSION = SessionRules(
+    # No KeepAlive message on /v1/speak or /v2/speak (spec, SDK): pings keep an idle session
+    # open. The finish flushes the open text and closes, so the last audio (and Flushed, and on
+    # V2 SpeechMetadata and SessionMetadata) arrive before the server's close.
+    keepalive_kind="ping",
+    keepalive_interval=5.0,
+    finish_close=_FLUSH_AND_CLOSE,
+    finish_finalize=_FLUSH_AND_CLOSE,
+    audio_is_result=True,
+)
+"""How both streaming TTS APIs (Speak V1 and V2) keep a session open and finish it."""
