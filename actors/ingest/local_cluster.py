@@ -265,9 +265,9 @@ def _backend(text: str) -> Backend:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The command line of ``python -m actors ingest-cluster``."""
+    """The command line of ``python -m actors.ingest.local_cluster``."""
     parser = argparse.ArgumentParser(
-        prog="python -m actors ingest-cluster",
+        prog="python -m actors.ingest.local_cluster",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
