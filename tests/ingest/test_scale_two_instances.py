@@ -165,7 +165,8 @@ def test_forty_calls_on_two_instances_and_one_is_killed_mid_run(
                 calls = calls_by_id(store)
                 if sorted(calls) != sorted(ids):
                     return False
-                return all(segments(store, c) for c, r in calls.items() if r.instance_id == B)
+                details = [store.get_call(c) for c, r in calls.items() if r.instance_id == B]
+                return all(d is not None and d.segments for d in details)
 
             await asyncio.to_thread(poll, b_calls_committed, 30, "a committed segment in each call of B")
             before = {c: segments(store, c) for c, r in calls_by_id(store).items() if r.instance_id == B}
