@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-SUBCOMMANDS = ("serve", "transcribe", "speak", "agent", "ingest")
+SUBCOMMANDS = ("serve", "transcribe", "speak", "agent", "ingest", "ingest-cluster")
 #: The name the project is published under on PyPI (``actors`` there is an unrelated project);
 #: the import package is ``actors``.
 DISTRIBUTION = "actors-deepgram"
@@ -32,6 +32,7 @@ commands:
   serve       run the local Deepgram-compatible server, for tests and offline development
   ingest      run the ingestion service that takes live calls (Genesys AudioHook, Twilio Media Streams,
               plain streams), transcribes them and stores the transcripts
+  ingest-cluster  run N ingest instances behind haproxy on one PostgreSQL store (one machine)
 """
 
 
@@ -71,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     for name in SUBCOMMANDS:
         try:
-            module = importlib.import_module(f"actors.cli.{name}")
+            module = importlib.import_module(f"actors.cli.{name.replace('-', '_')}")
         except ModuleNotFoundError as exc:
             if exc.name and exc.name.startswith("actors.cli."):
                 continue  # sub-command not built yet

@@ -23,6 +23,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from actors.ingest.metrics import IngestMetrics
 from actors.ingest.store import InstanceLeases, Reaped, StoreError
 
 log = logging.getLogger("actors.ingest.instances")
@@ -35,11 +36,23 @@ OnReaped = Callable[[Reaped], None]
 
 
 class LeaseKeeper:
-    """Renews ``leases`` and reaps dead instances on a named thread until :meth:`stop` (see the module)."""
+    """Renews ``leases`` and reaps dead instances on a named thread until :meth:`stop` (see the module).
 
-    def __init__(self, leases: InstanceLeases, *, on_reaped: OnReaped | None = None) -> None:
+    After each reap it reports what it took to ``on_reaped``, and to ``metrics`` (when given) the
+    reaped instances and calls and the number of instances still registered (the live ones, this one
+    included).
+    """
+
+    def __init__(
+        self,
+        leases: InstanceLeases,
+        *,
+        on_reaped: OnReaped | None = None,
+        metrics: IngestMetrics | None = None,
+    ) -> None:
         self._leases = leases
         self._on_reaped = on_reaped
+        self._metrics = metrics
         self.interval = leases.lease_seconds / HEARTBEATS_PER_LEASE
         self._stop = threading.Event()
         self._renewed_at = time.monotonic()
@@ -84,6 +97,7 @@ class LeaseKeeper:
             if not self.may_reap:
                 return None
             reaped = self._leases.reap()
+            live = len(self._leases.instances()) if self._metrics is not None else 0
         except StoreError as exc:
             self._healthy_since = None
             log.warning("instance %s: lease renewal or reap failed: %s", self._leases.instance_id, exc)
@@ -96,6 +110,9 @@ class LeaseKeeper:
             )
         if self._on_reaped is not None:
             self._on_reaped(reaped)
+        if self._metrics is not None:
+            self._metrics.reaped(len(reaped.instances), len(reaped.calls))
+            self._metrics.set_live_instances(live)
         return reaped
 
     def _run(self) -> None:

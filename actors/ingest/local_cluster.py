@@ -1,4 +1,4 @@
-"""Several ``ingest`` instances behind haproxy on one machine: ``python -m actors.ingest.local_cluster``.
+"""Several ``ingest`` instances behind haproxy on one machine: ``python -m actors ingest-cluster``.
 
 The runnable equivalent of ``deploy/compose.yml`` where Docker is not at hand (and what the tests use):
 :class:`LocalCluster` starts ``instances`` processes of ``python -m actors ingest`` on ``host`` (ports
@@ -13,8 +13,8 @@ prefixed with its name. SIGTERM or Ctrl-C drains every instance (running calls f
 haproxy. On real machines run one ``python -m actors ingest`` per machine and haproxy on its own
 (deploy/README.md).
 
-    python -m actors.ingest.local_cluster --instances 3 --store postgresql://ingest@db/calls --port 8080
-    python -m actors.ingest.local_cluster --print-haproxy-config --backend a=10.0.0.11:8080 ...
+    python -m actors ingest-cluster --instances 3 --store postgresql://ingest@db/calls --port 8080
+    python -m actors ingest-cluster --print-haproxy-config --backend a=10.0.0.11:8080 ...
 """
 
 from __future__ import annotations
@@ -271,6 +271,12 @@ def build_parser() -> argparse.ArgumentParser:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    add_arguments(parser)
+    return parser
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the launcher's options to ``parser`` (also ``python -m actors ingest-cluster``'s)."""
     parser.add_argument("--instances", type=int, default=2, metavar="N", help="ingest processes (default 2)")
     parser.add_argument(
         "--store",
@@ -304,12 +310,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "ingest_args", nargs=argparse.REMAINDER, help="after --: options for every instance (e.g. --url ...)"
     )
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; the exit status (0 after a clean drain)."""
-    args = build_parser().parse_args(argv)
+    return run(build_parser().parse_args(argv))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the launcher with parsed ``args`` (see :func:`add_arguments`); the exit status."""
     if args.print_haproxy_config:
         if not args.backend:
             print("local_cluster: --print-haproxy-config needs --backend NAME=HOST:PORT", file=sys.stderr)

@@ -151,6 +151,21 @@ class IngestMetrics:
             "1 while the service drains (refuses new calls, finishes the current ones), else 0.",
             registry=r,
         )
+        self._reaped_instances = Counter(
+            "actors_ingest_reaped_instances_total",
+            "Dead instances (lease expired) whose calls this instance's lease keeper took over.",
+            registry=r,
+        )
+        self._reaped_calls = Counter(
+            "actors_ingest_reaped_calls_total",
+            "Active calls of dead instances that this instance's lease keeper marked interrupted.",
+            registry=r,
+        )
+        self._live_instances = Gauge(
+            "actors_ingest_live_instances",
+            "Instances registered in the store (this one included) after this instance's last reap.",
+            registry=r,
+        )
         # The children the hot paths use, created once (and so exposed at 0 from the start).
         self._active_by: dict[str, Gauge] = {p: self._active.labels(p) for p in PLATFORMS}
         self._audio_by: dict[str, Counter] = {p: self._audio.labels(p) for p in PLATFORMS}
@@ -238,6 +253,22 @@ class IngestMetrics:
     def set_draining(self, draining: bool) -> None:
         """Whether the service is draining now (``actors_ingest_draining`` 1 or 0)."""
         self._draining.set(1 if draining else 0)
+
+    # -- instances ----------------------------------------------------------------------------------
+
+    def reaped(self, instances: int, calls: int) -> None:
+        """One reap took ``instances`` dead instances and marked ``calls`` of their calls interrupted
+        (``actors_ingest_reaped_instances_total``, ``actors_ingest_reaped_calls_total``)."""
+        if instances < 0 or calls < 0:
+            raise ValueError(f"reaped: {instances!r} instance(s), {calls!r} call(s): a count is negative")
+        self._reaped_instances.inc(instances)
+        self._reaped_calls.inc(calls)
+
+    def set_live_instances(self, n: int) -> None:
+        """``n`` instances are registered in the store now (``actors_ingest_live_instances``)."""
+        if n < 0:
+            raise ValueError(f"live instances: {n!r} is negative")
+        self._live_instances.set(n)
 
     # -- reading ------------------------------------------------------------------------------------
 

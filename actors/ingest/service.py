@@ -271,7 +271,7 @@ class IngestService:
             raise
         self._leases = leases  # from here on, the stop releases the row
         marked += len(leases.reap().calls)
-        self._keeper = LeaseKeeper(leases).start()
+        self._keeper = LeaseKeeper(leases, metrics=self.metrics).start()
         return marked
 
     async def _open(self) -> Server:

@@ -22,14 +22,19 @@ PASSWORD = "not-in-any-log-7f3a"
 
 
 @pytest.mark.timeout(90)
-def test_the_command_starts_two_instances_behind_haproxy_and_drains_on_sigterm(postgres_url: str) -> None:
+@pytest.mark.parametrize(
+    "command", [["-m", "actors", "ingest-cluster"], ["-m", "actors.ingest.local_cluster"]]
+)
+def test_the_command_starts_two_instances_behind_haproxy_and_drains_on_sigterm(
+    postgres_url: str, command: list[str]
+) -> None:
     haproxy_binary()
     env = {k: v for k, v in os.environ.items() if k != "DEEPGRAM_API_KEY"}
     # The store goes in the environment, not on a command line. The test server trusts every local
     # connection, so the password is ignored by it: it is there to show that no output carries it.
     env["ACTORS_INGEST_STORE"] = postgres_url.replace("postgres@", f"postgres:{PASSWORD}@", 1)
     with LocalServer(engine="deterministic") as deepgram:
-        argv = [sys.executable, "-m", "actors.ingest.local_cluster", "--instances", "2", "--port", "0"]
+        argv = [sys.executable, *command, "--instances", "2", "--port", "0"]
         proc = subprocess.Popen(
             [*argv, "--", "--url", deepgram.url], stderr=subprocess.PIPE, text=True, env=env, cwd=REPO_ROOT
         )
@@ -87,3 +92,22 @@ def test_an_instance_whose_stderr_reader_died_still_drains_and_exits_0(tmp_path:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait(30)
+
+
+def test_bad_arguments_are_refused_naming_what_was_wrong() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "ACTORS_INGEST_STORE"}
+    for args, says in [
+        (["--instances", "x"], "argument --instances: invalid int value: 'x'"),
+        (["--store", "sqlite:///x.db"], "postgresql:// --store"),
+        (["--print-haproxy-config"], "--print-haproxy-config needs --backend"),
+        (["--print-haproxy-config", "--backend", "nohost"], "expected NAME=HOST:PORT, got 'nohost'"),
+    ]:
+        done = subprocess.run(
+            [sys.executable, "-m", "actors", "ingest-cluster", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=REPO_ROOT,
+            timeout=60,
+        )
+        assert done.returncode == 2 and says in done.stderr, (args, done.stderr)

@@ -30,6 +30,9 @@ EXPECTED = {
     "actors_ingest_store_commit_seconds": "histogram",
     "actors_ingest_store_up": "gauge",
     "actors_ingest_draining": "gauge",
+    "actors_ingest_reaped_instances": "counter",
+    "actors_ingest_reaped_calls": "counter",
+    "actors_ingest_live_instances": "gauge",
 }
 
 
@@ -210,3 +213,15 @@ def test_many_threads_report_at_once_without_losing_counts() -> None:
     assert metrics.value("actors_ingest_calls_total", platform="audiohook", outcome="completed") == 2000
     assert metrics.value("actors_ingest_final_to_commit_seconds_count") == 2000
     assert metrics.value("actors_ingest_audio_seconds_total", platform="audiohook") == pytest.approx(40.0)
+
+
+def test_reaps_and_live_instances_are_counted() -> None:
+    metrics = IngestMetrics()
+    metrics.reaped(1, 3)
+    metrics.reaped(0, 0)
+    metrics.set_live_instances(2)
+    assert metrics.value("actors_ingest_reaped_instances_total") == 1
+    assert metrics.value("actors_ingest_reaped_calls_total") == 3
+    assert metrics.value("actors_ingest_live_instances") == 2
+    with pytest.raises(ValueError, match="negative"):
+        metrics.reaped(-1, 0)

@@ -1,11 +1,13 @@
 """Several instances, one store: 2 ``python -m actors ingest`` processes behind a real haproxy on one
 real PostgreSQL, started by :class:`actors.ingest.local_cluster.LocalCluster` (the launcher users run).
 
-40 calls through haproxy land on both instances, and every transcript is in the database; ``/v1/calls``
-on either instance lists all of them. Then one instance is SIGKILLed while calls stream on both: once
-its lease (2 s here) runs out, the other instance's reaper marks its calls ``interrupted`` with every
-segment committed before the kill still there, while the survivor's calls finish ``completed``, and
-new calls through haproxy go to the survivor.
+One run of 40 concurrent calls through haproxy, each streaming 8.65 s of two-channel speech paced in
+real time, spread over both instances (at least 10 each). While they all stream -- once each of
+instance B's calls has a committed segment -- B is SIGKILLed. Then: every call of A finishes
+``completed`` with all its words, per channel, in the database; once B's lease (2 s here) runs out,
+A's reaper marks every call of B ``interrupted``, with each segment committed before the kill
+still there, unchanged; ``/v1/calls`` on A lists all 40 calls, each once; new calls through haproxy
+go to A, and A's ``/metrics`` counts the reaped instance and its calls.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from websockets.exceptions import ConnectionClosed
 
 from actors.ingest.local_cluster import LocalCluster
 from actors.ingest.service import STREAM_PATH
-from actors.ingest.store import CallRecord, TranscriptStore, open_store
+from actors.ingest.store import CallRecord, Segment, TranscriptStore, open_store
 from actors.server import LocalServer
 from tests.support.haproxy import haproxy_binary
 from tests.support.ingest import Call, conversation
@@ -33,19 +35,27 @@ from tests.support.plain_client import audio_frames, messages_until_closed, star
 from tests.support.resolver import REPO_ROOT
 
 LEASE = 2.0
+CALLS = 40
+A, B = "ingest-1", "ingest-2"
+RATE = 8000
+#: 8.65 s of speech on two channels: each channel speaks twice, the turns alternating.
 CALL = conversation(
-    [(0, ["every", "call", "is", "kept"])], channels=1, sample_rate=16000, encoding="linear16"
-)
-# A call that says its first words, then (after the cut) its last ones: the kill falls in between.
-LONG = conversation(
-    [(0, ["first", "words", "committed"]), (0, ["then", "the", "rest"])],
-    channels=1,
-    sample_rate=16000,
+    [
+        (0, ["alpha", "bravo", "charlie", "delta"]),
+        (1, ["echo", "foxtrot", "golf", "hotel"]),
+        (0, ["india", "juliet", "kilo", "lima"]),
+        (1, ["mike", "november", "oscar", "papa"]),
+    ],
+    channels=2,
+    sample_rate=RATE,
     encoding="linear16",
-    pause_ms=1500,
+    pause_ms=600,
 )
-FIRST_END = max(w.end for w in LONG.words if w.word == "committed")
-CUT = 2 * round((FIRST_END + 0.5) * 16000)  # linear16 mono: 2 bytes per sample
+#: A short call for after the kill.
+SHORT = conversation([(0, ["after", "the", "kill"])], channels=2, sample_rate=RATE, encoding="linear16")
+FRAME_MS = 100
+
+Outcome = list[dict[str, object]] | ConnectionClosed
 
 
 def poll(check: Callable[[], bool], timeout: float, what: str) -> None:
@@ -82,136 +92,134 @@ def cluster(postgres_url: str, tmp_path: Path) -> Iterator[LocalCluster]:
             running.stop(drain=False)
 
 
-def frames(call: Call, audio: bytes) -> list[bytes]:
-    return audio_frames(audio, frame_bytes=2 * call.channels, sample_rate=call.sample_rate)
-
-
-async def whole_call(url: str, call_id: str) -> list[dict[str, object]]:
-    """One /v1/stream call through haproxy, all its audio then stop; the server's messages."""
-    async with websockets.connect(url + STREAM_PATH) as ws:
-        await ws.send(start_message(call_id, encoding="linear16", sample_rate=16000, channels=1))
-        for frame in frames(CALL, CALL.audio):
-            await ws.send(frame)
-        await ws.send(stop_message())
-        return await messages_until_closed(ws, 30)
+async def stream(url: str, call_id: str, call: Call, *, paced: bool) -> Outcome:
+    """One /v1/stream call through haproxy: all its audio (paced in real time when ``paced``), then
+    stop; the server's messages, or how the connection closed when it was cut."""
+    frames = audio_frames(call.audio, frame_bytes=2 * call.channels, frame_ms=FRAME_MS, sample_rate=RATE)
+    try:
+        async with websockets.connect(url + STREAM_PATH) as ws:
+            start = start_message(call_id, encoding="linear16", sample_rate=RATE, channels=call.channels)
+            await ws.send(start)
+            began = asyncio.get_running_loop().time()
+            for n, frame in enumerate(frames):
+                await ws.send(frame)
+                if paced:  # a live call's pace: the next frame when its audio would have been spoken
+                    ahead = began + (n + 1) * FRAME_MS / 1000 - asyncio.get_running_loop().time()
+                    if ahead > 0:
+                        await asyncio.sleep(ahead)
+            await ws.send(stop_message())
+            return await messages_until_closed(ws, 30)
+    except ConnectionClosed as exc:
+        return exc
 
 
 def calls_by_id(store: TranscriptStore) -> dict[str, CallRecord]:
     return {c.id: c for c in store.list_calls(limit=1000)}
 
 
-def words_of(store: TranscriptStore, call_id: str) -> list[str]:
+def segments(store: TranscriptStore, call_id: str) -> tuple[Segment, ...]:
     detail = store.get_call(call_id)
     assert detail is not None, call_id
-    return [str(w["word"]) for s in detail.segments for w in s.words]
+    return detail.segments
 
 
-def api_calls(port: int) -> list[dict[str, object]]:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/calls?limit=1000", timeout=10) as answer:
-        calls: list[dict[str, object]] = json.loads(answer.read())["calls"]
-        return calls
+def words_per_channel(found: tuple[Segment, ...]) -> dict[int, list[str]]:
+    by: dict[int, list[str]] = {}
+    for s in sorted(found, key=lambda s: (s.channel, s.start)):
+        by.setdefault(s.channel, []).extend(str(w["word"]) for w in s.words)
+    return by
 
 
-async def calls_across_a_kill(
-    cluster: LocalCluster, store: TranscriptStore, victim_holder: list[str]
-) -> dict[str, list[dict[str, object]] | Exception]:
-    """10 long calls: the first words of each, wait until each has a committed segment, SIGKILL the
-    instance with the most of them, then finish the others' calls."""
-    url = cluster.url.replace("http", "ws", 1)
-    sockets = {}
-    for n in range(10):
-        call_id = f"long-{n}"
-        ws = await websockets.connect(url + STREAM_PATH)
-        await ws.send(start_message(call_id, encoding="linear16", sample_rate=16000, channels=1))
-        sockets[call_id] = ws
-    for ws in sockets.values():
-        for frame in frames(LONG, LONG.audio[:CUT]):
-            await ws.send(frame)
+EXPECTED = {ch: [w.word for w in CALL.words if w.channel == ch] for ch in range(CALL.channels)}
 
-    def committed() -> bool:
-        return all(words_of(store, c) == ["first", "words", "committed"] for c in sockets)
 
-    await asyncio.to_thread(poll, committed, 20, "the first words of every call to be committed")
-    owners = {c: r.instance_id for c, r in calls_by_id(store).items() if c in sockets}
-    counts = {i: list(owners.values()).count(i) for i in ("ingest-1", "ingest-2")}
-    assert all(counts.values()), f"the long calls did not reach both instances: {counts}"
-    victim = victim_holder[0] = max(counts, key=lambda i: counts[i])
-    cluster.kill(victim)
-    victim_holder.append(str(time.monotonic()))
-    still = {c: r.status for c, r in calls_by_id(store).items() if owners.get(c) == victim}
-    assert set(still.values()) == {"active"}, f"reaped before the lease ran out: {still}"
+def get(port: int, path: str) -> bytes:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as answer:
+        body: bytes = answer.read()
+        return body
 
-    async def finish(call_id: str) -> list[dict[str, object]] | Exception:
-        ws = sockets[call_id]
-        try:
-            for frame in frames(LONG, LONG.audio[CUT:]):
-                await ws.send(frame)
-            await ws.send(stop_message())
-            return await messages_until_closed(ws, 30)
-        except ConnectionClosed as exc:
-            return exc
 
-    results = await asyncio.gather(*(finish(c) for c in sockets))
-    return dict(zip(sockets, results, strict=True))
+def metric(port: int, name: str) -> float:
+    """The value of the unlabelled sample ``name`` in ``/metrics`` on ``port``."""
+    for line in get(port, "/metrics").decode().splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise AssertionError(f"no {name} in /metrics")
 
 
 @pytest.mark.timeout(120)
-def test_two_instances_behind_haproxy_share_the_store_and_reap_a_killed_one(
+def test_forty_calls_on_two_instances_and_one_is_killed_mid_run(
     cluster: LocalCluster, postgres_url: str
 ) -> None:
     store = open_store(postgres_url)
+    url = cluster.url.replace("http", "ws", 1)
+    ids = [f"call-{n}" for n in range(CALLS)]
     try:
-        # -- 40 calls through haproxy: spread over both, every transcript stored --------------------
-        async def forty() -> list[list[dict[str, object]]]:
-            url = cluster.url.replace("http", "ws", 1)
-            return await asyncio.gather(*(whole_call(url, f"call-{n}") for n in range(40)))
 
-        results = asyncio.run(forty())
-        assert all(r[-1]["status"] == "completed" for r in results), results
-        calls = calls_by_id(store)
-        assert sorted(calls) == sorted(f"call-{n}" for n in range(40))
-        owners = [c.instance_id for c in calls.values()]
-        spread = {i: owners.count(i) for i in ("ingest-1", "ingest-2")}
-        assert sum(spread.values()) == 40 and min(spread.values()) > 0, spread
-        expected = [w.word for w in CALL.words]
-        for call_id, record in calls.items():
-            assert record.status == "completed", (call_id, record)
-            assert words_of(store, call_id) == expected, call_id
-        for child in cluster.instances:  # /v1/calls on each instance shows every instance's calls
-            listed = {str(c["id"]): c["instance_id"] for c in api_calls(child.port)}
-            assert listed == {c: r.instance_id for c, r in calls.items()}, child.name
+        async def run() -> tuple[
+            dict[str, Outcome], dict[str, tuple[Segment, ...]], dict[str, CallRecord], float
+        ]:
+            tasks = {c: asyncio.create_task(stream(url, c, CALL, paced=True)) for c in ids}
 
-        # -- SIGKILL one instance mid-run -----------------------------------------------------------
-        victim: list[str] = [""]
-        outcome = asyncio.run(calls_across_a_kill(cluster, store, victim))
-        owner = {c: r.instance_id for c, r in calls_by_id(store).items() if c.startswith("long-")}
-        dead = [c for c in outcome if owner[c] == victim[0]]
-        alive = [c for c in outcome if owner[c] != victim[0]]
-        assert dead and alive
-        for call_id in alive:  # the survivor's calls are unaffected
+            def b_calls_committed() -> bool:
+                calls = calls_by_id(store)
+                if sorted(calls) != sorted(ids):
+                    return False
+                details = [store.get_call(c) for c, r in calls.items() if r.instance_id == B]
+                return all(d is not None and d.segments for d in details)
+
+            await asyncio.to_thread(poll, b_calls_committed, 30, "a committed segment in each call of B")
+            before = {c: segments(store, c) for c, r in calls_by_id(store).items() if r.instance_id == B}
+            await asyncio.to_thread(cluster.kill, B)
+            killed = time.monotonic()
+            at_kill = calls_by_id(store)
+            assert not any(t.done() for t in tasks.values()), "the kill came after calls had ended"
+            results = await asyncio.gather(*tasks.values())
+            return dict(zip(tasks, results, strict=True)), before, at_kill, killed
+
+        outcome, before, at_kill, killed_at = asyncio.run(run())
+        owner = {c: r.instance_id for c, r in at_kill.items()}
+        on_a = [c for c in ids if owner[c] == A]
+        on_b = [c for c in ids if owner[c] == B]
+        assert len(on_a) + len(on_b) == CALLS and min(len(on_a), len(on_b)) >= 10, (len(on_a), len(on_b))
+        assert all(at_kill[c].status == "active" for c in ids), "a call had ended before the kill"
+
+        # -- A's calls are unaffected: completed, every word of each channel stored ------------------
+        for call_id in on_a:
             messages = outcome[call_id]
             assert isinstance(messages, list) and messages[-1]["status"] == "completed", (call_id, messages)
-            assert words_of(store, call_id) == [w.word for w in LONG.words], call_id
+            assert words_per_channel(segments(store, call_id)) == EXPECTED, call_id
+            assert calls_by_id(store)[call_id].status == "completed", call_id
+        assert all(isinstance(outcome[c], ConnectionClosed) for c in on_b), "a call of B outlived B"
+
+        # -- B's calls: interrupted once its lease ran out, the committed segments intact -----------
         poll(
-            lambda: all(calls_by_id(store)[c].status == "interrupted" for c in dead),
+            lambda: all(calls_by_id(store)[c].status == "interrupted" for c in on_b),
             LEASE * 4 + 10,
             "the killed instance's calls to be marked interrupted",
         )
-        reaped_after = time.monotonic() - float(victim[1])
-        for call_id in dead:  # every segment committed before the kill is still there
-            assert words_of(store, call_id)[:3] == ["first", "words", "committed"], call_id
-        assert reaped_after < LEASE * 4 + 10
-        survivor = next(c for c in cluster.instances if c.name != victim[0])
-        assert any("reaped dead instance(s) " + victim[0] in line for line in survivor.lines), survivor.tail()
+        assert time.monotonic() - killed_at < LEASE * 4 + 10
+        for call_id in on_b:
+            after = segments(store, call_id)
+            lost = [s for s in before[call_id] if s not in after]  # a changed one is lost too
+            assert not lost, (call_id, lost, after)
+        survivor = cluster.instance(A)
+        assert any("reaped dead instance(s) " + B in line for line in survivor.lines), survivor.tail()
 
-        # -- new calls through haproxy go to the survivor -------------------------------------------
-        async def four() -> list[list[dict[str, object]]]:
-            url = cluster.url.replace("http", "ws", 1)
-            return await asyncio.gather(*(whole_call(url, f"after-{n}") for n in range(4)))
+        # -- /v1/calls on A lists all 40, each once ----------------------------------------------------
+        listed = [str(c["id"]) for c in json.loads(get(survivor.port, "/v1/calls?limit=1000"))["calls"]]
+        assert len(listed) == len(set(listed)) == CALLS and set(listed) == set(ids)
 
-        after = asyncio.run(four())
-        assert all(r[-1]["status"] == "completed" for r in after), after
+        # -- new calls through haproxy go to A; its /metrics counted the reap -------------------------
+        async def after_kill() -> list[Outcome]:
+            return await asyncio.gather(*(stream(url, f"after-{n}", SHORT, paced=False) for n in range(4)))
+
+        for result in asyncio.run(after_kill()):
+            assert isinstance(result, list) and result[-1]["status"] == "completed", result
         records = calls_by_id(store)
-        assert {records[f"after-{n}"].instance_id for n in range(4)} == {survivor.name}
+        assert {records[f"after-{n}"].instance_id for n in range(4)} == {A}
+        assert metric(survivor.port, "actors_ingest_reaped_instances_total") == 1
+        assert metric(survivor.port, "actors_ingest_reaped_calls_total") == len(on_b)
+        assert metric(survivor.port, "actors_ingest_live_instances") == 1
     finally:
         store.close()
