@@ -170,10 +170,12 @@ def test_forty_calls_on_two_instances_and_one_is_killed_mid_run(
 
             await asyncio.to_thread(poll, b_calls_committed, 30, "a committed segment in each call of B")
             before = {c: segments(store, c) for c, r in calls_by_id(store).items() if r.instance_id == B}
+            # Checked before the kill: once B is gone its calls' sockets end at once.
+            ended = {c: t.result() for c, t in tasks.items() if t.done()}
+            assert not ended, f"calls had ended before the kill: {ended}"
             await asyncio.to_thread(cluster.kill, B)
             killed = time.monotonic()
             at_kill = calls_by_id(store)
-            assert not any(t.done() for t in tasks.values()), "the kill came after calls had ended"
             results = await asyncio.gather(*tasks.values())
             return dict(zip(tasks, results, strict=True)), before, at_kill, killed
 
