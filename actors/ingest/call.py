@@ -42,6 +42,7 @@ from actors.ingest.audio import deinterleave
 from actors.ingest.audiohook import transcripts
 from actors.ingest.calls import CallAudio, CallEnd, CallStart
 from actors.ingest.finals import UtteranceAssembler, segment_from_results, segment_from_turn
+from actors.ingest.live_feed import LiveFeed
 from actors.ingest.metrics import IngestMetrics
 from actors.ingest.store.errors import BacklogFull, StoreError
 from actors.ingest.store.models import CallStatus, Segment
@@ -92,6 +93,8 @@ class CallServices:
     writer: SegmentWriter
     metrics: IngestMetrics
     settings: StreamSettings
+    #: Where the live page's feed hears of calls starting, segments committed and calls ending.
+    feed: LiveFeed | None = None
 
 
 @attrs.frozen
@@ -155,6 +158,8 @@ class CallPipeline:
             self._services.store.end_call(self.call_id, "failed")
             self._services.metrics.call_ended(self.start.platform, "error")
             raise
+        if self._services.feed is not None:
+            self._services.feed.call_started(self.start, time.time())
         log.info(
             "call %s started: platform %s, %d channel(s) %s %d Hz, language %s",
             self.call_id,
@@ -242,6 +247,8 @@ class CallPipeline:
             store.end_call(self.call_id, status, stats=self._stats(lanes))
         except StoreError as exc:
             log.error("call %s: end not recorded: %s", self.call_id, exc)
+        if self._services.feed is not None:
+            self._services.feed.call_ended(self.call_id, status)
         metrics = self._services.metrics
         metrics.finalized(time.monotonic() - self._ended_at)
         outcome: str = end.reason if status == "completed" else "error"
@@ -449,6 +456,8 @@ class CallPipeline:
         metrics.final_committed(time.monotonic() - received)
         metrics.finals_stored(1)
         self.segments_stored += 1
+        if self._services.feed is not None:
+            self._services.feed.segment_committed(segment, self.start.channels)
         with self._report_lock:
             self._report(self._assembler.add(segment, speech_final))
         with self._committed:

@@ -11,10 +11,16 @@ the answer into its own response type. No web framework and no socket here.
   ``T`` is Unix seconds or an ISO-8601 date-time with an offset, ``N`` 1..1000 (default 100).
 * ``GET /v1/calls/{id}`` -- ``{"call": {...}, "segments": [...]}`` or 404.
 
+* ``GET /`` (live calls), ``/call`` (a call's transcript, ``?id=``), ``/mic`` (microphone to
+  ``/v1/stream``) and ``/web/*`` (their script and style) -- the browser pages, plain files from
+  ``actors/ingest/web/`` (no personal data in them; they fetch it with the token they keep).
+
 ``HEAD`` is ``GET`` without the body; other methods get 405. Transcripts are personal data:
 ``/v1/calls*`` requires ``Authorization: Bearer <api_token>`` when a token is configured, and
-without one is served only when the service listens on loopback. The ops routes carry no
-personal data and need no token.
+without one is served only when the service listens on loopback. The ops routes and the pages carry no
+personal data and need no token. The browser's WebSockets (``/v1/events``, ``/v1/stream``) cannot
+set ``Authorization``; :meth:`OpsApi.socket_ok` also takes the token as the offered subprotocols
+``bearer, <token>`` (``Sec-WebSocket-Protocol``, redacted from logs like ``Authorization``).
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
+from importlib import resources
 from urllib.parse import parse_qsl, unquote
 
 import attrs
@@ -45,6 +52,32 @@ OPS_PATHS = ("/healthz", "/readyz", "/metrics")
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
 REALM = 'Bearer realm="actors-ingest"'
+
+HTML = "text/html; charset=utf-8"
+#: The browser pages: route -> (file in actors/ingest/web/, content type).
+PAGES: dict[str, tuple[str, str]] = {
+    "/": ("index.html", HTML),
+    "/call": ("call.html", HTML),
+    "/mic": ("mic.html", HTML),
+    "/web/common.js": ("common.js", "text/javascript; charset=utf-8"),
+    "/web/live.js": ("live.js", "text/javascript; charset=utf-8"),
+    "/web/call.js": ("call.js", "text/javascript; charset=utf-8"),
+    "/web/mic.js": ("mic.js", "text/javascript; charset=utf-8"),
+    "/web/style.css": ("style.css", "text/css; charset=utf-8"),
+}
+#: The pages may load and connect to nothing but this service.
+_PAGE_HEADERS = (
+    (
+        "Content-Security-Policy",
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+        "media-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+    ),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "no-referrer"),
+    ("Cache-Control", "no-cache"),
+)
+#: The subprotocol a browser WebSocket offers, followed by the token, to authenticate.
+BEARER_SUBPROTOCOL = "bearer"
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _DIGITS = re.compile(r"[0-9]{1,7}")
@@ -235,6 +268,31 @@ def _authorization(headers: Mapping[str, str]) -> tuple[str | None, bool]:
     return found, False
 
 
+def subprotocol_token(headers: Mapping[str, str]) -> str | None:
+    """The token of an upgrade offering the subprotocols ``bearer, <token>`` (in that order), else None."""
+    offered: list[str] = []
+    for name in headers:
+        if name.lower() != "sec-websocket-protocol":
+            continue
+        try:
+            value = headers[name]
+        except LookupError:  # sent more than once: read every value
+            getter = getattr(headers, "get_all", None)
+            value = ",".join(getter(name)) if getter is not None else ""
+        offered.extend(p.strip() for p in value.split(","))
+        break
+    if len(offered) == 2 and offered[0] == BEARER_SUBPROTOCOL and offered[1]:
+        return offered[1]
+    return None
+
+
+def _page(path: str, head: bool) -> HttpAnswer:
+    """A browser page or its script/style, read from the package's ``web`` folder."""
+    name, content_type = PAGES[path]
+    body = resources.files("actors.ingest").joinpath("web", name).read_bytes()
+    return _answer(200, content_type, body, head, _PAGE_HEADERS)
+
+
 class OpsApi:
     """Answers the service's HTTP routes from the store, the metrics and a readiness check.
 
@@ -267,7 +325,7 @@ class OpsApi:
     def handles(self, path: str) -> bool:
         """True if ``path`` (a query, if any, is ignored) is one of this API's routes, not a WebSocket's."""
         path = path.partition("?")[0]
-        return path in OPS_PATHS or path == CALLS_PATH or path.startswith(CALLS_PATH + "/")
+        return path in OPS_PATHS or path in PAGES or path == CALLS_PATH or path.startswith(CALLS_PATH + "/")
 
     def answer(self, method: str, target: str, headers: Mapping[str, str]) -> HttpAnswer:
         """The response to ``method target`` (target = path + optional ``?query``) with ``headers``.
@@ -286,6 +344,8 @@ class OpsApi:
         try:
             if api:
                 return self._api(path, query, headers, head)
+            if path in PAGES:
+                return _page(path, head)
             return self._ops(path, head)
         except Exception:
             log.exception("HTTP %s %s failed", method, path)
@@ -297,6 +357,16 @@ class OpsApi:
         """True when ``headers`` may use a token-protected route (the ``/v1/stream`` ingress uses this
         too): the right bearer token, or no token configured and the service on loopback only."""
         return self._refusal(headers, False) is None
+
+    def socket_ok(self, headers: Mapping[str, str]) -> bool:
+        """:meth:`bearer_ok` for a WebSocket upgrade, which may instead carry the token as its
+        offered subprotocols ``bearer, <token>`` (a browser's WebSocket cannot set headers)."""
+        if self.bearer_ok(headers):
+            return True
+        token = subprotocol_token(headers)
+        if token is None or self._token is None:
+            return False
+        return hmac.compare_digest(token.encode(), self._token)
 
     # -- operations ---------------------------------------------------------------------------------
 
@@ -366,6 +436,8 @@ class OpsApi:
 
 
 __all__ = [
+    "BEARER_SUBPROTOCOL",
+    "PAGES",
     "BadQuery",
     "HttpAnswer",
     "OpsApi",
@@ -376,4 +448,5 @@ __all__ = [
     "parse_list_query",
     "parse_since",
     "segment_json",
+    "subprotocol_token",
 ]

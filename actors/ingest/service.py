@@ -6,7 +6,10 @@ Routes (one ``websockets`` asyncio server, one loop thread ``ingest-loop``):
   Transcription Connector (transcripts sent back as ``event`` messages) is on for
   ``/api/v1/voicetranscription/ws`` (the reference's route) and for ``/api/v1/audiohook/ws?transcripts=true``.
 * ``/twilio`` -- Twilio Media Streams (``X-Twilio-Signature`` checked when a Twilio auth token is set).
-* ``/v1/stream`` -- the plain ingress (``Authorization: Bearer <api token>`` when a token is set).
+* ``/v1/stream`` -- the plain ingress (``Authorization: Bearer <api token>`` when a token is set, or
+  the offered subprotocols ``bearer, <api token>`` from a browser).
+* ``/v1/events`` -- this instance's live feed (:mod:`actors.ingest.live_feed`) as JSON text frames,
+  authenticated like ``/v1/stream``; ``/``, ``/call``, ``/mic`` -- the browser pages.
 * ``/healthz``, ``/readyz``, ``/metrics``, ``/v1/calls``, ``/v1/calls/{id}`` -- :mod:`actors.ingest.http_api`.
 
 Parts and their threads: the store's :class:`~actors.ingest.store.writer.SegmentWriter`
@@ -39,12 +42,14 @@ import ssl
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qs, urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
+from websockets.typing import Subprotocol
 
 from actors.errors import ActorsError, OptionsError
 from actors.ingest.admission import Admission
@@ -56,8 +61,10 @@ from actors.ingest.handlers.audiohook import AudioHookConnection
 from actors.ingest.handlers.base import CallConnection, ConnectionContext, Drain
 from actors.ingest.handlers.plain import PlainConnection
 from actors.ingest.handlers.twilio import TwilioConnection
-from actors.ingest.http_api import HttpAnswer, OpsApi
+from actors.ingest.http_api import BEARER_SUBPROTOCOL, HttpAnswer, OpsApi
 from actors.ingest.instances import LeaseKeeper
+from actors.ingest.live_feed import LiveFeed
+from actors.ingest.live_socket import serve_feed
 from actors.ingest.metrics import IngestMetrics
 from actors.ingest.store.errors import StoreError
 from actors.ingest.store.instances import InstanceLeases
@@ -75,6 +82,7 @@ AUDIOHOOK_PATH = "/api/v1/audiohook/ws"
 TRANSCRIPTION_PATH = "/api/v1/voicetranscription/ws"
 TWILIO_PATH = "/twilio"
 STREAM_PATH = "/v1/stream"
+EVENTS_PATH = "/v1/events"
 #: The largest frame a platform may send (AudioHook's reference limit is 64 KiB; Twilio frames are small).
 MAX_FRAME = 1 << 20
 #: Deepgram streams one running call may hold: Flux transcribes one channel per stream, and a stereo
@@ -145,6 +153,7 @@ class IngestService:
         self._server: Server | None = None
         self._admission: Admission | None = None
         self._ops: OpsApi | None = None
+        self._feed: LiveFeed | None = None
         self._context: ConnectionContext | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._verified: dict[int, VerifiedRequest] = {}
@@ -223,6 +232,7 @@ class IngestService:
             loop = self._loop = asyncio.new_event_loop()
             self._thread = threading.Thread(target=loop.run_forever, name="ingest-loop", daemon=True)
             self._thread.start()
+            self._feed = LiveFeed(loop)
             self._context = ConnectionContext(
                 loop=loop,
                 pool=self._pool,
@@ -232,6 +242,7 @@ class IngestService:
                     writer=self._writer,
                     metrics=self.metrics,
                     settings=self._settings,
+                    feed=self._feed,
                 ),
                 admission=self._admission,
             )
@@ -285,6 +296,7 @@ class IngestService:
             compression=None,  # call audio does not compress; deflate cost 10-17% CPU (bench_ingest)
             ping_interval=20,
             ping_timeout=20,
+            select_subprotocol=_select_subprotocol,  # a browser's token comes as "bearer, <token>"
             logger=websockets_server_logger(),  # its DEBUG header lines would show keys and tokens
         )
 
@@ -339,6 +351,8 @@ class IngestService:
         """Tear down in dependency order; return the number of accepted segments lost."""
         loop, thread = self._loop, self._thread
         self._loop = None
+        if self._feed is not None:
+            self._feed.close()
         if loop is not None and thread is not None:
             if self._server is not None:
                 server = self._server
@@ -416,6 +430,10 @@ class IngestService:
                 self._context.pool, ops.answer, method, request.path, request.headers
             )
             return _response(answer)
+        if path == EVENTS_PATH:
+            if not ops.socket_ok(request.headers):
+                return _text(401, "Unauthorized", "a valid Authorization: Bearer <api token> is required\n")
+            return None
         if path not in (AUDIOHOOK_PATH, TRANSCRIPTION_PATH, TWILIO_PATH, STREAM_PATH):
             return _text(404, "Not Found", f"no route {path}\n")
         if self._admission.draining:
@@ -445,7 +463,7 @@ class IngestService:
                 self.metrics.call_refused("twilio", "unauthorized")
                 log.warning("Twilio upgrade refused: %s", exc)
                 return _text(403, "Forbidden", f"{exc}\n")
-        elif path == STREAM_PATH and not ops.bearer_ok(request.headers):
+        elif path == STREAM_PATH and not ops.socket_ok(request.headers):
             self.metrics.call_refused("stream", "unauthorized")
             return _text(401, "Unauthorized", "a valid Authorization: Bearer <api token> is required\n")
         return None
@@ -462,6 +480,10 @@ class IngestService:
     async def _handle(self, websocket: ServerConnection) -> None:
         task = asyncio.current_task()
         assert task is not None and self._context is not None
+        if websocket.request is not None and urlsplit(websocket.request.path).path == EVENTS_PATH:
+            assert self._feed is not None
+            await serve_feed(websocket, self._feed)  # not a call: a drain does not wait for it
+            return
         self._tasks.add(task)
         try:
             connection = self._connection_for(websocket)
@@ -485,6 +507,11 @@ class IngestService:
         return PlainConnection(self._context, websocket)
 
 
+def _select_subprotocol(connection: ServerConnection, offered: Sequence[Subprotocol]) -> Subprotocol | None:
+    """Accept ``bearer`` when offered (the token follows it; never echoed); else no subprotocol."""
+    return Subprotocol(BEARER_SUBPROTOCOL) if BEARER_SUBPROTOCOL in offered else None
+
+
 def _text(status: int, reason: str, body: str) -> Response:
     data = body.encode()
     headers = Headers(
@@ -504,6 +531,7 @@ def _response(answer: HttpAnswer) -> Response:
 
 __all__ = [
     "AUDIOHOOK_PATH",
+    "EVENTS_PATH",
     "STREAM_PATH",
     "TRANSCRIPTION_PATH",
     "TWILIO_PATH",

@@ -136,8 +136,8 @@ def test_handles_only_its_routes_and_leaves_the_websockets_alone(store: Transcri
     ):
         assert api.handles(path), path
     assert api.handles("/v1/calls?active=true")
+    assert api.handles("/") and api.handles("/mic")  # the browser pages
     for path in (
-        "/",
         "/api/v1/audiohook/ws",
         "/twilio",
         "/v1/stream",

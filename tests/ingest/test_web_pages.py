@@ -1,0 +1,151 @@
+"""The ingest pages in headless Chromium (Debian's, under Playwright): the live calls page shows a
+call's words while it streams, and /mic turns a fake microphone's speech into the expected transcript.
+
+Screenshots are saved to tests.support.browser.artifacts_dir() (the path is printed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from pathlib import Path
+
+import pytest
+import websockets
+
+from actors.ingest.service import STREAM_PATH, IngestService
+from actors.server.engines.deterministic import silence, synthesize_words
+from tests.support.browser import chromium, fake_microphone_args, screenshot
+from tests.support.ingest import conversation, ingest_service, stored_words, ws_url
+from tests.support.plain_client import audio_frames, messages_until_closed, start_message, stop_message
+from tests.support.wav import write_wav
+
+pytestmark = pytest.mark.timeout(60)
+
+TOKEN = "web-pages-token-0123456789"
+FIRST = conversation(
+    [(0, ["my", "card", "was", "charged"])], channels=1, sample_rate=16000, encoding="linear16"
+)
+SECOND = conversation([(0, ["thanks", "a", "lot"])], channels=1, sample_rate=16000, encoding="linear16")
+
+
+def audio_time(seconds: float) -> str:
+    """The pages' m:ss.t of a call time."""
+    minutes = int(seconds // 60)
+    return f"{minutes}:{seconds - 60 * minutes:04.1f}"
+
+
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path}/ingest.sqlite3"
+
+
+def log_in(page: object, service: IngestService, route: str) -> None:
+    from playwright.sync_api import Page, expect
+
+    assert isinstance(page, Page)
+    page.goto(service.url + route)
+    expect(page.locator("#login")).to_be_visible()
+    page.fill("#token", TOKEN)
+    page.click("#login-submit")
+    expect(page.locator("#main")).to_be_visible()
+
+
+class HeldCall(threading.Thread):
+    """Streams FIRST on /v1/stream, then holds the call open until ``release`` is set, then sends
+    SECOND and stop (a real socket; the service sees one active call the whole time)."""
+
+    def __init__(self, service: IngestService, call_id: str) -> None:
+        super().__init__(name="web-test-held-call", daemon=True)
+        self.service, self.call_id = service, call_id
+        self.release = threading.Event()
+        self.replies: list[dict[str, object]] = []
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            asyncio.run(self._call())
+        except BaseException as exc:  # reported by the test
+            self.error = exc
+
+    async def _call(self) -> None:
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+        async with websockets.connect(ws_url(self.service, STREAM_PATH), additional_headers=headers) as ws:
+            await ws.send(start_message(self.call_id))
+            for frame in audio_frames(FIRST.audio, frame_bytes=2, frame_ms=100):
+                await ws.send(frame)
+            released = await asyncio.get_running_loop().run_in_executor(None, self.release.wait, 30)
+            assert released, "the test never saw the words"
+            for frame in audio_frames(SECOND.audio, frame_bytes=2, frame_ms=100):
+                await ws.send(frame)
+            await ws.send(stop_message())
+            self.replies = await messages_until_closed(ws)
+
+
+def test_the_live_page_shows_a_calls_words_while_it_streams(tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    with ingest_service(sqlite_url(tmp_path), api_token=TOKEN) as service, chromium() as browser:
+        page = browser.new_page()
+        log_in(page, service, "/")
+        expect(page.locator("#status")).to_have_text("live", timeout=10_000)
+        call = HeldCall(service, "live-page-call")
+        call.start()
+        try:
+            box = page.locator('[data-call-id="live-page-call"]')
+            expect(box.locator(".words")).to_have_text("my card was charged", timeout=15_000)
+            # still streaming: the socket is held open, the call is active in the store and on the page
+            assert call.is_alive()
+            detail = service.store.get_call("live-page-call")
+            assert detail is not None and detail.call.status == "active"
+            expect(box.locator(".status")).to_have_text("active")
+            expect(page.locator("#calls")).to_contain_text("live-page-call")
+            screenshot(page, "ingest-live-page-streaming")
+        finally:
+            call.release.set()
+            call.join(30)
+        assert call.error is None, call.error
+        expect(box.locator(".words")).to_have_text("my card was charged thanks a lot", timeout=15_000)
+        expect(box.locator(".status")).to_have_text("completed", timeout=15_000)
+        screenshot(page, "ingest-live-page-ended")
+        # the finished call's transcript page, with audio times
+        box.locator("h3 a").click()
+        expect(page.locator("#title")).to_have_text("Call live-page-call")
+        stored = service.store.get_call("live-page-call")
+        assert stored is not None
+        detail_segments = stored.segments
+        segments = page.locator("#segments .segment")
+        expect(segments).to_have_count(len(detail_segments))
+        assert " ".join(segments.locator(".words").all_inner_texts()) == "my card was charged thanks a lot"
+        first = detail_segments[0]
+        assert (
+            segments.first.locator(".time").inner_text()
+            == f"{audio_time(first.start)}-{audio_time(first.end)}"
+        )
+        screenshot(page, "ingest-call-page")
+
+
+def test_the_mic_page_turns_the_microphone_into_the_expected_transcript(tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    words = ["hello", "from", "the", "browser"]
+    wav = write_wav(
+        tmp_path / "speech.wav", synthesize_words(words, 16000, leading_ms=300) + silence(1.5, 16000)
+    )
+    with (
+        ingest_service(sqlite_url(tmp_path), api_token=TOKEN) as service,
+        chromium(fake_microphone_args(wav)) as browser,
+    ):
+        page = browser.new_page()
+        log_in(page, service, "/mic")
+        page.click("#start")
+        expect(page.locator("#state")).to_have_text("streaming", timeout=10_000)
+        expect(page.locator("#transcript")).to_contain_text(" ".join(words), timeout=15_000)
+        screenshot(page, "ingest-mic-page")
+        call_id = page.inner_text("#call-id")
+        page.click("#stop")
+        expect(page.locator("#state")).to_have_text("ended: completed", timeout=15_000)
+        detail = service.store.get_call(call_id)
+        assert detail is not None and detail.call.status == "completed"
+        assert detail.call.metadata["source"] == "mic page"
+        stored = [w.word for w in stored_words(service, call_id)]
+        assert stored[: len(words)] == words  # the fake device loops the file: it may have begun again
