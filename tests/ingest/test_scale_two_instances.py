@@ -15,10 +15,9 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import threading
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,6 +31,7 @@ from actors.server import LocalServer
 from tests.support.haproxy import haproxy_binary
 from tests.support.ingest import Call, conversation
 from tests.support.plain_client import audio_frames, messages_until_closed, start_message, stop_message
+from tests.support.polling import poll
 from tests.support.resolver import REPO_ROOT
 
 LEASE = 2.0
@@ -56,15 +56,6 @@ SHORT = conversation([(0, ["after", "the", "kill"])], channels=2, sample_rate=RA
 FRAME_MS = 100
 
 Outcome = list[dict[str, object]] | ConnectionClosed
-
-
-def poll(check: Callable[[], bool], timeout: float, what: str) -> None:
-    """Wait until ``check()`` is true (polling), failing with ``what`` after ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    between = threading.Event()  # never set: its timed wait is the pause between two checks
-    while not check():
-        assert time.monotonic() < deadline, f"timed out after {timeout:g} s waiting for {what}"
-        between.wait(0.05)
 
 
 @pytest.fixture

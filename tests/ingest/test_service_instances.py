@@ -5,8 +5,6 @@ refused without disturbing the first."""
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable
 
 import pytest
 
@@ -15,16 +13,9 @@ from actors.ingest.store import InstanceConflict, InstanceLeases, Reaped, open_s
 from actors.server import LocalServer
 from tests.ingest.store_contract import call_start
 from tests.support.ingest import ingest_service
+from tests.support.leases import expire_lease
+from tests.support.polling import poll
 from tests.support.postgres import PostgresServer
-
-
-def poll(check: Callable[[], bool], timeout: float, what: str) -> None:
-    """Wait until ``check()`` is true, failing with ``what`` after ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    between = threading.Event()  # never set: its timed wait is the pause between two checks
-    while not check():
-        assert time.monotonic() < deadline, f"timed out after {timeout:g} s waiting for {what}"
-        between.wait(0.05)
 
 
 def dead_instance_with_a_call(url: str, instance_id: str, call_id: str) -> None:
@@ -34,12 +25,7 @@ def dead_instance_with_a_call(url: str, instance_id: str, call_id: str) -> None:
     try:
         leases.register()
         store.start_call(call_start(call_id))
-        conn = store.connect()
-        try:
-            with conn.transaction():
-                conn.execute("UPDATE instances SET lease_expires_at = 0 WHERE id = ?", (instance_id,))
-        finally:
-            conn.close()
+        expire_lease(store, instance_id)
     finally:
         leases.close()
         store.close()

@@ -24,6 +24,7 @@ from actors.ingest.store import (
 from actors.ingest.store._db import connect
 from actors.ingest.store._schema import migrate
 from tests.ingest.store_contract import call_start
+from tests.support.leases import expire_lease
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -45,16 +46,6 @@ def two(store_url: str) -> Iterator[tuple[TranscriptStore, TranscriptStore]]:
     finally:
         a.close()
         b.close()
-
-
-def expire(store: TranscriptStore, instance_id: str) -> None:
-    """Move ``instance_id``'s lease into the past (as if it had not renewed for a long time)."""
-    conn = store.connect()
-    try:
-        with conn.transaction():
-            conn.execute("UPDATE instances SET lease_expires_at = 0 WHERE id = ?", (instance_id,))
-    finally:
-        conn.close()
 
 
 def test_calls_record_their_instance_and_ids_are_unique_across_instances(
@@ -80,9 +71,9 @@ def test_reaper_interrupts_only_the_expired_instances_calls_and_keeps_their_segm
         b.start_call(call_start("b-1"))
         a.add_segments([Segment("a-1", 0, 0.0, 1.0, "kept")])
         assert leases_a.reap().calls == () and leases_b.reap().calls == (), "live leases are not reaped"
-        expire(b, "a")
+        expire_lease(b, "a")
         assert leases_a.renew() is True  # a renews; b's reaper runs before a renews in real life
-        expire(b, "a")
+        expire_lease(b, "a")
         reaped = leases_b.reap()
         assert reaped.instances == ("a",) and reaped.calls == ("a-1",)
         assert leases_b.reap().calls == (), "a reaped instance is reaped once"
@@ -110,7 +101,7 @@ def test_a_live_id_is_refused_and_an_expired_one_is_taken_over(
         a.start_call(call_start("a-1"))
         with pytest.raises(InstanceConflict, match="held by a live lease"):
             again.register()
-        expire(a, "a")
+        expire_lease(a, "a")
         assert again.register() == 1, "the dead run's active call is interrupted at take-over"
         detail = a.get_call("a-1")
         assert detail is not None and detail.call.status == "interrupted"
@@ -169,7 +160,7 @@ def test_concurrent_reapers_take_each_dead_instance_once(store_url: str) -> None
     for n in range(20):
         owner.start_call(call_start(f"d-{n}"))
     owner.close()
-    expire(stores[0], "dead")
+    expire_lease(stores[0], "dead")
     reapers = [InstanceLeases(s, f"r{n}", 30.0) for n, s in enumerate(stores)]
     for reaper in reapers:
         reaper.register()
