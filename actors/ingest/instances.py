@@ -21,7 +21,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
 
 from actors.ingest.metrics import IngestMetrics
 from actors.ingest.store import InstanceLeases, Reaped, StoreError
@@ -31,27 +30,22 @@ log = logging.getLogger("actors.ingest.instances")
 #: Renewals per lease: the lease survives two missed heartbeats.
 HEARTBEATS_PER_LEASE = 3
 
-#: Receives what each reap took (for the metrics layer).
-OnReaped = Callable[[Reaped], None]
-
 
 class LeaseKeeper:
     """Renews ``leases`` and reaps dead instances on a named thread until :meth:`stop` (see the module).
 
-    After each reap it reports what it took to ``on_reaped``, and to ``metrics`` (when given) the
-    reaped instances and calls and the number of instances still registered (the live ones, this one
-    included).
+    Each reap (:meth:`reap`, the thread's or the service's own at start) is logged and reported to
+    ``metrics`` (when given): the reaped instances and calls and the number of instances still
+    registered (the live ones, this one included).
     """
 
     def __init__(
         self,
         leases: InstanceLeases,
         *,
-        on_reaped: OnReaped | None = None,
         metrics: IngestMetrics | None = None,
     ) -> None:
         self._leases = leases
-        self._on_reaped = on_reaped
         self._metrics = metrics
         self.interval = leases.lease_seconds / HEARTBEATS_PER_LEASE
         self._stop = threading.Event()
@@ -79,6 +73,21 @@ class LeaseKeeper:
         since = self._healthy_since
         return since is not None and time.monotonic() - since >= self._leases.lease_seconds
 
+    def reap(self) -> Reaped:
+        """Reap the dead instances now, log and count what was taken; raises ``StoreError``."""
+        reaped = self._leases.reap()
+        live = len(self._leases.instances()) if self._metrics is not None else 0
+        if reaped.instances or reaped.calls:
+            log.warning(
+                "reaped dead instance(s) %s: %d call(s) marked interrupted",
+                ", ".join(reaped.instances) or "-",
+                len(reaped.calls),
+            )
+        if self._metrics is not None:
+            self._metrics.reaped(len(reaped.instances), len(reaped.calls))
+            self._metrics.set_live_instances(live)
+        return reaped
+
     def tick(self) -> Reaped | None:
         """Renew, then reap if :attr:`may_reap`, once (the thread's step); the reap's result, None when
         it did not reap (the database failed, or too soon after a failure)."""
@@ -96,24 +105,11 @@ class LeaseKeeper:
                 self._healthy_since = now
             if not self.may_reap:
                 return None
-            reaped = self._leases.reap()
-            live = len(self._leases.instances()) if self._metrics is not None else 0
+            return self.reap()
         except StoreError as exc:
             self._healthy_since = None
             log.warning("instance %s: lease renewal or reap failed: %s", self._leases.instance_id, exc)
             return None
-        if reaped.instances or reaped.calls:
-            log.warning(
-                "reaped dead instance(s) %s: %d call(s) marked interrupted",
-                ", ".join(reaped.instances) or "-",
-                len(reaped.calls),
-            )
-        if self._on_reaped is not None:
-            self._on_reaped(reaped)
-        if self._metrics is not None:
-            self._metrics.reaped(len(reaped.instances), len(reaped.calls))
-            self._metrics.set_live_instances(live)
-        return reaped
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
@@ -126,4 +122,4 @@ class LeaseKeeper:
             self._thread.join(self.interval + 30)
 
 
-__all__ = ["HEARTBEATS_PER_LEASE", "LeaseKeeper", "OnReaped"]
+__all__ = ["HEARTBEATS_PER_LEASE", "LeaseKeeper"]

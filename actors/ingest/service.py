@@ -281,8 +281,9 @@ class IngestService:
             leases.close()
             raise
         self._leases = leases  # from here on, the stop releases the row
-        marked += len(leases.reap().calls)
-        self._keeper = LeaseKeeper(leases, metrics=self.metrics).start()
+        keeper = LeaseKeeper(leases, metrics=self.metrics)
+        marked += len(keeper.reap().calls)
+        self._keeper = keeper.start()
         return marked
 
     async def _open(self) -> Server:

@@ -56,6 +56,11 @@ def test_start_reaps_dead_instances_and_stop_releases_the_lease(postgres_url: st
         assert status(postgres_url, "left-behind") == "interrupted"
         assert registered(postgres_url) == ["svc-1"]
         assert service.store.instance_id == "svc-1"
+        exposed = service.metrics.render()[0].decode()
+        # The reap at start is counted like the lease thread's.
+        assert "actors_ingest_reaped_instances_total 1.0" in exposed, exposed
+        assert "actors_ingest_reaped_calls_total 1.0" in exposed, exposed
+        assert "actors_ingest_live_instances 1.0" in exposed, exposed
     assert registered(postgres_url) == [], "a clean stop deletes the instance's row"
 
 
