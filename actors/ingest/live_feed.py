@@ -65,7 +65,9 @@ class LiveFeed:
             raise ValueError(f"queue_size must be at least 1, got {queue_size}")
         self._loop = loop
         self._queue_size = queue_size
-        self._subscribers: set[Subscription] = set()  # touched on the loop only
+        # Changed on the loop only; read from any thread to skip publishing when nobody listens (a
+        # subscriber added meanwhile only misses events published before it subscribed).
+        self._subscribers: set[Subscription] = set()
         self._lock = threading.Lock()
         self._closed = False
         self.dropped_subscribers = 0
@@ -79,7 +81,12 @@ class LiveFeed:
         return len(self._subscribers)
 
     def publish(self, event: Event) -> None:
-        """Hand ``event`` to every subscriber; never blocks, never raises (a closed loop drops it)."""
+        """Hand ``event`` to every subscriber; never blocks, never raises (a closed loop drops it).
+
+        With nobody subscribed it does nothing (no wake-up of the loop per committed segment).
+        """
+        if not self._subscribers:
+            return
         with self._lock:
             if self._closed:
                 return
@@ -125,6 +132,8 @@ class LiveFeed:
 
     def call_started(self, start: CallStart, started_at: float) -> None:
         """A call was recorded in the store and its stream opened."""
+        if not self._subscribers:
+            return
         self.publish(
             {
                 "type": "call_started",
@@ -142,6 +151,8 @@ class LiveFeed:
 
     def segment_committed(self, segment: Segment, channels: tuple[str, ...]) -> None:
         """A segment's row is committed (call from the store writer's commit callback only)."""
+        if not self._subscribers:
+            return
         self.publish(
             {"type": "segment", "call_id": segment.call_id, "segment": segment_json(segment, channels)}
         )
