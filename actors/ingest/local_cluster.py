@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -78,6 +79,16 @@ class Child:
         """The last ``count`` lines it printed."""
         return "".join(self.lines[-count:])
 
+    def end(self, sig: signal.Signals, timeout: float) -> int:
+        """Send ``sig`` (if it still runs), wait up to ``timeout`` s, SIGKILL it after that; its exit code."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait(30)
+
 
 class LocalCluster:
     """``instances`` ingest processes + haproxy on one machine (see the module docstring).
@@ -116,6 +127,7 @@ class LocalCluster:
         self._env = dict(os.environ if env is None else env)
         self._haproxy = haproxy
         self._workdir = workdir
+        self._own_workdir: Path | None = None  # the temporary folder made for haproxy.cfg, removed by stop
         self._on_line = on_line
         self.instances: list[Child] = []
         self.balancer: Child | None = None
@@ -192,7 +204,9 @@ class LocalCluster:
         return haproxy_config(f"{host}:{self.port}", backends, maxconn=None)
 
     def _start_haproxy(self, deadline: float) -> None:
-        workdir = self._workdir or Path(tempfile.mkdtemp(prefix="actors-haproxy-"))
+        workdir = self._workdir
+        if workdir is None:
+            workdir = self._own_workdir = Path(tempfile.mkdtemp(prefix="actors-haproxy-"))
         self.config_path = workdir / "haproxy.cfg"
         self.config_path.write_text(self.haproxy_text())
         self.balancer = self._spawn(
@@ -230,24 +244,16 @@ class LocalCluster:
         """SIGTERM every live instance (each drains: running calls finish) -- or SIGKILL without
         ``drain`` --, wait, then stop haproxy; True when every instance exited 0."""
         self._stopping.set()
-        clean = True
-        for child in self.instances:
+        sig = signal.SIGTERM if drain else signal.SIGKILL
+        for child in self.instances:  # all signalled first, so they drain at the same time
             if child.proc.poll() is None:
-                child.proc.send_signal(signal.SIGTERM if drain else signal.SIGKILL)
-        for child in self.instances:
-            try:
-                code = child.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                child.proc.kill()
-                code = child.proc.wait(30)
-            clean = clean and code == 0
-        if self.balancer is not None and self.balancer.proc.poll() is None:
-            self.balancer.proc.terminate()
-            try:
-                self.balancer.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.balancer.proc.kill()
-                self.balancer.proc.wait(10)
+                child.proc.send_signal(sig)
+        clean = all([child.end(sig, timeout) == 0 for child in self.instances])
+        if self.balancer is not None:
+            self.balancer.end(signal.SIGTERM, 10)
+        if self._own_workdir is not None:
+            shutil.rmtree(self._own_workdir, ignore_errors=True)
+            self._own_workdir = None
         for child in [*self.instances, *([self.balancer] if self.balancer else [])]:
             if child.reader is not None:
                 child.reader.join(10)
