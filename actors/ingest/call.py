@@ -50,7 +50,7 @@ from actors.ingest.store.store import TranscriptStore
 from actors.ingest.store.writer import SegmentWriter
 from actors.ingest.streams import CallStream, StreamHost
 from actors.ingest.timeline import Timeline
-from actors.protocol.apis import LISTEN_V1, LISTEN_V2
+from actors.protocol.apis import LISTEN_V1, LISTEN_V2, ApiSpec
 from actors.protocol.auth import Auth
 from actors.protocol.listen_v1.messages import ListenV1Finalize, ListenV1Results
 from actors.protocol.listen_v1.options import LISTEN_V1_AUDIO_FORMAT_OPTIONS
@@ -72,11 +72,12 @@ DEFAULT_FLUX_MODEL = LISTEN_V2_MODELS[0]
 
 @attrs.frozen
 class StreamSettings:
-    """What every call's stream shares: where Deepgram is, the API, extra options, bounds."""
+    """What every call's stream shares: where Deepgram is, the API (Listen V1 or Flux), extra
+    options, bounds."""
 
     base_url: str
     auth: Auth = attrs.field(repr=False)
-    api: str = LISTEN_V1.name
+    api: ApiSpec = LISTEN_V1
     params: tuple[tuple[str, str], ...] = ()
     queue_seconds: float = 30.0
     finish_timeout: float = 30.0
@@ -182,7 +183,7 @@ class CallPipeline:
             if self._aborted or self._ended_at is not None or language == self._language:
                 return []
             self._language = language
-            if self._services.settings.api == LISTEN_V2.name:
+            if self._services.settings.api is LISTEN_V2:
                 return []  # Flux takes no language option: the same streams go on
             old = self._lanes
             self._generation += 1
@@ -366,21 +367,21 @@ class CallPipeline:
         settings, start = self._services.settings, self.start
         query = [(k, v) for k, v in settings.params if k not in PER_CALL_OPTIONS and k != "language"]
         query += [("encoding", start.encoding), ("sample_rate", str(start.sample_rate))]
-        if settings.api == LISTEN_V1.name:
+        if settings.api is LISTEN_V1:
             query.append(("channels", str(channels)))
             if channels > 1:
                 query.append(("multichannel", "true"))
-        if settings.api == LISTEN_V2.name and "model" not in dict(settings.params):
+        if settings.api is LISTEN_V2 and "model" not in dict(settings.params):
             query.append(("model", DEFAULT_FLUX_MODEL))  # Flux requires one; Listen V1 has a default
         language = self._language or dict(settings.params).get("language")
-        if language and settings.api == LISTEN_V1.name:
+        if language and settings.api is LISTEN_V1:
             query.append(("language", language))
         return query
 
     def _open_lanes(self) -> list[_Lane]:
         settings = self._services.settings
-        flux = settings.api == LISTEN_V2.name
-        api = LISTEN_V2 if flux else LISTEN_V1
+        api = settings.api
+        flux = api is LISTEN_V2
         options_type = api.options_type
         assert options_type is not None
         channels = len(self.start.channels)

@@ -27,11 +27,12 @@ from actors._hosts import is_loopback
 from actors.errors import OptionsError
 from actors.ingest.audiohook.signatures import decode_secret
 from actors.ingest.store import StoreURL, StoreURLError, redact_url
-from actors.protocol.apis import LISTEN_V1, LISTEN_V2
+from actors.protocol.apis import LISTEN_V1, LISTEN_V2, ApiSpec
 from actors.protocol.listen_v1.options import LISTEN_V1_AUDIO_FORMAT_OPTIONS
 
-#: The APIs a call can be transcribed with (``ApiSpec.name``): Listen V1, or Flux (``--flux``).
-API_NAMES = (LISTEN_V1.name, LISTEN_V2.name)
+#: The APIs a call can be transcribed with, by ``ApiSpec.name``: Listen V1, or Flux (``--flux``).
+CALL_APIS: Mapping[str, ApiSpec] = MappingProxyType({api.name: api for api in (LISTEN_V1, LISTEN_V2)})
+API_NAMES = tuple(CALL_APIS)
 
 ENV_PREFIX = "ACTORS_INGEST_"
 #: The environment variable of each setting (``flux`` sets :attr:`IngestConfig.api`).
@@ -151,6 +152,11 @@ class IngestConfig:
     ray_workers: int | None = None
     instance_id: str | None = None
     lease_seconds: float = 15.0
+
+    @property
+    def call_api(self) -> ApiSpec:
+        """The API every call is transcribed with (the spec named by :attr:`api`)."""
+        return CALL_APIS[self.api]
 
     @property
     def loopback_only(self) -> bool:
@@ -499,6 +505,7 @@ def config_from(args: argparse.Namespace, environ: Mapping[str, str]) -> IngestC
 
 
 __all__ = [
+    "CALL_APIS",
     "ENV",
     "ENV_PREFIX",
     "FLAGS",

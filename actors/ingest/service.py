@@ -87,7 +87,7 @@ EVENTS_PATH = "/v1/events"
 MAX_FRAME = 1 << 20
 #: Deepgram streams one running call may hold: Flux transcribes one channel per stream, and a stereo
 #: call's second stream must not queue behind its first (its channel would get nothing until the end).
-STREAMS_PER_CALL = {LISTEN_V1.name: 1, LISTEN_V2.name: 2}
+STREAMS_PER_CALL = {LISTEN_V1: 1, LISTEN_V2: 2}
 #: Worker threads for blocking work (database writes of call lifecycles, stream finishes).
 WORKERS = 32
 
@@ -127,7 +127,7 @@ class IngestService:
         self._settings = StreamSettings(
             base_url=deepgram_url,
             auth=Auth.token(api_key),
-            api=config.api,
+            api=config.call_api,
             params=tuple(config.params),
             queue_seconds=config.queue_seconds,
             ssl_context=deepgram_ssl,
@@ -208,7 +208,7 @@ class IngestService:
                     "%d call(s) left active by a previous run marked interrupted", self.interrupted_at_start
                 )
             self._writer = SegmentWriter(store)
-            streams = config.max_calls * STREAMS_PER_CALL[config.api]
+            streams = config.max_calls * STREAMS_PER_CALL[config.call_api]
             try:
                 self._stream_host = open_stream_host(
                     config.ray,
