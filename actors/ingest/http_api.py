@@ -252,35 +252,35 @@ def parse_list_query(query: str) -> tuple[bool | None, float | None, int]:
     return active, since, limit
 
 
-def _authorization(headers: Mapping[str, str]) -> tuple[str | None, bool]:
-    """The ``Authorization`` value (any spelling of the name) and whether it was sent more than once."""
-    found: str | None = None
-    for name in headers:
-        if name.lower() != "authorization":
+def _header_values(headers: Mapping[str, str], name: str) -> list[str]:
+    """Every value of header ``name`` (lower case) in ``headers``, under any spelling of the name and
+    however many times it was sent (websockets' ``Headers`` refuses ``[]`` for a repeated header:
+    its ``get_all`` gives them all)."""
+    values: list[str] = []
+    for key in headers:
+        if key.lower() != name:
             continue
         try:
-            value = headers[name]
-        except LookupError:  # a multi-valued header mapping (websockets' Headers) refuses to pick one
-            return None, True
-        if found is not None:
-            return None, True
-        found = value
-    return found, False
+            values.append(headers[key])
+        except LookupError:
+            get_all = getattr(headers, "get_all", None)
+            values.extend(get_all(key) if get_all is not None else ())
+    return values
+
+
+def _authorization(headers: Mapping[str, str]) -> tuple[str | None, bool]:
+    """The ``Authorization`` value (any spelling of the name) and whether it was sent more than once."""
+    values = _header_values(headers, "authorization")
+    if len(values) > 1:
+        return None, True
+    return (values[0] if values else None), False
 
 
 def subprotocol_token(headers: Mapping[str, str]) -> str | None:
     """The token of an upgrade offering the subprotocols ``bearer, <token>`` (in that order), else None."""
-    offered: list[str] = []
-    for name in headers:
-        if name.lower() != "sec-websocket-protocol":
-            continue
-        try:
-            value = headers[name]
-        except LookupError:  # sent more than once: read every value
-            getter = getattr(headers, "get_all", None)
-            value = ",".join(getter(name)) if getter is not None else ""
-        offered.extend(p.strip() for p in value.split(","))
-        break
+    offered = [
+        p.strip() for value in _header_values(headers, "sec-websocket-protocol") for p in value.split(",")
+    ]
     if len(offered) == 2 and offered[0] == BEARER_SUBPROTOCOL and offered[1]:
         return offered[1]
     return None
