@@ -12,8 +12,11 @@ the answer into its own response type. No web framework and no socket here.
 * ``GET /v1/calls/{id}`` -- ``{"call": {...}, "segments": [...]}`` or 404.
 
 * ``GET /`` (live calls), ``/call`` (a call's transcript, ``?id=``), ``/mic`` (microphone to
-  ``/v1/stream``) and ``/web/*`` (their script and style) -- the browser pages, plain files from
-  ``actors/ingest/web/`` (no personal data in them; they fetch it with the token they keep).
+  ``/v1/stream``), ``/web/*`` (their scripts, the microphone's audio worklet, style and icon) and
+  ``/favicon.ico`` -- the browser pages, plain files from ``actors/ingest/web/`` (no personal data
+  in them; they fetch it with the token they keep). A page's ``<!-- shared:NAME -->`` line is
+  replaced by the fragment ``_NAME.html`` (the head links and the header with the login form, written
+  once for every page), the first time the page is served.
 
 ``HEAD`` is ``GET`` without the body; other methods get 405. Transcripts are personal data:
 ``/v1/calls*`` requires ``Authorization: Bearer <api_token>`` when a token is configured, and
@@ -25,6 +28,7 @@ set ``Authorization``; :meth:`OpsApi.socket_ok` also takes the token as the offe
 
 from __future__ import annotations
 
+import functools
 import hmac
 import json
 import logging
@@ -54,17 +58,24 @@ DEFAULT_LIMIT = 100
 REALM = 'Bearer realm="actors-ingest"'
 
 HTML = "text/html; charset=utf-8"
+SCRIPT = "text/javascript; charset=utf-8"
+SVG = "image/svg+xml"
 #: The browser pages: route -> (file in actors/ingest/web/, content type).
 PAGES: dict[str, tuple[str, str]] = {
     "/": ("index.html", HTML),
     "/call": ("call.html", HTML),
     "/mic": ("mic.html", HTML),
-    "/web/common.js": ("common.js", "text/javascript; charset=utf-8"),
-    "/web/live.js": ("live.js", "text/javascript; charset=utf-8"),
-    "/web/call.js": ("call.js", "text/javascript; charset=utf-8"),
-    "/web/mic.js": ("mic.js", "text/javascript; charset=utf-8"),
+    "/web/common.js": ("common.js", SCRIPT),
+    "/web/live.js": ("live.js", SCRIPT),
+    "/web/call.js": ("call.js", SCRIPT),
+    "/web/mic.js": ("mic.js", SCRIPT),
+    "/web/mic-worklet.js": ("mic-worklet.js", SCRIPT),
     "/web/style.css": ("style.css", "text/css; charset=utf-8"),
+    "/web/favicon.svg": ("favicon.svg", SVG),
+    "/favicon.ico": ("favicon.svg", SVG),  # what a browser asks for when a page links no icon
 }
+#: A page's line that :func:`page_body` replaces by the fragment ``_<name>.html``.
+_SHARED = re.compile(rb"^[ \t]*<!-- shared:([a-z]+) -->\n", re.MULTILINE)
 #: The pages may load and connect to nothing but this service.
 _PAGE_HEADERS = (
     (
@@ -286,11 +297,25 @@ def subprotocol_token(headers: Mapping[str, str]) -> str | None:
     return None
 
 
+def _web_file(name: str) -> bytes:
+    return resources.files("actors.ingest").joinpath("web", name).read_bytes()
+
+
+@functools.cache
+def page_body(name: str) -> bytes:
+    """The bytes served for file ``name`` of ``actors/ingest/web/``: an HTML page with each
+    ``<!-- shared:NAME -->`` line replaced by the fragment ``_NAME.html``; any other file as it is.
+    Read once per process (raises ``FileNotFoundError`` for a missing file or fragment)."""
+    body = _web_file(name)
+    if name.endswith(".html"):
+        body = _SHARED.sub(lambda m: _web_file(f"_{m.group(1).decode()}.html"), body)
+    return body
+
+
 def _page(path: str, head: bool) -> HttpAnswer:
-    """A browser page or its script/style, read from the package's ``web`` folder."""
+    """A browser page or one of its assets, from the package's ``web`` folder."""
     name, content_type = PAGES[path]
-    body = resources.files("actors.ingest").joinpath("web", name).read_bytes()
-    return _answer(200, content_type, body, head, _PAGE_HEADERS)
+    return _answer(200, content_type, page_body(name), head, _PAGE_HEADERS)
 
 
 class OpsApi:
@@ -445,6 +470,7 @@ __all__ = [
     "call_json",
     "detail_json",
     "iso_utc",
+    "page_body",
     "parse_list_query",
     "parse_since",
     "segment_json",

@@ -48,7 +48,14 @@ function showLogin(message) {
   document.getElementById("main").hidden = true;
 }
 
+// The shared header and login form (written once, in _header.html, and put into every page by the
+// service): marks the current page's link, offers "Forget token" only while a token is kept, and
+// keeps a submitted token for this tab. The form shows only when the service asks for a token (401).
 function setUpLogin() {
+  for (const link of document.querySelectorAll("header nav a")) {
+    if (link.getAttribute("href") === location.pathname) link.setAttribute("aria-current", "page");
+  }
+  document.getElementById("logout").hidden = !ingestToken();
   const form = document.getElementById("login");
   form.addEventListener("submit", (event) => {
     event.preventDefault();

@@ -1,9 +1,10 @@
-// The microphone page: getUserMedia -> AudioContext at 16 kHz -> Float32 to Int16 (linear16) ->
-// binary frames on a WebSocket to /v1/stream (the plain stream's protocol), and the call's words
-// from /v1/events as the service commits them.
+// The microphone page: getUserMedia -> AudioContext at 16 kHz -> the "linear16-capture" audio
+// worklet (/web/mic-worklet.js: Float32 to Int16 off the main thread) -> binary frames on a
+// WebSocket to /v1/stream (the plain stream's protocol), and the call's words from /v1/events as
+// the service commits them.
 "use strict";
 
-let mic = null; // {stream, context, socket, feed}
+let mic = null; // {stream, context, socket, feed, node}
 
 function setState(text) {
   document.getElementById("state").textContent = text;
@@ -39,15 +40,6 @@ async function followCall(callId) {
   return feed;
 }
 
-function linear16(samples) {
-  const pcm = new Int16Array(samples.length);
-  for (let i = 0; i < samples.length; i += 1) {
-    const s = Math.max(-1, Math.min(1, samples[i]));
-    pcm[i] = s < 0 ? s * 0x8000 : s * 0x7fff;
-  }
-  return pcm;
-}
-
 async function start() {
   document.getElementById("start").disabled = true;
   const callId = "mic-" + Date.now() + "-" + Math.floor(Math.random() * 1e6);
@@ -60,6 +52,7 @@ async function start() {
       audio: { channelCount: 1, echoCancellation: false, noiseSuppression: false, autoGainControl: false },
     });
     const context = new AudioContext({ sampleRate: 16000 });
+    await context.audioWorklet.addModule("/web/mic-worklet.js");
     const feed = await followCall(callId);
     const socket = await openSocket("/v1/stream");
     socket.onmessage = (message) => {
@@ -75,13 +68,16 @@ async function start() {
       sample_rate: context.sampleRate, channels: ["mic"], metadata: { source: "mic page" },
     }));
     const source = context.createMediaStreamSource(stream);
-    const processor = context.createScriptProcessor(2048, 1, 1); // 128 ms at 16 kHz
-    processor.onaudioprocess = (event) => {
-      if (socket.readyState === WebSocket.OPEN) socket.send(linear16(event.inputBuffer.getChannelData(0)).buffer);
+    const node = new AudioWorkletNode(context, "linear16-capture", {
+      numberOfInputs: 1, numberOfOutputs: 1, outputChannelCount: [1], channelCount: 1,
+      channelCountMode: "explicit",
+    });
+    node.port.onmessage = (message) => {
+      if (socket.readyState === WebSocket.OPEN) socket.send(message.data); // 2048 samples of linear16
     };
-    source.connect(processor);
-    processor.connect(context.destination);
-    mic = { stream: stream, context: context, socket: socket, feed: feed, processor: processor };
+    source.connect(node);
+    node.connect(context.destination); // silent; keeps the node pulled
+    mic = { stream: stream, context: context, socket: socket, feed: feed, node: node };
     document.getElementById("stop").disabled = false;
   } catch (error) {
     setState("failed: " + error.message);
@@ -91,7 +87,9 @@ async function start() {
 
 function stopCapture() {
   if (!mic) return;
-  mic.processor.onaudioprocess = null;
+  mic.node.port.onmessage = null;
+  mic.node.port.postMessage("stop");
+  mic.node.disconnect();
   for (const track of mic.stream.getTracks()) track.stop();
   mic.context.close();
   mic = null;
