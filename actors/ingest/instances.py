@@ -13,7 +13,9 @@ other instances may be taking this one's calls for dead).
 **No reaping right after an outage.** When the database was unreachable for longer than the lease,
 every instance's lease ran out, live ones included. So the keeper reaps only once its own renewals
 have succeeded for a whole lease period without a failure (also after its own start): by then every
-live instance has renewed too, and only the dead ones are still expired.
+live instance has renewed too, and only the dead ones are still expired. The service does not reap
+other instances at start either (only its own id's previous run, at registration), so an instance
+started right after an outage leaves the others' calls alone until this guard has passed.
 """
 
 from __future__ import annotations
@@ -34,9 +36,10 @@ HEARTBEATS_PER_LEASE = 3
 class LeaseKeeper:
     """Renews ``leases`` and reaps dead instances on a named thread until :meth:`stop` (see the module).
 
-    Each reap (:meth:`reap`, the thread's or the service's own at start) is logged and reported to
-    ``metrics`` (when given): the reaped instances and calls and the number of instances still
-    registered (the live ones, this one included).
+    Each reap (:meth:`reap`: the thread's, or the service's own at start on a single-instance SQLite
+    store, where no guard is needed) is logged and reported to ``metrics`` (when given): the reaped
+    instances and calls and the number of instances still registered (the live ones, this one
+    included).
     """
 
     def __init__(

@@ -27,8 +27,10 @@ Several instances (behind a load balancer) may share one PostgreSQL store: each 
 lease ran out (their ``active`` calls become ``interrupted``). A SQLite store serves one instance.
 
 Lifecycle: at start, calls left ``active`` by a killed predecessor are marked ``interrupted`` (on
-SQLite every active call; on PostgreSQL those of instances whose lease expired, and of this instance
-id's previous run). At stop, calls still active are marked interrupted and the instance's row deleted.
+SQLite every active call; on PostgreSQL only those of this instance id's previous run -- other
+instances whose lease expired are reaped by the keeper once its own lease has held for a whole
+period, since right after a database outage live instances' leases have expired too). At stop,
+calls still active are marked interrupted and the instance's row deleted.
 :meth:`IngestService.drain` (SIGTERM) stops accepting calls (new upgrades get 503, ``/readyz`` says
 draining), ends every call gracefully (its stream finished, every final committed and, for
 AudioHook, sent), then stops.
@@ -191,10 +193,10 @@ class IngestService:
         return self._stream_host
 
     def start(self) -> IngestService:
-        """Open the store, register this instance's lease (marking calls a killed predecessor left
-        active as interrupted) and start its keeper, the writer, the stream host (the supervisor, or
-        the Ray cluster's pool), the worker pool and the server. Raises :class:`ServiceError` (a
-        cluster that cannot be joined or used, too) or a
+        """Open the store, register this instance's lease (marking calls a killed predecessor of this
+        id left active as interrupted -- on SQLite every call left active) and start its keeper, the
+        writer, the stream host (the supervisor, or the Ray cluster's pool), the worker pool and the
+        server. Raises :class:`ServiceError` (a cluster that cannot be joined or used, too) or a
         :class:`~actors.ingest.store.errors.StoreError` (nothing is left running then), e.g.
         :class:`~actors.ingest.store.instances.InstanceConflict` when a live instance has this id."""
         config = self.config
@@ -268,9 +270,14 @@ class IngestService:
         return self
 
     def _register(self, store: TranscriptStore) -> int:
-        """Register this instance's lease, reap the dead, start the keeper; return the calls interrupted.
+        """Register this instance's lease, take what a dead predecessor left, start the keeper; return
+        the calls interrupted.
 
-        SQLite is single-instance, so there every other registered instance is dead (``exclusive``).
+        On PostgreSQL only this id's own previous run is taken (by :meth:`InstanceLeases.register`):
+        other instances' expired leases may be live instances' that could not renew during a database
+        outage, so reaping them is left to the keeper, after a whole lease of its own renewals. SQLite
+        is single-instance, so there every other registered instance, and every call still active, is
+        dead (``exclusive``): all is reaped now.
         """
         leases = InstanceLeases(
             store, self.instance_id, self.config.lease_seconds, exclusive=store.backend == "sqlite"
@@ -282,7 +289,10 @@ class IngestService:
             raise
         self._leases = leases  # from here on, the stop releases the row
         keeper = LeaseKeeper(leases, metrics=self.metrics)
-        marked += len(keeper.reap().calls)
+        if leases.exclusive:
+            marked += len(keeper.reap().calls)
+        else:
+            self.metrics.set_live_instances(len(leases.instances()))
         self._keeper = keeper.start()
         return marked
 
