@@ -19,10 +19,11 @@ from actors.ingest.feed_relay import MAX_PAYLOAD, FeedRelay
 from actors.ingest.http_api import call_json, segment_json
 from actors.ingest.live_feed import Event, LiveFeed, Subscription
 from actors.ingest.service import EVENTS_PATH, STREAM_PATH, IngestService
-from actors.ingest.store import Segment, TranscriptStore, open_store
+from actors.ingest.store import InstanceLeases, Segment, TranscriptStore, open_store
 from actors.server import LocalServer
 from tests.support.haproxy import haproxy_in_front
 from tests.support.ingest import conversation, ingest_service, ws_url
+from tests.support.leases import expire_lease
 from tests.support.plain_client import audio_frames, messages_until_closed, start_message, stop_message
 from tests.support.polling import poll
 
@@ -247,3 +248,34 @@ def test_a_feed_client_on_one_instance_sees_a_call_on_the_other(postgres_url: st
     assert all(e["type"] == "segment" for e in events[1:-1])
     words = sorted((w["start"], w["word"]) for s in segments for w in s["words"])  # type: ignore[index]
     assert [w for _, w in words] == [w.word for w in sorted(CALL.words, key=lambda w: w.start)]
+
+
+def test_calls_of_a_dead_instance_end_interrupted_on_the_feed(postgres_url: str) -> None:
+    async def until_ended(service: IngestService) -> dict[str, object]:
+        async with websockets.connect(ws_url(service, EVENTS_PATH)) as feed:
+            assert json.loads(await asyncio.wait_for(feed.recv(), 10)) == {"type": "subscribed"}
+            await asyncio.to_thread(dead_instance_with_a_call, postgres_url, "gone", "orphan")
+            while True:
+                event = json.loads(await asyncio.wait_for(feed.recv(), 15))
+                if event["type"] == "call_ended":
+                    return dict(event)
+
+    with ingest_service(postgres_url, instance_id="reaper", lease_seconds=0.6) as service:
+        assert asyncio.run(until_ended(service)) == {
+            "type": "call_ended",
+            "call_id": "orphan",
+            "status": "interrupted",
+        }
+
+
+def dead_instance_with_a_call(url: str, instance_id: str, call_id: str) -> None:
+    """Register ``instance_id`` with a lease already over, owning one ``active`` call."""
+    store = open_store(url, instance_id=instance_id)
+    leases = InstanceLeases(store, instance_id, 30.0)
+    try:
+        leases.register()
+        store.start_call(CallStart("stream", call_id, "linear16", 16000, ("0",)))
+        expire_lease(store, instance_id)
+    finally:
+        leases.close()
+        store.close()
