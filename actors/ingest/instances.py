@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from actors.ingest.metrics import IngestMetrics
 from actors.ingest.store import InstanceLeases, Reaped, StoreError
@@ -39,8 +40,13 @@ class LeaseKeeper:
     Each reap (:meth:`reap`: the thread's, or the service's own at start on a single-instance SQLite
     store, where no guard is needed) is logged and reported to ``metrics`` (when given): the reaped
     instances and calls and the number of instances still registered (the live ones, this one
-    included).
+    included). :attr:`on_reaped` (when set) then gets the ids of the calls it marked ``interrupted``
+    (the service announces them on its live feed).
     """
+
+    #: Called with the calls each reap marked ``interrupted`` (when any); must not block. Its errors
+    #: are logged, never raised to the reaper.
+    on_reaped: Callable[[tuple[str, ...]], None] | None = None
 
     def __init__(
         self,
@@ -89,6 +95,12 @@ class LeaseKeeper:
         if self._metrics is not None:
             self._metrics.reaped(len(reaped.instances), len(reaped.calls))
             self._metrics.set_live_instances(live)
+        callback = self.on_reaped
+        if callback is not None and reaped.calls:
+            try:
+                callback(reaped.calls)
+            except Exception:
+                log.exception("announcing the reaped calls failed")
         return reaped
 
     def tick(self) -> Reaped | None:

@@ -8,8 +8,9 @@ Routes (one ``websockets`` asyncio server, one loop thread ``ingest-loop``):
 * ``/twilio`` -- Twilio Media Streams (``X-Twilio-Signature`` checked when a Twilio auth token is set).
 * ``/v1/stream`` -- the plain ingress (``Authorization: Bearer <api token>`` when a token is set, or
   the offered subprotocols ``bearer, <api token>`` from a browser).
-* ``/v1/events`` -- this instance's live feed (:mod:`actors.ingest.live_feed`) as JSON text frames,
-  authenticated like ``/v1/stream``; ``/``, ``/call``, ``/mic`` -- the browser pages.
+* ``/v1/events`` -- the live feed (:mod:`actors.ingest.live_feed`) as JSON text frames, authenticated
+  like ``/v1/stream``: the calls of every instance sharing a PostgreSQL store
+  (:mod:`actors.ingest.feed_relay`), of this one on SQLite; ``/``, ``/call``, ``/mic`` -- the browser pages.
 * ``/healthz``, ``/readyz``, ``/metrics``, ``/v1/calls``, ``/v1/calls/{id}`` -- :mod:`actors.ingest.http_api`.
 
 Parts and their threads: the store's :class:`~actors.ingest.store.writer.SegmentWriter`
@@ -18,7 +19,8 @@ stream (``max_connections`` = ``max_calls`` x :data:`STREAMS_PER_CALL`): a
 :class:`~actors.runtime.Supervisor` in this process, or with ``config.ray`` a
 :class:`~actors.cluster.ClusterPool` on a Ray cluster (its limit held cluster-wide), a worker pool
 (``ingest-worker_N``) for blocking work (database, finishing streams, HTTP answers that read the
-store), and the loop thread. All are
+store), the loop thread and, on PostgreSQL, the live feed's relay (``ingest-feed-notify``,
+``ingest-feed-listen``). All are
 started by :meth:`IngestService.start` and joined by :meth:`IngestService.stop`.
 
 Several instances (behind a load balancer) may share one PostgreSQL store: each registers an
@@ -59,6 +61,7 @@ from actors.ingest.audiohook.session import AudioHookSession, SessionConfig
 from actors.ingest.audiohook.signatures import FAILURE_DELAY, SignatureError, VerifiedRequest, verify_request
 from actors.ingest.call import CallServices, StreamSettings
 from actors.ingest.config import IngestConfig
+from actors.ingest.feed_relay import FeedRelay
 from actors.ingest.handlers.audiohook import AudioHookConnection
 from actors.ingest.handlers.base import CallConnection, ConnectionContext, Drain
 from actors.ingest.handlers.plain import PlainConnection
@@ -156,6 +159,7 @@ class IngestService:
         self._admission: Admission | None = None
         self._ops: OpsApi | None = None
         self._feed: LiveFeed | None = None
+        self._relay: FeedRelay | None = None
         self._context: ConnectionContext | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._verified: dict[int, VerifiedRequest] = {}
@@ -191,6 +195,12 @@ class IngestService:
         :class:`~actors.ingest.streams.ClusterStreamHost` with ``config.ray``."""
         assert self._stream_host is not None, "IngestService.start() first"
         return self._stream_host
+
+    @property
+    def live_feed(self) -> LiveFeed:
+        """The live feed ``/v1/events`` serves (after :meth:`start`)."""
+        assert self._feed is not None, "IngestService.start() first"
+        return self._feed
 
     def start(self) -> IngestService:
         """Open the store, register this instance's lease (marking calls a killed predecessor of this
@@ -234,7 +244,11 @@ class IngestService:
             loop = self._loop = asyncio.new_event_loop()
             self._thread = threading.Thread(target=loop.run_forever, name="ingest-loop", daemon=True)
             self._thread.start()
-            self._feed = LiveFeed(loop)
+            feed = self._feed = LiveFeed(loop, instance_id=self.instance_id)
+            if store.backend == "postgresql":  # the other instances' calls too
+                self._relay = FeedRelay(store, feed, self.instance_id).start()
+            if self._keeper is not None:
+                self._keeper.on_reaped = feed.calls_reaped
             self._context = ConnectionContext(
                 loop=loop,
                 pool=self._pool,
@@ -394,6 +408,9 @@ class IngestService:
         if self._keeper is not None:
             self._keeper.stop()
             self._keeper = None
+        if self._relay is not None:  # after everything that publishes: the call ends reach the others
+            self._relay.stop()
+            self._relay = None
         if self._leases is not None:
             leases, self._leases = self._leases, None
             try:
