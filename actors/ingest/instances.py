@@ -13,7 +13,9 @@ other instances may be taking this one's calls for dead).
 **No reaping right after an outage.** When the database was unreachable for longer than the lease,
 every instance's lease ran out, live ones included. So the keeper reaps only once its own renewals
 have succeeded for a whole lease period without a failure (also after its own start): by then every
-live instance has renewed too, and only the dead ones are still expired.
+live instance has renewed too, and only the dead ones are still expired. The service does not reap
+other instances at start either (only its own id's previous run, at registration), so an instance
+started right after an outage leaves the others' calls alone until this guard has passed.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from actors.ingest.metrics import IngestMetrics
 from actors.ingest.store import InstanceLeases, Reaped, StoreError
@@ -34,10 +37,16 @@ HEARTBEATS_PER_LEASE = 3
 class LeaseKeeper:
     """Renews ``leases`` and reaps dead instances on a named thread until :meth:`stop` (see the module).
 
-    Each reap (:meth:`reap`, the thread's or the service's own at start) is logged and reported to
-    ``metrics`` (when given): the reaped instances and calls and the number of instances still
-    registered (the live ones, this one included).
+    Each reap (:meth:`reap`: the thread's, or the service's own at start on a single-instance SQLite
+    store, where no guard is needed) is logged and reported to ``metrics`` (when given): the reaped
+    instances and calls and the number of instances still registered (the live ones, this one
+    included). :attr:`on_reaped` (when set) then gets the ids of the calls it marked ``interrupted``
+    (the service announces them on its live feed).
     """
+
+    #: Called with the calls each reap marked ``interrupted`` (when any); must not block. Its errors
+    #: are logged, never raised to the reaper.
+    on_reaped: Callable[[tuple[str, ...]], None] | None = None
 
     def __init__(
         self,
@@ -86,6 +95,12 @@ class LeaseKeeper:
         if self._metrics is not None:
             self._metrics.reaped(len(reaped.instances), len(reaped.calls))
             self._metrics.set_live_instances(live)
+        callback = self.on_reaped
+        if callback is not None and reaped.calls:
+            try:
+                callback(reaped.calls)
+            except Exception:
+                log.exception("announcing the reaped calls failed")
         return reaped
 
     def tick(self) -> Reaped | None:

@@ -79,10 +79,20 @@ class Child:
         """The last ``count`` lines it printed."""
         return "".join(self.lines[-count:])
 
-    def end(self, sig: signal.Signals, timeout: float) -> int:
-        """Send ``sig`` (if it still runs), wait up to ``timeout`` s, SIGKILL it after that; its exit code."""
+    def send_signal(self, sig: signal.Signals) -> None:
+        """Send ``sig`` if it still runs."""
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
+
+    def end(self, sig: signal.Signals | None, timeout: float) -> int:
+        """Send ``sig`` (unless None: already sent), wait up to ``timeout`` s, SIGKILL it after that;
+        its exit code.
+
+        Signalled once only: a second SIGTERM can reach an instance after its drain, once it has put
+        back the default handler, and kill it (exit -15 after a clean stop).
+        """
+        if sig is not None:
+            self.send_signal(sig)
         try:
             return self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -246,9 +256,8 @@ class LocalCluster:
         self._stopping.set()
         sig = signal.SIGTERM if drain else signal.SIGKILL
         for child in self.instances:  # all signalled first, so they drain at the same time
-            if child.proc.poll() is None:
-                child.proc.send_signal(sig)
-        clean = all([child.end(sig, timeout) == 0 for child in self.instances])
+            child.send_signal(sig)
+        clean = all([child.end(None, timeout) == 0 for child in self.instances])
         if self.balancer is not None:
             self.balancer.end(signal.SIGTERM, 10)
         if self._own_workdir is not None:

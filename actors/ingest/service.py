@@ -8,8 +8,9 @@ Routes (one ``websockets`` asyncio server, one loop thread ``ingest-loop``):
 * ``/twilio`` -- Twilio Media Streams (``X-Twilio-Signature`` checked when a Twilio auth token is set).
 * ``/v1/stream`` -- the plain ingress (``Authorization: Bearer <api token>`` when a token is set, or
   the offered subprotocols ``bearer, <api token>`` from a browser).
-* ``/v1/events`` -- this instance's live feed (:mod:`actors.ingest.live_feed`) as JSON text frames,
-  authenticated like ``/v1/stream``; ``/``, ``/call``, ``/mic`` -- the browser pages.
+* ``/v1/events`` -- the live feed (:mod:`actors.ingest.live_feed`) as JSON text frames, authenticated
+  like ``/v1/stream``: the calls of every instance sharing a PostgreSQL store
+  (:mod:`actors.ingest.feed_relay`), of this one on SQLite; ``/``, ``/call``, ``/mic`` -- the browser pages.
 * ``/healthz``, ``/readyz``, ``/metrics``, ``/v1/calls``, ``/v1/calls/{id}`` -- :mod:`actors.ingest.http_api`.
 
 Parts and their threads: the store's :class:`~actors.ingest.store.writer.SegmentWriter`
@@ -18,7 +19,8 @@ stream (``max_connections`` = ``max_calls`` x :data:`STREAMS_PER_CALL`): a
 :class:`~actors.runtime.Supervisor` in this process, or with ``config.ray`` a
 :class:`~actors.cluster.ClusterPool` on a Ray cluster (its limit held cluster-wide), a worker pool
 (``ingest-worker_N``) for blocking work (database, finishing streams, HTTP answers that read the
-store), and the loop thread. All are
+store), the loop thread and, on PostgreSQL, the live feed's relay (``ingest-feed-notify``,
+``ingest-feed-listen``). All are
 started by :meth:`IngestService.start` and joined by :meth:`IngestService.stop`.
 
 Several instances (behind a load balancer) may share one PostgreSQL store: each registers an
@@ -27,8 +29,10 @@ Several instances (behind a load balancer) may share one PostgreSQL store: each 
 lease ran out (their ``active`` calls become ``interrupted``). A SQLite store serves one instance.
 
 Lifecycle: at start, calls left ``active`` by a killed predecessor are marked ``interrupted`` (on
-SQLite every active call; on PostgreSQL those of instances whose lease expired, and of this instance
-id's previous run). At stop, calls still active are marked interrupted and the instance's row deleted.
+SQLite every active call; on PostgreSQL only those of this instance id's previous run -- other
+instances whose lease expired are reaped by the keeper once its own lease has held for a whole
+period, since right after a database outage live instances' leases have expired too). At stop,
+calls still active are marked interrupted and the instance's row deleted.
 :meth:`IngestService.drain` (SIGTERM) stops accepting calls (new upgrades get 503, ``/readyz`` says
 draining), ends every call gracefully (its stream finished, every final committed and, for
 AudioHook, sent), then stops.
@@ -57,6 +61,7 @@ from actors.ingest.audiohook.session import AudioHookSession, SessionConfig
 from actors.ingest.audiohook.signatures import FAILURE_DELAY, SignatureError, VerifiedRequest, verify_request
 from actors.ingest.call import CallServices, StreamSettings
 from actors.ingest.config import IngestConfig
+from actors.ingest.feed_relay import FeedRelay
 from actors.ingest.handlers.audiohook import AudioHookConnection
 from actors.ingest.handlers.base import CallConnection, ConnectionContext, Drain
 from actors.ingest.handlers.plain import PlainConnection
@@ -154,6 +159,7 @@ class IngestService:
         self._admission: Admission | None = None
         self._ops: OpsApi | None = None
         self._feed: LiveFeed | None = None
+        self._relay: FeedRelay | None = None
         self._context: ConnectionContext | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._verified: dict[int, VerifiedRequest] = {}
@@ -190,11 +196,17 @@ class IngestService:
         assert self._stream_host is not None, "IngestService.start() first"
         return self._stream_host
 
+    @property
+    def live_feed(self) -> LiveFeed:
+        """The live feed ``/v1/events`` serves (after :meth:`start`)."""
+        assert self._feed is not None, "IngestService.start() first"
+        return self._feed
+
     def start(self) -> IngestService:
-        """Open the store, register this instance's lease (marking calls a killed predecessor left
-        active as interrupted) and start its keeper, the writer, the stream host (the supervisor, or
-        the Ray cluster's pool), the worker pool and the server. Raises :class:`ServiceError` (a
-        cluster that cannot be joined or used, too) or a
+        """Open the store, register this instance's lease (marking calls a killed predecessor of this
+        id left active as interrupted -- on SQLite every call left active) and start its keeper, the
+        writer, the stream host (the supervisor, or the Ray cluster's pool), the worker pool and the
+        server. Raises :class:`ServiceError` (a cluster that cannot be joined or used, too) or a
         :class:`~actors.ingest.store.errors.StoreError` (nothing is left running then), e.g.
         :class:`~actors.ingest.store.instances.InstanceConflict` when a live instance has this id."""
         config = self.config
@@ -232,7 +244,11 @@ class IngestService:
             loop = self._loop = asyncio.new_event_loop()
             self._thread = threading.Thread(target=loop.run_forever, name="ingest-loop", daemon=True)
             self._thread.start()
-            self._feed = LiveFeed(loop)
+            feed = self._feed = LiveFeed(loop, instance_id=self.instance_id)
+            if store.backend == "postgresql":  # the other instances' calls too
+                self._relay = FeedRelay(store, feed, self.instance_id).start()
+            if self._keeper is not None:
+                self._keeper.on_reaped = feed.calls_reaped
             self._context = ConnectionContext(
                 loop=loop,
                 pool=self._pool,
@@ -268,9 +284,14 @@ class IngestService:
         return self
 
     def _register(self, store: TranscriptStore) -> int:
-        """Register this instance's lease, reap the dead, start the keeper; return the calls interrupted.
+        """Register this instance's lease, take what a dead predecessor left, start the keeper; return
+        the calls interrupted.
 
-        SQLite is single-instance, so there every other registered instance is dead (``exclusive``).
+        On PostgreSQL only this id's own previous run is taken (by :meth:`InstanceLeases.register`):
+        other instances' expired leases may be live instances' that could not renew during a database
+        outage, so reaping them is left to the keeper, after a whole lease of its own renewals. SQLite
+        is single-instance, so there every other registered instance, and every call still active, is
+        dead (``exclusive``): all is reaped now.
         """
         leases = InstanceLeases(
             store, self.instance_id, self.config.lease_seconds, exclusive=store.backend == "sqlite"
@@ -282,7 +303,10 @@ class IngestService:
             raise
         self._leases = leases  # from here on, the stop releases the row
         keeper = LeaseKeeper(leases, metrics=self.metrics)
-        marked += len(keeper.reap().calls)
+        if leases.exclusive:
+            marked += len(keeper.reap().calls)
+        else:
+            self.metrics.set_live_instances(len(leases.instances()))
         self._keeper = keeper.start()
         return marked
 
@@ -384,6 +408,9 @@ class IngestService:
         if self._keeper is not None:
             self._keeper.stop()
             self._keeper = None
+        if self._relay is not None:  # after everything that publishes: the call ends reach the others
+            self._relay.stop()
+            self._relay = None
         if self._leases is not None:
             leases, self._leases = self._leases, None
             try:

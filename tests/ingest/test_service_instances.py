@@ -1,10 +1,11 @@
-"""The service's instance lease: registered at start (reaping what dead instances left), renewed and
-reaping on the ``ingest-lease`` thread, released at stop; a second live instance with the same id is
-refused without disturbing the first."""
+"""The service's instance lease: registered at start (taking over what its own id's dead run left),
+renewed and reaping on the ``ingest-lease`` thread (other instances only after a whole lease),
+released at stop; a second live instance with the same id is refused without disturbing the first."""
 
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -49,19 +50,52 @@ def registered(url: str) -> list[str]:
         store.close()
 
 
-def test_start_reaps_dead_instances_and_stop_releases_the_lease(postgres_url: str) -> None:
-    dead_instance_with_a_call(postgres_url, "gone", "left-behind")
+def test_start_takes_its_own_ids_dead_run_and_stop_releases_the_lease(postgres_url: str) -> None:
+    dead_instance_with_a_call(postgres_url, "svc-1", "left-behind")
     with ingest_service(postgres_url, instance_id="svc-1") as service:
         assert service.interrupted_at_start == 1
         assert status(postgres_url, "left-behind") == "interrupted"
         assert registered(postgres_url) == ["svc-1"]
         assert service.store.instance_id == "svc-1"
         exposed = service.metrics.render()[0].decode()
-        # The reap at start is counted like the lease thread's.
-        assert "actors_ingest_reaped_instances_total 1.0" in exposed, exposed
-        assert "actors_ingest_reaped_calls_total 1.0" in exposed, exposed
+        # Taking over its own id is registration, not a reap of another instance.
+        assert "actors_ingest_reaped_instances_total 0.0" in exposed, exposed
+        assert "actors_ingest_reaped_calls_total 0.0" in exposed, exposed
         assert "actors_ingest_live_instances 1.0" in exposed, exposed
     assert registered(postgres_url) == [], "a clean stop deletes the instance's row"
+
+
+def test_an_instance_starting_after_an_outage_leaves_the_others_to_its_keeper(postgres_url: str) -> None:
+    """Right after a database outage every lease has expired, live instances' too: B's start reaps
+    none of them. A, back, renews and stays; C, really dead, is reaped by B's keeper only once B's own
+    renewals held for a whole lease."""
+    lease = 0.6
+    store = open_store(postgres_url, instance_id="a")
+    a = InstanceLeases(store, "a", 30.0)
+    try:
+        a.register()
+        store.start_call(call_start("a-call"))
+        expire_lease(store, "a")  # A could not renew during the outage
+        dead_instance_with_a_call(postgres_url, "c", "c-call")
+        started = time.monotonic()
+        with ingest_service(postgres_url, instance_id="b", lease_seconds=lease) as b:
+            assert b.interrupted_at_start == 0
+            assert status(postgres_url, "a-call") == status(postgres_url, "c-call") == "active"
+            assert sorted(registered(postgres_url)) == ["a", "b", "c"]
+            assert a.renew() is True, "A comes back: its row was not taken"
+            poll(lambda: status(postgres_url, "c-call") == "interrupted", 10, "B's keeper to reap C")
+            assert time.monotonic() - started >= lease, "reaped before B's own lease held once"
+            assert status(postgres_url, "a-call") == "active", "A renewed: it is alive"
+            assert sorted(registered(postgres_url)) == ["a", "b"]
+            expire_lease(store, "a")  # now A really is dead
+            poll(lambda: status(postgres_url, "a-call") == "interrupted", 10, "B's keeper to reap A")
+            assert registered(postgres_url) == ["b"]
+            exposed = b.metrics.render()[0].decode()
+            assert "actors_ingest_reaped_instances_total 2.0" in exposed, exposed
+            assert "actors_ingest_reaped_calls_total 2.0" in exposed, exposed
+    finally:
+        a.close()
+        store.close()
 
 
 def test_the_lease_thread_reaps_an_instance_that_dies_while_the_service_runs(postgres_url: str) -> None:

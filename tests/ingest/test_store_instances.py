@@ -110,6 +110,29 @@ def test_a_live_id_is_refused_and_an_expired_one_is_taken_over(
         again.close()
 
 
+def test_registration_takes_only_this_ids_previous_run(
+    two: tuple[TranscriptStore, TranscriptStore],
+) -> None:
+    """An expired lease of another id may be a live instance's that could not renew (a database
+    outage): register leaves it to the reaper. Calls of its own id still active are a previous run's,
+    even when that run's row was already reaped."""
+    a, b = two
+    other = InstanceLeases(a, "a", 30.0)
+    other.register()
+    a.start_call(call_start("a-1"))
+    expire_lease(a, "a")
+    b.start_call(call_start("b-1"))  # a previous run of "b" whose row is gone
+    leases = InstanceLeases(b, "b", 30.0)
+    try:
+        assert leases.register() == 1
+        calls = {c.id: c.status for c in b.list_calls()}
+        assert calls == {"a-1": "active", "b-1": "interrupted"}
+        assert sorted(i.id for i in leases.instances()) == ["a", "b"]
+    finally:
+        other.close()
+        leases.close()
+
+
 def test_release_interrupts_what_is_left_and_removes_the_row(
     two: tuple[TranscriptStore, TranscriptStore],
 ) -> None:

@@ -5,8 +5,11 @@ Every ``ingest`` instance registers a row (its id, host, pid) with ``lease_expir
 (``calls.instance_id``). An instance that dies (SIGKILL, power loss) stops renewing; once its lease
 has expired, any other instance's :meth:`InstanceLeases.reap` takes it -- in **one transaction** it
 marks the dead instance's ``active`` calls ``interrupted`` (their committed segments stay), and
-deletes its row. ``FOR UPDATE SKIP LOCKED`` (PostgreSQL) lets several reapers run at once without
-waiting on, or double-handling, the same dead instance; SQLite serialises writers anyway.
+deletes its row. :meth:`InstanceLeases.register` (at start) takes only this id's own previous run
+(and, ``exclusive``, every other row): right after a database outage every lease has expired, live
+ones too, so reaping others is left to the caller once its own lease has held for a whole period.
+``FOR UPDATE SKIP LOCKED`` (PostgreSQL) lets several reapers run at once without waiting on, or
+double-handling, the same dead instance; SQLite serialises writers anyway.
 
 Times are the **database's clock** (so instances on machines with skewed clocks agree on expiry).
 ``active`` calls whose owner has no row (recorded before schema version 3, or by an instance that
@@ -119,8 +122,13 @@ class InstanceLeases:
         """Insert this instance's row with a fresh lease; return how many calls it marked interrupted.
 
         A row of the same id whose lease expired is a previous run of this instance that died: its
-        ``active`` calls are marked ``interrupted`` and the row is taken over, in one transaction.
-        Raises :class:`InstanceConflict` when that row's lease is still live (unless ``exclusive``).
+        ``active`` calls (and any left by a run whose row was already reaped) are marked
+        ``interrupted`` and the row is taken over, in one transaction. Raises :class:`InstanceConflict`
+        when that row's lease is still live (unless ``exclusive``: then every other row, and its
+        calls, are taken for dead too). Other instances are left alone: whether an expired lease
+        is a dead instance's, or a live one's that could not renew during a database outage, only
+        :meth:`reap` after a whole lease of this instance's own renewals can tell (see
+        :class:`~actors.ingest.instances.LeaseKeeper`).
         """
 
         def work(conn: Connection) -> int:
@@ -142,8 +150,9 @@ class InstanceLeases:
                         f"pid {rows[0][1]}, {left:.1f} s left): give every instance its own id, or wait "
                         "for the lease of a killed run to expire"
                     )
-                marked += len(self._interrupt_owned_by(conn, [self.instance_id]))
                 conn.execute("DELETE FROM instances WHERE id = ?", (self.instance_id,))
+            # Calls of this id still active are a previous run's (row reaped or not): none is ours yet.
+            marked += len(self._interrupt_owned_by(conn, [self.instance_id]))
             if not self._insert(conn):
                 raise InstanceConflict(
                     f"instance id {self.instance_id!r} was registered at the same moment by another "
