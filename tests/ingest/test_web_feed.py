@@ -144,6 +144,11 @@ def test_the_pages_are_served_without_a_token_and_fetch_nothing_from_outside(tmp
             assert headers["Content-Type"] == PAGES[route][1]
             assert "connect-src 'self'" in headers["Content-Security-Policy"]
             text = body.decode()
+            assert "<!-- shared:" not in text, f"{route} has a fragment left in"
+            if PAGES[route][1].startswith("text/html"):  # every page: the shared head and header
+                assert 'rel="icon"' in text and 'id="login"' in text and 'id="logout"' in text, route
+            # an SVG's namespace name is an identifier, never fetched
+            text = text.replace('xmlns="http://www.w3.org/2000/svg"', "")
             assert not _EXTERNAL.search(text), f"{route} refers outside: {_EXTERNAL.search(text)}"
             for reference in re.findall(r"""(?:src|href)="(/[^"]*)\"""", text):
                 if reference.startswith("/web/"):

@@ -7,13 +7,14 @@ Screenshots are saved to tests.support.browser.artifacts_dir() (the path is prin
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from pathlib import Path
 
 import pytest
 import websockets
 
-from actors.ingest.service import STREAM_PATH, IngestService
+from actors.ingest.service import EVENTS_PATH, STREAM_PATH, IngestService
 from actors.server.engines.deterministic import silence, synthesize_words
 from tests.support.browser import chromium, fake_microphone_args, screenshot
 from tests.support.ingest import conversation, ingest_service, stored_words, ws_url
@@ -58,6 +59,7 @@ class HeldCall(threading.Thread):
         super().__init__(name="web-test-held-call", daemon=True)
         self.service, self.call_id = service, call_id
         self.release = threading.Event()
+
         self.replies: list[dict[str, object]] = []
         self.error: BaseException | None = None
 
@@ -122,6 +124,56 @@ def test_the_live_page_shows_a_calls_words_while_it_streams(tmp_path: Path) -> N
             == f"{audio_time(first.start)}-{audio_time(first.end)}"
         )
         screenshot(page, "ingest-call-page")
+
+
+def start_and_wait_for_first_segment(service: IngestService, call: HeldCall) -> None:
+    """Starts ``call`` and waits on /v1/events (a real socket, subscribed before the call starts;
+    no token: the service is on loopback without one) for its first committed segment."""
+    from websockets.sync.client import connect
+
+    with connect(ws_url(service, EVENTS_PATH), open_timeout=10) as feed:
+        assert json.loads(feed.recv(timeout=10)) == {"type": "subscribed"}
+        call.start()
+        while True:
+            event = json.loads(feed.recv(timeout=20))
+            if event["type"] == "segment" and event["call_id"] == call.call_id:
+                return
+
+
+def test_on_loopback_without_a_token_a_page_opened_mid_call_shows_the_words_said_before_once(
+    tmp_path: Path,
+) -> None:
+    """No token configured, loopback only: no login form; the page, opened after a call's first
+    words were committed, shows them (rebuilt from the store when its feed subscribes) and then the
+    rest as events, each segment once."""
+    from playwright.sync_api import expect
+
+    with ingest_service(sqlite_url(tmp_path)) as service, chromium() as browser:
+        assert service.config.api_token is None and service.config.loopback_only
+        call = HeldCall(service, "mid-call")
+        try:
+            start_and_wait_for_first_segment(service, call)
+            page = browser.new_page()
+            page.goto(service.url + "/")
+            expect(page.locator("#main")).to_be_visible()
+            expect(page.locator("#login")).to_be_hidden()
+            expect(page.locator("#logout")).to_be_hidden()
+            expect(page.locator("#status")).to_have_text("live", timeout=10_000)
+            box = page.locator('[data-call-id="mid-call"]')
+            expect(box.locator(".words")).to_have_text("my card was charged", timeout=15_000)
+            expect(box.locator(".status")).to_have_text("active")
+            expect(page.locator("#summary")).to_contain_text("1 active call(s) across all instances")
+            screenshot(page, "ingest-live-page-opened-mid-call")
+        finally:
+            call.release.set()
+            if call.ident is not None:  # started
+                call.join(30)
+        assert call.error is None, call.error
+        expect(box.locator(".status")).to_have_text("completed", timeout=15_000)
+        expect(box.locator(".words")).to_have_text("my card was charged thanks a lot")
+        stored = service.store.get_call("mid-call")
+        assert stored is not None
+        expect(page.locator("#summary")).to_contain_text(f"{len(stored.segments)} segment(s) shown")
 
 
 def test_the_mic_page_turns_the_microphone_into_the_expected_transcript(tmp_path: Path) -> None:
