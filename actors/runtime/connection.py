@@ -67,7 +67,7 @@ from actors.runtime.metrics import MetricsRecorder, MetricsSnapshot, result_audi
 from actors.runtime.read_pool import ReadPool, in_read_thread, shared_read_pool
 from actors.runtime.socket_link import SocketLink
 from actors.runtime.subscribers import SubscriberSet
-from actors.runtime.transport import SendTimeout, open_socket
+from actors.runtime.transport import OpenSocket, SendTimeout, open_socket
 
 if TYPE_CHECKING:
     from actors.runtime.deadline import OwedAudioDeadline
@@ -271,6 +271,21 @@ class ConnectionActor(pykka.ThreadingActor):
             s.open_error = error
             self._end(1006, f"could not connect: {error}", error)
             return
+        try:
+            self._start_link(opened)
+        except Exception as error:
+            # Failed after the handshake: wait_open() must raise this, not report a live connection.
+            if not s.opened.is_set():
+                s.open_error = error
+            if self._ws is None:  # nothing else owns the socket yet
+                with contextlib.suppress(OSError, websocket.WebSocketException):
+                    opened.ws.shutdown()
+            raise  # on_receive logs it and ends the connection (1006)
+        if not s.buffer.idle:
+            self._drain()  # sent before the handshake finished (normally already told as _Drain)
+
+    def _start_link(self, opened: OpenSocket) -> None:
+        s = self._s
         sock = opened.ws.sock
         assert sock is not None and s.read_pool is not None
         config = s.config
@@ -295,8 +310,6 @@ class ConnectionActor(pykka.ThreadingActor):
         s.write_ok = s.abort is None
         link.start(opened.early_data)
         s.opened.set()
-        if not s.buffer.idle:
-            self._drain()  # sent before the handshake finished (normally already told as _Drain)
 
     def _route_events(self, events: list[CoreEvent]) -> None:
         """On the read-pool thread: deliver the messages here, hand the end to the actor.

@@ -181,6 +181,25 @@ def test_connection_refused_is_an_os_error_quickly() -> None:
     assert time.monotonic() - started < 2.5
 
 
+def test_a_failure_right_after_the_handshake_is_raised_by_open_not_hidden(
+    local_server: LocalServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The handshake succeeded but setting up the link failed: open() raises that error (a caller
+    must never get a connection that is already gone), and the socket is not left open."""
+    import actors.runtime.connection as connection_module
+
+    def broken_core(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("link set-up failed")
+
+    monkeypatch.setattr(connection_module, "ConnectionCore", broken_core)
+    log = EventLog()
+    with pytest.raises(RuntimeError, match="link set-up failed"):
+        Connection.open(listen_config(local_server.url), subscribers=[log.queue], stream_id="broken")
+    events = log.until_closed()
+    assert not any(isinstance(e, Opened) for e in events)
+    assert isinstance(events[-1], Closed) and events[-1].code == 1006
+
+
 def test_server_close_code_arrives_after_connection_failed(make_server: Any) -> None:
     server = make_server()
     server.faults.add(
