@@ -22,6 +22,12 @@ linear16, real time, a final Result every ~0.4 s.
     .venv/bin/python scripts/bench_streams.py                         # N = 50, 200; 20 s; fair group
     .venv/bin/python scripts/bench_streams.py --streams 200 --configs "fair;actors-default"
     .venv/bin/python scripts/bench_streams.py --streams 1000 --configs actors:20,raw:50
+    .venv/bin/python scripts/bench_streams.py --streams 200 --configs actors:50:0 --malloc-arena-max 2
+
+``--malloc-arena-max N`` runs every actors config twice: as is, and with ``MALLOC_ARENA_MAX=N`` in
+the child's environment (glibc makes up to 8 malloc arenas per core for a process with many
+threads, each keeping its own free memory; actors, a library, leaves that setting to the
+application, so both figures are shown).
 """
 
 from __future__ import annotations
@@ -68,12 +74,15 @@ class Config:
     client: str
     chunk_ms: int
     flush_ms: float | None = None
+    #: ``MALLOC_ARENA_MAX`` for the child process (None: glibc's default, 8 per core).
+    arenas: int | None = None
 
     @property
     def label(self) -> str:
-        """``client chunk ms`` and the flush window when given (progress lines)."""
+        """``client chunk ms``, the flush window and the arena cap when given (progress lines)."""
         flush = "" if self.flush_ms is None else f" flush {self.flush_ms:g} ms"
-        return f"{self.client} {self.chunk_ms} ms chunks{flush}"
+        arenas = "" if self.arenas is None else f" MALLOC_ARENA_MAX={self.arenas}"
+        return f"{self.client} {self.chunk_ms} ms chunks{flush}{arenas}"
 
 
 def parse_configs(text: str) -> list[list[Config]]:
@@ -101,6 +110,16 @@ def parse_configs(text: str) -> list[list[Config]]:
     return groups
 
 
+def with_arena_cap(group: list[Config], arenas: int) -> list[Config]:
+    """``group`` with, after each actors config, the same config run under ``MALLOC_ARENA_MAX=arenas``."""
+    out = []
+    for config in group:
+        out.append(config)
+        if config.client == "actors":
+            out.append(attrs.evolve(config, arenas=arenas))
+    return out
+
+
 def _is_ms(text: str) -> bool:
     try:
         return 0 <= float(text) <= 1000
@@ -109,13 +128,21 @@ def _is_ms(text: str) -> bool:
 
 
 def run_child(
-    client: str, streams: int, seconds: float, chunk_ms: int, flush_ms: float | None = None
+    client: str,
+    streams: int,
+    seconds: float,
+    chunk_ms: int,
+    flush_ms: float | None = None,
+    arenas: int | None = None,
 ) -> dict[str, Any]:
     """One client run against its own fresh server; returns the child's JSON plus server CPU.
-    ``flush_ms``: actors' coalescing window (None: the Supervisor's default)."""
+    ``flush_ms``: actors' coalescing window (None: the Supervisor's default). ``arenas``: the
+    child's ``MALLOC_ARENA_MAX`` (None: glibc's default; recorded as ``malloc_arena_max``)."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(SCRIPTS), str(REPO)]))
     if flush_ms is not None:
         env["ACTORS_BENCH_FLUSH"] = str(flush_ms / 1000.0)
+    if arenas is not None:
+        env["MALLOC_ARENA_MAX"] = str(arenas)
     with ServerProcess() as server:
         server_proc = psutil.Process(server.pid)
         server_cpu0 = sum(server_proc.cpu_times()[:2])
@@ -142,6 +169,7 @@ def run_child(
     result: dict[str, Any] = json.loads(lines[-1])
     result["server_cpu_seconds"] = server_cpu
     result["loadavg"] = load
+    result["malloc_arena_max"] = arenas
     return result
 
 
@@ -160,6 +188,15 @@ def main(argv: list[str] | None = None) -> int:
         help=f"groups (;-separated, one table each) of client:chunk_ms[:flush_ms] items, or presets "
         f"{', '.join(f'{k} = {v}' for k, v in PRESETS.items())} (default {DEFAULT_CONFIGS})",
     )
+    parser.add_argument(
+        "--malloc-arena-max",
+        type=int,
+        metavar="N",
+        help="also run every actors config with MALLOC_ARENA_MAX=N in its process (glibc: one "
+        "malloc arena per thread up to 8 per core by default, and RSS grows with them when many "
+        "threads allocate; the library leaves the process's malloc settings alone, so this is the "
+        "application's choice)",
+    )
     parser.add_argument("--json", type=Path, help="also write every run's measurements to this file")
     args = parser.parse_args(argv)
     try:
@@ -169,6 +206,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(exc))
     if any(n < 1 for n in counts):
         parser.error("--streams values must be >= 1")
+    if args.malloc_arena_max is not None:
+        if args.malloc_arena_max < 1:
+            parser.error("--malloc-arena-max must be >= 1")
+        groups = [with_arena_cap(group, args.malloc_arena_max) for group in groups]
     all_runs: list[dict[str, Any]] = []
     failed: list[str] = []
     turn = 0
@@ -181,7 +222,9 @@ def main(argv: list[str] | None = None) -> int:
                 started = time.monotonic()
                 print(f"... N={streams} {config.label}", file=sys.stderr, flush=True)
                 try:
-                    run = run_child(config.client, streams, args.seconds, config.chunk_ms, config.flush_ms)
+                    run = run_child(
+                        config.client, streams, args.seconds, config.chunk_ms, config.flush_ms, config.arenas
+                    )
                 except RunFailed as exc:  # reported, and the other runs go on
                     print(f"    FAILED: {exc}", file=sys.stderr, flush=True)
                     failed.append(f"N={streams} {config.label}: {str(exc).splitlines()[0]}")

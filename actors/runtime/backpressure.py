@@ -97,9 +97,10 @@ class SendBuffer:
         self._oldest_at = 0.0
         self._closed_error: Callable[[], BaseException] | None = None
         # Hot paths take the plain lock directly (``with Condition`` costs two Python calls);
-        # waiting and notifying go through the condition built on the same lock.
+        # waiting and notifying go through a condition on the same lock, made (under the lock) by
+        # the first producer that has to wait: most buffers never need one (~1 KB each).
         self._lock = threading.Lock()
-        self._cond = threading.Condition(self._lock)
+        self._cond: threading.Condition | None = None
         self._blocked = 0  # producers waiting in ``block`` for room (take_all wakes them)
         #: Audio bytes discarded by ``drop_oldest`` and not yet reported by the consumer.
         self.dropped_unreported = 0
@@ -151,7 +152,7 @@ class SendBuffer:
             self._items.clear()
             self._audio_bytes = 0
             self._wake_pending = False
-            if self._blocked:
+            if self._blocked and self._cond is not None:
                 self._cond.notify_all()
             return items, self._oldest_at
 
@@ -168,7 +169,8 @@ class SendBuffer:
                 self._closed_error = make_error
             self._items.clear()
             self._audio_bytes = 0
-            self._cond.notify_all()
+            if self._cond is not None:
+                self._cond.notify_all()
 
     def _mark_pending(self) -> bool:
         if self._wake_pending:
@@ -199,9 +201,12 @@ class SendBuffer:
                     f"send buffer stayed full for {self.policy.block_timeout}s ({self._audio_bytes} of "
                     f"{limit} bytes queued): the server or network is not keeping up"
                 )
+            cond = self._cond
+            if cond is None:
+                cond = self._cond = threading.Condition(self._lock)
             self._blocked += 1
             try:
-                self._cond.wait(remaining)
+                cond.wait(remaining)
             finally:
                 self._blocked -= 1
             self._raise_if_closed()

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import enum
 import random
-from collections import deque
 from collections.abc import Callable
 from typing import Literal
 
@@ -95,11 +94,15 @@ class RestartWindow:
         _check_positive("within", within)
         self.max_restarts = max_restarts
         self.within = within
-        self._times: deque[float] = deque()
+        self._times: list[float] = []  # max_restarts at most; a list costs ~700 bytes less than a deque
 
     def _expire(self, now: float) -> None:
-        while self._times and now - self._times[0] >= self.within:
-            self._times.popleft()
+        times = self._times
+        expired = 0
+        while expired < len(times) and now - times[expired] >= self.within:
+            expired += 1
+        if expired:
+            del times[:expired]
 
     def count(self, now: float) -> int:
         """How many restarts happened in the window ending at ``now``."""

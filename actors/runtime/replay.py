@@ -20,6 +20,7 @@ a message's fields itself.
 
 from __future__ import annotations
 
+import bisect
 import struct
 
 import attrs
@@ -127,6 +128,10 @@ class ReplayBuffer:
     ``dropped_bytes`` (the stream then loses that audio if a reconnect happens, but the timeline
     stays right because positions are counted, not inferred).
 
+    The chunks are kept as they were appended (``bytes`` are immutable, so no copy is made and
+    nothing is over-allocated): the buffer holds only references to the audio not yet covered,
+    plus at most one chunk's head already covered.
+
     ``fmt=None`` means the format comes from a WAV header at the start of the stream.
     Not thread-safe: the owning stream serialises calls.
     """
@@ -138,8 +143,13 @@ class ReplayBuffer:
         self.max_seconds = max_seconds
         self.header = b""
         self._prefix = bytearray()  # bytes seen before the WAV header is complete
-        self._data = bytearray()
-        self._start = 0  # logical position of _data[0]
+        # The retained chunks are _chunks[_first:]; _starts[i] is the logical position of
+        # _chunks[i]'s first byte. _start may lie inside _chunks[_first] (its head is covered).
+        self._chunks: list[bytes] = []
+        self._starts: list[int] = []
+        self._first = 0
+        self._start = 0  # logical position of the first retained byte
+        self._end = 0  # logical position just past the last appended byte
         self._limit = self._limit_for(fmt)  # bytes kept at most (0 until the format is known)
         self.dropped_bytes = 0
 
@@ -154,7 +164,7 @@ class ReplayBuffer:
     @property
     def end(self) -> int:
         """Logical byte position just past the last appended audio byte."""
-        return self._start + len(self._data)
+        return self._end
 
     @property
     def replay_header(self) -> bytes:
@@ -169,12 +179,12 @@ class ReplayBuffer:
     @property
     def total_bytes(self) -> int:
         """Every byte appended so far: the header (or the part of it seen yet) and all the audio."""
-        return len(self.header) + self._start + len(self._data) + len(self._prefix)
+        return len(self.header) + self._end + len(self._prefix)
 
     @property
     def buffered_bytes(self) -> int:
         """Audio bytes held for replay."""
-        return len(self._data)
+        return self._end - self._start
 
     def _seconds(self, nbytes: int) -> float:
         return self.format.seconds(nbytes) if self.format else 0.0
@@ -182,7 +192,7 @@ class ReplayBuffer:
     @property
     def buffered_seconds(self) -> float:
         """Seconds of audio held for replay."""
-        return self._seconds(len(self._data))
+        return self._seconds(self._end - self._start)
 
     @property
     def dropped_seconds(self) -> float:
@@ -192,16 +202,22 @@ class ReplayBuffer:
     def append(self, data: bytes) -> int:
         """Add audio sent (or about to be sent) on the stream; return the new :attr:`end`.
 
-        Raises :class:`OptionsError` when the stream's first bytes are not a replayable WAV
-        header (only for a buffer created without a format).
+        ``data`` is kept by reference when it is ``bytes`` (copied otherwise). Raises
+        :class:`OptionsError` when the stream's first bytes are not a replayable WAV header (only
+        for a buffer created without a format).
         """
-        buf = self._data
+        if type(data) is not bytes:
+            data = bytes(data)
         if self.format is None:
             data = self._sniff(data)
-        buf += data  # the hot path: one copy into the buffer, one comparison
-        if len(buf) > self._limit:
-            self._enforce_bound()
-        return self._start + len(buf)
+        end = self._end
+        if data:  # the hot path: two list appends, one comparison
+            self._chunks.append(data)
+            self._starts.append(end)
+            self._end = end = end + len(data)
+            if end - self._start > self._limit:
+                self._enforce_bound()
+        return end
 
     def _sniff(self, data: bytes) -> bytes:
         """Collect the WAV header; return the audio after it (empty while it is incomplete)."""
@@ -220,7 +236,7 @@ class ReplayBuffer:
         fmt = self.format
         if fmt is None:
             return
-        excess = len(self._data) - self._limit
+        excess = self._end - self._start - self._limit
         if excess > 0:
             # Drop whole frames so the replay still starts on a frame boundary.
             excess += (-excess) % fmt.frame_bytes
@@ -228,8 +244,21 @@ class ReplayBuffer:
             self.dropped_bytes += excess
 
     def _drop(self, nbytes: int) -> None:
-        del self._data[:nbytes]
-        self._start += nbytes
+        start = self._start = min(self._start + nbytes, self._end)
+        chunks, starts = self._chunks, self._starts
+        if start >= self._end:  # nothing left: forget every chunk
+            chunks.clear()
+            starts.clear()
+            self._first = 0
+            return
+        first, last = self._first, len(chunks) - 1
+        while first < last and starts[first + 1] <= start:
+            first += 1
+        if first > 16 and first * 2 > len(chunks):  # compact now and then (amortised O(1))
+            del chunks[:first]
+            del starts[:first]
+            first = 0
+        self._first = first
 
     def ack(self, seconds: float) -> None:
         """Forget the audio before ``seconds`` (covered by final results)."""
@@ -239,19 +268,32 @@ class ReplayBuffer:
 
     def ack_position(self, position: int) -> None:
         """Forget the audio before byte ``position``."""
-        drop = min(position, self.end) - self._start
+        drop = min(position, self._end) - self._start
         if drop > 0:
             self._drop(drop)
 
     def read(self, start: int, end: int) -> bytes:
         """The retained audio between logical positions ``start`` and ``end`` (clamped to what is kept)."""
-        lo = max(start, self._start) - self._start
-        hi = min(end, self.end) - self._start
-        return bytes(self._data[lo:hi]) if hi > lo else b""
+        lo = max(start, self._start)
+        hi = min(end, self._end)
+        if hi <= lo:
+            return b""
+        chunks, starts = self._chunks, self._starts
+        i = bisect.bisect_right(starts, lo, self._first) - 1
+        chunk, at = chunks[i], starts[i]
+        if at == lo and at + len(chunk) == hi:
+            return chunk  # exactly one whole chunk: no copy
+        parts = []
+        while lo < hi:
+            chunk, at = chunks[i], starts[i]
+            parts.append(chunk[lo - at : hi - at])
+            lo = at + len(chunk)
+            i += 1
+        return parts[0] if len(parts) == 1 else b"".join(parts)
 
     def discard_all(self) -> None:
         """Forget every buffered byte (used when the stream does not replay)."""
-        self._drop(len(self._data))
+        self._drop(self._end - self._start)
 
 
 # --- the message timeline ---------------------------------------------------------------------

@@ -36,12 +36,15 @@ STREAM_ROWS: tuple[Row, ...] = (
 
 
 def run_label(run: dict[str, Any]) -> str:
-    """Column title of one run: client, the chunk the application hands it, and actors' flush window."""
+    """Column title of one run: client, the chunk the application hands it, actors' flush window,
+    and the process's ``MALLOC_ARENA_MAX`` when the run set one."""
     name = CLIENT_NAMES.get(run["client"], run["client"])
     label = f"{name} {run['chunk_ms']}ms"
     flush = run.get("flush_interval")
     if run["client"] == "actors" and flush is not None:
         label += " immediate" if flush == 0 else f" coalesce {flush * 1000:g}ms"
+    if run.get("malloc_arena_max") is not None:
+        label += f" arenas={run['malloc_arena_max']}"
     return label
 
 
@@ -49,7 +52,8 @@ def _short(run: dict[str, Any], runs: Sequence[dict[str, Any]]) -> str:
     """The short client name, with the chunk when the group has that client twice."""
     name = SHORT_NAMES.get(run["client"], run["client"])
     twice = sum(r["client"] == run["client"] for r in runs) > 1
-    return f"{name} {run['chunk_ms']}ms" if twice else name
+    arenas = run.get("malloc_arena_max")
+    return (f"{name} {run['chunk_ms']}ms" if twice else name) + ("" if arenas is None else f" a{arenas}")
 
 
 def _fmt(value: float | None, spec: str) -> str:

@@ -152,6 +152,28 @@ def test_discard_all_keeps_position() -> None:
     assert buf.start == 640 and buf.read(0, buf.end) == b""
 
 
+def test_buffer_matches_a_flat_copy_under_appends_acks_bound_and_reads() -> None:
+    # The buffer keeps chunk references; every read must equal the same slice of one flat copy.
+    import random
+
+    rng = random.Random(7)
+    fmt = AudioFormat(sample_rate=100, frame_bytes=2)  # 200 bytes/s
+    buf = ReplayBuffer(fmt, max_seconds=3.0)  # 600 bytes at most
+    flat = bytearray()
+    for step in range(3000):
+        chunk = bytes(rng.randrange(256) for _ in range(rng.choice((2, 8, 40, 64))))
+        buf.append(chunk if step % 3 else bytearray(chunk))
+        flat += chunk
+        if rng.random() < 0.1:
+            buf.ack_position(rng.randrange(buf.start, buf.end + 20))
+        assert buf.buffered_bytes <= 600 and buf.end == len(flat)
+        lo = rng.randrange(max(0, buf.start - 10), buf.end + 1)
+        hi = rng.randrange(lo, buf.end + 10)
+        assert buf.read(lo, hi) == bytes(flat[max(lo, buf.start) : min(hi, buf.end)])
+    assert buf.read(buf.start, buf.end) == bytes(flat[buf.start :])
+    assert buf.dropped_bytes > 0
+
+
 def test_rebaser_shifts_results_words_and_events() -> None:
     rebaser = TimelineRebaser(LISTEN_V1_REPLAY)
     msg = results([("hello", 0.1, 0.4), ("world", 0.5, 0.9)], 0.0, 1.0)

@@ -17,7 +17,7 @@ from actors.server import LocalServer
 SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
 sys.path.insert(0, str(SCRIPTS))
 
-from bench_streams import Config, parse_configs  # noqa: E402
+from bench_streams import Config, parse_configs, with_arena_cap  # noqa: E402
 from benchlib.audio import build_audio  # noqa: E402
 from benchlib.report import ratio, stream_table  # noqa: E402
 from benchlib.stats import MillisHistogram, percentile  # noqa: E402
@@ -53,6 +53,13 @@ def test_millis_histogram_percentiles() -> None:
     assert hist.percentile_ms(50) == 0
     assert hist.percentile_ms(99) == 51
     assert hist.max_ms() == 250
+
+
+def test_arena_cap_adds_a_capped_twin_after_each_actors_config() -> None:
+    group = [Config("actors", 50, 0.0), Config("sdk", 50)]
+    capped = with_arena_cap(group, 2)
+    assert capped == [Config("actors", 50, 0.0), Config("actors", 50, 0.0, 2), Config("sdk", 50)]
+    assert "MALLOC_ARENA_MAX=2" in Config("actors", 50, 0.0, 2).label
 
 
 def test_parse_configs_names_the_bad_item() -> None:
