@@ -84,7 +84,7 @@ class ConnectionConfig:
     * ``audio_flush_interval`` -- seconds (0 to 1). ``0`` = immediate: ``send_audio`` writes the
       frame on the caller's thread when nothing is queued ahead of it (else the connection's
       actor writes it), adding no latency. ``t > 0`` = a coalescing window: audio is queued and
-      written, as one frame, ``t/2``..``t`` seconds later by the one shared flusher thread
+      written, as one frame, within ``t`` seconds by the one shared flusher thread
       (:mod:`actors.runtime.flusher`) -- far less CPU per stream for many streams, at the cost of
       up to ``t`` of added latency. ``None`` = the runtime's default: immediate for a
       ``Connection``; the ``Supervisor``'s own ``audio_flush_interval`` for supervised streams.

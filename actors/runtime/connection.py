@@ -717,9 +717,9 @@ class Connection:
                     self._tell(_DRAIN)  # not open yet (or going away): the actor decides
             return
         link = s.link
-        if s.write_ok and link is not None and s.buffer.idle and link.lock.acquire(blocking=False):
+        if link is not None and s.write_ok and link.lock.acquire(blocking=False):
             try:
-                # Re-checked under the lock: nothing queued ahead, nothing half-written.
+                # Checked under the lock: nothing queued ahead, nothing half-written.
                 if s.write_ok and s.buffer.idle and not link.writer.has_backlog:
                     try:
                         if not link.write_audio(data):

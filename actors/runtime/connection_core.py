@@ -43,6 +43,7 @@ from actors.runtime.frames import (
     MessageAssembler,
     close_payload,
     encode_batch,
+    encode_binary_frame,
     encode_frame,
     parse_close_payload,
 )
@@ -198,9 +199,10 @@ class ConnectionCore:
         before it (None once sending is over). The hot path of immediate audio."""
         if self._close_sent or self._ended:
             return None
-        if self._clock is not None:
-            self._clock.note_sent(now)
-        frame = encode_frame(OP_BINARY, data)
+        clock = self._clock
+        if clock is not None:
+            clock.note_sent(now)
+        frame = encode_binary_frame(data)
         if self._out:
             self._out.append(frame)
             return self.data_to_send()

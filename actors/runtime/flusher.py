@@ -1,16 +1,19 @@
 """The audio flusher: ONE named thread that writes the audio queued by many connections.
 
 With ``ConnectionConfig(audio_flush_interval=t)`` (t > 0), ``send_audio`` only queues; the
-first chunk queued after a write schedules the connection here, due ``t`` seconds later. The
-flusher wakes when the earliest connection is due and flushes, in that one wake-up, every
-connection due within the next ``t / 2`` seconds -- so streams that are out of phase share
-wake-ups. Each flush writes everything the connection queued as one frame, without blocking
+first chunk queued after a write puts the connection on the flusher's pending list, due ``t``
+seconds later. The flusher wakes when the earliest pending connection is due and flushes, in that
+one wake-up, EVERY pending connection -- one pass per window for all streams, whatever their
+phase, and no timer entry per frame: scheduling is a dict insert under a lock. Each flush writes
+everything the connection queued as one frame, without blocking
 (:meth:`Flushable.flush_queued_audio`); a socket that cannot take it is handed to that
 connection's own actor thread. So a call-center process with N streams pays about one wake-up
-per tick for all of them instead of one thread hop per chunk per stream.
+per window for all of them instead of one thread hop per chunk per stream.
 
-The trade-off is latency: audio waits between ``t / 2`` and ``t`` seconds before it is written
-(plus the time to flush the others due in the same tick).
+The trade-off is latency: queued audio waits at most ``t`` seconds before it is written (plus
+the time to flush the others of the same wake-up) -- about ``t / 2`` on average, since the
+streams' windows are aligned to the flusher's wake-ups; a connection put on the list just before
+a wake-up is flushed early, with less audio in its frame.
 
 One process-wide instance (:func:`shared_flusher`), reference-counted: connections with an
 interval call :meth:`AudioFlusher.acquire` when they start and :meth:`AudioFlusher.release` when
@@ -20,8 +23,6 @@ joined when the last one leaves.
 
 from __future__ import annotations
 
-import heapq
-import itertools
 import logging
 import threading
 import time
@@ -44,8 +45,8 @@ class AudioFlusher:
 
     def __init__(self, name: str = THREAD_NAME) -> None:
         self.name = name
-        self._heap: list[tuple[float, int, float, Flushable]] = []
-        self._seq = itertools.count()
+        self._pending: dict[Flushable, None] = {}  # insertion-ordered, each connection once
+        self._due: float | None = None  # when the earliest pending connection is due
         self._lock = threading.Lock()  # taken directly on the hot path (schedule)
         self._cond = threading.Condition(self._lock)
         self._life = threading.Lock()
@@ -78,7 +79,8 @@ class AudioFlusher:
             if self._users == 1:
                 with self._cond:
                     self._stopping = False
-                    self._heap.clear()
+                    self._pending = {}
+                    self._due = None
                 thread = threading.Thread(target=self._run, name=self.name, daemon=True)
                 self._thread = thread
                 thread.start()
@@ -95,13 +97,16 @@ class AudioFlusher:
             thread, self._thread = self._thread, None
             with self._cond:
                 self._stopping = True
-                self._heap.clear()
+                self._pending = {}
+                self._due = None
                 self._cond.notify()
             if thread is not None and thread is not threading.current_thread():
                 thread.join()
 
     def schedule(self, target: Flushable, interval: float) -> bool:
-        """Flush ``target`` in ``interval / 2`` to ``interval`` seconds (sharing a wake-up with others).
+        """Flush ``target`` within ``interval`` seconds, in the next wake-up (shared with every other).
+
+        A target already on the list stays on it once (the earlier time wins).
 
         Returns False (scheduling nothing) when the flusher is not running -- its last user
         released it, e.g. the connection ended meanwhile; the caller then writes another way.
@@ -110,32 +115,24 @@ class AudioFlusher:
         with self._lock:
             if self._stopping or self._thread is None:
                 return False
-            first = not self._heap or due < self._heap[0][0]
-            heapq.heappush(self._heap, (due, next(self._seq), interval / 2, target))
-            if first:
+            self._pending[target] = None
+            if self._due is None or due < self._due:
+                self._due = due
                 self._cond.notify()
         return True
 
     def _run(self) -> None:
-        heap = self._heap
         cond = self._cond
         while True:
             with cond:
-                while not self._stopping:
-                    if heap:
-                        wait = heap[0][0] - time.monotonic()
-                        if wait <= 0:
-                            break
-                        cond.wait(wait)
-                    else:
-                        cond.wait()
+                now = time.monotonic()
+                while not self._stopping and (self._due is None or self._due > now):
+                    cond.wait(None if self._due is None else self._due - now)
+                    now = time.monotonic()
                 if self._stopping:
                     return
-                now = time.monotonic()
-                late = now - heap[0][0] if heap else 0.0
-                batch: list[Flushable] = []
-                while heap and heap[0][0] - heap[0][2] <= now:
-                    batch.append(heapq.heappop(heap)[3])
+                late = now - self._due if self._due is not None else 0.0
+                batch, self._pending, self._due = self._pending, {}, None
             self.ticks += 1
             self.flushes += len(batch)
             for target in batch:

@@ -64,15 +64,38 @@ def _xor_mask(data: bytes, mask: bytes) -> bytes:
     return (int.from_bytes(data, "little") ^ int.from_bytes(repeated, "little")).to_bytes(size, "little")
 
 
-def _load_apply_mask() -> Callable[[bytes, bytes], bytes]:
+class _PyMasker:
+    """The same interface as wsaccel's ``XorMaskerSimple`` (``Masker(mask).process(data)``), in Python."""
+
+    __slots__ = ("_mask",)
+
+    def __init__(self, mask: bytes) -> None:
+        self._mask = mask
+
+    def process(self, data: bytes) -> bytes:
+        """``data`` XOR the mask repeated."""
+        return _xor_mask(data, self._mask)
+
+
+def _load_masker() -> type:
     try:
         from wsaccel.xormask import XorMaskerSimple  # type: ignore[import-untyped,import-not-found,unused-ignore]
     except ImportError:  # wsaccel missing (say, no wheel for this platform): the same bytes, in Python
+        return _PyMasker
+    masker: type = XorMaskerSimple
+    return masker
+
+
+# A masker keeps its position in the mask between calls: one fresh masker per payload.
+_Masker = _load_masker()
+
+
+def _load_apply_mask() -> Callable[[bytes, bytes], bytes]:
+    if _Masker is _PyMasker:
         return _xor_mask
 
     def wsaccel_mask(data: bytes, mask: bytes) -> bytes:
-        # A masker keeps its position in the mask between calls: one fresh masker per payload.
-        masked: bytes = XorMaskerSimple(mask).process(data)
+        masked: bytes = _Masker(mask).process(data)
         return masked
 
     return wsaccel_mask
@@ -111,7 +134,25 @@ def encode_frame(opcode: int, payload: bytes, *, fin: bool = True, mask: bytes |
         header = _pack_short(first, 0x80 | 126, size)
     else:
         header = _pack_long(first, 0x80 | 127, size)
-    return b"".join((header, key, apply_mask(payload, key)))
+    return b"".join((header, key, _Masker(key).process(payload)))
+
+
+def encode_binary_frame(payload: bytes) -> bytes:
+    """``encode_frame(OP_BINARY, payload)`` in one call: the audio hot path (a fresh key per frame)."""
+    global _key_pool
+    index = next(_key_counter) % _KEYS_PER_DRAW
+    if index == 0:
+        _key_pool = os.urandom(4 * _KEYS_PER_DRAW)
+    key = _key_pool[index * 4 : index * 4 + 4]
+    size = len(payload)
+    if size < 126:
+        header = bytes((0x80 | OP_BINARY, 0x80 | size))
+    elif size < 65536:
+        header = _pack_short(0x80 | OP_BINARY, 0x80 | 126, size)
+    else:
+        header = _pack_long(0x80 | OP_BINARY, 0x80 | 127, size)
+    masked: bytes = _Masker(key).process(payload)
+    return b"".join((header, key, masked))
 
 
 @attrs.frozen(slots=True)
@@ -139,7 +180,7 @@ def encode_batch(items: Iterable[bytes | str], coalesce: bool, max_frame_bytes: 
         if type(item) is bytes:
             size = len(item)
             if pending and (not coalesce or pending_size + size > max_frame_bytes):
-                out.append(encode_frame(OP_BINARY, pending[0] if len(pending) == 1 else b"".join(pending)))
+                out.append(encode_binary_frame(pending[0] if len(pending) == 1 else b"".join(pending)))
                 audio_frames += 1
                 pending, pending_size = [], 0
             pending.append(item)
@@ -147,13 +188,13 @@ def encode_batch(items: Iterable[bytes | str], coalesce: bool, max_frame_bytes: 
             audio_bytes += size
             continue
         if pending:
-            out.append(encode_frame(OP_BINARY, pending[0] if len(pending) == 1 else b"".join(pending)))
+            out.append(encode_binary_frame(pending[0] if len(pending) == 1 else b"".join(pending)))
             audio_frames += 1
             pending, pending_size = [], 0
         out.append(encode_frame(OP_TEXT, str(item).encode("utf-8")))
         control_frames += 1
     if pending:
-        out.append(encode_frame(OP_BINARY, pending[0] if len(pending) == 1 else b"".join(pending)))
+        out.append(encode_binary_frame(pending[0] if len(pending) == 1 else b"".join(pending)))
         audio_frames += 1
     data = out[0] if len(out) == 1 else b"".join(out)
     return EncodedBatch(data, audio_bytes, audio_frames, control_frames)
@@ -362,6 +403,7 @@ __all__ = [
     "check_text",
     "close_payload",
     "encode_batch",
+    "encode_binary_frame",
     "encode_frame",
     "is_valid_close_code",
     "new_mask_key",

@@ -113,6 +113,16 @@ class MetricsRecorder:
             if self.max_audio_lag is None or lag > self.max_audio_lag:
                 self.max_audio_lag = lag
 
+    def record_audio_sent(self, audio_bytes: int, now: float) -> None:
+        """Account one audio frame written at once (queued and written at ``now``: no lag)."""
+        self.bytes_sent += audio_bytes
+        self.frames_sent += 1
+        if self.first_send_at is None:
+            self.first_send_at = now
+        if self.max_audio_lag is None:
+            self.max_audio_lag = 0.0
+        self.audio_lag = 0.0
+
     def record_control_sent(self, now: float) -> None:
         """Account one control frame (not a keepalive) written at ``now``."""
         self.control_messages_sent += 1

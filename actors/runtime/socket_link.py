@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 #: One read takes up to this much; the bytes object shrinks to what arrived.
 READ_SIZE = 64 * 1024
+_monotonic = time.monotonic
 _WOULD_BLOCK = (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
 
 
@@ -208,12 +209,12 @@ class SocketLink:
         Raises ``OSError`` when the socket is broken; the chunk is dropped once our close frame
         is out.
         """
-        now = time.monotonic()
+        now = _monotonic()
         frame = self.core.send_audio_frame(data, now)
         if frame is None:
             return True
         done = self.writer.send_nowait(frame)
-        self._metrics.record_batch_sent(len(data), 1, 0, now, now)
+        self._metrics.record_audio_sent(len(data), now)
         return done
 
     def flush_nowait(self) -> bool:

@@ -458,7 +458,7 @@ class Supervisor:
 
     ``audio_flush_interval`` is the coalescing window of streams whose config leaves
     ``ConnectionConfig.audio_flush_interval`` at None: ``t > 0`` (default 0.05) queues audio and
-    writes it as one frame per stream every ``t/2``..``t`` seconds from the one shared flusher
+    writes it as one frame per stream once per window of ``t`` seconds from the one shared flusher
     thread -- fewer frames, less CPU on both ends (about half the server's CPU at 20 ms chunks),
     at up to ``t`` of added latency; 0 writes each chunk at once on the caller's thread.
 
