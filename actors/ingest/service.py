@@ -214,8 +214,9 @@ class IngestService:
             config.store, observe_commit=self.metrics.store_commit, instance_id=self.instance_id
         )
         try:
-            self.interrupted_at_start = self._register(store)
-            if self.interrupted_at_start:
+            interrupted = self._register(store)
+            self.interrupted_at_start = len(interrupted)
+            if interrupted:
                 log.warning(
                     "%d call(s) left active by a previous run marked interrupted", self.interrupted_at_start
                 )
@@ -249,6 +250,7 @@ class IngestService:
                 self._relay = FeedRelay(store, feed, self.instance_id).start()
             if self._keeper is not None:
                 self._keeper.on_reaped = feed.calls_reaped
+            feed.calls_reaped(interrupted)  # the other instances' pages see them end
             self._context = ConnectionContext(
                 loop=loop,
                 pool=self._pool,
@@ -283,9 +285,9 @@ class IngestService:
         )
         return self
 
-    def _register(self, store: TranscriptStore) -> int:
+    def _register(self, store: TranscriptStore) -> tuple[str, ...]:
         """Register this instance's lease, take what a dead predecessor left, start the keeper; return
-        the calls interrupted.
+        the ids of the calls interrupted.
 
         On PostgreSQL only this id's own previous run is taken (by :meth:`InstanceLeases.register`):
         other instances' expired leases may be live instances' that could not renew during a database
@@ -304,7 +306,7 @@ class IngestService:
         self._leases = leases  # from here on, the stop releases the row
         keeper = LeaseKeeper(leases, metrics=self.metrics)
         if leases.exclusive:
-            marked += len(keeper.reap().calls)
+            marked += keeper.reap().calls
         else:
             self.metrics.set_live_instances(len(leases.instances()))
         self._keeper = keeper.start()
@@ -408,9 +410,6 @@ class IngestService:
         if self._keeper is not None:
             self._keeper.stop()
             self._keeper = None
-        if self._relay is not None:  # after everything that publishes: the call ends reach the others
-            self._relay.stop()
-            self._relay = None
         if self._leases is not None:
             leases, self._leases = self._leases, None
             try:
@@ -419,7 +418,12 @@ class IngestService:
                 log.error("instance %s: lease not released: %s", self.instance_id, exc)
             else:
                 if left:
-                    log.warning("%d call(s) still active at stop marked interrupted", left)
+                    log.warning("%d call(s) still active at stop marked interrupted", len(left))
+                    if self._feed is not None:  # closed here, but still relayed to the others
+                        self._feed.calls_reaped(left)
+        if self._relay is not None:  # after everything that publishes: the call ends reach the others
+            self._relay.stop()
+            self._relay = None
         if self._store is not None:
             self._store.close()
         return lost

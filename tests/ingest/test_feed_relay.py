@@ -7,7 +7,7 @@ import asyncio
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import psycopg
@@ -15,6 +15,7 @@ import pytest
 import websockets
 
 from actors.ingest.calls import CallStart
+from actors.ingest.config import IngestConfig
 from actors.ingest.feed_relay import MAX_PAYLOAD, FeedRelay
 from actors.ingest.http_api import call_json, segment_json
 from actors.ingest.live_feed import Event, LiveFeed, Subscription
@@ -279,3 +280,62 @@ def dead_instance_with_a_call(url: str, instance_id: str, call_id: str) -> None:
     finally:
         leases.close()
         store.close()
+
+
+async def feed_until_ended(
+    watcher: IngestService, call_id: str, cause: Callable[[], object]
+) -> dict[str, object]:
+    """Subscribe to ``watcher``'s /v1/events, run ``cause`` (in a thread), return ``call_id``'s
+    ``call_ended`` event."""
+    async with websockets.connect(ws_url(watcher, EVENTS_PATH)) as feed:
+        assert json.loads(await asyncio.wait_for(feed.recv(), 10)) == {"type": "subscribed"}
+        await asyncio.to_thread(cause)
+        while True:
+            event = json.loads(await asyncio.wait_for(feed.recv(), 15))
+            if event["type"] == "call_ended" and event["call_id"] == call_id:
+                return dict(event)
+
+
+def test_calls_a_restarted_instance_takes_from_its_dead_run_end_interrupted_on_every_feed(
+    postgres_url: str,
+) -> None:
+    """A killed instance restarted under its id interrupts its dead run's calls at start; the page
+    of another instance (whose own keeper has not reaped them yet) sees them end."""
+
+    def restart() -> None:
+        dead_instance_with_a_call(postgres_url, "phoenix", "left-by-phoenix")
+        with ingest_service(postgres_url, instance_id="phoenix") as reborn:
+            assert reborn.interrupted_at_start == 1
+
+    with ingest_service(postgres_url, instance_id="watcher") as watcher:
+        event = asyncio.run(feed_until_ended(watcher, "left-by-phoenix", restart))
+    assert event == {"type": "call_ended", "call_id": "left-by-phoenix", "status": "interrupted"}
+
+
+def test_calls_still_active_at_a_clean_stop_end_interrupted_on_every_feed(postgres_url: str) -> None:
+    """A call of this instance's that is still ``active`` in the store when it stops (here, one the
+    pipeline does not hold) is marked interrupted by the lease's release and announced."""
+
+    def stop_leaving_a_call() -> None:
+        leaving = IngestService(
+            IngestConfig(host="127.0.0.1", port=0, store=postgres_url, instance_id="leaving"),
+            deepgram_url=server.url,
+            api_key="local",
+        ).start()
+        try:
+            store = open_store(postgres_url, instance_id="leaving")
+            try:
+                store.start_call(CallStart("stream", "left-at-stop", "linear16", 16000, ("0",)))
+            finally:
+                store.close()
+        finally:
+            leaving.stop()
+
+    with (
+        LocalServer(engine="deterministic") as server,
+        ingest_service(postgres_url, instance_id="watcher") as watcher,
+    ):
+        event = asyncio.run(feed_until_ended(watcher, "left-at-stop", stop_leaving_a_call))
+        detail = watcher.store.get_call("left-at-stop")
+    assert event == {"type": "call_ended", "call_id": "left-at-stop", "status": "interrupted"}
+    assert detail is not None and detail.call.status == "interrupted"

@@ -66,7 +66,7 @@ def test_reaper_interrupts_only_the_expired_instances_calls_and_keeps_their_segm
     leases_a = InstanceLeases(a, "a", 30.0)
     leases_b = InstanceLeases(b, "b", 30.0)
     try:
-        assert leases_a.register() == 0 and leases_b.register() == 0
+        assert leases_a.register() == () and leases_b.register() == ()
         a.start_call(call_start("a-1"))
         b.start_call(call_start("b-1"))
         a.add_segments([Segment("a-1", 0, 0.0, 1.0, "kept")])
@@ -102,7 +102,7 @@ def test_a_live_id_is_refused_and_an_expired_one_is_taken_over(
         with pytest.raises(InstanceConflict, match="held by a live lease"):
             again.register()
         expire_lease(a, "a")
-        assert again.register() == 1, "the dead run's active call is interrupted at take-over"
+        assert len(again.register()) == 1, "the dead run's active call is interrupted at take-over"
         detail = a.get_call("a-1")
         assert detail is not None and detail.call.status == "interrupted"
     finally:
@@ -124,7 +124,7 @@ def test_registration_takes_only_this_ids_previous_run(
     b.start_call(call_start("b-1"))  # a previous run of "b" whose row is gone
     leases = InstanceLeases(b, "b", 30.0)
     try:
-        assert leases.register() == 1
+        assert len(leases.register()) == 1
         calls = {c.id: c.status for c in b.list_calls()}
         assert calls == {"a-1": "active", "b-1": "interrupted"}
         assert sorted(i.id for i in leases.instances()) == ["a", "b"]
@@ -142,7 +142,7 @@ def test_release_interrupts_what_is_left_and_removes_the_row(
     a.start_call(call_start("a-1"))
     a.start_call(call_start("a-2"))
     a.end_call("a-2", "completed")
-    assert leases.release() == 1
+    assert len(leases.release()) == 1
     calls = {c.id: c.status for c in b.list_calls()}
     assert calls == {"a-1": "interrupted", "a-2": "completed"}
     assert InstanceLeases(b, "b", 30.0).instances() == []
@@ -166,7 +166,7 @@ def test_exclusive_registration_takes_every_other_row_for_dead(store_url: str) -
     store.start_call(call_start("old-1"))
     new = InstanceLeases(store, "new", 30.0, exclusive=True)
     try:
-        assert new.register() == 1
+        assert len(new.register()) == 1
         assert [i.id for i in new.instances()] == ["new"]
     finally:
         old.close()

@@ -118,8 +118,9 @@ class InstanceLeases:
 
     # -- this instance ------------------------------------------------------------------------------
 
-    def register(self) -> int:
-        """Insert this instance's row with a fresh lease; return how many calls it marked interrupted.
+    def register(self) -> tuple[str, ...]:
+        """Insert this instance's row with a fresh lease; return the ids of the calls it marked
+        interrupted.
 
         A row of the same id whose lease expired is a previous run of this instance that died: its
         ``active`` calls (and any left by a run whose row was already reaped) are marked
@@ -131,10 +132,10 @@ class InstanceLeases:
         :class:`~actors.ingest.instances.LeaseKeeper`).
         """
 
-        def work(conn: Connection) -> int:
-            marked = 0
+        def work(conn: Connection) -> tuple[str, ...]:
+            marked: list[str] = []
             if self.exclusive:
-                marked += len(self._interrupt_owned_by(conn, self._other_ids(conn)))
+                marked += self._interrupt_owned_by(conn, self._other_ids(conn))
                 conn.execute("DELETE FROM instances WHERE id <> ?", (self.instance_id,))
             rows = conn.execute(
                 f"SELECT host, pid, lease_expires_at - {self._now} FROM instances WHERE id = ? FOR UPDATE"
@@ -152,13 +153,13 @@ class InstanceLeases:
                     )
                 conn.execute("DELETE FROM instances WHERE id = ?", (self.instance_id,))
             # Calls of this id still active are a previous run's (row reaped or not): none is ours yet.
-            marked += len(self._interrupt_owned_by(conn, [self.instance_id]))
+            marked += self._interrupt_owned_by(conn, [self.instance_id])
             if not self._insert(conn):
                 raise InstanceConflict(
                     f"instance id {self.instance_id!r} was registered at the same moment by another "
                     "instance: give every instance its own id"
                 )
-            return marked
+            return tuple(marked)
 
         return self._in_transaction(work)
 
@@ -189,14 +190,14 @@ class InstanceLeases:
 
         return self._in_transaction(work)
 
-    def release(self) -> int:
+    def release(self) -> tuple[str, ...]:
         """At a clean stop: mark this instance's calls still ``active`` interrupted and delete its row
-        (one transaction); return how many calls were marked. Closes the leases' connection."""
+        (one transaction); return the ids of the calls marked. Closes the leases' connection."""
 
-        def work(conn: Connection) -> int:
+        def work(conn: Connection) -> tuple[str, ...]:
             marked = self._interrupt_owned_by(conn, [self.instance_id])
             conn.execute("DELETE FROM instances WHERE id = ?", (self.instance_id,))
-            return len(marked)
+            return tuple(marked)
 
         try:
             return self._in_transaction(work)
