@@ -135,6 +135,9 @@ SLEEP_ALLOW_LIST: dict[str, str] = {
     # Not a wait for anything: AudioHook signature failures are answered no sooner than 500 ms, as
     # AudioHook's reference server does, so response times tell an attacker nothing.
     "actors/ingest/service.py::IngestService._process_request": "AudioHook auth failure delay",
+    # Waiting for another connection's (often another process's) SQLite lock, which gives no
+    # notification: switching a new file to WAL fails at once instead of calling the busy handler.
+    "actors/ingest/store/_db.py::_enable_wal": "SQLite WAL switch back-off",
 }
 
 

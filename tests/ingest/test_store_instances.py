@@ -21,7 +21,7 @@ from actors.ingest.store import (
     TranscriptStore,
     open_store,
 )
-from actors.ingest.store._db import connect
+from actors.ingest.store._db import SqliteConnection, connect
 from actors.ingest.store._schema import migrate
 from tests.ingest.store_contract import call_start
 from tests.support.leases import expire_lease
@@ -257,6 +257,30 @@ def test_instances_starting_together_on_an_empty_database_migrate_it_once(store_
         for store in opened.values():
             if isinstance(store, TranscriptStore):
                 store.close()
+
+
+def test_six_openers_of_a_new_sqlite_file_all_get_it_every_time(tmp_path: Path) -> None:
+    """Switching a new file to WAL is reported "locked" at once, without the busy handler; each
+    opener retries (it failed 1 opener in 100 before)."""
+    from tests.support.threads import run_together
+
+    for round_ in range(30):
+        path = tmp_path / f"new-{round_}.sqlite3"
+        opened = run_together(
+            6,
+            lambda _n, path=path: SqliteConnection(path),
+            name="test-open-new",
+            start_timeout=10,
+            join_timeout=60,
+        )
+        try:
+            assert all(isinstance(o, SqliteConnection) for o in opened.values()), opened
+            assert (path.stat().st_mode & 0o777) == 0o600
+            assert sorted(p.name for p in tmp_path.iterdir() if p.name.endswith(".new")) == []
+        finally:
+            for o in opened.values():
+                if isinstance(o, SqliteConnection):
+                    o.close()
 
 
 def test_twins_registering_at_the_same_moment_get_one_lease(store_url: str) -> None:
