@@ -6,28 +6,21 @@ Screenshots are saved to tests.support.browser.artifacts_dir() (the path is prin
 
 from __future__ import annotations
 
-import asyncio
 import json
-import threading
 from pathlib import Path
 
 import pytest
-import websockets
 
-from actors.ingest.service import EVENTS_PATH, STREAM_PATH, IngestService
+from actors.ingest.service import EVENTS_PATH, IngestService
 from actors.server.engines.deterministic import silence, synthesize_words
 from tests.support.browser import chromium, fake_microphone_args, screenshot
-from tests.support.ingest import conversation, ingest_service, stored_words, ws_url
-from tests.support.plain_client import audio_frames, messages_until_closed, start_message, stop_message
+from tests.support.held_call import ALL_WORDS, FIRST_WORDS, HeldCall
+from tests.support.ingest import ingest_service, stored_words, ws_url
 from tests.support.wav import write_wav
 
 pytestmark = pytest.mark.timeout(60)
 
 TOKEN = "web-pages-token-0123456789"
-FIRST = conversation(
-    [(0, ["my", "card", "was", "charged"])], channels=1, sample_rate=16000, encoding="linear16"
-)
-SECOND = conversation([(0, ["thanks", "a", "lot"])], channels=1, sample_rate=16000, encoding="linear16")
 
 
 def audio_time(seconds: float) -> str:
@@ -51,38 +44,6 @@ def log_in(page: object, service: IngestService, route: str) -> None:
     expect(page.locator("#main")).to_be_visible()
 
 
-class HeldCall(threading.Thread):
-    """Streams FIRST on /v1/stream, then holds the call open until ``release`` is set, then sends
-    SECOND and stop (a real socket; the service sees one active call the whole time)."""
-
-    def __init__(self, service: IngestService, call_id: str) -> None:
-        super().__init__(name="web-test-held-call", daemon=True)
-        self.service, self.call_id = service, call_id
-        self.release = threading.Event()
-
-        self.replies: list[dict[str, object]] = []
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        try:
-            asyncio.run(self._call())
-        except BaseException as exc:  # reported by the test
-            self.error = exc
-
-    async def _call(self) -> None:
-        headers = {"Authorization": f"Bearer {TOKEN}"}
-        async with websockets.connect(ws_url(self.service, STREAM_PATH), additional_headers=headers) as ws:
-            await ws.send(start_message(self.call_id))
-            for frame in audio_frames(FIRST.audio, frame_bytes=2, frame_ms=100):
-                await ws.send(frame)
-            released = await asyncio.get_running_loop().run_in_executor(None, self.release.wait, 30)
-            assert released, "the test never saw the words"
-            for frame in audio_frames(SECOND.audio, frame_bytes=2, frame_ms=100):
-                await ws.send(frame)
-            await ws.send(stop_message())
-            self.replies = await messages_until_closed(ws)
-
-
 def test_the_live_page_shows_a_calls_words_while_it_streams(tmp_path: Path) -> None:
     from playwright.sync_api import expect
 
@@ -90,11 +51,11 @@ def test_the_live_page_shows_a_calls_words_while_it_streams(tmp_path: Path) -> N
         page = browser.new_page()
         log_in(page, service, "/")
         expect(page.locator("#status")).to_have_text("live", timeout=10_000)
-        call = HeldCall(service, "live-page-call")
+        call = HeldCall(service, "live-page-call", TOKEN)
         call.start()
         try:
             box = page.locator('[data-call-id="live-page-call"]')
-            expect(box.locator(".words")).to_have_text("my card was charged", timeout=15_000)
+            expect(box.locator(".words")).to_have_text(FIRST_WORDS, timeout=15_000)
             # still streaming: the socket is held open, the call is active in the store and on the page
             assert call.is_alive()
             detail = service.store.get_call("live-page-call")
@@ -103,10 +64,8 @@ def test_the_live_page_shows_a_calls_words_while_it_streams(tmp_path: Path) -> N
             expect(page.locator("#calls")).to_contain_text("live-page-call")
             screenshot(page, "ingest-live-page-streaming")
         finally:
-            call.release.set()
-            call.join(30)
-        assert call.error is None, call.error
-        expect(box.locator(".words")).to_have_text("my card was charged thanks a lot", timeout=15_000)
+            call.end()
+        expect(box.locator(".words")).to_have_text(ALL_WORDS, timeout=15_000)
         expect(box.locator(".status")).to_have_text("completed", timeout=15_000)
         screenshot(page, "ingest-live-page-ended")
         # the finished call's transcript page, with audio times
@@ -117,7 +76,7 @@ def test_the_live_page_shows_a_calls_words_while_it_streams(tmp_path: Path) -> N
         detail_segments = stored.segments
         segments = page.locator("#segments .segment")
         expect(segments).to_have_count(len(detail_segments))
-        assert " ".join(segments.locator(".words").all_inner_texts()) == "my card was charged thanks a lot"
+        assert " ".join(segments.locator(".words").all_inner_texts()) == ALL_WORDS
         first = detail_segments[0]
         assert (
             segments.first.locator(".time").inner_text()
@@ -150,7 +109,7 @@ def test_on_loopback_without_a_token_a_page_opened_mid_call_shows_the_words_said
 
     with ingest_service(sqlite_url(tmp_path)) as service, chromium() as browser:
         assert service.config.api_token is None and service.config.loopback_only
-        call = HeldCall(service, "mid-call")
+        call = HeldCall(service, "mid-call", None)
         try:
             start_and_wait_for_first_segment(service, call)
             page = browser.new_page()
@@ -160,17 +119,14 @@ def test_on_loopback_without_a_token_a_page_opened_mid_call_shows_the_words_said
             expect(page.locator("#logout")).to_be_hidden()
             expect(page.locator("#status")).to_have_text("live", timeout=10_000)
             box = page.locator('[data-call-id="mid-call"]')
-            expect(box.locator(".words")).to_have_text("my card was charged", timeout=15_000)
+            expect(box.locator(".words")).to_have_text(FIRST_WORDS, timeout=15_000)
             expect(box.locator(".status")).to_have_text("active")
             expect(page.locator("#summary")).to_contain_text("1 active call(s) across all instances")
             screenshot(page, "ingest-live-page-opened-mid-call")
         finally:
-            call.release.set()
-            if call.ident is not None:  # started
-                call.join(30)
-        assert call.error is None, call.error
+            call.end()
         expect(box.locator(".status")).to_have_text("completed", timeout=15_000)
-        expect(box.locator(".words")).to_have_text("my card was charged thanks a lot")
+        expect(box.locator(".words")).to_have_text(ALL_WORDS)
         stored = service.store.get_call("mid-call")
         assert stored is not None
         expect(page.locator("#summary")).to_contain_text(f"{len(stored.segments)} segment(s) shown")
