@@ -24,7 +24,9 @@ keeps frames whole and ordered) and never blocks:
   by the actor (waiting up to ``send_timeout`` for the socket, without the lock).
 * ``audio_flush_interval > 0`` (a coalescing window): ``send_audio`` only queues; the shared
   flusher thread (:mod:`actors.runtime.flusher`) writes everything queued as one frame per
-  window, for all connections in one wake-up.
+  window, for all connections in one wake-up. A chunk holding at least a whole window of audio
+  (when the audio's byte rate is known) has nothing to wait for: it takes the immediate path
+  above, so large chunks get no added latency.
 
 Control messages always go into the buffer (after the audio queued before them) and the actor
 drains it, so their order with the audio is kept.
@@ -187,6 +189,13 @@ class _Shared:
         # open; cleared by whoever sees the connection going away.
         self.write_ok = False
         self.flush_interval: float = config.audio_flush_interval or 0.0
+        # Audio bytes of one window: a chunk at least this long is a whole frame by itself and is
+        # written at once, as without a window (None: the byte rate is unknown).
+        self.window_bytes: int | None = (
+            max(1, int(self.flush_interval * bytes_per_second))
+            if self.flush_interval > 0 and bytes_per_second
+            else None
+        )
         self.flusher: AudioFlusher | None = None  # acquired by Connection.start when flushing
         self.read_pool: ReadPool | None = None  # acquired by Connection.start, released at the end
         self.abort: _Abort | None = None  # handle: a deadline passed, drop the socket
@@ -710,7 +719,8 @@ class Connection:
             raise self._refusal("audio")
         s = self._s
         interval = s.flush_interval
-        if interval:
+        window = s.window_bytes
+        if interval and (window is None or len(data) < window):
             if s.buffer.put_audio(data):
                 flusher = s.flusher
                 if not (s.write_ok and flusher is not None and flusher.schedule(self, interval)):

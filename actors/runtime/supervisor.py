@@ -460,7 +460,8 @@ class Supervisor:
     ``ConnectionConfig.audio_flush_interval`` at None: ``t > 0`` (default 0.05) queues audio and
     writes it as one frame per stream once per window of ``t`` seconds from the one shared flusher
     thread -- fewer frames, less CPU on both ends (about half the server's CPU at 20 ms chunks),
-    at up to ``t`` of added latency; 0 writes each chunk at once on the caller's thread.
+    at up to ``t`` of added latency (none for a chunk of ``t`` or more: AudioHook's 200 ms frames
+    go out at once); 0 writes each chunk at once on the caller's thread.
 
     ``keep_finals`` is what each stream keeps of its finals for ``StreamResult.finals`` (False:
     none, the default -- a long call must not grow in memory; True: all; N: the last N);

@@ -90,6 +90,36 @@ def test_paced_audio_with_a_window_goes_out_in_fewer_frames_within_the_window(
     assert result.metrics.max_audio_lag is not None and result.metrics.max_audio_lag < 0.5
 
 
+def test_a_chunk_of_a_whole_window_is_written_at_once_and_smaller_ones_still_wait(
+    local_server: LocalServer,
+) -> None:
+    """A 1 s window: 1 s chunks never wait for the flusher; the short rest is coalesced, in order."""
+    log = EventLog()
+    cfg = listen_config(local_server.url, audio_flush_interval=1.0)
+    window = 2 * RATE  # one second of 16 kHz linear16
+    pcm = synthesize_words(["whole", "windows", "then", "small", "chunks"], sample_rate=RATE)
+    whole = len(pcm) // window * window
+    assert whole >= window and len(pcm) - whole >= 4 * CHUNK
+    conn = Connection.open(cfg, subscribers=[log.queue])
+    sent = time.monotonic()
+    for i in range(0, whole, window):
+        conn.send_audio(pcm[i : i + window])
+    # On the wire well before the window's second (by the caller's thread, or its actor when the
+    # socket was busy), not by the flusher once the window has passed.
+    deadline = sent + 0.8
+    while conn.metrics.bytes_sent < whole and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert conn.metrics.bytes_sent == whole
+    for i in range(whole, len(pcm), CHUNK):
+        conn.send_audio(pcm[i : i + CHUNK])  # 20 ms chunks: queued for the window
+    result = conn.finish(timeout=10.0)
+    audio_frames = result.metrics.frames_sent - result.metrics.control_messages_sent
+    assert result.ok and result.metrics.bytes_sent == len(pcm)
+    small = -(-(len(pcm) - whole) // CHUNK)
+    assert audio_frames < whole // window + small  # the small chunks were coalesced
+    assert transcript(log.until_closed()) == ["whole", "windows", "then", "small", "chunks"]
+
+
 def test_supervised_streams_share_one_flusher_and_keep_no_finals_by_default(
     local_server: LocalServer,
 ) -> None:
