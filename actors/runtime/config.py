@@ -87,8 +87,9 @@ class ConnectionConfig:
       written, as one frame, within ``t`` seconds by the one shared flusher thread
       (:mod:`actors.runtime.flusher`) -- far less CPU per stream for many streams, at the cost of
       up to ``t`` of added latency. A chunk holding ``t`` or more of audio (byte rate known) is
-      written at once, as when immediate: it has nothing to wait for. ``None`` = the runtime's default: immediate for a
-      ``Connection``; the ``Supervisor``'s own ``audio_flush_interval`` for supervised streams.
+      written at once, as when immediate: it has nothing to wait for. ``None`` = the runtime's
+      default: immediate for a ``Connection``; the ``Supervisor``'s own ``audio_flush_interval``
+      for supervised streams.
     * ``bytes_per_second`` -- audio byte rate, derived from the options when None.
     * ``ssl_context`` -- the ``ssl.SSLContext`` for a ``wss://`` connection (a private CA bundle,
       a corporate TLS proxy, client certificates). None (default) = one context shared by every

@@ -83,6 +83,7 @@ class LoadRun:
         self.probes = [StreamProbe(i, self.delays) for i in range(streams)]
         self.driver = make_driver(client, url, self.audio, self.probes, supervisor)
         self.sampler: LiveSampler | None = None
+        self.first: ProcessSnapshot | None = None  # taken once the first stream is open
         self._opened_in = 0.0
 
     def open(self) -> None:
@@ -92,10 +93,13 @@ class LoadRun:
         self.usage0 = usage_counters()
         wall0 = time.monotonic()
         _progress(f"{self.client}: opening {self.streams} streams")
-        self.driver.open_all()
+        self.driver.open_all(self._first_open)
         _progress(f"{self.client}: all open, sending")
         self._opened_in = time.monotonic() - wall0
         self.cpu_open = cpu_seconds()
+
+    def _first_open(self) -> None:
+        self.first = ProcessSnapshot()
 
     def send_and_finish(self, schedule: Schedule) -> dict[str, Any]:
         """Send every chunk on ``schedule`` (lag and RSS sampled), finish every stream; the measurements."""
@@ -136,6 +140,14 @@ class LoadRun:
             "rss_base_bytes": base.rss,
             "rss_peak_bytes": sampler.peak_rss,
             "rss_per_stream_bytes": (sampler.peak_rss - base.rss) / streams,
+            # What each stream after the first adds: the one-time costs of the first (lazy imports,
+            # generated codec hooks, the process's shared threads) are not a per-stream cost.
+            "rss_first_stream_bytes": None if self.first is None else self.first.rss - base.rss,
+            "rss_per_added_stream_bytes": (
+                (sampler.peak_rss - self.first.rss) / (streams - 1)
+                if self.first is not None and streams > 1
+                else None
+            ),
             "threads_base": base.threads,
             "threads_peak": sampler.peak_threads,
             "threads": threads,

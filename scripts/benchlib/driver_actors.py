@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -67,13 +68,20 @@ class ActorsDriver:
         """Threads that do not grow with the stream count: the supervisor's and this driver's pacer."""
         return self.supervisor.thread_budget() + 1
 
-    def open_all(self) -> None:
-        """Open every stream; return once all are connected (raises on a failed one)."""
+    def open_all(self, on_first_open: Callable[[], None] | None = None) -> None:
+        """Open every stream; return once all are connected (raises on a failed one).
+
+        ``on_first_open`` is called once the first stream is open, before the others are opened.
+        """
         if self._own_supervisor:
             self.supervisor.start()
         for probe in self.probes:
             handle = self.supervisor.open_stream(self.config, [probe], stream_id=f"bench-{probe.index}")
             self.handles.append(handle)
+            if on_first_open is not None and len(self.handles) == 1:
+                if not handle.wait_open(OPEN_TIMEOUT):
+                    raise TimeoutError(f"{handle.stream_id} did not open within {OPEN_TIMEOUT}s")
+                on_first_open()
         for handle in self.handles:
             if not handle.wait_open(OPEN_TIMEOUT):
                 raise TimeoutError(f"{handle.stream_id} did not open within {OPEN_TIMEOUT}s")

@@ -15,7 +15,7 @@ import socket
 import threading
 import time
 import urllib.parse
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from benchlib import rawws
 from benchlib.audio import SAMPLE_RATE, BenchAudio
@@ -71,8 +71,9 @@ class RawDriver:
         """What masks and parses (shown in the table)."""
         return f"mask {rawws.MASK_IMPL}, json {rawws.JSON_IMPL}"
 
-    def open_all(self) -> None:
-        """Handshake every stream (one after the other), then start the loop thread."""
+    def open_all(self, on_first_open: Callable[[], None] | None = None) -> None:
+        """Handshake every stream (one after the other), then start the loop thread;
+        ``on_first_open`` is called once the first handshake is done."""
         headers = {"Authorization": "Token bench-key"}
         for probe in self.probes:
             sock, rest = rawws.handshake(self.host, self.port, self.target, headers, OPEN_TIMEOUT)
@@ -80,6 +81,8 @@ class RawDriver:
             stream = _Stream(sock, rest, probe)
             self.streams.append(stream)
             self._sel.register(sock, selectors.EVENT_READ, stream)
+            if on_first_open is not None and len(self.streams) == 1:
+                on_first_open()
         self._wake_r.setblocking(False)
         self._sel.register(self._wake_r, selectors.EVENT_READ, None)
         self._open = len(self.streams)

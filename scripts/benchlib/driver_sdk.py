@@ -14,6 +14,7 @@ run 8 at a time (like actors' Supervisor default of 8 connector threads). The fi
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from typing import Any
@@ -54,11 +55,17 @@ class SdkDriver:
         self._listeners: list[threading.Thread | None] = [None] * len(probes)
         self._pacer: threading.Thread | None = None
 
-    def open_all(self) -> None:
-        """Connect every stream (8 handshakes at a time) and start its listen thread."""
+    def open_all(self, on_first_open: Callable[[], None] | None = None) -> None:
+        """Connect every stream (the first alone, then 8 handshakes at a time) and start its listen
+        thread; ``on_first_open`` is called once the first stream is open."""
         try:
+            first, rest = self.probes[:1], self.probes[1:]
+            for probe in first:
+                self._open(probe)
+            if on_first_open is not None:
+                on_first_open()
             with ThreadPoolExecutor(CONNECT_CONCURRENCY, thread_name_prefix="bench-sdk-connect") as pool:
-                for future in [pool.submit(self._open, p) for p in self.probes]:
+                for future in [pool.submit(self._open, p) for p in rest]:
                     future.result(timeout=OPEN_TIMEOUT)
         except BaseException:
             self._close_opened()

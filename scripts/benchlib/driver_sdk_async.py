@@ -14,7 +14,7 @@ import concurrent.futures
 import contextlib
 import threading
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 from benchlib.audio import SAMPLE_RATE, BenchAudio
@@ -48,11 +48,17 @@ class AsyncSdkDriver:
     def _call(self, coro: Coroutine[Any, Any, T], timeout: float) -> T:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
 
-    def open_all(self) -> None:
-        """Start the loop thread; connect every stream and start its listen task."""
+    def open_all(self, on_first_open: Callable[[], None] | None = None) -> None:
+        """Start the loop thread; connect every stream and start its listen task.
+
+        ``on_first_open`` is called (on this thread) once the first stream is open.
+        """
         self._thread.start()
         try:
-            self._call(self._open_all(), OPEN_TIMEOUT)
+            self._call(self._open_all(self.probes[:1]), OPEN_TIMEOUT)
+            if on_first_open is not None:
+                on_first_open()
+            self._call(self._open_all(self.probes[1:]), OPEN_TIMEOUT)
         except BaseException:
             self._stop_loop()
             raise
@@ -62,7 +68,7 @@ class AsyncSdkDriver:
         self._thread.join()
         self._loop.close()
 
-    async def _open_all(self) -> None:
+    async def _open_all(self, probes: list[StreamProbe]) -> None:
         from deepgram.core.events import EventType
 
         slots = asyncio.Semaphore(CONNECT_CONCURRENCY)
@@ -74,8 +80,8 @@ class AsyncSdkDriver:
                 )
                 return ctx, await ctx.__aenter__()
 
-        opened = await asyncio.gather(*(connect(p) for p in self.probes))
-        for probe, (ctx, conn) in zip(self.probes, opened, strict=True):
+        opened = await asyncio.gather(*(connect(p) for p in probes))
+        for probe, (ctx, conn) in zip(probes, opened, strict=True):
             self._exits.push_async_exit(ctx)
             conn.on(EventType.MESSAGE, probe)
             conn.on(EventType.ERROR, probe.error)

@@ -17,6 +17,10 @@ BASELINE, FLOOR = "sdk", "raw"
 SAME_FRAME_MS = 1.0
 
 
+def _kb(value: float | None) -> float | None:
+    return None if value is None else value / 1024
+
+
 def _threads(r: dict[str, Any]) -> float:
     return float(r["threads"]) if "threads" in r else r["threads_per_stream"] * r["streams"]
 
@@ -24,7 +28,9 @@ def _threads(r: dict[str, Any]) -> float:
 #: (label, value of one run, format) of the stream benchmark's figures, lower is better for all.
 STREAM_ROWS: tuple[Row, ...] = (
     ("client CPU ms per stream-second", lambda r: r["cpu_per_stream_second"] * 1000.0, "{:.3f}"),
-    ("RSS KB per live stream", lambda r: r["rss_per_stream_bytes"] / 1024, "{:.1f}"),
+    ("RSS KB per live stream (all / N)", lambda r: r["rss_per_stream_bytes"] / 1024, "{:.1f}"),
+    ("RSS KB per added stream (after the 1st)", lambda r: _kb(r.get("rss_per_added_stream_bytes")), "{:.1f}"),
+    ("RSS KB of the first stream (one-time)", lambda r: _kb(r.get("rss_first_stream_bytes")), "{:.0f}"),
     ("client threads (peak)", _threads, "{:.0f}"),
     ("threads per stream", lambda r: r["threads_per_stream"], "{:.2f}"),
     ("audio lag p50 (ms)", lambda r: r.get("lag_p50_ms"), "{:.0f}"),

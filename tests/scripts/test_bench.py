@@ -99,11 +99,20 @@ def test_ratio_and_targets() -> None:
         "lag_p99_ms": 3,
         "errors": 0,
     }
-    runs = [dict(run, client="actors"), dict(run, client="sdk", cpu_per_stream_second=0.004)]
+    runs = [
+        dict(run, client="actors", rss_per_added_stream_bytes=50 * 1024, rss_first_stream_bytes=2048 * 1024),
+        dict(run, client="sdk", cpu_per_stream_second=0.004),
+    ]
     lines = check(runs, None)
-    assert lines[0].startswith("MET") and "0.25x" in lines[0]
-    assert any(line.startswith("not measured: 1,000") for line in lines)
-    assert any(line.startswith("MET") and "100 KB" in line for line in lines)
+    assert lines[0].startswith("MET") and "0.25x" in lines[0] and "200 streams" in lines[0]
+    assert any(line.startswith("not measured: CPU at 1000 streams") for line in lines)
+    assert any(line.startswith("not measured: 1,000 streams") for line in lines)
+    assert any(line.startswith("not measured: 2,000 streams") for line in lines)
+    rss = next(line for line in lines if "RSS per live stream" in line)
+    assert rss.startswith("MET") and "50 KB per added stream" in rss and "one-time 2048 KB" in rss
+    runs[0].pop("rss_per_added_stream_bytes")  # an older run: all / N is what there is
+    rss = next(line for line in check(runs, None) if "RSS per live stream" in line)
+    assert rss.startswith("MISSED") and "100 KB" in rss and "(all / N)" in rss
 
 
 @pytest.mark.parametrize("client", ["actors", "sdk"])
@@ -118,6 +127,7 @@ def test_child_run_measures_a_short_real_run(client: str, make_server: Callable[
     assert result["delay_p99_ms"] >= result["delay_p50_ms"] > 0
     assert result["cpu_per_stream_second"] > 0 and result["threads_per_stream"] > 0
     assert result["lag_p99_ms"] is not None
+    assert result["rss_first_stream_bytes"] is not None and result["rss_per_added_stream_bytes"] is not None
     if client == "sdk":  # one frame per chunk
         assert result["wire_frame_ms"] == pytest.approx(20.0)
     else:  # the Supervisor's default coalescing window joins chunks

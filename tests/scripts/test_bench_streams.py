@@ -17,7 +17,7 @@ sys.path.insert(0, str(SCRIPTS))
 
 from benchlib import rawws  # noqa: E402
 from benchlib.report import stream_table, wire_summary  # noqa: E402
-from benchlib.targets import check  # noqa: E402
+from benchlib.targets import check, default_flush_interval  # noqa: E402
 
 
 def _run(**fields: Any) -> dict[str, Any]:
@@ -78,6 +78,18 @@ def test_tables_say_which_frames_are_on_the_wire_and_ratio_to_sdk_and_floor() ->
         and "0.50x" in lines[0]
     )
     assert lines[1].startswith("MISSED") and "2.00x the raw one-thread floor" in lines[1]
+    default = default_flush_interval()
+    lag = check(
+        [
+            _run(streams=1000, flush_interval=default, lag_p99_ms=40),
+            _run(streams=1000, flush_interval=0.0, lag_p99_ms=10),
+            _run(streams=2000, flush_interval=default, lag_p99_ms=120),
+        ],
+        None,
+    )
+    assert any(line.startswith("MET") and "1000 real-time" in line and "< 50 ms" in line for line in lag)
+    assert any(line.startswith("info") and "not the default configuration" in line for line in lag)
+    assert any(line.startswith("MISSED") and "2000 real-time" in line and "< 100 ms" in line for line in lag)
 
 
 def test_bench_streams_runs_all_four_clients_at_a_tiny_size(tmp_path: Path) -> None:
