@@ -26,6 +26,12 @@ OPEN_TIMEOUT = 60.0
 FINISH_TIMEOUT = 60.0
 
 
+def _wait_open(handle: Any) -> None:
+    """Block until ``handle``'s stream is open; ``TimeoutError`` after ``OPEN_TIMEOUT``."""
+    if not handle.wait_open(OPEN_TIMEOUT):
+        raise TimeoutError(f"{handle.stream_id} did not open within {OPEN_TIMEOUT}s")
+
+
 class ActorsDriver:
     """Runs the streams through ``actors.runtime.supervisor.Supervisor`` (its own, or ``supervisor``)."""
 
@@ -79,12 +85,10 @@ class ActorsDriver:
             handle = self.supervisor.open_stream(self.config, [probe], stream_id=f"bench-{probe.index}")
             self.handles.append(handle)
             if on_first_open is not None and len(self.handles) == 1:
-                if not handle.wait_open(OPEN_TIMEOUT):
-                    raise TimeoutError(f"{handle.stream_id} did not open within {OPEN_TIMEOUT}s")
+                _wait_open(handle)
                 on_first_open()
         for handle in self.handles:
-            if not handle.wait_open(OPEN_TIMEOUT):
-                raise TimeoutError(f"{handle.stream_id} did not open within {OPEN_TIMEOUT}s")
+            _wait_open(handle)
 
     def start_sending(self, schedule: Schedule) -> None:
         """Start the pacer thread on ``schedule``."""
