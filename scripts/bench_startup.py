@@ -3,7 +3,9 @@
 
 Every sample is a fresh interpreter (``benchlib.startup_child``) against one local server
 process; variants alternate and the medians are printed. ``actors`` is the SDK-shaped facade
-(``actors.DeepgramClient``), ``actors-runtime`` the runtime's ``Connection.open``.
+(``actors.DeepgramClient``), ``actors-runtime`` the runtime's ``Connection.open``, ``deps-floor``
+the chosen dependencies alone (imported, and websocket-client's own ``create_connection``): the
+lower bound of actors' cold start, printed beside the others and as a ratio to the SDK.
 
     .venv/bin/python scripts/bench_startup.py            # 7 rounds
     .venv/bin/python scripts/bench_startup.py --rounds 15 --json startup.json
@@ -27,7 +29,7 @@ from benchlib.report import ratio, table  # noqa: E402
 from benchlib.serverproc import REPO, ServerProcess  # noqa: E402
 from benchlib.stats import median  # noqa: E402
 
-VARIANTS = ("actors", "actors-runtime", "sdk")
+VARIANTS = ("actors", "actors-runtime", "deps-floor", "sdk")
 METRICS = ("import_ms", "connect_ms", "total_ms", "process_ms")
 
 
@@ -57,7 +59,8 @@ def medians(samples: list[dict[str, Any]]) -> dict[str, dict[str, float | None]]
 
 def summary_table(med: dict[str, dict[str, float | None]]) -> str:
     """Medians per variant, and each actors variant's ratio to the SDK."""
-    header = ["median ms", *VARIANTS, "actors/sdk", "actors-runtime/sdk"]
+    ratios = ["actors/sdk", "actors-runtime/sdk", "deps-floor/sdk", "actors/deps-floor"]
+    header = ["median ms", *VARIANTS, *ratios]
     rows = []
     for metric in METRICS:
         values = [med[v][metric] for v in VARIANTS]
@@ -67,6 +70,8 @@ def summary_table(med: dict[str, dict[str, float | None]]) -> str:
                 *["-" if v is None else f"{v:.0f}" for v in values],
                 ratio(med["actors"][metric], med["sdk"][metric]),
                 ratio(med["actors-runtime"][metric], med["sdk"][metric]),
+                ratio(med["deps-floor"][metric], med["sdk"][metric]),
+                ratio(med["actors"][metric], med["deps-floor"][metric]),
             ]
         )
     return table(header, rows)

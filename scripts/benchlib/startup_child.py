@@ -1,9 +1,14 @@
 """One cold start, in a fresh interpreter: import a client, open the first Listen V1 connection.
 
-``python -m benchlib.startup_child --client actors|actors-runtime|sdk --url ws://...`` prints
-one JSON line: ``import_ms`` (import of the client), ``connect_ms`` (client construction and
-the first completed handshake), ``total_ms`` (both). Only the standard library is imported
+``python -m benchlib.startup_child --client actors|actors-runtime|deps-floor|sdk --url ws://...``
+prints one JSON line: ``import_ms`` (import of the client), ``connect_ms`` (client construction
+and the first completed handshake), ``total_ms`` (both). Only the standard library is imported
 before the timer starts.
+
+``deps-floor`` is the floor of actors' cold start with its chosen dependencies: it imports only
+them (attrs, cattrs with its orjson preconf, websocket-client, pykka, orjson; websocket-client
+imports ``ssl``) and opens the same Listen V1 connection with websocket-client's own
+``create_connection``. No code of ours runs, so what actors spends above it is its own.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import json  # noqa: E402
 import sys  # noqa: E402
 from typing import Any  # noqa: E402
 
-VARIANTS = ("actors", "actors-runtime", "sdk")
+VARIANTS = ("actors", "actors-runtime", "deps-floor", "sdk")
 
 
 def _import(variant: str) -> Any:
@@ -39,6 +44,21 @@ def _import(variant: str) -> Any:
         from actors import DeepgramClientEnvironment as ActorsEnvironment
 
         return lambda url: _open_sdk_shaped(ActorsClient, ActorsEnvironment, url)
+    if variant == "deps-floor":
+        import attrs  # noqa: F401
+        import cattrs
+        import cattrs.preconf.orjson  # noqa: F401
+        import orjson  # noqa: F401
+        import pykka  # noqa: F401
+        import websocket
+
+        def open_plain(url: str) -> None:
+            query = "model=nova-3&encoding=linear16&sample_rate=16000"
+            ws = websocket.create_connection(f"{url}/v1/listen?{query}", header=["Authorization: Token k"])
+            ws.send('{"type":"CloseStream"}')
+            ws.close()
+
+        return open_plain
     if variant == "sdk":
         from deepgram import DeepgramClient, DeepgramClientEnvironment
 

@@ -21,7 +21,7 @@ from bench_streams import Config, parse_configs, with_arena_cap  # noqa: E402
 from benchlib.audio import build_audio  # noqa: E402
 from benchlib.report import ratio, stream_table  # noqa: E402
 from benchlib.stats import MillisHistogram, percentile  # noqa: E402
-from benchlib.targets import check  # noqa: E402
+from benchlib.targets import check, default_flush_interval  # noqa: E402
 
 
 def _child(module: str, *args: str) -> dict[str, Any]:
@@ -110,6 +110,20 @@ def test_ratio_and_targets() -> None:
     assert any(line.startswith("not measured: 2,000 streams") for line in lines)
     rss = next(line for line in lines if "RSS per live stream" in line)
     assert rss.startswith("MET") and "50 KB per added stream" in rss and "one-time 2048 KB" in rss
+    lag_run = dict(run, streams=1000, flush_interval=default_flush_interval(), lag_p99_ms=70, seconds=15.0)
+    with_floor = [
+        dict(lag_run, client="actors", server_cpu_seconds=12.0),
+        dict(lag_run, client="raw", lag_p99_ms=130),
+    ]
+    lag = next(line for line in check(with_floor, None) if "1000 real-time streams" in line)
+    assert lag.startswith("MISSED") and "p99 audio lag 70 ms" in lag
+    assert "the raw floor, same streams and chunks: p99 130 ms (it misses the target too" in lag
+    assert "server's CPU: 12.0 s for 15 s of audio" in lag
+    startup = {v: {"total_ms": ms} for v, ms in (("actors", 120.0), ("actors-runtime", 110.0),
+                                                 ("deps-floor", 80.0), ("sdk", 400.0))}  # fmt: skip
+    cold = [line for line in check([], startup) if "cold start" in line]
+    assert cold[0].startswith("MET") and "0.30x" in cold[0] and cold[1].startswith("MET")
+    assert cold[-1].startswith("info") and "80 ms = 0.20x the SDK" in cold[-1]
     runs[0].pop("rss_per_added_stream_bytes")  # an older run: all / N is what there is
     rss = next(line for line in check(runs, None) if "RSS per live stream" in line)
     assert rss.startswith("MISSED") and "100 KB" in rss and "(all / N)" in rss
@@ -136,7 +150,7 @@ def test_child_run_measures_a_short_real_run(client: str, make_server: Callable[
     assert "actors/sdk" in table and "1.00x" in table
 
 
-@pytest.mark.parametrize("variant", ["actors", "actors-runtime", "sdk"])
+@pytest.mark.parametrize("variant", ["actors", "actors-runtime", "deps-floor", "sdk"])
 def test_startup_child_times_import_and_first_connection(variant: str, local_server: LocalServer) -> None:
     result = _child("benchlib.startup_child", "--client", variant, "--url", local_server.url)
     assert result["client"] == variant
