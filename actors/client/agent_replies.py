@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from actors._lean_attrs import LeanAttrs
 from actors.client.sending import MessageSender
 from actors.errors import FinishTimeout
 
@@ -63,8 +64,8 @@ REPLY_TYPES = frozenset(
 )
 
 
-@attrs.define
-class Awaited:
+@attrs.define(repr=False, eq=False)
+class Awaited(LeanAttrs):
     """One request still waiting: its wire type, what answers it, and what it waits for next."""
 
     request: str

@@ -32,6 +32,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 import attrs
 
+from actors._lean_attrs import LeanFrozen
 from actors.client.request_options import parse_request_options
 from actors.client.sockets import (
     AgentV1SocketClient,
@@ -72,8 +73,8 @@ LOCAL_PLACEHOLDER_KEY = "local"
 SESSION_ID_HEADER = "x-deepgram-session-id"
 
 
-@attrs.frozen
-class ClientSettings:
+@attrs.frozen(repr=False, eq=False)
+class ClientSettings(LeanFrozen):
     """What every connection of one client shares; built once by the client constructor.
 
     ``environment`` None means "the embedded local server, started on first connect" (only

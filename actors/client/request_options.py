@@ -12,6 +12,7 @@ from typing import Any, TypedDict
 
 import attrs
 
+from actors._lean_attrs import LeanFrozen
 from actors.errors import OptionsError
 
 #: Keys of the SDK's RequestOptions that only matter for HTTP requests.
@@ -49,8 +50,8 @@ class RequestOptions(TypedDict, total=False):
     max_stream_reconnection_attempts: int
 
 
-@attrs.frozen
-class SocketRequestOptions:
+@attrs.frozen(repr=False, eq=False)
+class SocketRequestOptions(LeanFrozen):
     """The parts of a ``RequestOptions`` that apply to a socket, validated.
 
     ``timeout`` is None when the caller set none.

@@ -13,13 +13,14 @@ from typing import Any
 
 import attrs
 
+from actors._lean_attrs import LeanFrozen
 from actors.core.events import EventType
 
 log = logging.getLogger("actors.client")
 
 
-@attrs.frozen
-class SocketEvent:
+@attrs.frozen(repr=False, eq=False)
+class SocketEvent(LeanFrozen):
     """One event as a socket emits it: ``kind`` (None for events users never see) and ``payload``.
 
     ``fatal`` is True for the failure that ended the connection (``ConnectionFailed``), as

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
+from actors._lean_attrs import LeanFrozen
+
 if TYPE_CHECKING:
     # Codec and ConnectOptions are only annotations (attrs keeps them as strings), so importing
     # this module does not import the codec.
@@ -43,8 +45,8 @@ __all__ = [
 Host = Literal["production", "agent"]
 
 
-@attrs.frozen
-class ApiSpec:
+@attrs.frozen(repr=False, eq=False)
+class ApiSpec(LeanFrozen):
     """What the runtime, client and server need to know about one WebSocket API.
 
     * ``name``: ``"listen.v1"``; ``path``: ``"/v1/listen"``; ``host``: which base URL serves it

@@ -20,12 +20,13 @@ from __future__ import annotations
 import builtins
 import copy
 import functools
-import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar, cast, dataclass_transform
 
 import attrs
 import orjson
+
+from actors._lean_attrs import LeanAttrs
 
 if TYPE_CHECKING:
     from typing import Self
@@ -52,9 +53,9 @@ WIRE_NAME = "actors.wire_name"
 def wire_object(cls: _C) -> _C:
     """Turn ``cls`` (a WireObject subclass) into a keyword-only, slotted attrs class.
 
-    The class inherits :meth:`WireObject.__repr__` (the same text as attrs' generated repr)
-    instead of getting a generated one: a third less work per class, so importing an API's
-    message classes is faster (cold start).
+    The class inherits its ``repr`` and ``==`` from :class:`~actors._lean_attrs.LeanAttrs` (the
+    same behaviour as attrs' generated ones) instead of getting generated ones, so importing an
+    API's message classes compiles only their constructors (cold start).
 
     Its constructor accepts plain data where a field holds WireObject classes (as the SDK's
     pydantic models do): ``AgentV1Settings(audio={"input": {...}}, agent={...})`` builds the typed
@@ -62,7 +63,7 @@ def wire_object(cls: _C) -> _C:
     need that is worked out on the first construction of the class (type hints are resolved then,
     not at import); a class without such fields keeps attrs' own ``__init__``.
     """
-    built = attrs.define(kw_only=True, slots=True, repr=False)(cls)
+    built = attrs.define(kw_only=True, slots=True, repr=False, eq=False)(cls)
     _defer_init(built)
     return built
 
@@ -86,33 +87,6 @@ def _settle_init(cls: type, attrs_init: _Init) -> _Init:
     init = converting_init(cls, attrs_init, plan) if plan else attrs_init
     cls.__init__ = init  # type: ignore[misc]
     return init
-
-
-#: Ids of the wire objects whose repr is being built on this thread (recursion guard, as attrs).
-_REPRING = threading.local()
-
-
-def _wire_repr(obj: Any) -> str:
-    """``ClassName(field=value, ...)`` exactly as attrs' generated ``__repr__`` writes it."""
-    working: set[int] | None = getattr(_REPRING, "ids", None)
-    if working is None:
-        working = _REPRING.ids = set()
-    elif id(obj) in working:
-        return "..."
-    working.add(id(obj))
-    try:
-        parts = []
-        for field in type(obj).__attrs_attrs__:
-            shown = field.repr
-            if shown is False:
-                continue
-            value = getattr(obj, field.name, attrs.NOTHING)
-            text = repr(value) if shown is True else shown(value)
-            parts.append(f"{field.name}={text}")
-        name = type(obj).__qualname__.rsplit(">.", 1)[-1]
-        return f"{name}({', '.join(parts)})"
-    finally:
-        working.discard(id(obj))
 
 
 def wire_field(*, wire: str | None = None, default: Any = attrs.NOTHING, factory: Any = None) -> Any:
@@ -217,7 +191,7 @@ class _SdkDumps:
 
 
 @wire_object
-class WireObject(_SdkDumps):
+class WireObject(_SdkDumps, LeanAttrs):
     """A JSON object on the wire: known fields as attributes, the rest in ``unknown_fields``.
 
     ``unknown_fields`` is a dict of the received fields this class does not model. It is stored
@@ -243,9 +217,6 @@ class WireObject(_SdkDumps):
     @unknown_fields.setter
     def unknown_fields(self, value: dict[str, Any]) -> None:
         self._unknown_fields = value
-
-    def __repr__(self) -> str:
-        return _wire_repr(self)
 
     # --- pydantic-style construction and copies (Deepgram's SDK models have them) -------------
 
@@ -343,8 +314,8 @@ class Message(WireObject):
         return tag
 
 
-@attrs.define(kw_only=True, slots=True)
-class UnknownMessage(_SdkDumps):
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+class UnknownMessage(_SdkDumps, LeanAttrs):
     """A well-formed JSON message whose ``type`` this codec does not know; ``raw`` is the whole object.
 
     Encoding an UnknownMessage re-emits ``raw`` unchanged, so unknown messages can be forwarded;
@@ -367,8 +338,8 @@ def _short(raw: str) -> str:
     return raw if len(raw) <= 200 else raw[:200] + f"... ({len(raw)} chars)"
 
 
-@attrs.define(kw_only=True, slots=True)
-class DecodeError:
+@attrs.define(kw_only=True, slots=True, repr=False, eq=False)
+class DecodeError(LeanAttrs):
     """A frame that could not be decoded: ``reason`` says why, ``raw`` is the frame as text.
 
     Returned (never raised) by ``Codec.decode`` so a reader thread keeps running.

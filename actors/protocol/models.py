@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import attrs
 
+from actors._lean_attrs import LeanFrozen
+
 __all__ = [
     "FLUX_ON_V1_LISTEN",
     "NO_SUCH_MODEL_VERSION",
@@ -33,8 +35,8 @@ __all__ = [
 ]
 
 
-@attrs.frozen
-class ModelRefusal:
+@attrs.frozen(repr=False, eq=False)
+class ModelRefusal(LeanFrozen):
     """How Deepgram refuses a handshake over its ``model``: HTTP ``status``, ``err_code``, ``err_msg``."""
 
     err_code: str
@@ -57,8 +59,8 @@ def is_flux_model(model: str) -> bool:
     return model in LISTEN_V2_MODELS or model.startswith("flux-")
 
 
-@attrs.frozen
-class ModelCatalog:
+@attrs.frozen(repr=False, eq=False)
+class ModelCatalog(LeanFrozen):
     """The models one API serves, and its refusal of others.
 
     ``default`` is the model used when the query names none (None: the API requires one, which

@@ -34,6 +34,7 @@ from typing import Any, ClassVar, Literal, TypeVar
 
 import attrs
 
+from actors._lean_attrs import LeanFrozen
 from actors.errors import OptionsError
 
 __all__ = ["ConnectOptions", "Param"]
@@ -42,8 +43,8 @@ Kind = Literal["bool", "int", "float", "str", "enum"]
 _O = TypeVar("_O", bound="ConnectOptions")
 
 
-@attrs.frozen
-class Param:
+@attrs.frozen(repr=False, eq=False)
+class Param(LeanFrozen):
     """One query parameter: its name, kind and constraints.
 
     * ``kind``: ``bool``, ``int``, ``float``, ``str`` or ``enum`` (``choices`` lists the values).

@@ -19,6 +19,7 @@ from typing import Any, TypeVar, cast
 
 import attrs
 
+from actors._lean_attrs import LeanFrozen
 from actors.protocol.base import WireObject
 
 _W = TypeVar("_W", bound=WireObject)
@@ -40,8 +41,8 @@ def replaced(obj: _W, **changes: object) -> _W:
     return cast(_W, attrs.evolve(cast(Any, obj), **changes))
 
 
-@attrs.frozen
-class FinalSpan:
+@attrs.frozen(repr=False, eq=False)
+class FinalSpan(LeanFrozen):
     """The audio a final result covers: ``start``..``end`` seconds of ``channel`` (of ``channels``)."""
 
     channel: int
@@ -50,8 +51,8 @@ class FinalSpan:
     end: float
 
 
-@attrs.frozen
-class DeclaredAudio:
+@attrs.frozen(repr=False, eq=False)
+class DeclaredAudio(LeanFrozen):
     """The audio format a stream's connect options declare (``encoding`` None: a container)."""
 
     encoding: str | None

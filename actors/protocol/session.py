@@ -11,6 +11,8 @@ from typing import Literal
 
 import attrs
 
+from actors._lean_attrs import LeanFrozen
+
 __all__ = ["KEEPALIVE_MESSAGE", "SPEAK_SESSION", "FinishMode", "SessionRules"]
 
 FinishMode = Literal["close", "finalize"]
@@ -24,8 +26,8 @@ def _check_interval(_inst: object, _attr: object, value: float) -> None:
         raise ValueError(f"keepalive_interval must be > 0 seconds, got {value!r}")
 
 
-@attrs.frozen
-class SessionRules:
+@attrs.frozen(repr=False, eq=False)
+class SessionRules(LeanFrozen):
     """What keeps one API's session open while the client is silent, and how it ends gracefully.
 
     * ``keepalive_kind``: ``"message"`` sends ``keepalive_message`` (a JSON text frame) after

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 import attrs
 
+from actors._lean_attrs import LeanFrozen
 from actors.errors import BackpressureError
 
 OnFull = Literal["block", "drop_oldest", "fail"]
@@ -30,8 +31,8 @@ def _check_optional_positive(name: str) -> Any:
     return check
 
 
-@attrs.frozen
-class SendBufferPolicy:
+@attrs.frozen(repr=False, eq=False)
+class SendBufferPolicy(LeanFrozen):
     """How much audio may wait to be sent, and what ``send_audio`` does when that is exceeded.
 
     The bound is ``max_bytes`` and/or ``max_seconds`` (seconds need a known audio byte rate:

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
+from actors._lean_attrs import LeanFrozen
 from actors.protocol.session import SessionRules
 from actors.runtime.backpressure import SendBufferPolicy, audio_bytes_per_second
 from actors.runtime.keepalive import KeepalivePlan
@@ -62,8 +63,8 @@ def _masked_headers(headers: Mapping[str, str]) -> str:
     return repr(shown)
 
 
-@attrs.frozen(kw_only=True)
-class ConnectionConfig:
+@attrs.frozen(kw_only=True, repr=False, eq=False)
+class ConnectionConfig(LeanFrozen):
     """How to open one connection to one API.
 
     * ``api`` -- an ``ApiSpec`` (``LISTEN_V1``, ``LISTEN_V2``, ``SPEAK_V1``, ``AGENT_V1``).

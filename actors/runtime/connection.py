@@ -51,6 +51,7 @@ import attrs
 import pykka
 import websocket
 
+from actors._lean_attrs import LeanFrozen
 from actors.errors import ActorsError, ConnectionClosedError, FinishTimeout
 from actors.protocol.session import FinishMode, SessionRules
 from actors.runtime.backpressure import SendBuffer
@@ -87,8 +88,8 @@ _DELIVERY_JOIN_TIMEOUT = 5.0
 DELIVERY_MOVES_AFTER = 0.02
 
 
-@attrs.frozen
-class FinishResult:
+@attrs.frozen(repr=False, eq=False)
+class FinishResult(LeanFrozen):
     """How a connection ended.
 
     ``code``/``reason`` come from the server's close frame (1005 = no code, 1006 = no close frame);
@@ -117,42 +118,42 @@ class FinishResult:
 # -- messages to the actor (plain frozen objects: cheaper than proxies) --------------------------
 
 
-@attrs.frozen(slots=True)
-class _Connect:
+@attrs.frozen(slots=True, repr=False, eq=False)
+class _Connect(LeanFrozen):
     pass
 
 
-@attrs.frozen(slots=True)
-class _Drain:
+@attrs.frozen(slots=True, repr=False, eq=False)
+class _Drain(LeanFrozen):
     pass
 
 
-@attrs.frozen(slots=True)
-class _Received:
+@attrs.frozen(slots=True, repr=False, eq=False)
+class _Received(LeanFrozen):
     """What the core reported after one read or deadline, in wire order."""
 
     events: list[CoreEvent]
 
 
-@attrs.frozen(slots=True)
-class _Finish:
+@attrs.frozen(slots=True, repr=False, eq=False)
+class _Finish(LeanFrozen):
     mode: FinishMode
 
 
-@attrs.frozen(slots=True)
-class _Close:
+@attrs.frozen(slots=True, repr=False, eq=False)
+class _Close(LeanFrozen):
     code: int
     reason: str
 
 
-@attrs.frozen(slots=True)
-class _Abort:
+@attrs.frozen(slots=True, repr=False, eq=False)
+class _Abort(LeanFrozen):
     error: BaseException | None
     reason: str
 
 
-@attrs.frozen(slots=True)
-class _SendFailed:
+@attrs.frozen(slots=True, repr=False, eq=False)
+class _SendFailed(LeanFrozen):
     """A write on another thread (caller or flusher) failed; the actor ends the connection."""
 
     error: BaseException

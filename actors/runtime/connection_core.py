@@ -28,6 +28,7 @@ from collections.abc import Iterable
 
 import attrs
 
+from actors._lean_attrs import LeanFrozen
 from actors.errors import ConnectionClosedError, ProtocolViolation
 from actors.protocol.session import FinishMode, SessionRules
 from actors.runtime.frames import (
@@ -63,24 +64,24 @@ PING_PAYLOAD = b"actors"
 _NEVER = float("inf")
 
 
-@attrs.frozen(slots=True)
-class MessageReceived:
+@attrs.frozen(slots=True, repr=False, eq=False)
+class MessageReceived(LeanFrozen):
     """A whole data message from the server: ``opcode`` is ``OP_TEXT`` (valid UTF-8) or ``OP_BINARY``."""
 
     opcode: int
     payload: bytes
 
 
-@attrs.frozen(slots=True)
-class CloseReceived:
+@attrs.frozen(slots=True, repr=False, eq=False)
+class CloseReceived(LeanFrozen):
     """The server's close frame arrived (answered already): its ``code`` (1005 = none) and ``reason``."""
 
     code: int
     reason: str
 
 
-@attrs.frozen(slots=True)
-class ConnectionLost:
+@attrs.frozen(slots=True, repr=False, eq=False)
+class ConnectionLost(LeanFrozen):
     """The connection is over without a close frame from the server; ``error`` says why.
 
     ``error`` is ``ProtocolViolation`` for a server breaking RFC 6455 (our close frame with the

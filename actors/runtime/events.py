@@ -16,9 +16,11 @@ from typing import Literal
 
 import attrs
 
+from actors._lean_attrs import LeanFrozen
 
-@attrs.frozen(slots=True, repr=False)
-class AudioChunk:
+
+@attrs.frozen(slots=True, repr=False, eq=False)
+class AudioChunk(LeanFrozen):
     """A binary frame from the server (Speak and Agent audio), passed through unchanged."""
 
     data: bytes
@@ -27,8 +29,8 @@ class AudioChunk:
         return f"AudioChunk(<{len(self.data)} bytes>)"
 
 
-@attrs.frozen(slots=True)
-class Opened:
+@attrs.frozen(slots=True, repr=False, eq=False)
+class Opened(LeanFrozen):
     """The WebSocket handshake completed.
 
     ``request_id`` is the server's ``dg-request-id`` header (None if it sent none),
@@ -40,8 +42,8 @@ class Opened:
     stream_id: str
 
 
-@attrs.frozen(slots=True)
-class Closed:
+@attrs.frozen(slots=True, repr=False, eq=False)
+class Closed(LeanFrozen):
     """The connection is over; always the last event a subscriber receives.
 
     ``code`` is the close code from the server's close frame, 1005 for a close frame without a
@@ -52,8 +54,8 @@ class Closed:
     reason: str = ""
 
 
-@attrs.frozen(slots=True)
-class ConnectionFailed:
+@attrs.frozen(slots=True, repr=False, eq=False)
+class ConnectionFailed(LeanFrozen):
     """The connection ended abnormally; ``error`` says why (an ``actors.errors`` exception or an OSError).
 
     Always followed by exactly one :class:`Closed`.
@@ -62,8 +64,8 @@ class ConnectionFailed:
     error: BaseException
 
 
-@attrs.frozen(slots=True)
-class Reconnecting:
+@attrs.frozen(slots=True, repr=False, eq=False)
+class Reconnecting(LeanFrozen):
     """A supervised stream lost its connection and will reconnect after ``delay`` seconds.
 
     ``attempt`` counts from 1; ``cause`` is the failure that ended the previous connection.
@@ -75,8 +77,8 @@ class Reconnecting:
     cause: BaseException | None = None
 
 
-@attrs.frozen(slots=True)
-class Reconnected:
+@attrs.frozen(slots=True, repr=False, eq=False)
+class Reconnected(LeanFrozen):
     """A supervised stream is connected again.
 
     ``request_id`` is the new connection's ``dg-request-id``; ``replayed_seconds`` how much
@@ -89,8 +91,8 @@ class Reconnected:
     replayed_seconds: float = 0.0
 
 
-@attrs.frozen(slots=True)
-class Backpressure:
+@attrs.frozen(slots=True, repr=False, eq=False)
+class Backpressure(LeanFrozen):
     """Outgoing audio hit the stream's send-buffer bound.
 
     ``policy`` is the buffer's ``on_full`` policy; ``dropped_bytes`` how much audio was discarded
@@ -102,8 +104,8 @@ class Backpressure:
     buffered_bytes: int
 
 
-@attrs.frozen(slots=True)
-class SubscriberError:
+@attrs.frozen(slots=True, repr=False, eq=False)
+class SubscriberError(LeanFrozen):
     """A callable subscriber raised; it stays subscribed and the reader keeps going.
 
     ``subscriber`` is the repr of the failing subscriber and ``error`` the exception it raised,

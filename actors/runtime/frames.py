@@ -30,6 +30,8 @@ from collections.abc import Callable, Iterable, Iterator
 
 import attrs
 
+from actors._lean_attrs import LeanFrozen
+
 OP_CONT = 0x0
 OP_TEXT = 0x1
 OP_BINARY = 0x2
@@ -155,8 +157,8 @@ def encode_binary_frame(payload: bytes) -> bytes:
     return b"".join((header, key, masked))
 
 
-@attrs.frozen(slots=True)
-class EncodedBatch:
+@attrs.frozen(slots=True, repr=False, eq=False)
+class EncodedBatch(LeanFrozen):
     """Queued outgoing items encoded as consecutive frames: ``data`` and what it holds."""
 
     data: bytes
@@ -257,8 +259,8 @@ def check_text(payload: bytes) -> None:
         ) from None
 
 
-@attrs.frozen(slots=True)
-class Frame:
+@attrs.frozen(slots=True, repr=False, eq=False)
+class Frame(LeanFrozen):
     """One frame as received: ``fin`` flag, ``opcode`` and the (unmasked) payload."""
 
     fin: bool

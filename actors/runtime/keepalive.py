@@ -27,6 +27,7 @@ from typing import Literal
 
 import attrs
 
+from actors._lean_attrs import LeanFrozen
 from actors.protocol.session import SessionRules
 
 #: The longest wait :meth:`KeepaliveClock.seconds_until_due` returns (a plan that asks for nothing).
@@ -41,8 +42,8 @@ def _positive_or_none(name: str) -> Callable[[object, object, float | None], Non
     return check
 
 
-@attrs.frozen
-class KeepalivePlan:
+@attrs.frozen(repr=False, eq=False)
+class KeepalivePlan(LeanFrozen):
     """How one connection is kept alive and checked for liveness.
 
     ``kind`` is ``"message"`` (send ``frame``, a JSON text frame) or ``"ping"`` (a WebSocket ping)

@@ -13,9 +13,11 @@ import time
 
 import attrs
 
+from actors._lean_attrs import LeanFrozen
 
-@attrs.frozen
-class MetricsSnapshot:
+
+@attrs.frozen(repr=False, eq=False)
+class MetricsSnapshot(LeanFrozen):
     """Metrics of one stream at one moment. Times are seconds; None = not happened (yet).
 
     * ``time_to_first_result`` -- from the first data frame sent to the first result received

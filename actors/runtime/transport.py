@@ -35,6 +35,7 @@ from urllib.parse import urlencode, urlsplit
 import attrs
 import websocket
 
+from actors._lean_attrs import LeanFrozen
 from actors.errors import HandshakeError
 from actors.runtime.config import ConnectionConfig
 
@@ -110,8 +111,8 @@ def build_headers(config: ConnectionConfig) -> tuple[list[str], list[str] | None
     return [f"{k}: {v}" for k, v in headers.items()], subprotocols
 
 
-@attrs.frozen
-class OpenSocket:
+@attrs.frozen(repr=False, eq=False)
+class OpenSocket(LeanFrozen):
     """A connected socket and what the handshake told us.
 
     ``early_data`` holds bytes the server sent right after its handshake response that were read
