@@ -27,6 +27,8 @@ NOT_ON_THE_PATH = (
     "websockets",  # the server's library; masking is wsaccel's
     "importlib.metadata",  # what importing the websockets package costs
     "email",
+    "encodings.idna",  # a str host's getaddrinfo; an ASCII host is resolved as bytes
+    "stringprep",
     "asyncio",
     "concurrent",
     "actors.runtime.supervisor",

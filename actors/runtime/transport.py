@@ -164,7 +164,10 @@ def _connect_tcp(config: ConnectionConfig, url: str) -> socket.socket:
     secure = parts.scheme == "wss"
     host = parts.hostname or ""
     port = parts.port or (443 if secure else 80)
-    sock = socket.create_connection((host, port), timeout=config.connect_timeout)
+    # An ASCII host goes to getaddrinfo as bytes: a str is encoded with the idna codec, whose first
+    # use imports encodings.idna, stringprep and unicodedata (about 2 ms of a cold start).
+    address: str | bytes = host.encode("ascii") if host.isascii() else host
+    sock = socket.create_connection((address, port), timeout=config.connect_timeout)
     try:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # audio frames go out at once
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
