@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
+from concurrent.futures import wait as futures_wait
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -163,13 +165,17 @@ def transcribe_on_cluster(
     with ClusterPool(args.ray_workers, max_connections=concurrency, max_reruns=args.ray_reruns) as pool:
         in_flight = concurrency + len(pool.workers())
         submitted: list[tuple[Call, _DriverSink, float, Future[ClusterCallResult]]] = []
+        ctrl_c = CtrlCFlag()
         try:
-            for call in calls:
-                while len(submitted) - len(outcomes) >= in_flight:
-                    outcomes.append(_finish(*submitted[len(outcomes)], wait))
-                submitted.append(_submit(pool, call, settings, target, args.out, progress))
-            while len(outcomes) < len(submitted):
-                outcomes.append(_finish(*submitted[len(outcomes)], wait))
+            with ctrl_c:
+                watched = ctrl_c.watching(wait)
+                for call in calls:
+                    while len(submitted) - len(outcomes) >= in_flight:
+                        outcomes.append(_finish(*submitted[len(outcomes)], watched))
+                    ctrl_c.check()
+                    submitted.append(_submit(pool, call, settings, target, args.out, progress))
+                while len(outcomes) < len(submitted):
+                    outcomes.append(_finish(*submitted[len(outcomes)], watched))
         except KeyboardInterrupt:
             interrupted = True
             pool.stop_calls()  # running calls finish with what they sent
@@ -177,6 +183,58 @@ def transcribe_on_cluster(
                 outcomes.append(_finish(*item, lambda f: f.result()))
             outcomes += [c.interrupted("not started") for c in calls[len(submitted) :]]
     return outcomes, interrupted
+
+
+class CtrlCFlag:
+    """While entered (on the main thread), Ctrl-C only sets a flag; :meth:`check` raises it.
+
+    Python raises ``KeyboardInterrupt`` wherever the main thread happens to be, and during a Ray
+    run that is often inside Ray's own code (submitting a task, resolving a result), which may
+    catch it: the interrupt was then lost and the run went on to the end. Here the handler only
+    records the signal; the driver's own loop raises ``KeyboardInterrupt`` at a point it controls:
+    between submissions and every wake-up of the wait for a call. Leaving restores the previous
+    handler (so a second Ctrl-C during the drain that follows acts as before); off the main
+    thread it does nothing.
+    """
+
+    def __init__(self) -> None:
+        self._set = threading.Event()
+        self._previous: Any = None
+        self._installed = False
+
+    def __enter__(self) -> CtrlCFlag:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+            self._installed = True
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self._installed:
+            signal.signal(signal.SIGINT, self._previous)
+            self._installed = False
+
+    def _handle(self, _signum: int, _frame: object) -> None:
+        self._set.set()
+
+    def check(self) -> None:
+        """Raise ``KeyboardInterrupt`` if Ctrl-C was pressed since entering."""
+        if self._set.is_set():
+            raise KeyboardInterrupt
+
+    def watching(self, wait: Callable[[Future[Any]], None]) -> Callable[[Future[Any]], None]:
+        """A wait for one call that wakes every `SIGNAL_CHECK_SECONDS` to :meth:`check` the flag."""
+
+        def wait_watching(future: Future[Any]) -> None:
+            while not futures_wait([future], timeout=SIGNAL_CHECK_SECONDS).done:
+                self.check()
+            self.check()
+            wait(future)
+
+        return wait_watching
+
+
+#: How often the driver's wait for a call wakes to look at the Ctrl-C flag.
+SIGNAL_CHECK_SECONDS = 0.2
 
 
 def _submit(

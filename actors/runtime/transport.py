@@ -167,7 +167,7 @@ def _connect_tcp(config: ConnectionConfig, url: str) -> socket.socket:
     # An ASCII host goes to getaddrinfo as bytes: a str is encoded with the idna codec, whose first
     # use imports encodings.idna, stringprep and unicodedata (about 2 ms of a cold start).
     address: str | bytes = host.encode("ascii") if host.isascii() else host
-    sock = socket.create_connection((address, port), timeout=config.connect_timeout)
+    sock = socket.create_connection((address, port), timeout=config.connect_timeout)  # type: ignore[arg-type]
     try:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # audio frames go out at once
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)

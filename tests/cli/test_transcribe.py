@@ -196,4 +196,8 @@ def test_server_ending_a_call_early_is_a_failure_not_a_success(
     captured = capsys.readouterr()
     assert status == 1, captured.out
     assert expected in captured.out
-    assert "reconnect" not in captured.err  # neither a normal close nor a fatal one is retried
+    if code == 1008:  # a fatal close is never retried
+        assert "reconnect" not in captured.err
+    # A normal close is retried when it comes before the CLI asked to finish (the supervisor reconnects
+    # and replays what the server had not finalised); every connection meets the same rule here, so
+    # the call fails either way. Which comes first depends on the machine's timing.
