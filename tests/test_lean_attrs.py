@@ -14,31 +14,23 @@ import actors
 from actors._lean_attrs import LeanAttrs, LeanFrozen
 
 
+def _fields() -> dict[str, Any]:
+    return {
+        "a": attrs.field(),
+        "b": attrs.field(default="x"),
+        "secret": attrs.field(default="k", repr=False),
+        "loose": attrs.field(default=None, eq=lambda v: v or None),
+        "ignored": attrs.field(default=0, eq=False),
+        "shown": attrs.field(default=5, repr=lambda v: f"<{v}>"),
+    }
+
+
 def _pair(frozen: bool) -> tuple[type, type]:
     """The same fields declared twice: attrs' generated methods, and the lean base's."""
-    decorate = attrs.frozen if frozen else attrs.define
-
-    @decorate
-    class Generated:
-        a: int
-        b: str = "x"
-        secret: str = attrs.field(default="k", repr=False)
-        loose: dict[str, int] | None = attrs.field(default=None, eq=lambda v: v or None)
-        ignored: int = attrs.field(default=0, eq=False)
-        shown: int = attrs.field(default=5, repr=lambda v: f"<{v}>")
-
+    generated = attrs.make_class("Generated", _fields(), frozen=frozen)
     base = LeanFrozen if frozen else LeanAttrs
-
-    @decorate(repr=False, eq=False)
-    class Lean(base):  # type: ignore[valid-type, misc]
-        a: int
-        b: str = "x"
-        secret: str = attrs.field(default="k", repr=False)
-        loose: dict[str, int] | None = attrs.field(default=None, eq=lambda v: v or None)
-        ignored: int = attrs.field(default=0, eq=False)
-        shown: int = attrs.field(default=5, repr=lambda v: f"<{v}>")
-
-    return Generated, Lean
+    lean = attrs.make_class("Lean", _fields(), bases=(base,), frozen=frozen, repr=False, eq=False)
+    return generated, lean
 
 
 @pytest.mark.parametrize("frozen", [True, False])
