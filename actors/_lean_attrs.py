@@ -90,7 +90,5 @@ class LeanFrozen(LeanAttrs):
 
     __slots__ = ()
 
-    __eq__ = LeanAttrs.__eq__
-
     def __hash__(self) -> int:
         return hash((self.__class__, *_eq_values(self)))

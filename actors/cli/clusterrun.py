@@ -15,14 +15,13 @@ re-run never leaves a half-file), at most ``--ray-reruns`` times, and the summar
 from __future__ import annotations
 
 import argparse
+import functools
 import os
-import signal
 import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
-from concurrent.futures import wait as futures_wait
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +30,7 @@ import attrs
 from actors.cli.argtypes import non_negative_int, positive_int
 from actors.cli.audiofile import STDIN
 from actors.cli.calljob import StreamSettings, describe_error
+from actors.cli.ctrl_c import CtrlCFlag, wait_interruptibly
 from actors.cli.outputs import CallFiles, CallWriter
 from actors.cli.progress import ProgressView
 from actors.cli.summary import CallOutcome
@@ -150,10 +150,9 @@ def transcribe_on_cluster(
     target: Target,
     concurrency: int,
     progress: ProgressView,
-    wait: Callable[[Future[Any]], None],
 ) -> tuple[list[CallOutcome], bool]:
     """Run ``calls`` on a `ClusterPool`; return an outcome per call (input order) and whether the run
-    was interrupted. ``wait(future)`` waits for one call while staying responsive to Ctrl-C."""
+    was interrupted (Ctrl-C, taken through a :class:`~actors.cli.ctrl_c.CtrlCFlag`)."""
     from actors.cluster.pool import ClusterPool
 
     check_target_reachable(target)
@@ -168,7 +167,7 @@ def transcribe_on_cluster(
         ctrl_c = CtrlCFlag()
         try:
             with ctrl_c:
-                watched = ctrl_c.watching(wait)
+                watched = functools.partial(wait_interruptibly, check=ctrl_c.check)
                 for call in calls:
                     while len(submitted) - len(outcomes) >= in_flight:
                         outcomes.append(_finish(*submitted[len(outcomes)], watched))
@@ -183,58 +182,6 @@ def transcribe_on_cluster(
                 outcomes.append(_finish(*item, lambda f: f.result()))
             outcomes += [c.interrupted("not started") for c in calls[len(submitted) :]]
     return outcomes, interrupted
-
-
-class CtrlCFlag:
-    """While entered (on the main thread), Ctrl-C only sets a flag; :meth:`check` raises it.
-
-    Python raises ``KeyboardInterrupt`` wherever the main thread happens to be, and during a Ray
-    run that is often inside Ray's own code (submitting a task, resolving a result), which may
-    catch it: the interrupt was then lost and the run went on to the end. Here the handler only
-    records the signal; the driver's own loop raises ``KeyboardInterrupt`` at a point it controls:
-    between submissions and every wake-up of the wait for a call. Leaving restores the previous
-    handler (so a second Ctrl-C during the drain that follows acts as before); off the main
-    thread it does nothing.
-    """
-
-    def __init__(self) -> None:
-        self._set = threading.Event()
-        self._previous: Any = None
-        self._installed = False
-
-    def __enter__(self) -> CtrlCFlag:
-        if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handle)
-            self._installed = True
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        if self._installed:
-            signal.signal(signal.SIGINT, self._previous)
-            self._installed = False
-
-    def _handle(self, _signum: int, _frame: object) -> None:
-        self._set.set()
-
-    def check(self) -> None:
-        """Raise ``KeyboardInterrupt`` if Ctrl-C was pressed since entering."""
-        if self._set.is_set():
-            raise KeyboardInterrupt
-
-    def watching(self, wait: Callable[[Future[Any]], None]) -> Callable[[Future[Any]], None]:
-        """A wait for one call that wakes every `SIGNAL_CHECK_SECONDS` to :meth:`check` the flag."""
-
-        def wait_watching(future: Future[Any]) -> None:
-            while not futures_wait([future], timeout=SIGNAL_CHECK_SECONDS).done:
-                self.check()
-            self.check()
-            wait(future)
-
-        return wait_watching
-
-
-#: How often the driver's wait for a call wakes to look at the Ctrl-C flag.
-SIGNAL_CHECK_SECONDS = 0.2
 
 
 def _submit(

@@ -26,7 +26,6 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import wait as futures_wait
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +36,7 @@ from actors.cli.argtypes import non_negative_int, positive_float, positive_int
 from actors.cli.audiofile import AudioFile, read_audio
 from actors.cli.calljob import CallJob, StreamSettings, describe_error
 from actors.cli.clusterrun import add_cluster_arguments, check_cluster_inputs, transcribe_on_cluster
+from actors.cli.ctrl_c import wait_interruptibly
 from actors.cli.inputs import AUDIO_EXTENSIONS, AUDIO_PARAMS, STDIN, CallInput, resolve_inputs, safe_stem
 from actors.cli.outputs import CallFiles, prepare_output_dir
 from actors.cli.progress import PROGRESS_MODES, make_progress
@@ -469,9 +469,7 @@ def transcribe_calls(
     )
     if args.ray is not None:
         try:
-            return transcribe_on_cluster(
-                calls, args, settings, target, concurrency, progress, _wait_interruptibly
-            )
+            return transcribe_on_cluster(calls, args, settings, target, concurrency, progress)
         finally:
             progress.close()
     outcomes: list[CallOutcome] = []
@@ -501,7 +499,7 @@ def transcribe_calls(
             ]
             try:
                 for call, job, future in futures:
-                    _wait_interruptibly(future)
+                    wait_interruptibly(future)
                     outcomes.append(_result_of(call, job, future))
             except KeyboardInterrupt:
                 interrupted = True
@@ -513,23 +511,6 @@ def transcribe_calls(
     finally:
         progress.close()
     return outcomes, interrupted
-
-
-#: How often the main thread wakes while it waits for a call, so that Ctrl-C is acted on at once.
-SIGNAL_CHECK_SECONDS = 0.2
-
-
-def _wait_interruptibly(future: Future[Any]) -> None:
-    """Wait until ``future`` is done, waking every `SIGNAL_CHECK_SECONDS`.
-
-    The kernel hands SIGINT to any thread of the process; Python runs its handler (raising
-    KeyboardInterrupt) only in the main thread, when that thread next runs. A main thread
-    blocked in an untimed ``future.result()`` while another thread took the signal would notice
-    Ctrl-C only when the call ends, minutes later. The timed wait is for the signal only: the
-    call's completion still ends it at once.
-    """
-    while not futures_wait([future], timeout=SIGNAL_CHECK_SECONDS).done:
-        pass
 
 
 def _result_of(call: Call, job: CallJob, future: Future[CallOutcome]) -> CallOutcome:

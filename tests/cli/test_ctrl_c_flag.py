@@ -1,4 +1,4 @@
-"""The Ray driver's Ctrl-C: while a run is on, SIGINT only sets a flag that the driver's own loop raises."""
+"""Ctrl-C in the CLI's waits: during a Ray run SIGINT only sets a flag that the driver's own loop raises."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from concurrent.futures import Future
 
 import pytest
 
-from actors.cli.clusterrun import CtrlCFlag
+from actors.cli.ctrl_c import CtrlCFlag, wait_interruptibly
 
 
 def _interrupt_self() -> None:
@@ -27,23 +27,21 @@ def test_ctrl_c_sets_the_flag_and_check_raises_it_where_the_driver_chooses() -> 
     assert signal.getsignal(signal.SIGINT) is before  # the previous handler is back
 
 
-def test_the_watching_wait_raises_while_a_call_is_still_running() -> None:
+def test_the_wait_raises_while_a_call_is_still_running() -> None:
     flag = CtrlCFlag()
     pending: Future[None] = Future()
-    waited: list[Future[object]] = []
     with flag:
-        wait = flag.watching(waited.append)
         timer = threading.Timer(0.1, _interrupt_self)
         timer.start()
         with pytest.raises(KeyboardInterrupt):
-            wait(pending)
+            wait_interruptibly(pending, flag.check)
         timer.join()
-    assert not waited and not pending.done()
+    assert not pending.done()
     done: Future[None] = Future()
     done.set_result(None)
     with CtrlCFlag() as quiet:
-        quiet.watching(waited.append)(done)
-    assert waited == [done]
+        wait_interruptibly(done, quiet.check)  # a finished call, no Ctrl-C: returns at once
+    wait_interruptibly(done)  # without a flag, as the local run waits
 
 
 def test_off_the_main_thread_it_leaves_the_handler_alone() -> None:
