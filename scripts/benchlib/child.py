@@ -15,7 +15,14 @@ from typing import Any
 
 from benchlib.audio import BYTES_PER_SECOND, build_audio
 from benchlib.probe import DelayLog, StreamProbe
-from benchlib.procstat import LiveSampler, ProcessSnapshot, cpu_seconds, usage_counters
+from benchlib.procstat import (
+    LiveSampler,
+    ProcessSnapshot,
+    cpu_by_thread_group,
+    cpu_seconds,
+    thread_times,
+    usage_counters,
+)
 from benchlib.schedule import Schedule
 from benchlib.stats import percentile
 
@@ -109,9 +116,13 @@ class LoadRun:
         )
         self.sampler = sampler
         sampler.start()
+        threads_before = thread_times()
         self.driver.start_sending(schedule)
         self.driver.wait_sent()
         cpu_sent = cpu_seconds()
+        by_thread = cpu_by_thread_group(
+            threads_before, thread_times(), getattr(self.driver, "joined_threads", None)
+        )
         sampler.stop()
         _progress(f"{self.client}: all sent, finishing")
         self.driver.finish_all()
@@ -136,6 +147,8 @@ class LoadRun:
             "cpu_seconds": round(cpu_end - self.cpu0, 3),
             "cpu_open_seconds": round(self.cpu_open - self.cpu0, 3),
             "cpu_streaming_seconds": round(cpu_sent - self.cpu_open, 3),
+            # Where the streaming CPU went: {thread group: {"user", "system", "threads"}}.
+            "cpu_by_thread": by_thread,
             "cpu_per_stream_second": (cpu_end - self.cpu0) / stream_seconds,
             "rss_base_bytes": base.rss,
             "rss_peak_bytes": sampler.peak_rss,

@@ -20,6 +20,7 @@ from typing import Any
 
 from benchlib.audio import SAMPLE_RATE, BenchAudio
 from benchlib.probe import StreamProbe
+from benchlib.procstat import own_thread_cpu
 from benchlib.schedule import Schedule, by_phase, sleep_until
 
 OPEN_TIMEOUT = 60.0
@@ -66,6 +67,9 @@ class ActorsDriver:
         self.flush_interval = flush
         self.handles: list[Any] = []
         self._pacer: threading.Thread | None = None
+        #: CPU (user, system seconds) of the driver's threads that ended while sending, by group:
+        #: the pacer, gone before the per-thread reading at the end of sending.
+        self.joined_threads: dict[str, tuple[float, float]] = {}
         #: (audio bytes, audio frames) written so far, summed over the streams (set by :meth:`finish_all`).
         self.wire: tuple[int, int] = (0, 0)
 
@@ -92,8 +96,14 @@ class ActorsDriver:
 
     def start_sending(self, schedule: Schedule) -> None:
         """Start the pacer thread on ``schedule``."""
-        self._pacer = threading.Thread(target=self._pace, args=(schedule,), name="bench-actors-pacer")
+        self._pacer = threading.Thread(target=self._paced, args=(schedule,), name="bench-actors-pacer")
         self._pacer.start()
+
+    def _paced(self, schedule: Schedule) -> None:
+        try:
+            self._pace(schedule)
+        finally:
+            self.joined_threads["bench-actors-pacer"] = own_thread_cpu()
 
     def _pace(self, schedule: Schedule) -> None:
         # Each phase's streams and their bound send_audio, looked up once: the loop body is the

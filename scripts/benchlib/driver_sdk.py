@@ -21,6 +21,7 @@ from typing import Any
 
 from benchlib.audio import SAMPLE_RATE, BenchAudio
 from benchlib.probe import StreamProbe
+from benchlib.procstat import own_thread_cpu
 from benchlib.schedule import Schedule, by_phase, sleep_until
 
 OPEN_TIMEOUT = 60.0
@@ -54,6 +55,9 @@ class SdkDriver:
         self._conns: list[Any] = [None] * len(probes)
         self._listeners: list[threading.Thread | None] = [None] * len(probes)
         self._pacer: threading.Thread | None = None
+        #: CPU (user, system seconds) of the driver's threads that ended while sending, by group:
+        #: the pacer, gone before the per-thread reading at the end of sending.
+        self.joined_threads: dict[str, tuple[float, float]] = {}
 
     def open_all(self, on_first_open: Callable[[], None] | None = None) -> None:
         """Connect every stream (the first alone, then 8 handshakes at a time) and start its listen
@@ -95,8 +99,14 @@ class SdkDriver:
 
     def start_sending(self, schedule: Schedule) -> None:
         """Start the pacer thread on ``schedule``."""
-        self._pacer = threading.Thread(target=self._pace, args=(schedule,), name="bench-sdk-pacer")
+        self._pacer = threading.Thread(target=self._paced, args=(schedule,), name="bench-sdk-pacer")
         self._pacer.start()
+
+    def _paced(self, schedule: Schedule) -> None:
+        try:
+            self._pace(schedule)
+        finally:
+            self.joined_threads["bench-sdk-pacer"] = own_thread_cpu()
 
     def _pace(self, schedule: Schedule) -> None:
         # As the actors pacer: each phase's streams with their bound send_media, looked up once.

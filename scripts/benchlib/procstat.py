@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import resource
 import threading
 import time
@@ -27,6 +28,56 @@ def usage_counters() -> dict[str, float]:
         "voluntary_switches": usage.ru_nvcsw,
         "involuntary_switches": usage.ru_nivcsw,
     }
+
+
+#: A thread's group: its name without the trailing numbers (``actors-read-1`` -> ``actors-read``).
+_NUMBERED_TAIL = re.compile(r"([-_]?\d+)+$")
+
+
+def thread_group(name: str) -> str:
+    """The group a thread is counted in: its name without trailing numbers (one per stream or pool)."""
+    return _NUMBERED_TAIL.sub("", name) or name
+
+
+ThreadTimes = dict[int, tuple[str, float, float]]
+
+
+def thread_times() -> ThreadTimes:
+    """User and system CPU seconds of every live thread, by native id, with the thread's group."""
+    names = {t.native_id: t.name for t in threading.enumerate() if t.native_id is not None}
+    return {
+        t.id: (thread_group(names.get(t.id, "unnamed")), t.user_time, t.system_time)
+        for t in psutil.Process().threads()
+    }
+
+
+def cpu_by_thread_group(
+    before: ThreadTimes, after: ThreadTimes, extra: dict[str, tuple[float, float]] | None = None
+) -> dict[str, dict[str, float]]:
+    """CPU each thread group used between two :func:`thread_times` readings: ``{group: {"user",
+    "system", "threads"}}``, largest first. A thread that ended in between is missing from
+    ``after`` (its time is lost), so a driver passes the threads it joined in ``extra`` (group ->
+    user, system seconds)."""
+    groups: dict[str, dict[str, float]] = {}
+    for tid, (group, user, system) in after.items():
+        _, user0, system0 = before.get(tid, (group, 0.0, 0.0))
+        entry = groups.setdefault(group, {"user": 0.0, "system": 0.0, "threads": 0})
+        entry["user"] += user - user0
+        entry["system"] += system - system0
+        entry["threads"] += 1
+    for group, (user, system) in (extra or {}).items():
+        entry = groups.setdefault(group, {"user": 0.0, "system": 0.0, "threads": 0})
+        entry["user"] += user
+        entry["system"] += system
+        entry["threads"] += 1
+    ordered = sorted(groups.items(), key=lambda kv: -(kv[1]["user"] + kv[1]["system"]))
+    return {g: {k: round(v, 3) for k, v in e.items()} for g, e in ordered}
+
+
+def own_thread_cpu() -> tuple[float, float]:
+    """The calling thread's user and system CPU seconds so far (a pacer reports it when it ends)."""
+    usage = resource.getrusage(resource.RUSAGE_THREAD)
+    return usage.ru_utime, usage.ru_stime
 
 
 class ProcessSnapshot:

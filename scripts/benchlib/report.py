@@ -97,6 +97,31 @@ def wire_summary(runs: Sequence[dict[str, Any]]) -> str:
     return f"audio frames on the wire DIFFER (mean, measured): {each}; CPU ratios are not like for like"
 
 
+#: Thread groups below this share of a run's streaming CPU are summed as "others".
+_THREAD_SHARE_SHOWN = 0.03
+
+
+def thread_cpu_line(run: dict[str, Any]) -> str:
+    """Where a run's CPU went while sending, by thread group: seconds and the kernel's share
+    (empty when the run has no breakdown)."""
+    groups = run.get("cpu_by_thread") or {}
+    total = sum(g["user"] + g["system"] for g in groups.values())
+    if total <= 0:
+        return ""
+    shown, others = [], 0.0
+    for name, g in groups.items():
+        cpu = g["user"] + g["system"]
+        if cpu / total < _THREAD_SHARE_SHOWN:
+            others += cpu
+            continue
+        threads = int(g["threads"])
+        count = f" x{threads}" if threads > 1 else ""
+        shown.append(f"{name}{count} {cpu:.1f} s ({g['system'] / cpu:.0%} kernel)")
+    if others:
+        shown.append(f"others {others:.1f} s")
+    return f"{run_label(run)} CPU while sending, by thread: " + ", ".join(shown)
+
+
 def stream_table(runs: Sequence[dict[str, Any]]) -> str:
     """The tables of one group of runs: figures per run, then each run's ratio to the sync SDK run
     and to the raw floor run (when the group has them), then run facts."""
@@ -125,4 +150,5 @@ def stream_table(runs: Sequence[dict[str, Any]]) -> str:
         ]
         out.append(table(ratio_header, ratio_rows))
     notes = [f"{run_label(r)}: {r['implementation']}" for r in runs if r.get("implementation")]
+    notes += [line for r in runs if (line := thread_cpu_line(r))]
     return "\n\n".join(out) + ("\n" + "\n".join(notes) if notes else "")

@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,13 @@ SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
 sys.path.insert(0, str(SCRIPTS))
 
 from benchlib import rawws  # noqa: E402
-from benchlib.report import stream_table, wire_summary  # noqa: E402
+from benchlib.procstat import (  # noqa: E402
+    cpu_by_thread_group,
+    own_thread_cpu,
+    thread_group,
+    thread_times,
+)
+from benchlib.report import stream_table, thread_cpu_line, wire_summary  # noqa: E402
 from benchlib.targets import check, default_flush_interval  # noqa: E402
 
 
@@ -92,6 +99,53 @@ def test_tables_say_which_frames_are_on_the_wire_and_ratio_to_sdk_and_floor() ->
     assert any(line.startswith("MISSED") and "2000 real-time" in line and "< 100 ms" in line for line in lag)
 
 
+def test_thread_groups_drop_the_numbers_of_pools_and_streams() -> None:
+    assert thread_group("actors-read-1") == "actors-read"
+    assert thread_group("actors-conn-bench-12") == "actors-conn-bench"
+    assert thread_group("ThreadPoolExecutor-0_1") == "ThreadPoolExecutor"
+    assert thread_group("MainThread") == "MainThread"
+    assert thread_group("42") == "42"
+
+
+def test_cpu_by_thread_group_counts_this_threads_work_and_the_joined_ones() -> None:
+    started = threading.Event()
+    stop = threading.Event()
+    idle = threading.Thread(target=lambda: (started.set(), stop.wait()), name="test-idle-7")
+    idle.start()
+    started.wait()
+    try:
+        before = thread_times()
+        deadline = own_thread_cpu()[0] + 0.05
+        while own_thread_cpu()[0] < deadline:  # burn 50 ms of CPU on this thread
+            sum(range(1000))
+        groups = cpu_by_thread_group(before, thread_times(), {"pacer": (1.0, 0.5)})
+    finally:
+        stop.set()
+        idle.join()
+    me = thread_group(threading.current_thread().name)
+    assert groups[me]["user"] >= 0.04
+    assert groups["test-idle"]["threads"] == 1 and groups["test-idle"]["user"] < 0.02
+    assert groups["pacer"] == {"user": 1.0, "system": 0.5, "threads": 1}
+    assert next(iter(groups)) == "pacer"  # largest first
+
+
+def test_thread_cpu_line_names_the_big_groups_with_their_kernel_share() -> None:
+    run = {
+        "client": "actors", "chunk_ms": 50, "streams": 3,
+        "cpu_by_thread": {
+            "bench-actors-pacer": {"user": 6.0, "system": 4.0, "threads": 1},
+            "actors-read": {"user": 4.0, "system": 1.0, "threads": 2},
+            "actors-supervisor": {"user": 0.1, "system": 0.0, "threads": 1},
+        },
+    }  # fmt: skip
+    line = thread_cpu_line(run)
+    assert line.endswith(
+        "CPU while sending, by thread: bench-actors-pacer 10.0 s (40% kernel), "
+        "actors-read x2 5.0 s (20% kernel), others 0.1 s"
+    )
+    assert thread_cpu_line({"client": "raw", "chunk_ms": 50, "streams": 3}) == ""
+
+
 def test_bench_streams_runs_all_four_clients_at_a_tiny_size(tmp_path: Path) -> None:
     out = tmp_path / "runs.json"
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(SCRIPTS), str(SCRIPTS.parent)]))
@@ -125,3 +179,12 @@ def test_bench_streams_runs_all_four_clients_at_a_tiny_size(tmp_path: Path) -> N
         assert run["finals"] == run["finals_expected"] == 3 * 5
         assert run["wire_frame_ms"] == pytest.approx(50.0)
     assert runs[-1]["threads"] == 1  # the floor: one loop thread
+    # Where each client's CPU went while sending: the pacer (joined before the reading) is there.
+    pacers = {"actors": "bench-actors-pacer", "sdk": "bench-sdk-pacer", "raw": "bench-raw-loop"}
+    for run in runs:
+        groups = run["cpu_by_thread"]
+        assert groups and all(g["user"] >= 0 and g["system"] >= 0 for g in groups.values())
+        if run["client"] in pacers:
+            assert groups[pacers[run["client"]]]["threads"] == 1
+    assert "actors-read" in runs[0]["cpu_by_thread"]
+    assert re.search(r"^actors 50ms immediate CPU while sending, by thread: .*bench-actors-pacer", text, re.M)
