@@ -21,7 +21,7 @@ from typing import Any
 
 from benchlib.audio import SAMPLE_RATE, BenchAudio
 from benchlib.probe import StreamProbe
-from benchlib.procstat import own_thread_cpu
+from benchlib.procstat import counting_cpu
 from benchlib.schedule import Schedule, by_phase, sleep_until
 
 OPEN_TIMEOUT = 60.0
@@ -99,14 +99,10 @@ class SdkDriver:
 
     def start_sending(self, schedule: Schedule) -> None:
         """Start the pacer thread on ``schedule``."""
-        self._pacer = threading.Thread(target=self._paced, args=(schedule,), name="bench-sdk-pacer")
+        self._pacer = threading.Thread(
+            target=counting_cpu(self._pace, self.joined_threads), args=(schedule,), name="bench-sdk-pacer"
+        )
         self._pacer.start()
-
-    def _paced(self, schedule: Schedule) -> None:
-        try:
-            self._pace(schedule)
-        finally:
-            self.joined_threads["bench-sdk-pacer"] = own_thread_cpu()
 
     def _pace(self, schedule: Schedule) -> None:
         # As the actors pacer: each phase's streams with their bound send_media, looked up once.

@@ -7,10 +7,13 @@ import resource
 import threading
 import time
 from collections.abc import Callable, Sequence
+from typing import ParamSpec
 
 import psutil
 
 from benchlib.stats import MillisHistogram
+
+P = ParamSpec("P")
 
 
 def cpu_seconds() -> float:
@@ -58,14 +61,12 @@ def cpu_by_thread_group(
     "system", "threads"}}``, largest first. A thread that ended in between is missing from
     ``after`` (its time is lost), so a driver passes the threads it joined in ``extra`` (group ->
     user, system seconds)."""
-    groups: dict[str, dict[str, float]] = {}
+    deltas = [(group, user, system) for group, (user, system) in (extra or {}).items()]
     for tid, (group, user, system) in after.items():
         _, user0, system0 = before.get(tid, (group, 0.0, 0.0))
-        entry = groups.setdefault(group, {"user": 0.0, "system": 0.0, "threads": 0})
-        entry["user"] += user - user0
-        entry["system"] += system - system0
-        entry["threads"] += 1
-    for group, (user, system) in (extra or {}).items():
+        deltas.append((group, user - user0, system - system0))
+    groups: dict[str, dict[str, float]] = {}
+    for group, user, system in deltas:
         entry = groups.setdefault(group, {"user": 0.0, "system": 0.0, "threads": 0})
         entry["user"] += user
         entry["system"] += system
@@ -75,9 +76,24 @@ def cpu_by_thread_group(
 
 
 def own_thread_cpu() -> tuple[float, float]:
-    """The calling thread's user and system CPU seconds so far (a pacer reports it when it ends)."""
+    """The calling thread's user and system CPU seconds so far."""
     usage = resource.getrusage(resource.RUSAGE_THREAD)
     return usage.ru_utime, usage.ru_stime
+
+
+def counting_cpu(target: Callable[P, None], into: dict[str, tuple[float, float]]) -> Callable[P, None]:
+    """``target`` wrapped so that, when it returns or raises, its thread's CPU (user, system seconds)
+    is stored in ``into`` under the thread's group: how a driver's pacer, joined before the
+    per-thread reading at the end of sending, still gets counted (``extra`` of
+    :func:`cpu_by_thread_group`)."""
+
+    def run(*args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            target(*args, **kwargs)
+        finally:
+            into[thread_group(threading.current_thread().name)] = own_thread_cpu()
+
+    return run
 
 
 class ProcessSnapshot:

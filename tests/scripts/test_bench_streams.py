@@ -18,6 +18,7 @@ sys.path.insert(0, str(SCRIPTS))
 
 from benchlib import rawws  # noqa: E402
 from benchlib.procstat import (  # noqa: E402
+    counting_cpu,
     cpu_by_thread_group,
     own_thread_cpu,
     thread_group,
@@ -127,6 +128,30 @@ def test_cpu_by_thread_group_counts_this_threads_work_and_the_joined_ones() -> N
     assert groups["test-idle"]["threads"] == 1 and groups["test-idle"]["user"] < 0.02
     assert groups["pacer"] == {"user": 1.0, "system": 0.5, "threads": 1}
     assert next(iter(groups)) == "pacer"  # largest first
+
+
+def test_counting_cpu_stores_the_threads_cpu_under_its_group_even_when_the_target_raises() -> None:
+    joined: dict[str, tuple[float, float]] = {}
+
+    def fail(message: str) -> None:
+        raise RuntimeError(message)
+
+    wrapped = counting_cpu(fail, joined)
+    raised: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            wrapped("boom")
+        except RuntimeError as error:  # the wrapper lets it through
+            raised.append(error)
+
+    worker = threading.Thread(target=run, name="test-pacer-3")
+    worker.start()
+    worker.join()
+    assert [str(e) for e in raised] == ["boom"]
+    assert list(joined) == ["test-pacer"]
+    user, system = joined["test-pacer"]
+    assert user >= 0 and system >= 0
 
 
 def test_thread_cpu_line_names_the_big_groups_with_their_kernel_share() -> None:
