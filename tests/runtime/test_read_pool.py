@@ -20,6 +20,7 @@ class Recorder:
         self.pool = pool
         self.data = bytearray()
         self.deadlines: list[float] = []
+        self.read_at: list[float] = []  # the ``now`` of each read with data
         self.threads: set[str] = set()
         self.deadline_in = deadline_in
         self.got = threading.Event()
@@ -41,6 +42,7 @@ class Recorder:
             self.pool.unwatch(self)
             return None
         self.data += chunk
+        self.read_at.append(now)
         self.got.set()
         return self._next(now)
 
@@ -127,3 +129,96 @@ def test_a_pool_must_be_acquired_before_use_and_released_as_often() -> None:
             ReadPool(threads=0)
     finally:
         r.close()
+
+
+def test_what_arrives_within_the_gather_window_after_a_read_is_read_in_one_batch() -> None:
+    # Two sockets watched, 0.5 s per socket: after a read, the loop polls again 1 s later.
+    pool = ReadPool(threads=1, prefix="test-read-", gather_per_socket=0.5, max_gather=5.0)
+    pool.acquire()
+    first, second = Recorder(pool), Recorder(pool)
+    try:
+        pool.watch(first)
+        pool.watch(second)
+        first.peer.sendall(b"a")
+        assert first.got.wait(5)
+        first.got.clear()
+        first.peer.sendall(b"b")
+        second.peer.sendall(b"c")
+        assert first.got.wait(5) and second.got.wait(5)
+        assert first.read_at[1] == second.read_at[0]  # one poll, one batch
+        assert first.read_at[1] - first.read_at[0] >= 1.0
+        assert bytes(first.data) == b"ab" and bytes(second.data) == b"c"
+    finally:
+        for r in (first, second):
+            pool.unwatch(r)
+            r.close()
+        pool.release()
+
+
+def test_a_new_socket_and_stop_end_the_gather_window_early() -> None:
+    pool = ReadPool(threads=1, prefix="test-read-", gather_per_socket=60.0, max_gather=60.0)
+    pool.acquire()
+    first, late = Recorder(pool), Recorder(pool)
+    try:
+        pool.watch(first)
+        first.peer.sendall(b"a")
+        assert first.got.wait(5)  # a 60 s window starts now
+        started = time.monotonic()
+        pool.watch(late)  # wakes the loop: the window ends
+        late.peer.sendall(b"late")
+        assert late.got.wait(5)
+        threads = pool.threads
+    finally:
+        for r in (first, late):
+            pool.unwatch(r)
+            r.close()
+        pool.release()  # stop wakes it too
+    assert time.monotonic() - started < 30
+    assert not any(t.is_alive() for t in threads)
+
+
+def test_the_first_read_after_a_quiet_spell_is_not_held_back() -> None:
+    pool = ReadPool(threads=1, prefix="test-read-", gather_per_socket=0.5, max_gather=0.5)
+    pool.acquire()
+    r = Recorder(pool)
+    try:
+        pool.watch(r)
+        r.peer.sendall(b"a")
+        assert r.got.wait(5)
+        r.got.clear()
+        quiet = threading.Event()
+        assert not quiet.wait(0.8)  # longer than the window: the loop is back in its poll
+        sent = time.monotonic()
+        r.peer.sendall(b"b")
+        assert r.got.wait(5)
+        assert r.read_at[1] - sent < 0.4  # read as it came, not at the end of another window
+    finally:
+        pool.unwatch(r)
+        r.close()
+        pool.release()
+
+
+def test_set_gather_applies_to_a_running_pool_and_zero_reads_at_once() -> None:
+    pool = ReadPool(threads=1, prefix="test-read-", gather_per_socket=60.0, max_gather=60.0)
+    pool.acquire()
+    r = Recorder(pool)
+    try:
+        pool.watch(r)
+        pool.set_gather(0, 0)
+        for data in (b"a", b"b", b"c"):  # each read must come without a window in between
+            r.got.clear()
+            r.peer.sendall(data)
+            assert r.got.wait(5)
+        assert bytes(r.data) == b"abc"
+    finally:
+        pool.unwatch(r)
+        r.close()
+        pool.release()
+
+
+@pytest.mark.parametrize("kwargs", [{"gather_per_socket": -1.0}, {"max_gather": float("nan")}])
+def test_a_negative_or_nan_gather_window_is_refused(kwargs: dict[str, float]) -> None:
+    with pytest.raises(ValueError, match="gather_per_socket and max_gather must be >= 0"):
+        ReadPool(threads=1, **kwargs)
+    with pytest.raises(ValueError, match="gather_per_socket and max_gather must be >= 0"):
+        ReadPool(threads=1).set_gather(**{"gather_per_socket": 0.0, "max_gather": 0.0, **kwargs})
