@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
+from collections.abc import Iterator
 
 import pytest
 
@@ -131,14 +133,28 @@ def test_a_pool_must_be_acquired_before_use_and_released_as_often() -> None:
         r.close()
 
 
+@contextlib.contextmanager
+def one_loop(
+    sockets: int, *, watch: int | None = None, **gather: float
+) -> Iterator[tuple[ReadPool, list[Recorder]]]:
+    """A started one-thread pool and ``sockets`` recorders, the first ``watch`` (all) of them watched."""
+    pool = ReadPool(threads=1, prefix="test-read-", **gather)
+    pool.acquire()
+    recorders = [Recorder(pool) for _ in range(sockets)]
+    try:
+        for r in recorders[: sockets if watch is None else watch]:
+            pool.watch(r)
+        yield pool, recorders
+    finally:
+        for r in recorders:
+            pool.unwatch(r)
+            r.close()
+        pool.release()
+
+
 def test_what_arrives_within_the_gather_window_after_a_read_is_read_in_one_batch() -> None:
     # Two sockets watched, 0.5 s per socket: after a read, the loop polls again 1 s later.
-    pool = ReadPool(threads=1, prefix="test-read-", gather_per_socket=0.5, max_gather=5.0)
-    pool.acquire()
-    first, second = Recorder(pool), Recorder(pool)
-    try:
-        pool.watch(first)
-        pool.watch(second)
+    with one_loop(2, gather_per_socket=0.5, max_gather=5.0) as (_, (first, second)):
         first.peer.sendall(b"a")
         assert first.got.wait(5)
         first.got.clear()
@@ -148,19 +164,10 @@ def test_what_arrives_within_the_gather_window_after_a_read_is_read_in_one_batch
         assert first.read_at[1] == second.read_at[0]  # one poll, one batch
         assert first.read_at[1] - first.read_at[0] >= 1.0
         assert bytes(first.data) == b"ab" and bytes(second.data) == b"c"
-    finally:
-        for r in (first, second):
-            pool.unwatch(r)
-            r.close()
-        pool.release()
 
 
 def test_a_new_socket_and_stop_end_the_gather_window_early() -> None:
-    pool = ReadPool(threads=1, prefix="test-read-", gather_per_socket=60.0, max_gather=60.0)
-    pool.acquire()
-    first, late = Recorder(pool), Recorder(pool)
-    try:
-        pool.watch(first)
+    with one_loop(2, watch=1, gather_per_socket=60.0, max_gather=60.0) as (pool, (first, late)):
         first.peer.sendall(b"a")
         assert first.got.wait(5)  # a 60 s window starts now
         started = time.monotonic()
@@ -168,21 +175,13 @@ def test_a_new_socket_and_stop_end_the_gather_window_early() -> None:
         late.peer.sendall(b"late")
         assert late.got.wait(5)
         threads = pool.threads
-    finally:
-        for r in (first, late):
-            pool.unwatch(r)
-            r.close()
-        pool.release()  # stop wakes it too
+    # Leaving released the pool: stop wakes the loop too.
     assert time.monotonic() - started < 30
     assert not any(t.is_alive() for t in threads)
 
 
 def test_the_first_read_after_a_quiet_spell_is_not_held_back() -> None:
-    pool = ReadPool(threads=1, prefix="test-read-", gather_per_socket=0.5, max_gather=0.5)
-    pool.acquire()
-    r = Recorder(pool)
-    try:
-        pool.watch(r)
+    with one_loop(1, gather_per_socket=0.5, max_gather=0.5) as (_, (r,)):
         r.peer.sendall(b"a")
         assert r.got.wait(5)
         r.got.clear()
@@ -192,33 +191,21 @@ def test_the_first_read_after_a_quiet_spell_is_not_held_back() -> None:
         r.peer.sendall(b"b")
         assert r.got.wait(5)
         assert r.read_at[1] - sent < 0.4  # read as it came, not at the end of another window
-    finally:
-        pool.unwatch(r)
-        r.close()
-        pool.release()
 
 
 def test_set_gather_applies_to_a_running_pool_and_zero_reads_at_once() -> None:
-    pool = ReadPool(threads=1, prefix="test-read-", gather_per_socket=60.0, max_gather=60.0)
-    pool.acquire()
-    r = Recorder(pool)
-    try:
-        pool.watch(r)
+    with one_loop(1, gather_per_socket=60.0, max_gather=60.0) as (pool, (r,)):
         pool.set_gather(0, 0)
         for data in (b"a", b"b", b"c"):  # each read must come without a window in between
             r.got.clear()
             r.peer.sendall(data)
             assert r.got.wait(5)
         assert bytes(r.data) == b"abc"
-    finally:
-        pool.unwatch(r)
-        r.close()
-        pool.release()
 
 
-@pytest.mark.parametrize("kwargs", [{"gather_per_socket": -1.0}, {"max_gather": float("nan")}])
-def test_a_negative_or_nan_gather_window_is_refused(kwargs: dict[str, float]) -> None:
+@pytest.mark.parametrize(("per_socket", "cap"), [(-1.0, 0.005), (10e-6, float("nan"))])
+def test_a_negative_or_nan_gather_window_is_refused(per_socket: float, cap: float) -> None:
     with pytest.raises(ValueError, match="gather_per_socket and max_gather must be >= 0"):
-        ReadPool(threads=1, **kwargs)
+        ReadPool(threads=1, gather_per_socket=per_socket, max_gather=cap)
     with pytest.raises(ValueError, match="gather_per_socket and max_gather must be >= 0"):
-        ReadPool(threads=1).set_gather(**{"gather_per_socket": 0.0, "max_gather": 0.0, **kwargs})
+        ReadPool(threads=1).set_gather(per_socket, cap)
