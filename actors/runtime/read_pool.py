@@ -94,11 +94,9 @@ class Watched(Protocol):
 class _Loop:
     """One selector thread: its sockets, its deadline heap, its wake-up socket pair."""
 
-    def __init__(self, name: str, gather_per_socket: float, max_gather: float) -> None:
+    def __init__(self, name: str, gather_window: Callable[[int], float]) -> None:
         self.name = name
-        # Read once per window; written by ReadPool.set_gather from any thread.
-        self.gather_per_socket = gather_per_socket
-        self.max_gather = max_gather
+        self._gather_window = gather_window  # the pool's: seconds to wait after a read, by sockets watched
         self._epoll = select.epoll()
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
@@ -193,6 +191,7 @@ class _Loop:
         heap = self._heap
         wake_fd = self._wake_r.fileno()
         wait_for_wake = self._wake_epoll.poll
+        gather_window = self._gather_window
         gather_until = 0.0  # no poll before this: the window after a read (module docstring)
         while not self._stopping:
             if self._incoming:
@@ -224,7 +223,7 @@ class _Loop:
                     read = True
                     self._call(readable, readable.on_readable, now)
             if read:
-                window = min(self.max_gather, self.gather_per_socket * len(by_fd))
+                window = gather_window(len(by_fd))
                 if window > 0:
                     gather_until = now + window
             while heap and heap[0][0] <= now:
@@ -264,8 +263,7 @@ class ReadPool:
         self._next = itertools.count()
         self._life = threading.Lock()
         self._users = 0
-        self.gather_per_socket: float  # set_gather's, as the loops it starts take them
-        self.max_gather: float
+        self._gather: tuple[float, float]  # (per socket, cap): one value, so a loop never sees half a change
         self.set_gather(gather_per_socket, max_gather)
 
     @property
@@ -293,21 +291,19 @@ class ReadPool:
             raise ValueError(
                 f"gather_per_socket and max_gather must be >= 0, got {gather_per_socket!r}, {max_gather!r}"
             )
-        self.gather_per_socket = gather_per_socket
-        self.max_gather = max_gather
-        for loop in self._loops:
-            loop.gather_per_socket = gather_per_socket
-            loop.max_gather = max_gather
+        self._gather = (gather_per_socket, max_gather)
+
+    def gather_window(self, watched: int) -> float:
+        """How long a loop watching ``watched`` sockets waits after a read before it polls again."""
+        per_socket, cap = self._gather
+        return min(cap, per_socket * watched)
 
     def acquire(self) -> ReadPool:
         """Become a user; the first user starts the threads. Returns self."""
         with self._life:
             self._users += 1
             if self._users == 1:
-                self._loops = [
-                    _Loop(f"{self.prefix}{i}", self.gather_per_socket, self.max_gather)
-                    for i in range(self.size)
-                ]
+                self._loops = [_Loop(f"{self.prefix}{i}", self.gather_window) for i in range(self.size)]
                 for loop in self._loops:
                     loop.start()
         return self

@@ -209,3 +209,12 @@ def test_a_negative_or_nan_gather_window_is_refused(per_socket: float, cap: floa
         ReadPool(threads=1, gather_per_socket=per_socket, max_gather=cap)
     with pytest.raises(ValueError, match="gather_per_socket and max_gather must be >= 0"):
         ReadPool(threads=1).set_gather(per_socket, cap)
+
+
+def test_the_window_grows_with_the_sockets_a_loop_watches_up_to_its_cap() -> None:
+    pool = ReadPool(threads=1, gather_per_socket=0.001, max_gather=0.005)
+    assert pool.gather_window(2) == pytest.approx(0.002)
+    assert pool.gather_window(1000) == 0.005
+    pool.set_gather(0, 0)
+    assert pool.gather_window(1000) == 0
+    assert ReadPool().gather_window(500) == pytest.approx(0.005)  # defaults: 10 us per socket, 5 ms cap
